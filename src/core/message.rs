@@ -1,0 +1,121 @@
+//! The message and state values applications see.
+
+/// One WebSocket data message.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Message {
+    /// A text frame.
+    Text(String),
+    /// A binary frame (delivered from an `ArrayBuffer`, never a `Blob`).
+    Binary(Vec<u8>),
+}
+
+impl Message {
+    /// The payload's length in bytes.
+    pub fn len(&self) -> usize {
+        match self {
+            Message::Text(text) => text.len(),
+            Message::Binary(bytes) => bytes.len(),
+        }
+    }
+
+    /// Whether the payload is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The text, if this is a text message.
+    pub fn as_text(&self) -> Option<&str> {
+        match self {
+            Message::Text(text) => Some(text),
+            Message::Binary(_) => None,
+        }
+    }
+}
+
+impl From<String> for Message {
+    fn from(text: String) -> Self {
+        Message::Text(text)
+    }
+}
+
+impl From<&str> for Message {
+    fn from(text: &str) -> Self {
+        Message::Text(text.to_owned())
+    }
+}
+
+impl From<Vec<u8>> for Message {
+    fn from(bytes: Vec<u8>) -> Self {
+        Message::Binary(bytes)
+    }
+}
+
+impl From<&[u8]> for Message {
+    fn from(bytes: &[u8]) -> Self {
+        Message::Binary(bytes.to_vec())
+    }
+}
+
+/// The browser's `readyState`, as an enum.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ReadyState {
+    /// 0: the handshake is in progress.
+    Connecting,
+    /// 1: open; messages can be sent.
+    Open,
+    /// 2: a close was started and the closing handshake is in progress.
+    Closing,
+    /// 3: closed, or never opened.
+    Closed,
+}
+
+impl ReadyState {
+    /// From the browser's numeric value; unknown values count as closed.
+    pub fn from_u16(value: u16) -> ReadyState {
+        match value {
+            0 => ReadyState::Connecting,
+            1 => ReadyState::Open,
+            2 => ReadyState::Closing,
+            _ => ReadyState::Closed,
+        }
+    }
+}
+
+/// One of the browser socket's four events.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// The connection opened; carries the subprotocol the server selected (empty if none).
+    Open {
+        /// The negotiated subprotocol.
+        protocol: String,
+    },
+    /// A message arrived.
+    Message(Message),
+    /// The browser reported an error. Browsers give scripts no detail; a
+    /// [`Event::Close`] always follows.
+    Error,
+    /// The connection closed.
+    Close(crate::CloseInfo),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ready_state_maps_browser_numbers() {
+        assert_eq!(ReadyState::from_u16(0), ReadyState::Connecting);
+        assert_eq!(ReadyState::from_u16(1), ReadyState::Open);
+        assert_eq!(ReadyState::from_u16(2), ReadyState::Closing);
+        assert_eq!(ReadyState::from_u16(3), ReadyState::Closed);
+        assert_eq!(ReadyState::from_u16(9), ReadyState::Closed);
+    }
+
+    #[test]
+    fn message_conversions_keep_the_kind() {
+        assert_eq!(Message::from("hi"), Message::Text("hi".into()));
+        assert_eq!(Message::from(&b"\x00\x01"[..]), Message::Binary(vec![0, 1]));
+        assert_eq!(Message::from("héllo").len(), 6);
+        assert!(Message::Binary(vec![]).is_empty());
+    }
+}

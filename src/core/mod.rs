@@ -1,0 +1,6 @@
+//! The pure core: values, validation and policy. No web-sys, no timers, no clock reads;
+//! everything here is tested natively.
+
+pub(crate) mod close;
+pub(crate) mod message;
+pub(crate) mod validate;

@@ -1,0 +1,135 @@
+//! Input checks for opening a socket: the URL and the subprotocol list. Pure functions;
+//! the browser's own parser runs afterwards for anything finer.
+
+use crate::Error;
+
+/// Checks what a browser would reject with a `SyntaxError`, with an error that says why.
+pub(crate) fn check_url(url: &str) -> Result<(), Error> {
+    let invalid = |reason| Error::InvalidUrl { url: url.to_owned(), reason };
+    let trimmed = url.trim();
+    if trimmed.is_empty() {
+        return Err(invalid("the URL is empty"));
+    }
+    let Some((scheme, rest)) = trimmed.split_once(':') else {
+        return Err(invalid("no scheme: expected ws://host/path or wss://host/path"));
+    };
+    let scheme_ok = scheme
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic())
+        && scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+    if !scheme_ok {
+        return Err(invalid("no scheme: expected ws://host/path or wss://host/path"));
+    }
+    if !scheme.eq_ignore_ascii_case("ws") && !scheme.eq_ignore_ascii_case("wss") {
+        return Err(Error::InvalidScheme { scheme: scheme.to_owned() });
+    }
+    let Some(authority_and_path) = rest.strip_prefix("//") else {
+        return Err(invalid("expected \"//\" and a host after the scheme"));
+    };
+    let host_end = authority_and_path
+        .find(['/', '?', '#'])
+        .unwrap_or(authority_and_path.len());
+    let authority = &authority_and_path[..host_end];
+    let host = authority.rsplit('@').next().unwrap_or_default();
+    if host.is_empty() || host.starts_with(':') {
+        return Err(invalid("the host is empty"));
+    }
+    if trimmed.contains('#') {
+        return Err(invalid("WebSocket URLs may not have a fragment (#...)"));
+    }
+    if trimmed.chars().any(char::is_whitespace) {
+        return Err(invalid("the URL contains whitespace"));
+    }
+    Ok(())
+}
+
+/// Each subprotocol must be a non-empty HTTP token (RFC 7230) and appear only once.
+pub(crate) fn check_protocols(protocols: &[String]) -> Result<(), Error> {
+    for (i, protocol) in protocols.iter().enumerate() {
+        let invalid = |reason| Error::InvalidProtocol { protocol: protocol.clone(), reason };
+        if protocol.is_empty() {
+            return Err(invalid("subprotocol names may not be empty"));
+        }
+        if !protocol.bytes().all(is_token_byte) {
+            return Err(invalid(
+                "only visible ASCII except separators ()<>@,;:\\\"/[]?={} is allowed",
+            ));
+        }
+        if protocols[..i].contains(protocol) {
+            return Err(invalid("listed more than once"));
+        }
+    }
+    Ok(())
+}
+
+fn is_token_byte(b: u8) -> bool {
+    b.is_ascii_graphic() && !b"()<>@,;:\\\"/[]?={}".contains(&b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_ws_and_wss_urls() {
+        for url in [
+            "ws://127.0.0.1:8080/echo",
+            "wss://example.com",
+            "WS://example.com/a?b=c",
+            "ws://user@host:1/",
+            "ws://[::1]:9000/x",
+        ] {
+            assert_eq!(check_url(url), Ok(()), "{url}");
+        }
+    }
+
+    #[test]
+    fn rejects_other_schemes_by_name() {
+        assert_eq!(
+            check_url("http://example.com/"),
+            Err(Error::InvalidScheme { scheme: "http".into() })
+        );
+        assert_eq!(
+            check_url("ftp://example.com/"),
+            Err(Error::InvalidScheme { scheme: "ftp".into() })
+        );
+    }
+
+    #[test]
+    fn rejects_malformed_urls_with_a_reason() {
+        for (url, needle) in [
+            ("", "empty"),
+            ("example.com/echo", "scheme"),
+            ("ws:example.com", "//"),
+            ("ws://", "host"),
+            ("ws://:80/x", "host"),
+            ("ws://host/a#frag", "fragment"),
+            ("ws://host/a b", "whitespace"),
+        ] {
+            match check_url(url) {
+                Err(Error::InvalidUrl { reason, .. }) => {
+                    assert!(reason.contains(needle), "{url}: {reason}")
+                }
+                other => panic!("{url}: expected InvalidUrl, got {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn protocols_must_be_unique_tokens() {
+        let list = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(check_protocols(&list(&[])), Ok(()));
+        assert_eq!(check_protocols(&list(&["chat", "v2.json", "a-b_c"])), Ok(()));
+        for bad in [&["chat", "chat"][..], &[""], &["a b"], &["a,b"], &["é"]] {
+            assert!(
+                matches!(check_protocols(&list(bad)), Err(Error::InvalidProtocol { .. })),
+                "{bad:?}"
+            );
+        }
+        // Comparison is exact, as in browsers.
+        assert_eq!(check_protocols(&list(&["chat", "Chat"])), Ok(()));
+    }
+}

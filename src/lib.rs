@@ -1,0 +1,43 @@
+#![doc = include_str!("../README.md")]
+#![deny(missing_docs)]
+#![warn(missing_debug_implementations)]
+
+mod core;
+mod error;
+mod socket;
+
+#[cfg(target_arch = "wasm32")]
+mod web;
+#[cfg(target_arch = "wasm32")]
+use web as sys;
+
+#[cfg(not(target_arch = "wasm32"))]
+mod native;
+#[cfg(not(target_arch = "wasm32"))]
+use native as sys;
+
+pub use crate::core::close::{CloseCode, CloseInfo, MAX_CLOSE_REASON_BYTES};
+pub use crate::core::message::{Event, Message, ReadyState};
+pub use crate::error::Error;
+pub use crate::socket::{
+    CloseHandle, Events, StateChanges, WebSocket, WebSocketBuilder, WsReceiver, WsSender,
+    DEFAULT_HIGH_WATER_MARK,
+};
+
+/// Re-exported so the `Stream`/`Sink` in our signatures need no extra dependency.
+pub use futures_core::Stream;
+pub use futures_sink::Sink;
+
+#[cfg(test)]
+mod assert_impls {
+    fn assert_unpin<T: Unpin>() {}
+    fn assert_error<T: std::error::Error + Send + Sync + 'static>() {}
+
+    #[test]
+    fn public_types_have_the_expected_auto_traits() {
+        assert_unpin::<crate::WebSocket>();
+        assert_unpin::<crate::WsSender>();
+        assert_unpin::<crate::WsReceiver>();
+        assert_error::<crate::Error>();
+    }
+}

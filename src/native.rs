@@ -1,0 +1,101 @@
+//! The non-wasm stand-in for the browser driver: the types exist so that code depending on
+//! this crate (e.g. server-side rendering of a Yew or Leptos app) compiles, and opening a
+//! socket returns [`Error::Unsupported`]. No value of these types can exist.
+
+use crate::socket::Writable;
+use crate::{CloseCode, CloseInfo, Error, Event, Message, ReadyState};
+use std::future::Future;
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+#[derive(Debug, Clone, Copy)]
+enum Void {}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Conn(Void);
+
+#[derive(Debug, Clone)]
+pub(crate) struct WeakConn(Void);
+
+#[derive(Debug)]
+pub(crate) struct Subscription<T>(Void, PhantomData<T>);
+
+#[derive(Debug)]
+pub(crate) struct Delay(Void);
+
+impl Conn {
+    pub(crate) fn open(_url: &str, _protocols: &[String], _high_water: u32) -> Result<Conn, Error> {
+        Err(Error::Unsupported)
+    }
+    pub(crate) fn poll_opened(&self, _cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        match self.0 {}
+    }
+    pub(crate) fn ready_state(&self) -> ReadyState {
+        match self.0 {}
+    }
+    pub(crate) fn protocol(&self) -> String {
+        match self.0 {}
+    }
+    pub(crate) fn url(&self) -> String {
+        match self.0 {}
+    }
+    pub(crate) fn extensions(&self) -> String {
+        match self.0 {}
+    }
+    pub(crate) fn buffered_amount(&self) -> u32 {
+        match self.0 {}
+    }
+    pub(crate) fn subscribe_events(&self) -> Subscription<Event> {
+        match self.0 {}
+    }
+    pub(crate) fn subscribe_states(&self) -> Subscription<ReadyState> {
+        match self.0 {}
+    }
+    pub(crate) fn close(&self, _code: CloseCode, _reason: &str) {
+        match self.0 {}
+    }
+    pub(crate) fn poll_closed(&self, _cx: &mut Context<'_>) -> Poll<CloseInfo> {
+        match self.0 {}
+    }
+    pub(crate) fn send(&self, _message: &Message) -> Result<(), Error> {
+        match self.0 {}
+    }
+    pub(crate) fn poll_writable(&self, _cx: &mut Context<'_>) -> Writable {
+        match self.0 {}
+    }
+    pub(crate) fn poll_message(
+        &self,
+        _cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Message, Error>>> {
+        match self.0 {}
+    }
+    pub(crate) fn receiver_dropped(&self) {
+        match self.0 {}
+    }
+    pub(crate) fn downgrade(&self) -> WeakConn {
+        match self.0 {}
+    }
+    pub(crate) fn backpressure_delay(&self) -> Delay {
+        match self.0 {}
+    }
+}
+
+impl WeakConn {
+    pub(crate) fn upgrade(&self) -> Option<Conn> {
+        match self.0 {}
+    }
+}
+
+impl<T> Subscription<T> {
+    pub(crate) fn poll_next(&mut self, _cx: &mut Context<'_>) -> Poll<Option<T>> {
+        match self.0 {}
+    }
+}
+
+impl Future for Delay {
+    type Output = ();
+    fn poll(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<()> {
+        match self.0 {}
+    }
+}

@@ -1,0 +1,391 @@
+//! One browser WebSocket and the state its four listeners feed. Callbacks only record
+//! state and wake tasks; all decisions are made by whoever polls.
+
+use super::listener::Listener;
+use crate::socket::Writable;
+use crate::{CloseCode, CloseInfo, Error, Event, Message, ReadyState};
+use futures_channel::mpsc::{unbounded, UnboundedReceiver, UnboundedSender};
+use futures_core::Stream;
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::{Rc, Weak};
+use std::task::{Context, Poll, Waker};
+use wasm_bindgen::{JsCast, JsValue};
+use web_sys::{BinaryType, CloseEvent, MessageEvent};
+
+/// How often a sender waiting for `bufferedAmount` to drain looks again, in ms. Browsers
+/// fire no event when it drains.
+const BACKPRESSURE_POLL_MS: u32 = 5;
+
+#[derive(Clone)]
+pub(crate) struct Conn(Rc<Shared>);
+
+#[derive(Clone)]
+pub(crate) struct WeakConn(Weak<Shared>);
+
+struct Shared {
+    ws: web_sys::WebSocket,
+    high_water: u32,
+    state: RefCell<State>,
+    _listeners: [Listener; 4],
+}
+
+struct State {
+    opened: bool,
+    closing_by_us: bool,
+    close: Option<CloseInfo>,
+    end_reported: bool,
+    receiving: bool,
+    inbox: VecDeque<Message>,
+    rx_waker: Option<Waker>,
+    /// Tasks waiting for the socket to open or close.
+    waiters: Vec<Waker>,
+    events: Vec<UnboundedSender<Event>>,
+    states: Vec<UnboundedSender<ReadyState>>,
+}
+
+impl State {
+    fn emit_event(&mut self, event: &Event) {
+        self.events.retain(|tx| tx.unbounded_send(event.clone()).is_ok());
+    }
+
+    fn emit_state(&mut self, state: ReadyState) {
+        self.states.retain(|tx| tx.unbounded_send(state).is_ok());
+    }
+
+    fn wait(&mut self, cx: &Context<'_>) {
+        if !self.waiters.iter().any(|w| w.will_wake(cx.waker())) {
+            self.waiters.push(cx.waker().clone());
+        }
+    }
+}
+
+fn js_message(err: &JsValue) -> String {
+    js_sys::Reflect::get(err, &JsValue::from_str("message"))
+        .ok()
+        .and_then(|m| m.as_string())
+        .unwrap_or_else(|| format!("{err:?}"))
+}
+
+impl Conn {
+    pub(crate) fn open(url: &str, protocols: &[String], high_water: u32) -> Result<Conn, Error> {
+        let ws = if protocols.is_empty() {
+            web_sys::WebSocket::new(url)
+        } else {
+            let list: js_sys::Array = protocols.iter().map(|p| JsValue::from_str(p)).collect();
+            web_sys::WebSocket::new_with_str_sequence(url, &list)
+        }
+        .map_err(|err| match js_message(&err) {
+            // Our checks ran first, so this is the browser's finer URL parser speaking.
+            m if m.contains("URL") || m.contains("url") => Error::InvalidUrl {
+                url: url.to_owned(),
+                reason: "the browser could not parse it",
+            },
+            message => Error::Browser { message },
+        })?;
+        ws.set_binary_type(BinaryType::Arraybuffer);
+
+        let shared = Rc::new_cyclic(|weak: &Weak<Shared>| {
+            let target: &web_sys::EventTarget = ws.as_ref();
+            let (w1, w2, w3, w4) = (weak.clone(), weak.clone(), weak.clone(), weak.clone());
+            Shared {
+                ws: ws.clone(),
+                high_water,
+                state: RefCell::new(State {
+                    opened: false,
+                    closing_by_us: false,
+                    close: None,
+                    end_reported: false,
+                    receiving: true,
+                    inbox: VecDeque::new(),
+                    rx_waker: None,
+                    waiters: Vec::new(),
+                    events: Vec::new(),
+                    states: Vec::new(),
+                }),
+                _listeners: [
+                    Listener::new(target, "open", move |_| on_open(&w1)),
+                    Listener::new(target, "message", move |e| on_message(&w2, e)),
+                    Listener::new(target, "error", move |_| on_error(&w3)),
+                    Listener::new(target, "close", move |e| on_close(&w4, e)),
+                ],
+            }
+        });
+        Ok(Conn(shared))
+    }
+
+    fn state(&self) -> std::cell::RefMut<'_, State> {
+        self.0.state.borrow_mut()
+    }
+
+    pub(crate) fn poll_opened(&self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        let mut st = self.state();
+        if st.opened {
+            Poll::Ready(Ok(()))
+        } else if let Some(info) = &st.close {
+            Poll::Ready(Err(Error::ConnectFailed {
+                code: info.code,
+                reason: info.reason.clone(),
+            }))
+        } else {
+            st.wait(cx);
+            Poll::Pending
+        }
+    }
+
+    pub(crate) fn ready_state(&self) -> ReadyState {
+        ReadyState::from_u16(self.0.ws.ready_state())
+    }
+
+    pub(crate) fn protocol(&self) -> String {
+        self.0.ws.protocol()
+    }
+
+    pub(crate) fn url(&self) -> String {
+        self.0.ws.url()
+    }
+
+    pub(crate) fn extensions(&self) -> String {
+        self.0.ws.extensions()
+    }
+
+    pub(crate) fn buffered_amount(&self) -> u32 {
+        self.0.ws.buffered_amount()
+    }
+
+    pub(crate) fn subscribe_events(&self) -> Subscription<Event> {
+        let (tx, rx) = unbounded();
+        let mut st = self.state();
+        if st.close.is_none() {
+            st.events.push(tx);
+        }
+        Subscription(rx)
+    }
+
+    pub(crate) fn subscribe_states(&self) -> Subscription<ReadyState> {
+        let (tx, rx) = unbounded();
+        let mut st = self.state();
+        if st.close.is_none() {
+            st.states.push(tx);
+        }
+        Subscription(rx)
+    }
+
+    pub(crate) fn close(&self, code: CloseCode, reason: &str) {
+        let waiters = {
+            let mut st = self.state();
+            let live = matches!(self.ready_state(), ReadyState::Connecting | ReadyState::Open);
+            if st.closing_by_us || !live {
+                return;
+            }
+            st.closing_by_us = true;
+            // Code and reason were validated by the caller, so this cannot throw.
+            let _ = self.0.ws.close_with_code_and_reason(code.get(), reason);
+            st.emit_state(ReadyState::Closing);
+            std::mem::take(&mut st.waiters)
+        };
+        waiters.into_iter().for_each(Waker::wake);
+    }
+
+    pub(crate) fn poll_closed(&self, cx: &mut Context<'_>) -> Poll<CloseInfo> {
+        let mut st = self.state();
+        match &st.close {
+            Some(info) => Poll::Ready(info.clone()),
+            None => {
+                st.wait(cx);
+                Poll::Pending
+            }
+        }
+    }
+
+    pub(crate) fn send(&self, message: &Message) -> Result<(), Error> {
+        match self.ready_state() {
+            ReadyState::Open if !self.state().closing_by_us => {}
+            ReadyState::Connecting if !self.state().closing_by_us => return Err(Error::NotOpen),
+            _ => return Err(Error::AlreadyClosed),
+        }
+        match message {
+            Message::Text(text) => self.0.ws.send_with_str(text),
+            Message::Binary(bytes) => self.0.ws.send_with_u8_array(bytes),
+        }
+        .map_err(|err| Error::Browser { message: js_message(&err) })
+    }
+
+    pub(crate) fn poll_writable(&self, cx: &mut Context<'_>) -> Writable {
+        let mut st = self.state();
+        if st.closing_by_us {
+            return Writable::Closed;
+        }
+        match self.ready_state() {
+            ReadyState::Connecting => {
+                st.wait(cx);
+                Writable::Connecting
+            }
+            ReadyState::Open if self.0.ws.buffered_amount() > self.0.high_water => Writable::Full,
+            ReadyState::Open => Writable::Yes,
+            ReadyState::Closing | ReadyState::Closed => Writable::Closed,
+        }
+    }
+
+    pub(crate) fn poll_message(&self, cx: &mut Context<'_>) -> Poll<Option<Result<Message, Error>>> {
+        let mut st = self.state();
+        if let Some(message) = st.inbox.pop_front() {
+            return Poll::Ready(Some(Ok(message)));
+        }
+        let Some(info) = st.close.clone() else {
+            st.rx_waker = Some(cx.waker().clone());
+            return Poll::Pending;
+        };
+        if std::mem::replace(&mut st.end_reported, true) || st.closing_by_us || info.is_normal()
+        {
+            return Poll::Ready(None);
+        }
+        let CloseInfo { code, reason, was_clean } = info;
+        Poll::Ready(Some(Err(if st.opened {
+            Error::Closed { code, reason, was_clean }
+        } else {
+            Error::ConnectFailed { code, reason }
+        })))
+    }
+
+    pub(crate) fn receiver_dropped(&self) {
+        let mut st = self.state();
+        st.receiving = false;
+        st.inbox = VecDeque::new();
+    }
+
+    pub(crate) fn downgrade(&self) -> WeakConn {
+        WeakConn(Rc::downgrade(&self.0))
+    }
+
+    pub(crate) fn backpressure_delay(&self) -> Delay {
+        Delay(gloo_timers::future::TimeoutFuture::new(BACKPRESSURE_POLL_MS))
+    }
+}
+
+impl WeakConn {
+    pub(crate) fn upgrade(&self) -> Option<Conn> {
+        self.0.upgrade().map(Conn)
+    }
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        // The listeners are removed right after this, when the fields drop.
+        let live = matches!(
+            ReadyState::from_u16(self.ws.ready_state()),
+            ReadyState::Connecting | ReadyState::Open
+        );
+        if live {
+            let _ = self.ws.close_with_code(CloseCode::NORMAL.get());
+        }
+    }
+}
+
+fn on_open(weak: &Weak<Shared>) {
+    let Some(shared) = weak.upgrade() else { return };
+    let protocol = shared.ws.protocol();
+    let waiters = {
+        let mut st = shared.state.borrow_mut();
+        st.opened = true;
+        st.emit_event(&Event::Open { protocol });
+        st.emit_state(ReadyState::Open);
+        std::mem::take(&mut st.waiters)
+    };
+    waiters.into_iter().for_each(Waker::wake);
+}
+
+fn on_message(weak: &Weak<Shared>, event: web_sys::Event) {
+    let Some(shared) = weak.upgrade() else { return };
+    let Ok(event) = event.dyn_into::<MessageEvent>() else { return };
+    let data = event.data();
+    let message = match data.as_string() {
+        Some(text) => Message::Text(text),
+        // binaryType is "arraybuffer", so every binary message is an ArrayBuffer.
+        None => Message::Binary(js_sys::Uint8Array::new(&data).to_vec()),
+    };
+    let waker = {
+        let mut st = shared.state.borrow_mut();
+        if !st.events.is_empty() {
+            st.emit_event(&Event::Message(message.clone()));
+        }
+        if !st.receiving {
+            return;
+        }
+        st.inbox.push_back(message);
+        st.rx_waker.take()
+    };
+    if let Some(waker) = waker {
+        waker.wake();
+    }
+}
+
+fn on_error(weak: &Weak<Shared>) {
+    if let Some(shared) = weak.upgrade() {
+        shared.state.borrow_mut().emit_event(&Event::Error);
+    }
+}
+
+fn on_close(weak: &Weak<Shared>, event: web_sys::Event) {
+    let Some(shared) = weak.upgrade() else { return };
+    let Ok(event) = event.dyn_into::<CloseEvent>() else { return };
+    let info = CloseInfo {
+        code: event.code(),
+        reason: event.reason(),
+        was_clean: event.was_clean(),
+    };
+    let (rx_waker, waiters) = {
+        let mut st = shared.state.borrow_mut();
+        st.emit_event(&Event::Close(info.clone()));
+        st.emit_state(ReadyState::Closed);
+        // Nothing follows a close: end the subscribers' streams.
+        st.events.clear();
+        st.states.clear();
+        st.close = Some(info);
+        (st.rx_waker.take(), std::mem::take(&mut st.waiters))
+    };
+    rx_waker.into_iter().chain(waiters).for_each(Waker::wake);
+}
+
+/// A stream of values pushed by the listeners.
+#[derive(Debug)]
+pub(crate) struct Subscription<T>(UnboundedReceiver<T>);
+
+impl<T> Subscription<T> {
+    pub(crate) fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        Pin::new(&mut self.0).poll_next(cx)
+    }
+}
+
+/// A one-shot timer; dropping it clears the browser timer.
+pub(crate) struct Delay(gloo_timers::future::TimeoutFuture);
+
+impl Future for Delay {
+    type Output = ();
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        Pin::new(&mut self.0).poll(cx)
+    }
+}
+
+impl std::fmt::Debug for Delay {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Delay")
+    }
+}
+
+impl std::fmt::Debug for Conn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Conn")
+            .field("url", &self.0.ws.url())
+            .field("ready_state", &self.ready_state())
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for WeakConn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("WeakConn")
+    }
+}

@@ -1,0 +1,7 @@
+//! The browser driver (wasm32 only): owns the `web_sys::WebSocket`, its listeners and
+//! timers, and turns callbacks into state that the public types poll.
+
+mod conn;
+mod listener;
+
+pub(crate) use conn::{Conn, Delay, Subscription, WeakConn};
