@@ -62,7 +62,10 @@ pub enum Error {
     /// The connection never opened: nothing listening, the handshake was refused, or the
     /// attempt was aborted. Browsers hide the reason from scripts (the code is usually 1006),
     /// so check the URL and the server; retrying later may succeed.
-    #[error("connection failed before it opened (code {code}{})", reason_suffix(reason))]
+    #[error(
+        "connection failed before it opened (code {code}{})",
+        reason_suffix(reason)
+    )]
     ConnectFailed {
         /// The close code the browser reported (1006 when the handshake failed).
         code: u16,
@@ -73,7 +76,10 @@ pub enum Error {
     /// The open connection ended abnormally: the peer closed with a code other than a
     /// normal closure, or the connection dropped without a close frame (1006). Open a new
     /// connection if you still need one.
-    #[error("connection closed abnormally (code {code}{}, clean: {was_clean})", reason_suffix(reason))]
+    #[error(
+        "connection closed abnormally (code {code}{}, clean: {was_clean})",
+        reason_suffix(reason)
+    )]
     Closed {
         /// The close code.
         code: u16,

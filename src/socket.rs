@@ -64,7 +64,10 @@ impl WebSocketBuilder {
         }
         let conn = sys::Conn::open(&self.url, &self.protocols, self.high_water_mark)?;
         Ok(WebSocket {
-            tx: WsSender { conn: conn.clone(), wait: None },
+            tx: WsSender {
+                conn: conn.clone(),
+                wait: None,
+            },
             rx: WsReceiver { conn },
         })
     }

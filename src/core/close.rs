@@ -121,7 +121,11 @@ mod tests {
 
     #[test]
     fn normal_end_needs_a_clean_close() {
-        let info = |code, was_clean| CloseInfo { code, reason: String::new(), was_clean };
+        let info = |code, was_clean| CloseInfo {
+            code,
+            reason: String::new(),
+            was_clean,
+        };
         assert!(info(1000, true).is_normal());
         assert!(info(1005, true).is_normal());
         assert!(!info(1000, false).is_normal());

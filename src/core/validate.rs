@@ -5,13 +5,18 @@ use crate::Error;
 
 /// Checks what a browser would reject with a `SyntaxError`, with an error that says why.
 pub(crate) fn check_url(url: &str) -> Result<(), Error> {
-    let invalid = |reason| Error::InvalidUrl { url: url.to_owned(), reason };
+    let invalid = |reason| Error::InvalidUrl {
+        url: url.to_owned(),
+        reason,
+    };
     let trimmed = url.trim();
     if trimmed.is_empty() {
         return Err(invalid("the URL is empty"));
     }
     let Some((scheme, rest)) = trimmed.split_once(':') else {
-        return Err(invalid("no scheme: expected ws://host/path or wss://host/path"));
+        return Err(invalid(
+            "no scheme: expected ws://host/path or wss://host/path",
+        ));
     };
     let scheme_ok = scheme
         .chars()
@@ -21,10 +26,14 @@ pub(crate) fn check_url(url: &str) -> Result<(), Error> {
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
     if !scheme_ok {
-        return Err(invalid("no scheme: expected ws://host/path or wss://host/path"));
+        return Err(invalid(
+            "no scheme: expected ws://host/path or wss://host/path",
+        ));
     }
     if !scheme.eq_ignore_ascii_case("ws") && !scheme.eq_ignore_ascii_case("wss") {
-        return Err(Error::InvalidScheme { scheme: scheme.to_owned() });
+        return Err(Error::InvalidScheme {
+            scheme: scheme.to_owned(),
+        });
     }
     let Some(authority_and_path) = rest.strip_prefix("//") else {
         return Err(invalid("expected \"//\" and a host after the scheme"));
@@ -49,7 +58,10 @@ pub(crate) fn check_url(url: &str) -> Result<(), Error> {
 /// Each subprotocol must be a non-empty HTTP token (RFC 7230) and appear only once.
 pub(crate) fn check_protocols(protocols: &[String]) -> Result<(), Error> {
     for (i, protocol) in protocols.iter().enumerate() {
-        let invalid = |reason| Error::InvalidProtocol { protocol: protocol.clone(), reason };
+        let invalid = |reason| Error::InvalidProtocol {
+            protocol: protocol.clone(),
+            reason,
+        };
         if protocol.is_empty() {
             return Err(invalid("subprotocol names may not be empty"));
         }
@@ -90,11 +102,15 @@ mod tests {
     fn rejects_other_schemes_by_name() {
         assert_eq!(
             check_url("http://example.com/"),
-            Err(Error::InvalidScheme { scheme: "http".into() })
+            Err(Error::InvalidScheme {
+                scheme: "http".into()
+            })
         );
         assert_eq!(
             check_url("ftp://example.com/"),
-            Err(Error::InvalidScheme { scheme: "ftp".into() })
+            Err(Error::InvalidScheme {
+                scheme: "ftp".into()
+            })
         );
     }
 
@@ -122,10 +138,16 @@ mod tests {
     fn protocols_must_be_unique_tokens() {
         let list = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         assert_eq!(check_protocols(&list(&[])), Ok(()));
-        assert_eq!(check_protocols(&list(&["chat", "v2.json", "a-b_c"])), Ok(()));
+        assert_eq!(
+            check_protocols(&list(&["chat", "v2.json", "a-b_c"])),
+            Ok(())
+        );
         for bad in [&["chat", "chat"][..], &[""], &["a b"], &["a,b"], &["é"]] {
             assert!(
-                matches!(check_protocols(&list(bad)), Err(Error::InvalidProtocol { .. })),
+                matches!(
+                    check_protocols(&list(bad)),
+                    Err(Error::InvalidProtocol { .. })
+                ),
                 "{bad:?}"
             );
         }

@@ -48,7 +48,8 @@ struct State {
 
 impl State {
     fn emit_event(&mut self, event: &Event) {
-        self.events.retain(|tx| tx.unbounded_send(event.clone()).is_ok());
+        self.events
+            .retain(|tx| tx.unbounded_send(event.clone()).is_ok());
     }
 
     fn emit_state(&mut self, state: ReadyState) {
@@ -176,7 +177,10 @@ impl Conn {
     pub(crate) fn close(&self, code: CloseCode, reason: &str) {
         let waiters = {
             let mut st = self.state();
-            let live = matches!(self.ready_state(), ReadyState::Connecting | ReadyState::Open);
+            let live = matches!(
+                self.ready_state(),
+                ReadyState::Connecting | ReadyState::Open
+            );
             if st.closing_by_us || !live {
                 return;
             }
@@ -210,7 +214,9 @@ impl Conn {
             Message::Text(text) => self.0.ws.send_with_str(text),
             Message::Binary(bytes) => self.0.ws.send_with_u8_array(bytes),
         }
-        .map_err(|err| Error::Browser { message: js_message(&err) })
+        .map_err(|err| Error::Browser {
+            message: js_message(&err),
+        })
     }
 
     pub(crate) fn poll_writable(&self, cx: &mut Context<'_>) -> Writable {
@@ -229,7 +235,10 @@ impl Conn {
         }
     }
 
-    pub(crate) fn poll_message(&self, cx: &mut Context<'_>) -> Poll<Option<Result<Message, Error>>> {
+    pub(crate) fn poll_message(
+        &self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Message, Error>>> {
         let mut st = self.state();
         if let Some(message) = st.inbox.pop_front() {
             return Poll::Ready(Some(Ok(message)));
@@ -238,13 +247,20 @@ impl Conn {
             st.rx_waker = Some(cx.waker().clone());
             return Poll::Pending;
         };
-        if std::mem::replace(&mut st.end_reported, true) || st.closing_by_us || info.is_normal()
-        {
+        if std::mem::replace(&mut st.end_reported, true) || st.closing_by_us || info.is_normal() {
             return Poll::Ready(None);
         }
-        let CloseInfo { code, reason, was_clean } = info;
+        let CloseInfo {
+            code,
+            reason,
+            was_clean,
+        } = info;
         Poll::Ready(Some(Err(if st.opened {
-            Error::Closed { code, reason, was_clean }
+            Error::Closed {
+                code,
+                reason,
+                was_clean,
+            }
         } else {
             Error::ConnectFailed { code, reason }
         })))
@@ -261,7 +277,9 @@ impl Conn {
     }
 
     pub(crate) fn backpressure_delay(&self) -> Delay {
-        Delay(gloo_timers::future::TimeoutFuture::new(BACKPRESSURE_POLL_MS))
+        Delay(gloo_timers::future::TimeoutFuture::new(
+            BACKPRESSURE_POLL_MS,
+        ))
     }
 }
 
@@ -299,7 +317,9 @@ fn on_open(weak: &Weak<Shared>) {
 
 fn on_message(weak: &Weak<Shared>, event: web_sys::Event) {
     let Some(shared) = weak.upgrade() else { return };
-    let Ok(event) = event.dyn_into::<MessageEvent>() else { return };
+    let Ok(event) = event.dyn_into::<MessageEvent>() else {
+        return;
+    };
     let data = event.data();
     let message = match data.as_string() {
         Some(text) => Message::Text(text),
@@ -330,7 +350,9 @@ fn on_error(weak: &Weak<Shared>) {
 
 fn on_close(weak: &Weak<Shared>, event: web_sys::Event) {
     let Some(shared) = weak.upgrade() else { return };
-    let Ok(event) = event.dyn_into::<CloseEvent>() else { return };
+    let Ok(event) = event.dyn_into::<CloseEvent>() else {
+        return;
+    };
     let info = CloseInfo {
         code: event.code(),
         reason: event.reason(),

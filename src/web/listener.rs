@@ -20,7 +20,11 @@ impl Listener {
         let callback = Closure::<dyn FnMut(web_sys::Event)>::new(callback);
         // Only fails for a non-callable listener, which a Closure never is.
         let _ = target.add_event_listener_with_callback(kind, callback.as_ref().unchecked_ref());
-        Listener { target: target.clone(), kind, callback }
+        Listener {
+            target: target.clone(),
+            kind,
+            callback,
+        }
     }
 }
 
@@ -34,6 +38,8 @@ impl Drop for Listener {
 
 impl std::fmt::Debug for Listener {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Listener").field("kind", &self.kind).finish()
+        f.debug_struct("Listener")
+            .field("kind", &self.kind)
+            .finish()
     }
 }

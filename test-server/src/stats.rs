@@ -1,0 +1,222 @@
+//! Connection and message counters, globally, per route and per `id`.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+
+use serde::Serialize;
+use serde_json::{json, Value};
+
+/// How many received messages are remembered per id.
+pub const MAX_MESSAGES_PER_ID: usize = 10_000;
+
+/// Counters shared by the global, per-route and per-id views.
+#[derive(Debug, Default, Clone, Copy, Serialize, PartialEq, Eq)]
+pub struct Counters {
+    /// WebSocket connections ever accepted.
+    pub opened: u64,
+    /// WebSocket connections currently open.
+    pub open: u64,
+    /// Data messages received (heartbeat pings excluded).
+    pub received: u64,
+}
+
+#[derive(Debug, Default)]
+struct IdStats {
+    counters: Counters,
+    messages: VecDeque<String>,
+}
+
+/// A received data message as recorded in the per-id message list.
+#[derive(Debug, Clone, Copy)]
+pub enum Received<'a> {
+    /// A text message.
+    Text(&'a str),
+    /// A binary message of this many bytes.
+    Binary(usize),
+}
+
+impl Received<'_> {
+    fn describe(self) -> String {
+        match self {
+            Received::Text(t) => t.to_owned(),
+            Received::Binary(n) => format!("<binary {n} bytes>"),
+        }
+    }
+}
+
+/// All statistics of one server.
+#[derive(Debug)]
+pub struct Stats {
+    total: Counters,
+    refused: u64,
+    routes: BTreeMap<&'static str, Counters>,
+    ids: HashMap<String, IdStats>,
+}
+
+impl Stats {
+    /// Creates empty stats; `routes` are listed in the JSON even before use.
+    pub fn new(routes: &[&'static str]) -> Self {
+        Self {
+            total: Counters::default(),
+            refused: 0,
+            routes: routes.iter().map(|r| (*r, Counters::default())).collect(),
+            ids: HashMap::new(),
+        }
+    }
+
+    /// Number of currently open WebSocket connections.
+    pub fn open(&self) -> u64 {
+        self.total.open
+    }
+
+    /// Records a handshake refused by a limit or `/control/refuse`.
+    pub fn record_refused(&mut self) {
+        self.refused += 1;
+    }
+
+    /// Records an accepted WebSocket connection.
+    pub fn record_opened(&mut self, route: &'static str, id: Option<&str>) {
+        for c in self.views(route, id) {
+            c.opened += 1;
+            c.open += 1;
+        }
+    }
+
+    /// Records the end of a WebSocket connection.
+    pub fn record_closed(&mut self, route: &'static str, id: Option<&str>) {
+        for c in self.views(route, id) {
+            c.open = c.open.saturating_sub(1);
+        }
+    }
+
+    /// Records a received data message.
+    pub fn record_message(&mut self, route: &'static str, id: Option<&str>, msg: Received<'_>) {
+        for c in self.views(route, id) {
+            c.received += 1;
+        }
+        if let Some(id) = id {
+            let entry = self.ids.entry(id.to_owned()).or_default();
+            if entry.messages.len() >= MAX_MESSAGES_PER_ID {
+                entry.messages.pop_front();
+            }
+            entry.messages.push_back(msg.describe());
+        }
+    }
+
+    /// Forgets per-id stats: of one id, or of all ids with `None`.
+    ///
+    /// Connections still open keep counting in `open` so the gauge stays right.
+    pub fn reset(&mut self, id: Option<&str>) {
+        let reset_one = |s: &mut IdStats| {
+            s.counters.opened = 0;
+            s.counters.received = 0;
+            s.messages.clear();
+        };
+        match id {
+            Some(id) => {
+                if let Some(s) = self.ids.get_mut(id) {
+                    reset_one(s);
+                }
+            }
+            None => self.ids.values_mut().for_each(reset_one),
+        }
+        self.ids.retain(|_, s| s.counters.open > 0);
+    }
+
+    /// The `/stats` document.
+    pub fn to_json(&self) -> Value {
+        let routes: serde_json::Map<String, Value> = self
+            .routes
+            .iter()
+            .map(|(r, c)| ((*r).to_owned(), json!(c)))
+            .collect();
+        json!({
+            "opened": self.total.opened,
+            "open": self.total.open,
+            "received": self.total.received,
+            "refused": self.refused,
+            "routes": routes,
+        })
+    }
+
+    /// The `/stats?id=X` document (zeros and no messages for an unknown id).
+    pub fn id_json(&self, id: &str) -> Value {
+        let empty = IdStats::default();
+        let s = self.ids.get(id).unwrap_or(&empty);
+        json!({
+            "id": id,
+            "opened": s.counters.opened,
+            "open": s.counters.open,
+            "received": s.counters.received,
+            "messages": s.messages,
+        })
+    }
+
+    /// The global, route and (if any) id counters a connection contributes to.
+    fn views(&mut self, route: &'static str, id: Option<&str>) -> Vec<&mut Counters> {
+        let mut out = vec![&mut self.total];
+        out.push(self.routes.entry(route).or_default());
+        if let Some(id) = id {
+            out.push(&mut self.ids.entry(id.to_owned()).or_default().counters);
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_globally_per_route_and_per_id() {
+        let mut s = Stats::new(&["/echo", "/room"]);
+        s.record_opened("/echo", Some("a"));
+        s.record_message("/echo", Some("a"), Received::Text("hi"));
+        s.record_message("/echo", Some("a"), Received::Binary(3));
+        s.record_opened("/room", None);
+        s.record_closed("/room", None);
+        s.record_refused();
+        let g = s.to_json();
+        assert_eq!(g["opened"], 2);
+        assert_eq!(g["open"], 1);
+        assert_eq!(g["received"], 2);
+        assert_eq!(g["refused"], 1);
+        assert_eq!(
+            g["routes"]["/echo"],
+            json!({"opened":1,"open":1,"received":2})
+        );
+        assert_eq!(
+            g["routes"]["/room"],
+            json!({"opened":1,"open":0,"received":0})
+        );
+        let a = s.id_json("a");
+        assert_eq!(
+            a,
+            json!({"id":"a","opened":1,"open":1,"received":2,"messages":["hi","<binary 3 bytes>"]})
+        );
+        assert_eq!(
+            s.id_json("zz"),
+            json!({"id":"zz","opened":0,"open":0,"received":0,"messages":[]})
+        );
+    }
+
+    #[test]
+    fn keeps_last_messages_and_resets() {
+        let mut s = Stats::new(&[]);
+        for i in 0..(MAX_MESSAGES_PER_ID + 5) {
+            s.record_message("/echo", Some("x"), Received::Text(&i.to_string()));
+        }
+        let j = s.id_json("x");
+        let msgs = j["messages"].as_array().unwrap();
+        assert_eq!(msgs.len(), MAX_MESSAGES_PER_ID);
+        assert_eq!(msgs[0], "5");
+        s.record_opened("/echo", Some("x"));
+        s.reset(Some("x"));
+        assert_eq!(
+            s.id_json("x"),
+            json!({"id":"x","opened":0,"open":1,"received":0,"messages":[]})
+        );
+        s.record_closed("/echo", Some("x"));
+        s.reset(None);
+        assert_eq!(s.id_json("x")["open"], 0);
+    }
+}

@@ -1,0 +1,80 @@
+//! Helpers for the browser tests: where the test server is, its stats, and timeouts so a
+//! broken test fails instead of hanging.
+#![allow(dead_code)]
+
+use futures::future::{select, Either};
+use std::future::Future;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+
+/// `host:port` of the test server, set by scripts/test when it builds the tests.
+pub fn server() -> &'static str {
+    match option_env!("WS_TETHER_SERVER") {
+        Some(server) => server,
+        None => panic!("WS_TETHER_SERVER is not set: run the browser tests with `npm test`"),
+    }
+}
+
+/// A fresh id, so each test reads only its own connections from /stats.
+pub fn unique_id(prefix: &str) -> String {
+    format!("{prefix}-{}", (js_sys::Math::random() * 1e12) as u64)
+}
+
+pub fn ws_url(path: &str) -> String {
+    format!("ws://{}{}", server(), path)
+}
+
+pub fn http_url(path: &str) -> String {
+    format!("http://{}{}", server(), path)
+}
+
+/// Runs `fut`, failing the test if it takes longer than `ms`.
+pub async fn within<F: Future>(ms: u32, what: &str, fut: F) -> F::Output {
+    let fut = Box::pin(fut);
+    match select(fut, gloo_timers::future::TimeoutFuture::new(ms)).await {
+        Either::Left((out, _)) => out,
+        Either::Right(_) => panic!("timed out after {ms} ms waiting for {what}"),
+    }
+}
+
+pub async fn sleep(ms: u32) {
+    gloo_timers::future::TimeoutFuture::new(ms).await;
+}
+
+/// GETs a JSON document from the test server.
+pub async fn get_json(path: &str) -> serde_json::Value {
+    let window = web_sys::window().expect("a window");
+    let resp = JsFuture::from(window.fetch_with_str(&http_url(path)))
+        .await
+        .expect("fetch failed");
+    let resp: web_sys::Response = resp.dyn_into().expect("a Response");
+    assert!(resp.ok(), "GET {path}: HTTP {}", resp.status());
+    let text = JsFuture::from(resp.text().expect("a body"))
+        .await
+        .expect("body text");
+    serde_json::from_str(&text.as_string().expect("text")).expect("JSON")
+}
+
+/// What the server saw from the connections tagged with `id`.
+pub async fn stats(id: &str) -> serde_json::Value {
+    get_json(&format!("/stats?id={id}")).await
+}
+
+/// Polls the server's stats for `id` until `pred` holds; fails after `ms`.
+pub async fn wait_for_stats(
+    id: &str,
+    ms: u32,
+    what: &str,
+    pred: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    within(ms, what, async {
+        loop {
+            let s = stats(id).await;
+            if pred(&s) {
+                return s;
+            }
+            sleep(20).await;
+        }
+    })
+    .await
+}

@@ -1,0 +1,122 @@
+//! Bad input is a typed error that says what is allowed, and nothing reaches the network.
+#![cfg(target_arch = "wasm32")]
+
+mod common;
+
+use common::*;
+use futures::{SinkExt, StreamExt};
+use wasm_bindgen_test::*;
+use ws_tether::{CloseCode, Error, Message, ReadyState, WebSocket};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+#[wasm_bindgen_test]
+async fn an_unparseable_url_is_invalid_url() {
+    let err = WebSocket::connect("not a url").await.unwrap_err();
+    assert!(matches!(err, Error::InvalidUrl { .. }), "{err:?}");
+    assert!(err.is_invalid_input());
+}
+
+#[wasm_bindgen_test]
+async fn a_url_with_a_fragment_is_rejected_before_the_browser_throws() {
+    let err = WebSocket::connect(ws_url("/echo#x")).await.unwrap_err();
+    match err {
+        Error::InvalidUrl { reason, .. } => assert!(reason.contains("fragment")),
+        other => panic!("expected InvalidUrl, got {other:?}"),
+    }
+}
+
+#[wasm_bindgen_test]
+async fn a_wrong_scheme_names_the_scheme_and_the_allowed_ones() {
+    let err = WebSocket::connect(http_url("/echo")).await.unwrap_err();
+    assert_eq!(
+        err,
+        Error::InvalidScheme {
+            scheme: "http".into()
+        }
+    );
+    assert!(err.to_string().contains("\"ws\" and \"wss\""));
+}
+
+#[wasm_bindgen_test]
+async fn duplicate_subprotocols_are_rejected() {
+    let err = WebSocket::builder(ws_url("/protocols"))
+        .protocols(["chat", "chat"])
+        .connect()
+        .await
+        .unwrap_err();
+    match err {
+        Error::InvalidProtocol { protocol, reason } => {
+            assert_eq!(protocol, "chat");
+            assert!(reason.contains("more than once"));
+        }
+        other => panic!("expected InvalidProtocol, got {other:?}"),
+    }
+}
+
+#[wasm_bindgen_test]
+async fn subprotocols_with_separators_or_empty_are_rejected() {
+    for bad in ["a b", "a,b", ""] {
+        let err = WebSocket::builder(ws_url("/protocols"))
+            .protocol(bad)
+            .open()
+            .unwrap_err();
+        assert!(
+            matches!(err, Error::InvalidProtocol { .. }),
+            "{bad:?}: {err:?}"
+        );
+    }
+}
+
+#[wasm_bindgen_test]
+fn reserved_and_out_of_range_close_codes_are_rejected() {
+    for code in [999, 1001, 1004, 1005, 1006, 2999, 5000] {
+        assert_eq!(CloseCode::new(code), Err(Error::InvalidCloseCode { code }));
+    }
+    assert!(CloseCode::new(1000).is_ok() && CloseCode::new(4999).is_ok());
+}
+
+#[wasm_bindgen_test]
+async fn a_124_byte_reason_is_rejected_and_the_socket_stays_open() {
+    let id = unique_id("reason");
+    let mut ws = WebSocket::connect(ws_url(&format!("/echo?id={id}")))
+        .await
+        .unwrap();
+    let err = ws
+        .close_with(CloseCode::NORMAL, &"r".repeat(124))
+        .unwrap_err();
+    assert_eq!(err, Error::CloseReasonTooLong { len: 124 });
+    let handle = ws.close_handle();
+    assert_eq!(
+        handle.close_with(CloseCode::NORMAL, &"r".repeat(124)),
+        Err(Error::CloseReasonTooLong { len: 124 })
+    );
+    assert_eq!(ws.ready_state(), ReadyState::Open);
+    ws.send(Message::Text("still here".into())).await.unwrap();
+    let echo = within(5000, "echo", ws.next()).await;
+    assert_eq!(echo, Some(Ok(Message::Text("still here".into()))));
+    // 123 bytes is the limit and is accepted, and the server sees it.
+    ws.close_with(CloseCode::new(4123).unwrap(), &"r".repeat(123))
+        .unwrap();
+    let info = within(5000, "close", ws.closed()).await;
+    assert_eq!(
+        (info.code, info.reason.len(), info.was_clean),
+        (4123, 123, true)
+    );
+}
+
+#[wasm_bindgen_test]
+fn a_zero_high_water_mark_names_the_option() {
+    let err = WebSocket::builder(ws_url("/echo"))
+        .high_water_mark(0)
+        .open()
+        .unwrap_err();
+    assert!(matches!(
+        err,
+        Error::InvalidOption {
+            field: "high_water_mark",
+            ..
+        }
+    ));
+    assert!(err.to_string().contains("high_water_mark"));
+}
