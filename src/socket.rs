@@ -271,17 +271,24 @@ impl Sink<Message> for WsSender {
     fn poll_ready(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
         let this = &mut *self;
         loop {
-            if let Some(wait) = this.wait.as_mut() {
-                if Pin::new(wait).poll(cx).is_pending() {
-                    return Poll::Pending;
-                }
-                this.wait = None;
-            }
             match this.conn.poll_writable(cx) {
-                Writable::Yes => return Poll::Ready(Ok(())),
-                Writable::Closed => return Poll::Ready(Err(Error::AlreadyClosed)),
+                Writable::Yes => {
+                    this.wait = None;
+                    return Poll::Ready(Ok(()));
+                }
+                Writable::Closed => {
+                    this.wait = None;
+                    return Poll::Ready(Err(Error::AlreadyClosed));
+                }
                 Writable::Connecting => return Poll::Pending,
-                Writable::Full => this.wait = Some(this.conn.backpressure_delay()),
+                Writable::Full => {
+                    let conn = &this.conn;
+                    let wait = this.wait.get_or_insert_with(|| conn.backpressure_delay());
+                    if Pin::new(wait).poll(cx).is_pending() {
+                        return Poll::Pending;
+                    }
+                    this.wait = None;
+                }
             }
         }
     }

@@ -64,7 +64,7 @@ async fn an_application_close_code_yields_one_error_with_code_and_reason() {
 }
 
 #[wasm_bindgen_test]
-async fn a_drop_without_close_frame_is_1006_unclean_after_error_event() {
+async fn a_drop_without_close_frame_is_1006_unclean() {
     let mut ws = WebSocket::builder(ws_url("/drop?after=1")).open().unwrap();
     let events = ws.events();
     ws.send(Message::Text("x".into())).await.unwrap();
@@ -86,11 +86,12 @@ async fn a_drop_without_close_frame_is_1006_unclean_after_error_event() {
     );
     assert!(err.is_closed());
     assert_eq!(within(5000, "end", ws.next()).await, None);
+    // Chromium reports a dropped open connection with a close event only (no error event).
     let events: Vec<Event> = within(5000, "events", events.collect()).await;
-    let tail = &events[events.len() - 2..];
-    assert_eq!(tail[0], Event::Error);
+    assert_eq!(events.len(), 3, "{events:?}");
+    assert_eq!(events[1], Event::Message(Message::Text("x".into())));
     assert!(matches!(
-        &tail[1],
+        &events[2],
         Event::Close(CloseInfo {
             code: 1006,
             was_clean: false,
@@ -247,15 +248,24 @@ async fn a_peer_that_stops_reading_keeps_the_sink_pending() {
         .unwrap();
     let chunk = vec![0u8; 1 << 20];
     let mut sent = 0;
-    while ready_now(&mut ws).await.is_ready() {
-        assert!(sent < 512, "the sink never pushed back after {sent} MiB");
-        Pin::new(&mut ws)
-            .start_send(Message::Binary(chunk.clone()))
-            .unwrap();
-        sent += 1;
-        // Let the browser move bytes to the network, as a real producer would.
-        sleep(0).await;
+    // Fill every buffer between us and the peer (browser, network service, kernel): send
+    // whenever the sink is ready, until it has stayed pending for half a second.
+    let mut pending_checks = 0;
+    while pending_checks < 5 {
+        if ready_now(&mut ws).await.is_ready() {
+            assert!(sent < 512, "the sink never pushed back after {sent} MiB");
+            Pin::new(&mut ws)
+                .start_send(Message::Binary(chunk.clone()))
+                .unwrap();
+            sent += 1;
+            pending_checks = 0;
+            sleep(0).await;
+        } else {
+            pending_checks += 1;
+            sleep(100).await;
+        }
     }
+    web_sys::console::log_1(&format!("sink pending after {sent} MiB").into());
     assert!(ws.buffered_amount() > 64 * 1024);
     // The peer still reads nothing, so the sink stays pending.
     sleep(300).await;

@@ -229,7 +229,11 @@ impl Conn {
                 st.wait(cx);
                 Writable::Connecting
             }
-            ReadyState::Open if self.0.ws.buffered_amount() > self.0.high_water => Writable::Full,
+            ReadyState::Open if self.0.ws.buffered_amount() > self.0.high_water => {
+                // The drain timer wakes the sender; this lets a close wake it sooner.
+                st.wait(cx);
+                Writable::Full
+            }
             ReadyState::Open => Writable::Yes,
             ReadyState::Closing | ReadyState::Closed => Writable::Closed,
         }

@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::http::Response;
+use crate::response::Response;
 
 /// Content type for a file name, by extension.
 pub fn content_type(name: &str) -> &'static str {

@@ -20,6 +20,7 @@
 pub mod config;
 pub mod files;
 pub mod http;
+pub mod response;
 pub mod routes;
 pub mod state;
 pub mod stats;
@@ -37,7 +38,8 @@ use tokio::task::JoinHandle;
 
 pub use config::{Cli, Config};
 
-use http::{HeadError, Response};
+use http::HeadError;
+use response::Response;
 use state::State;
 
 /// How long a client may take to send its request head.
@@ -114,12 +116,12 @@ async fn handle_connection(state: Arc<State>, stream: TcpStream, peer: SocketAdd
         }
         Ok(Err(HeadError::TooLarge)) => {
             let resp = Response::text(431, "request head larger than 16 KiB");
-            http::send_and_close(&mut reader, &resp, false).await;
+            response::send_and_close(&mut reader, &resp, false).await;
             return;
         }
         Ok(Err(HeadError::Malformed(why))) => {
             let resp = Response::text(400, format!("malformed request: {why}"));
-            http::send_and_close(&mut reader, &resp, false).await;
+            response::send_and_close(&mut reader, &resp, false).await;
             return;
         }
     };
@@ -129,11 +131,11 @@ async fn handle_connection(state: Arc<State>, stream: TcpStream, peer: SocketAdd
             Some(Ok(route)) => ws::handle_upgrade(state, reader, head, route, peer).await,
             Some(Err(msg)) => {
                 tracing::info!(%peer, path = %head.path, "bad handshake query: {msg}");
-                http::send_and_close(&mut reader, &Response::text(400, msg), false).await;
+                response::send_and_close(&mut reader, &Response::text(400, msg), false).await;
             }
             None => {
                 let resp = Response::text(404, format!("no WebSocket route at {}", head.path));
-                http::send_and_close(&mut reader, &resp, false).await;
+                response::send_and_close(&mut reader, &resp, false).await;
             }
         }
         return;
@@ -142,5 +144,5 @@ async fn handle_connection(state: Arc<State>, stream: TcpStream, peer: SocketAdd
     discard_body(&mut reader, &head).await;
     let resp = routes::handle_http(&state, &head).await;
     tracing::debug!(%peer, method = %head.method, path = %head.path, status = resp.status, "http");
-    http::send_and_close(&mut reader, &resp, head.method == "HEAD").await;
+    response::send_and_close(&mut reader, &resp, head.method == "HEAD").await;
 }

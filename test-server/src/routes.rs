@@ -8,7 +8,8 @@ use std::time::Duration;
 use serde_json::json;
 
 use crate::files;
-use crate::http::{RequestHead, Response};
+use crate::http::RequestHead;
+use crate::response::Response;
 use crate::state::State;
 
 /// Paths of all WebSocket routes (listed in `/stats` from the start).

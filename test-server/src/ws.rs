@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use tokio::io::{AsyncWriteExt, BufReader};
+use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use tokio::sync::broadcast;
 use tokio_tungstenite::tungstenite::error::Error as WsError;
@@ -15,7 +15,8 @@ use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 
-use crate::http::{send_and_close, RequestHead, Response};
+use crate::http::RequestHead;
+use crate::response::{send_and_close, Response};
 use crate::routes::WsRoute;
 use crate::state::{ConnGuard, Refusal, State};
 
@@ -30,6 +31,8 @@ const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 /// Slack above `--max-message-size` given to tungstenite's own limits, so our
 /// own check (with its deterministic 1009) normally fires first.
 const TUNGSTENITE_SLACK: usize = 1024 * 1024;
+/// Most bytes discarded after an oversized frame before giving up.
+const DRAIN_LIMIT: usize = 256 * 1024 * 1024;
 
 /// Validates the upgrade request, applies refusals and limits, writes the
 /// `101` response and runs the route's session.
@@ -216,6 +219,32 @@ async fn close_with(ws: &mut Ws, code: u16, reason: &str) {
     let _ = tokio::time::timeout(CLOSE_TIMEOUT, handshake).await;
 }
 
+/// Best effort after tungstenite refused an oversized frame: send close 1009,
+/// then discard the rest of what the client sends (bounded), so that closing
+/// the socket does not reset the connection before the close frame is read.
+async fn close_after_capacity_error(ws: &mut Ws) {
+    let frame = CloseFrame {
+        code: CloseCode::Size,
+        reason: "message too big".into(),
+    };
+    let sent = tokio::time::timeout(Duration::from_secs(1), ws.close(Some(frame))).await;
+    if !matches!(sent, Ok(Ok(()))) {
+        return;
+    }
+    let raw = ws.get_mut();
+    let drain = async {
+        let mut buf = vec![0u8; 64 * 1024];
+        let mut total = 0usize;
+        while total < DRAIN_LIMIT {
+            match raw.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => total += n,
+            }
+        }
+    };
+    let _ = tokio::time::timeout(CLOSE_TIMEOUT, drain).await;
+}
+
 /// The common receive loop: heartbeat pings, size limit, stats, echo or
 /// broadcast, and the route's finishing action after `after` messages.
 async fn message_loop(ws: &mut Ws, guard: &mut ConnGuard, finish: Finish, after: u64) -> String {
@@ -256,7 +285,7 @@ async fn message_loop(ws: &mut Ws, guard: &mut ConnGuard, finish: Finish, after:
             None => return "closed by peer".to_owned(),
             Some(Ok(msg)) => msg,
             Some(Err(WsError::Capacity(e))) => {
-                close_with(ws, 1009, "message too big").await;
+                close_after_capacity_error(ws).await;
                 return format!("message too big ({e}); sent close 1009");
             }
             Some(Err(e)) => return format!("read error: {e}"),

@@ -149,7 +149,9 @@ impl HttpResponse {
 pub async fn http_raw(addr: SocketAddr, request: &str) -> HttpResponse {
     within("http request", async {
         let mut tcp = TcpStream::connect(addr).await.expect("tcp connect");
-        tcp.write_all(request.as_bytes()).await.expect("write request");
+        tcp.write_all(request.as_bytes())
+            .await
+            .expect("write request");
         let mut raw = Vec::new();
         tcp.read_to_end(&mut raw).await.expect("read response");
         parse_response(&raw)
