@@ -99,6 +99,23 @@ pub enum Error {
     #[error("the socket is still connecting; wait until it is open")]
     NotOpen,
 
+    /// The reconnecting socket's send queue has no room for this message (overflow policy
+    /// `Reject`, or a message larger than the whole queue). Nothing was queued: wait for the
+    /// connection to open (the `Sink` does), raise `queue_max_bytes`, or pick another
+    /// overflow policy.
+    #[error("send queue full: the message is {message_bytes} bytes, {free_bytes} bytes are free")]
+    QueueFull {
+        /// The message's size.
+        message_bytes: usize,
+        /// Free space in the queue.
+        free_bytes: usize,
+    },
+
+    /// The reconnecting socket was closed by the user or gave up; it sends and receives
+    /// nothing more. Call `reconnect()` (after giving up) or create a new socket.
+    #[error("the reconnecting socket is closed for good")]
+    Stopped,
+
     /// The browser threw an exception we did not expect. The message is the browser's.
     #[error("browser error: {message}")]
     Browser {

@@ -4,3 +4,7 @@
 pub(crate) mod close;
 pub(crate) mod message;
 pub(crate) mod validate;
+pub(crate) mod backoff;
+pub(crate) mod queue;
+pub(crate) mod policy;
+pub(crate) mod machine;

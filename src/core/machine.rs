@@ -1,0 +1,477 @@
+//! The reconnect state machine. It owns every decision of the reconnecting socket (when to
+//! dial, when the peer is dead, what to queue, when to stop) and does no I/O: the driver
+//! feeds it inputs with the current time and carries out the actions it returns.
+
+use crate::core::backoff::{RetryContext, Rng};
+use crate::core::policy::{
+    Config, Disconnect, CONNECT_TIMEOUT_REASON, HEARTBEAT_TIMEOUT_CODE, HEARTBEAT_TIMEOUT_REASON,
+};
+use crate::core::queue::{SendOutcome, SendQueue};
+use crate::{CloseInfo, Error, Message, ReadyState};
+use std::collections::VecDeque;
+use std::time::Duration;
+
+/// Time as the driver measures it: elapsed since an origin of its choice.
+pub(crate) type Time = Duration;
+/// Identifies one socket; a late callback from a replaced socket carries an old id.
+pub(crate) type ConnId = u64;
+
+/// A heartbeat timer firing this much after it was due counts as late.
+const LATE_TIMER_SLACK: Duration = Duration::from_secs(1);
+const PING_PREFIX: &str = "\u{1}ping:";
+const PONG_PREFIX: &str = "\u{1}pong:";
+
+/// The machine's timers; the driver keeps at most one of each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Timer {
+    Retry,
+    ConnectTimeout,
+    Heartbeat,
+}
+
+/// Why the reconnecting socket stopped for good.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StopReason {
+    /// `close()` was called.
+    UserClosed,
+    /// The close policy said not to retry after this disconnect.
+    Policy(Disconnect),
+    /// The backoff gave up (attempts used up, or a custom backoff returned `None`).
+    GaveUp(Disconnect),
+}
+
+/// What happens to the connection, as a stream of events.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConnectionEvent {
+    /// A dial started. `attempt` is 0 for the first connection and counts retries since
+    /// the last stable connection.
+    Connecting {
+        /// The retry number (0 = first try).
+        attempt: u32,
+    },
+    /// The connection opened and the queued messages were written.
+    Open {
+        /// The subprotocol the server selected (empty if none).
+        protocol: String,
+    },
+    /// The connection was lost (or an attempt failed) and a retry is scheduled.
+    Reconnecting {
+        /// The retry number that will run after `delay`.
+        attempt: u32,
+        /// How long until that retry.
+        delay: Duration,
+        /// How the connection or attempt ended.
+        last_close: Disconnect,
+    },
+    /// The browser is offline: no dialling until it is online again.
+    WaitingForNetwork,
+    /// A heartbeat was answered after this round-trip time.
+    Rtt(Duration),
+    /// Closed for good. `unsent` queued messages were discarded (they are counted, not lost
+    /// silently). `reconnect()` starts again, except after a user close.
+    Closed {
+        /// Why.
+        reason: StopReason,
+        /// Queued messages that were never sent.
+        unsent: usize,
+    },
+}
+
+/// What the driver must do.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Action {
+    /// Open a new socket tagged `id` (resolving the URL provider first).
+    Dial { id: ConnId },
+    /// Write a frame to socket `id`.
+    Write { id: ConnId, message: Message },
+    /// Close socket `id` with this code and reason, and detach its listeners now.
+    CloseSocket { id: ConnId, code: u16, reason: String },
+    SetTimer { timer: Timer, after: Duration },
+    CancelTimer(Timer),
+    Emit(ConnectionEvent),
+    Deliver(Message),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Connecting { id: ConnId },
+    Open { id: ConnId, since: Time },
+    /// A retry timer is set.
+    Waiting,
+    /// Offline: waiting for the network before dialling.
+    Offline,
+    /// Gave up; `reconnect()` restarts.
+    Stopped,
+    /// Closed by the user; terminal.
+    Closed,
+}
+
+#[derive(Debug)]
+pub(crate) struct Machine {
+    cfg: Config,
+    rng: Rng,
+    phase: Phase,
+    next_id: ConnId,
+    /// Retries since the last stable connection; the next retry's number.
+    retries: u32,
+    down_since: Option<Time>,
+    online: bool,
+    queue: SendQueue,
+    last_seen: Time,
+    /// The outstanding ping: its number and when it was sent.
+    ping: Option<(u64, Time)>,
+    ping_seq: u64,
+    /// Whether the current ping was sent to excuse a late timer.
+    excused: bool,
+    heartbeat_due: Time,
+    rtt: Option<Duration>,
+    actions: VecDeque<Action>,
+}
+
+impl Machine {
+    /// A machine that dials at once.
+    pub(crate) fn new(cfg: Config, seed: u64, now: Time) -> Machine {
+        let queue = SendQueue::new(cfg.queue_max_bytes, cfg.overflow);
+        let mut m = Machine {
+            cfg,
+            rng: Rng::new(seed),
+            phase: Phase::Stopped,
+            next_id: 1,
+            retries: 0,
+            down_since: None,
+            online: true,
+            queue,
+            last_seen: now,
+            ping: None,
+            ping_seq: 0,
+            excused: false,
+            heartbeat_due: now,
+            rtt: None,
+            actions: VecDeque::new(),
+        };
+        m.dial();
+        m
+    }
+
+    pub(crate) fn poll_action(&mut self) -> Option<Action> {
+        self.actions.pop_front()
+    }
+
+    pub(crate) fn ready_state(&self) -> ReadyState {
+        match self.phase {
+            Phase::Open { .. } => ReadyState::Open,
+            Phase::Connecting { .. } | Phase::Waiting | Phase::Offline => ReadyState::Connecting,
+            Phase::Stopped | Phase::Closed => ReadyState::Closed,
+        }
+    }
+
+    pub(crate) fn attempt(&self) -> u32 {
+        self.retries
+    }
+
+    pub(crate) fn rtt(&self) -> Option<Duration> {
+        self.rtt
+    }
+
+    pub(crate) fn queued_bytes(&self) -> usize {
+        self.queue.bytes()
+    }
+
+    /// The socket currently open, if any.
+    pub(crate) fn open_socket(&self) -> Option<ConnId> {
+        match self.phase {
+            Phase::Open { id, .. } => Some(id),
+            _ => None,
+        }
+    }
+
+    /// Whether `send` would take a message of `len` bytes now without an error or a drop.
+    pub(crate) fn can_accept(&self, len: usize) -> bool {
+        match self.phase {
+            Phase::Open { .. } => true,
+            Phase::Stopped | Phase::Closed => false,
+            _ => !self.cfg.replay || self.queue.fits(len),
+        }
+    }
+
+    pub(crate) fn is_closed_for_good(&self) -> bool {
+        matches!(self.phase, Phase::Closed)
+    }
+
+    pub(crate) fn is_stopped(&self) -> bool {
+        matches!(self.phase, Phase::Stopped | Phase::Closed)
+    }
+
+    fn emit(&mut self, event: ConnectionEvent) {
+        self.actions.push_back(Action::Emit(event));
+    }
+
+    fn set_timer(&mut self, timer: Timer, after: Duration) {
+        self.actions.push_back(Action::SetTimer { timer, after });
+    }
+
+    fn cancel_timer(&mut self, timer: Timer) {
+        self.actions.push_back(Action::CancelTimer(timer));
+    }
+
+    fn dial(&mut self) {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.phase = Phase::Connecting { id };
+        self.ping = None;
+        self.emit(ConnectionEvent::Connecting { attempt: self.retries });
+        self.actions.push_back(Action::Dial { id });
+        self.set_timer(Timer::ConnectTimeout, self.cfg.connect_timeout);
+    }
+
+    /// Closes and forgets the current socket, if there is one.
+    fn drop_socket(&mut self, code: u16, reason: &str) {
+        if let Phase::Connecting { id } | Phase::Open { id, .. } = self.phase {
+            self.actions.push_back(Action::CloseSocket { id, code, reason: reason.to_owned() });
+        }
+        self.cancel_timer(Timer::ConnectTimeout);
+        self.cancel_timer(Timer::Heartbeat);
+    }
+
+    fn stop(&mut self, reason: StopReason) {
+        let user = reason == StopReason::UserClosed;
+        self.cancel_timer(Timer::Retry);
+        let unsent = self.queue.clear();
+        self.phase = if user { Phase::Closed } else { Phase::Stopped };
+        self.emit(ConnectionEvent::Closed { reason, unsent });
+    }
+
+    /// The current socket (or attempt) is gone: decide between retrying and stopping.
+    fn lost(&mut self, close: CloseInfo, now: Time) {
+        let was_open = match self.phase {
+            Phase::Open { since, .. } => {
+                if now.saturating_sub(since) >= self.cfg.stable_after {
+                    self.retries = 0;
+                }
+                self.down_since = Some(now);
+                true
+            }
+            _ => false,
+        };
+        self.cancel_timer(Timer::ConnectTimeout);
+        self.cancel_timer(Timer::Heartbeat);
+        self.ping = None;
+        let down_since = *self.down_since.get_or_insert(now);
+        let last_close = Disconnect { close, was_open };
+        if !self.cfg.close_policy.should_retry(&last_close) {
+            self.stop(StopReason::Policy(last_close));
+            return;
+        }
+        self.retries = self.retries.saturating_add(1);
+        let ctx = RetryContext {
+            attempt: self.retries,
+            elapsed: now.saturating_sub(down_since),
+            last_close: last_close.close.clone(),
+        };
+        let Some(delay) = self.cfg.backoff.delay(&ctx, &mut self.rng) else {
+            self.stop(StopReason::GaveUp(last_close));
+            return;
+        };
+        if !self.online {
+            self.phase = Phase::Offline;
+            self.emit(ConnectionEvent::WaitingForNetwork);
+            return;
+        }
+        self.phase = Phase::Waiting;
+        self.set_timer(Timer::Retry, delay);
+        self.emit(ConnectionEvent::Reconnecting { attempt: self.retries, delay, last_close });
+    }
+
+    /// Socket `id` opened.
+    pub(crate) fn on_open(&mut self, id: ConnId, protocol: String, now: Time) {
+        if self.phase != (Phase::Connecting { id }) {
+            return;
+        }
+        self.phase = Phase::Open { id, since: now };
+        self.down_since = None;
+        self.cancel_timer(Timer::ConnectTimeout);
+        self.emit(ConnectionEvent::Open { protocol });
+        // Everything queued goes out first, in order, before anything newer.
+        while let Some(message) = self.queue.pop() {
+            self.actions.push_back(Action::Write { id, message });
+        }
+        self.last_seen = now;
+        self.excused = false;
+        if let Some(hb) = self.cfg.heartbeat {
+            self.schedule_heartbeat(hb.interval, now);
+        }
+    }
+
+    /// A message arrived on socket `id`.
+    pub(crate) fn on_message(&mut self, id: ConnId, message: Message, now: Time) {
+        if !matches!(self.phase, Phase::Open { id: open, .. } if open == id) {
+            return;
+        }
+        self.last_seen = now;
+        if self.cfg.heartbeat.is_some() {
+            if let Some(seq) = message.as_text().and_then(parse_pong) {
+                if let Some((sent_seq, sent)) = self.ping {
+                    if sent_seq == seq {
+                        let rtt = now.saturating_sub(sent);
+                        self.rtt = Some(rtt);
+                        self.ping = None;
+                        self.emit(ConnectionEvent::Rtt(rtt));
+                    }
+                }
+                return;
+            }
+        }
+        self.actions.push_back(Action::Deliver(message));
+    }
+
+    /// Socket `id` closed (or its attempt failed).
+    pub(crate) fn on_close(&mut self, id: ConnId, close: CloseInfo, now: Time) {
+        match self.phase {
+            Phase::Connecting { id: cur } | Phase::Open { id: cur, .. } if cur == id => {
+                self.lost(close, now)
+            }
+            _ => {}
+        }
+    }
+
+    /// Socket `id` could not even be created (the URL provider failed, or the browser threw).
+    pub(crate) fn on_dial_failed(&mut self, id: ConnId, reason: String, now: Time) {
+        let close = CloseInfo { code: 1006, reason, was_clean: false };
+        self.on_close(id, close, now);
+    }
+
+    pub(crate) fn on_timer(&mut self, timer: Timer, now: Time) {
+        match (timer, self.phase) {
+            (Timer::Retry, Phase::Waiting) => self.dial(),
+            (Timer::ConnectTimeout, Phase::Connecting { .. }) => {
+                self.drop_socket(1000, CONNECT_TIMEOUT_REASON);
+                let close = CloseInfo {
+                    code: 1006,
+                    reason: CONNECT_TIMEOUT_REASON.into(),
+                    was_clean: false,
+                };
+                self.lost(close, now);
+            }
+            (Timer::Heartbeat, Phase::Open { id, .. }) => self.heartbeat_tick(id, now),
+            _ => {}
+        }
+    }
+
+    fn schedule_heartbeat(&mut self, after: Duration, now: Time) {
+        self.heartbeat_due = now + after;
+        self.set_timer(Timer::Heartbeat, after);
+    }
+
+    fn send_ping(&mut self, id: ConnId, now: Time) {
+        self.ping_seq += 1;
+        self.ping = Some((self.ping_seq, now));
+        let message = Message::Text(format!("{PING_PREFIX}{}", self.ping_seq));
+        self.actions.push_back(Action::Write { id, message });
+    }
+
+    fn heartbeat_tick(&mut self, id: ConnId, now: Time) {
+        let Some(hb) = self.cfg.heartbeat else { return };
+        let late = now > self.heartbeat_due + LATE_TIMER_SLACK;
+        match self.ping {
+            // Nothing at all has arrived since the ping.
+            Some((_, sent)) if self.last_seen < sent => {
+                let deadline = sent + hb.timeout;
+                if now < deadline {
+                    self.schedule_heartbeat(deadline - now, now);
+                } else if late && !self.excused {
+                    // The page may have been frozen and the answer not dispatched yet: ping
+                    // again and give the peer a full timeout, once.
+                    self.excused = true;
+                    self.send_ping(id, now);
+                    self.schedule_heartbeat(hb.timeout, now);
+                } else {
+                    self.drop_socket(HEARTBEAT_TIMEOUT_CODE, HEARTBEAT_TIMEOUT_REASON);
+                    let close = CloseInfo {
+                        code: HEARTBEAT_TIMEOUT_CODE,
+                        reason: HEARTBEAT_TIMEOUT_REASON.into(),
+                        was_clean: false,
+                    };
+                    self.lost(close, now);
+                }
+            }
+            _ => {
+                self.excused = false;
+                let idle_until = self.last_seen + hb.interval;
+                if now >= idle_until {
+                    self.send_ping(id, now);
+                    self.schedule_heartbeat(hb.timeout, now);
+                } else {
+                    self.schedule_heartbeat(idle_until - now, now);
+                }
+            }
+        }
+    }
+
+    /// The user sends a message.
+    pub(crate) fn send(&mut self, message: Message) -> Result<SendOutcome, Error> {
+        match self.phase {
+            Phase::Open { id, .. } => {
+                self.actions.push_back(Action::Write { id, message });
+                Ok(SendOutcome::Written)
+            }
+            Phase::Stopped | Phase::Closed => Err(Error::Stopped),
+            _ if !self.cfg.replay => Err(Error::NotOpen),
+            _ => self.queue.push(message),
+        }
+    }
+
+    /// The user closes for good.
+    pub(crate) fn close(&mut self, code: u16, reason: &str) {
+        if self.phase == Phase::Closed {
+            return;
+        }
+        self.drop_socket(code, reason);
+        self.stop(StopReason::UserClosed);
+    }
+
+    /// The user asks for a fresh connection now (also after giving up; not after `close`).
+    pub(crate) fn reconnect(&mut self) {
+        if self.phase == Phase::Closed {
+            return;
+        }
+        self.drop_socket(1000, "reconnect");
+        self.cancel_timer(Timer::Retry);
+        self.retries = 0;
+        self.dial();
+    }
+
+    pub(crate) fn set_online(&mut self, online: bool) {
+        self.online = online;
+        match (online, self.phase) {
+            (false, Phase::Waiting) => {
+                self.cancel_timer(Timer::Retry);
+                self.phase = Phase::Offline;
+                self.emit(ConnectionEvent::WaitingForNetwork);
+            }
+            (true, Phase::Offline | Phase::Waiting) => self.redial_now(),
+            _ => {}
+        }
+    }
+
+    pub(crate) fn set_visible(&mut self, visible: bool) {
+        if visible && self.online && self.phase == Phase::Waiting {
+            self.redial_now();
+        }
+    }
+
+    fn redial_now(&mut self) {
+        self.cancel_timer(Timer::Retry);
+        self.retries = 0;
+        self.dial();
+    }
+}
+
+fn parse_pong(text: &str) -> Option<u64> {
+    text.strip_prefix(PONG_PREFIX)?.parse().ok()
+}
+
+#[cfg(test)]
+#[path = "machine_tests.rs"]
+mod tests;

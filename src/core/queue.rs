@@ -1,0 +1,151 @@
+//! The bounded send queue used while the socket is not open: FIFO, bounded in bytes, with
+//! an overflow policy that never drops a message without saying so.
+
+use crate::{Error, Message};
+use std::collections::VecDeque;
+
+/// What happens when a message doesn't fit in the send queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Overflow {
+    /// The send fails with [`Error::QueueFull`]; the queue is unchanged (the default: the
+    /// caller decides what to do with its message).
+    #[default]
+    Reject,
+    /// The oldest queued messages are dropped to make room; the send reports how many.
+    DropOldest,
+    /// The new message is dropped; the send reports it.
+    DropNewest,
+}
+
+/// What became of a message given to `send`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SendOutcome {
+    /// Handed to the open socket.
+    Written,
+    /// Queued; it will be written, in order, when a connection opens.
+    Queued {
+        /// Older messages dropped to make room ([`Overflow::DropOldest`]).
+        dropped: usize,
+    },
+    /// Not sent and not queued: the queue was full ([`Overflow::DropNewest`]).
+    Dropped,
+}
+
+#[derive(Debug)]
+pub(crate) struct SendQueue {
+    max_bytes: usize,
+    overflow: Overflow,
+    bytes: usize,
+    items: VecDeque<Message>,
+}
+
+impl SendQueue {
+    pub(crate) fn new(max_bytes: usize, overflow: Overflow) -> SendQueue {
+        SendQueue { max_bytes, overflow, bytes: 0, items: VecDeque::new() }
+    }
+
+    pub(crate) fn push(&mut self, message: Message) -> Result<SendOutcome, Error> {
+        let len = message.len();
+        if len > self.max_bytes {
+            return Err(Error::QueueFull { message_bytes: len, free_bytes: self.free() });
+        }
+        let mut dropped = 0;
+        if len > self.free() {
+            match self.overflow {
+                Overflow::Reject => {
+                    return Err(Error::QueueFull { message_bytes: len, free_bytes: self.free() })
+                }
+                Overflow::DropNewest => return Ok(SendOutcome::Dropped),
+                Overflow::DropOldest => {
+                    while len > self.free() {
+                        if let Some(old) = self.items.pop_front() {
+                            self.bytes -= old.len();
+                            dropped += 1;
+                        }
+                    }
+                }
+            }
+        }
+        self.bytes += len;
+        self.items.push_back(message);
+        Ok(SendOutcome::Queued { dropped })
+    }
+
+    /// Whether a message of `len` bytes would be queued without dropping anything.
+    pub(crate) fn fits(&self, len: usize) -> bool {
+        len <= self.free()
+    }
+
+    pub(crate) fn free(&self) -> usize {
+        self.max_bytes - self.bytes
+    }
+
+    pub(crate) fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    pub(crate) fn pop(&mut self) -> Option<Message> {
+        let m = self.items.pop_front()?;
+        self.bytes -= m.len();
+        Some(m)
+    }
+
+    pub(crate) fn clear(&mut self) -> usize {
+        let n = self.items.len();
+        self.items.clear();
+        self.bytes = 0;
+        n
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(n: usize, c: char) -> Message {
+        Message::Text(c.to_string().repeat(n))
+    }
+
+    #[test]
+    fn reject_keeps_the_queue_and_says_how_much_fits() {
+        let mut q = SendQueue::new(10, Overflow::Reject);
+        assert_eq!(q.push(text(6, 'a')), Ok(SendOutcome::Queued { dropped: 0 }));
+        assert_eq!(q.push(text(5, 'b')), Err(Error::QueueFull { message_bytes: 5, free_bytes: 4 }));
+        assert_eq!((q.len(), q.bytes()), (1, 6));
+    }
+
+    #[test]
+    fn drop_oldest_makes_room_and_counts() {
+        let mut q = SendQueue::new(10, Overflow::DropOldest);
+        for c in ['a', 'b', 'c'] {
+            q.push(text(3, c)).unwrap();
+        }
+        assert_eq!(q.push(text(5, 'd')), Ok(SendOutcome::Queued { dropped: 2 }));
+        assert_eq!(q.pop(), Some(text(3, 'c')));
+        assert_eq!(q.pop(), Some(text(5, 'd')));
+        assert_eq!(q.pop(), None);
+        assert_eq!(q.bytes(), 0);
+    }
+
+    #[test]
+    fn drop_newest_reports_the_drop() {
+        let mut q = SendQueue::new(4, Overflow::DropNewest);
+        q.push(text(4, 'a')).unwrap();
+        assert_eq!(q.push(text(1, 'b')), Ok(SendOutcome::Dropped));
+        assert_eq!(q.len(), 1);
+    }
+
+    #[test]
+    fn a_message_larger_than_the_whole_queue_is_always_an_error() {
+        for overflow in [Overflow::Reject, Overflow::DropOldest, Overflow::DropNewest] {
+            let mut q = SendQueue::new(4, overflow);
+            assert!(matches!(q.push(text(5, 'x')), Err(Error::QueueFull { .. })));
+        }
+    }
+}
