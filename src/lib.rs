@@ -4,6 +4,7 @@
 
 mod core;
 mod error;
+mod reconnecting;
 mod socket;
 
 #[cfg(target_arch = "wasm32")]
@@ -16,9 +17,19 @@ mod native;
 #[cfg(not(target_arch = "wasm32"))]
 use native as sys;
 
+pub use crate::core::backoff::{Backoff, ExponentialBackoff, Jitter, RetryContext};
 pub use crate::core::close::{CloseCode, CloseInfo, MAX_CLOSE_REASON_BYTES};
+pub use crate::core::machine::{ConnectionEvent, StopReason};
 pub use crate::core::message::{Event, Message, ReadyState};
+pub use crate::core::policy::{
+    ClosePolicy, Disconnect, Heartbeat, CONNECT_TIMEOUT_REASON, DEFAULT_QUEUE_BYTES,
+    HEARTBEAT_TIMEOUT_CODE, HEARTBEAT_TIMEOUT_REASON,
+};
+pub use crate::core::queue::{Overflow, SendOutcome};
 pub use crate::error::Error;
+pub use crate::reconnecting::{
+    ConnectionEvents, Endpoint, ReconnectingBuilder, ReconnectingWebSocket,
+};
 pub use crate::socket::{
     CloseHandle, Events, StateChanges, WebSocket, WebSocketBuilder, WsReceiver, WsSender,
     DEFAULT_HIGH_WATER_MARK,
@@ -38,6 +49,7 @@ mod assert_impls {
         assert_unpin::<crate::WebSocket>();
         assert_unpin::<crate::WsSender>();
         assert_unpin::<crate::WsReceiver>();
+        assert_unpin::<crate::ReconnectingWebSocket>();
         assert_error::<crate::Error>();
     }
 }

@@ -2,12 +2,17 @@
 //! this crate (e.g. server-side rendering of a Yew or Leptos app) compiles, and opening a
 //! socket returns [`Error::Unsupported`]. No value of these types can exist.
 
+use crate::core::machine::ConnectionEvent;
+use crate::core::policy::Config;
+use crate::core::queue::SendOutcome;
+use crate::reconnecting::{Accept, EndpointSource};
 use crate::socket::Writable;
 use crate::{CloseCode, CloseInfo, Error, Event, Message, ReadyState};
 use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 #[derive(Debug, Clone, Copy)]
 enum Void {}
@@ -96,6 +101,57 @@ impl<T> Subscription<T> {
 impl Future for Delay {
     type Output = ();
     fn poll(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<()> {
+        match self.0 {}
+    }
+}
+
+#[derive(Debug)]
+pub(crate) struct Reconnecting(Void);
+
+impl Reconnecting {
+    pub(crate) fn start(_: EndpointSource, _: u32, _: Config) -> Result<Reconnecting, Error> {
+        Err(Error::Unsupported)
+    }
+    pub(crate) fn send(&self, _message: Message) -> Result<SendOutcome, Error> {
+        match self.0 {}
+    }
+    pub(crate) fn poll_accept(&self, _len: usize, _cx: &mut Context<'_>) -> Accept {
+        match self.0 {}
+    }
+    pub(crate) fn poll_message(&self, _cx: &mut Context<'_>) -> Poll<Option<Message>> {
+        match self.0 {}
+    }
+    pub(crate) fn subscribe(&self) -> Subscription<ConnectionEvent> {
+        match self.0 {}
+    }
+    pub(crate) fn ready_state(&self) -> ReadyState {
+        match self.0 {}
+    }
+    pub(crate) fn attempt(&self) -> u32 {
+        match self.0 {}
+    }
+    pub(crate) fn rtt(&self) -> Option<Duration> {
+        match self.0 {}
+    }
+    pub(crate) fn queued_bytes(&self) -> usize {
+        match self.0 {}
+    }
+    pub(crate) fn is_stopped(&self) -> bool {
+        match self.0 {}
+    }
+    pub(crate) fn protocol(&self) -> String {
+        match self.0 {}
+    }
+    pub(crate) fn buffered_amount(&self) -> u32 {
+        match self.0 {}
+    }
+    pub(crate) fn close(&self, _code: CloseCode, _reason: &str) {
+        match self.0 {}
+    }
+    pub(crate) fn reconnect(&self) {
+        match self.0 {}
+    }
+    pub(crate) fn backpressure_delay(&self) -> Delay {
         match self.0 {}
     }
 }

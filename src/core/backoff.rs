@@ -116,7 +116,9 @@ impl ExponentialBackoff {
             Jitter::Equal => (ceiling / 2.0).max(min),
             Jitter::None => ceiling,
         };
-        Some(Duration::from_secs_f64(low + (ceiling - low) * rng.next_f64()))
+        Some(Duration::from_secs_f64(
+            low + (ceiling - low) * rng.next_f64(),
+        ))
     }
 }
 
@@ -235,7 +237,10 @@ mod tests {
         // Retry 3: window [100 ms, 800 ms].
         assert!(delays.iter().all(|d| ms(*d) >= 100 && ms(*d) <= 800));
         let below_half = delays.iter().filter(|d| ms(**d) < 450).count();
-        assert!((800..1200).contains(&below_half), "{below_half} of 2000 below the midpoint");
+        assert!(
+            (800..1200).contains(&below_half),
+            "{below_half} of 2000 below the midpoint"
+        );
     }
 
     #[test]
@@ -261,7 +266,10 @@ mod tests {
     #[test]
     fn huge_attempt_numbers_stay_at_max() {
         let b = ExponentialBackoff::new().jitter(Jitter::None);
-        assert_eq!(b.delay(u32::MAX, &mut Rng::new(1)), Some(Duration::from_secs(30)));
+        assert_eq!(
+            b.delay(u32::MAX, &mut Rng::new(1)),
+            Some(Duration::from_secs(30))
+        );
     }
 
     #[test]
@@ -275,7 +283,10 @@ mod tests {
                     .max(Duration::from_secs(1)),
                 "backoff.max",
             ),
-            (ExponentialBackoff::new().max_attempts(0), "backoff.max_attempts"),
+            (
+                ExponentialBackoff::new().max_attempts(0),
+                "backoff.max_attempts",
+            ),
         ];
         for (b, field) in bad {
             match b.validate() {
@@ -288,11 +299,17 @@ mod tests {
 
     #[test]
     fn a_custom_function_sees_attempt_and_last_close() {
-        let b = Backoff::custom(|ctx| (ctx.attempt < 3).then(|| Duration::from_secs(ctx.attempt.into())));
+        let b = Backoff::custom(|ctx| {
+            (ctx.attempt < 3).then(|| Duration::from_secs(ctx.attempt.into()))
+        });
         let ctx = |attempt| RetryContext {
             attempt,
             elapsed: Duration::ZERO,
-            last_close: CloseInfo { code: 1006, reason: String::new(), was_clean: false },
+            last_close: CloseInfo {
+                code: 1006,
+                reason: String::new(),
+                was_clean: false,
+            },
         };
         let mut rng = Rng::new(1);
         assert_eq!(b.delay(&ctx(2), &mut rng), Some(Duration::from_secs(2)));

@@ -83,12 +83,24 @@ pub enum ConnectionEvent {
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Action {
     /// Open a new socket tagged `id` (resolving the URL provider first).
-    Dial { id: ConnId },
+    Dial {
+        id: ConnId,
+    },
     /// Write a frame to socket `id`.
-    Write { id: ConnId, message: Message },
+    Write {
+        id: ConnId,
+        message: Message,
+    },
     /// Close socket `id` with this code and reason, and detach its listeners now.
-    CloseSocket { id: ConnId, code: u16, reason: String },
-    SetTimer { timer: Timer, after: Duration },
+    CloseSocket {
+        id: ConnId,
+        code: u16,
+        reason: String,
+    },
+    SetTimer {
+        timer: Timer,
+        after: Duration,
+    },
     CancelTimer(Timer),
     Emit(ConnectionEvent),
     Deliver(Message),
@@ -96,8 +108,13 @@ pub(crate) enum Action {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
-    Connecting { id: ConnId },
-    Open { id: ConnId, since: Time },
+    Connecting {
+        id: ConnId,
+    },
+    Open {
+        id: ConnId,
+        since: Time,
+    },
     /// A retry timer is set.
     Waiting,
     /// Offline: waiting for the network before dialling.
@@ -196,6 +213,11 @@ impl Machine {
         }
     }
 
+    /// Whether socket `id` is the attempt in flight (a provider's late answer may not be).
+    pub(crate) fn is_dialing(&self, id: ConnId) -> bool {
+        self.phase == Phase::Connecting { id }
+    }
+
     pub(crate) fn is_closed_for_good(&self) -> bool {
         matches!(self.phase, Phase::Closed)
     }
@@ -221,7 +243,9 @@ impl Machine {
         self.next_id += 1;
         self.phase = Phase::Connecting { id };
         self.ping = None;
-        self.emit(ConnectionEvent::Connecting { attempt: self.retries });
+        self.emit(ConnectionEvent::Connecting {
+            attempt: self.retries,
+        });
         self.actions.push_back(Action::Dial { id });
         self.set_timer(Timer::ConnectTimeout, self.cfg.connect_timeout);
     }
@@ -229,7 +253,11 @@ impl Machine {
     /// Closes and forgets the current socket, if there is one.
     fn drop_socket(&mut self, code: u16, reason: &str) {
         if let Phase::Connecting { id } | Phase::Open { id, .. } = self.phase {
-            self.actions.push_back(Action::CloseSocket { id, code, reason: reason.to_owned() });
+            self.actions.push_back(Action::CloseSocket {
+                id,
+                code,
+                reason: reason.to_owned(),
+            });
         }
         self.cancel_timer(Timer::ConnectTimeout);
         self.cancel_timer(Timer::Heartbeat);
@@ -281,7 +309,11 @@ impl Machine {
         }
         self.phase = Phase::Waiting;
         self.set_timer(Timer::Retry, delay);
-        self.emit(ConnectionEvent::Reconnecting { attempt: self.retries, delay, last_close });
+        self.emit(ConnectionEvent::Reconnecting {
+            attempt: self.retries,
+            delay,
+            last_close,
+        });
     }
 
     /// Socket `id` opened.
@@ -338,7 +370,11 @@ impl Machine {
 
     /// Socket `id` could not even be created (the URL provider failed, or the browser threw).
     pub(crate) fn on_dial_failed(&mut self, id: ConnId, reason: String, now: Time) {
-        let close = CloseInfo { code: 1006, reason, was_clean: false };
+        let close = CloseInfo {
+            code: 1006,
+            reason,
+            was_clean: false,
+        };
         self.on_close(id, close, now);
     }
 

@@ -1,10 +1,12 @@
 //! The pure core: values, validation and policy. No web-sys, no timers, no clock reads;
 //! everything here is tested natively.
+// Off wasm32 nothing drives the machine but the tests.
+#![cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 
-pub(crate) mod close;
-pub(crate) mod message;
-pub(crate) mod validate;
 pub(crate) mod backoff;
-pub(crate) mod queue;
-pub(crate) mod policy;
+pub(crate) mod close;
 pub(crate) mod machine;
+pub(crate) mod message;
+pub(crate) mod policy;
+pub(crate) mod queue;
+pub(crate) mod validate;

@@ -105,7 +105,10 @@ pub struct Heartbeat {
 
 impl Default for Heartbeat {
     fn default() -> Self {
-        Heartbeat { interval: Duration::from_secs(15), timeout: Duration::from_secs(10) }
+        Heartbeat {
+            interval: Duration::from_secs(15),
+            timeout: Duration::from_secs(10),
+        }
     }
 }
 
@@ -166,15 +169,26 @@ mod tests {
     use super::*;
 
     fn d(code: u16, was_open: bool) -> Disconnect {
-        Disconnect { close: CloseInfo { code, reason: String::new(), was_clean: true }, was_open }
+        Disconnect {
+            close: CloseInfo {
+                code,
+                reason: String::new(),
+                was_clean: true,
+            },
+            was_open,
+        }
     }
 
     #[test]
     fn default_policy_stops_only_on_dont_come_back_codes() {
-        for code in [1002, 1003, 1007, 1008, 1009, 1010, 3000, 3003, 4400, 4401, 4499] {
+        for code in [
+            1002, 1003, 1007, 1008, 1009, 1010, 3000, 3003, 4400, 4401, 4499,
+        ] {
             assert!(!d(code, true).should_retry_by_default(), "{code}");
         }
-        for code in [1000, 1001, 1005, 1006, 1011, 1012, 1013, 1014, 3001, 4000, 4399, 4500, 4999] {
+        for code in [
+            1000, 1001, 1005, 1006, 1011, 1012, 1013, 1014, 3001, 4000, 4399, 4500, 4999,
+        ] {
             assert!(d(code, true).should_retry_by_default(), "{code}");
         }
         assert!(d(1006, false).should_retry_by_default());
@@ -183,12 +197,30 @@ mod tests {
 
     #[test]
     fn config_rejects_zero_timeouts_by_field() {
-        let cfg = Config { connect_timeout: Duration::ZERO, ..Config::default() };
-        assert!(matches!(cfg.validate(), Err(Error::InvalidOption { field: "connect_timeout", .. })));
         let cfg = Config {
-            heartbeat: Some(Heartbeat { interval: Duration::ZERO, timeout: Duration::from_secs(1) }),
+            connect_timeout: Duration::ZERO,
             ..Config::default()
         };
-        assert!(matches!(cfg.validate(), Err(Error::InvalidOption { field: "heartbeat", .. })));
+        assert!(matches!(
+            cfg.validate(),
+            Err(Error::InvalidOption {
+                field: "connect_timeout",
+                ..
+            })
+        ));
+        let cfg = Config {
+            heartbeat: Some(Heartbeat {
+                interval: Duration::ZERO,
+                timeout: Duration::from_secs(1),
+            }),
+            ..Config::default()
+        };
+        assert!(matches!(
+            cfg.validate(),
+            Err(Error::InvalidOption {
+                field: "heartbeat",
+                ..
+            })
+        ));
     }
 }

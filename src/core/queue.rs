@@ -43,19 +43,30 @@ pub(crate) struct SendQueue {
 
 impl SendQueue {
     pub(crate) fn new(max_bytes: usize, overflow: Overflow) -> SendQueue {
-        SendQueue { max_bytes, overflow, bytes: 0, items: VecDeque::new() }
+        SendQueue {
+            max_bytes,
+            overflow,
+            bytes: 0,
+            items: VecDeque::new(),
+        }
     }
 
     pub(crate) fn push(&mut self, message: Message) -> Result<SendOutcome, Error> {
         let len = message.len();
         if len > self.max_bytes {
-            return Err(Error::QueueFull { message_bytes: len, free_bytes: self.free() });
+            return Err(Error::QueueFull {
+                message_bytes: len,
+                free_bytes: self.free(),
+            });
         }
         let mut dropped = 0;
         if len > self.free() {
             match self.overflow {
                 Overflow::Reject => {
-                    return Err(Error::QueueFull { message_bytes: len, free_bytes: self.free() })
+                    return Err(Error::QueueFull {
+                        message_bytes: len,
+                        free_bytes: self.free(),
+                    })
                 }
                 Overflow::DropNewest => return Ok(SendOutcome::Dropped),
                 Overflow::DropOldest => {
@@ -86,6 +97,7 @@ impl SendQueue {
         self.bytes
     }
 
+    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.items.len()
     }
@@ -116,7 +128,13 @@ mod tests {
     fn reject_keeps_the_queue_and_says_how_much_fits() {
         let mut q = SendQueue::new(10, Overflow::Reject);
         assert_eq!(q.push(text(6, 'a')), Ok(SendOutcome::Queued { dropped: 0 }));
-        assert_eq!(q.push(text(5, 'b')), Err(Error::QueueFull { message_bytes: 5, free_bytes: 4 }));
+        assert_eq!(
+            q.push(text(5, 'b')),
+            Err(Error::QueueFull {
+                message_bytes: 5,
+                free_bytes: 4
+            })
+        );
         assert_eq!((q.len(), q.bytes()), (1, 6));
     }
 

@@ -380,6 +380,10 @@ fn on_close(weak: &Weak<Shared>, event: web_sys::Event) {
 pub(crate) struct Subscription<T>(UnboundedReceiver<T>);
 
 impl<T> Subscription<T> {
+    pub(crate) fn new(rx: UnboundedReceiver<T>) -> Self {
+        Subscription(rx)
+    }
+
     pub(crate) fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<T>> {
         Pin::new(&mut self.0).poll_next(cx)
     }
@@ -387,6 +391,15 @@ impl<T> Subscription<T> {
 
 /// A one-shot timer; dropping it clears the browser timer.
 pub(crate) struct Delay(gloo_timers::future::TimeoutFuture);
+
+impl Delay {
+    /// The wait before a sender looks at `bufferedAmount` again.
+    pub(crate) fn backpressure() -> Delay {
+        Delay(gloo_timers::future::TimeoutFuture::new(
+            BACKPRESSURE_POLL_MS,
+        ))
+    }
+}
 
 impl Future for Delay {
     type Output = ();

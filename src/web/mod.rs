@@ -3,5 +3,7 @@
 
 mod conn;
 mod listener;
+mod reconnect;
 
 pub(crate) use conn::{Conn, Delay, Subscription, WeakConn};
+pub(crate) use reconnect::Reconnecting;

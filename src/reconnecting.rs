@@ -1,0 +1,389 @@
+//! The reconnecting socket's public face: builder, `Stream`/`Sink`, getters. Every decision
+//! is made by `core::machine`; the browser work is done by `sys` (the driver on wasm32).
+
+use crate::core::backoff::Backoff;
+use crate::core::close::check_reason;
+use crate::core::machine::ConnectionEvent;
+use crate::core::policy::{ClosePolicy, Config, Heartbeat};
+use crate::core::queue::{Overflow, SendOutcome};
+use crate::core::validate;
+use crate::socket::DEFAULT_HIGH_WATER_MARK;
+use crate::{sys, CloseCode, Error, Message, ReadyState};
+use futures_core::Stream;
+use futures_sink::Sink;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+/// Where to connect: a URL and the subprotocols to offer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    /// A `ws://` or `wss://` URL.
+    pub url: String,
+    /// Subprotocols, in order of preference.
+    pub protocols: Vec<String>,
+}
+
+impl Endpoint {
+    /// An endpoint with no subprotocols.
+    pub fn new(url: impl Into<String>) -> Endpoint {
+        Endpoint {
+            url: url.into(),
+            protocols: Vec::new(),
+        }
+    }
+
+    /// The same endpoint offering these subprotocols.
+    pub fn protocols<I: IntoIterator<Item = S>, S: Into<String>>(mut self, protocols: I) -> Self {
+        self.protocols = protocols.into_iter().map(Into::into).collect();
+        self
+    }
+
+    pub(crate) fn validate(&self) -> Result<(), Error> {
+        validate::check_url(&self.url)?;
+        validate::check_protocols(&self.protocols)
+    }
+}
+
+impl From<String> for Endpoint {
+    fn from(url: String) -> Self {
+        Endpoint::new(url)
+    }
+}
+
+impl From<&str> for Endpoint {
+    fn from(url: &str) -> Self {
+        Endpoint::new(url)
+    }
+}
+
+pub(crate) type EndpointFuture = Pin<Box<dyn Future<Output = Result<Endpoint, String>>>>;
+
+/// A fixed endpoint, or a provider asked before every attempt.
+#[derive(Clone)]
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+pub(crate) enum EndpointSource {
+    Fixed(Endpoint),
+    Provider(Rc<dyn Fn() -> EndpointFuture>),
+}
+
+impl fmt::Debug for EndpointSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EndpointSource::Fixed(e) => e.fmt(f),
+            EndpointSource::Provider(_) => f.write_str("Provider(..)"),
+        }
+    }
+}
+
+/// Options for a [`ReconnectingWebSocket`]; every setter documents its default.
+#[derive(Debug, Clone)]
+#[must_use = "a builder does nothing until `open` is called"]
+pub struct ReconnectingBuilder {
+    source: EndpointSource,
+    high_water_mark: u32,
+    cfg: Config,
+}
+
+impl ReconnectingBuilder {
+    /// Subprotocols to offer, in order of preference. Default: none.
+    pub fn protocols<I: IntoIterator<Item = S>, S: Into<String>>(mut self, protocols: I) -> Self {
+        if let EndpointSource::Fixed(e) = &mut self.source {
+            e.protocols = protocols.into_iter().map(Into::into).collect();
+        }
+        self
+    }
+
+    /// Asks `provider` for the URL and subprotocols before every attempt (a fresh token,
+    /// say). Its error counts as a failed attempt and is retried with backoff; it never ends
+    /// the loop by itself. Replaces the URL given to `builder`.
+    pub fn url_provider<F, Fut, E>(mut self, provider: F) -> Self
+    where
+        F: Fn() -> Fut + 'static,
+        Fut: Future<Output = Result<Endpoint, E>> + 'static,
+        E: fmt::Display,
+    {
+        let provider = Rc::new(provider);
+        self.source = EndpointSource::Provider(Rc::new(move || -> EndpointFuture {
+            let fut = provider();
+            Box::pin(async move { fut.await.map_err(|e| e.to_string()) })
+        }));
+        self
+    }
+
+    /// The retry policy. Default: [`ExponentialBackoff::default`](crate::ExponentialBackoff)
+    /// (500 ms to 30 s, factor 2, full jitter, unlimited attempts).
+    pub fn backoff(mut self, backoff: impl Into<Backoff>) -> Self {
+        self.cfg.backoff = backoff.into();
+        self
+    }
+
+    /// An attempt that hasn't opened after this long is abandoned and counted as failed.
+    /// Default 10 s: long enough for a slow mobile handshake, short enough that a black-holed
+    /// dial doesn't stall recovery.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.cfg.connect_timeout = timeout;
+        self
+    }
+
+    /// The retry counter resets only after a connection stayed open this long, so a server
+    /// that accepts and then drops can't pin the backoff at its minimum. Default 5 s.
+    pub fn stable_after(mut self, uptime: Duration) -> Self {
+        self.cfg.stable_after = uptime;
+        self
+    }
+
+    /// Which closes are retried. Default [`ClosePolicy::Default`]; see
+    /// [`Disconnect::should_retry_by_default`](crate::Disconnect::should_retry_by_default).
+    pub fn close_policy(mut self, policy: ClosePolicy) -> Self {
+        self.cfg.close_policy = policy;
+        self
+    }
+
+    /// Turns the application heartbeat on. Default: off (the server must answer pings; see
+    /// [`Heartbeat`]).
+    pub fn heartbeat(mut self, heartbeat: Heartbeat) -> Self {
+        self.cfg.heartbeat = Some(heartbeat);
+        self
+    }
+
+    /// The most bytes queued while not open. Default
+    /// [`DEFAULT_QUEUE_BYTES`](crate::DEFAULT_QUEUE_BYTES) (1 MiB).
+    pub fn queue_max_bytes(mut self, bytes: usize) -> Self {
+        self.cfg.queue_max_bytes = bytes;
+        self
+    }
+
+    /// What a send does when the queue is full. Default [`Overflow::Reject`].
+    pub fn overflow(mut self, overflow: Overflow) -> Self {
+        self.cfg.overflow = overflow;
+        self
+    }
+
+    /// Whether messages sent while not open are queued and written when a connection opens.
+    /// Default `true`. Turn it off for protocols that can't take a replay into a new session:
+    /// sends while not open then fail with [`Error::NotOpen`].
+    pub fn replay(mut self, replay: bool) -> Self {
+        self.cfg.replay = replay;
+        self
+    }
+
+    /// The `Sink` waits while the open socket buffers more than this. Default
+    /// [`DEFAULT_HIGH_WATER_MARK`] (1 MiB); at least 1.
+    pub fn high_water_mark(mut self, bytes: u32) -> Self {
+        self.high_water_mark = bytes;
+        self
+    }
+
+    /// Checks every option and starts connecting.
+    pub fn open(self) -> Result<ReconnectingWebSocket, Error> {
+        if let EndpointSource::Fixed(e) = &self.source {
+            e.validate()?;
+        }
+        self.cfg.validate()?;
+        if self.high_water_mark == 0 {
+            return Err(Error::InvalidOption {
+                field: "high_water_mark",
+                allowed: "a byte count of at least 1",
+            });
+        }
+        let inner = sys::Reconnecting::start(self.source, self.high_water_mark, self.cfg)?;
+        Ok(ReconnectingWebSocket {
+            inner,
+            slot: None,
+            wait: None,
+        })
+    }
+}
+
+/// A WebSocket that stays up: it reconnects with backoff, can detect a dead peer with a
+/// heartbeat, and queues what you send while it is down.
+///
+/// - As a `Stream`, it yields every message from every connection, in order. It ends (`None`)
+///   when closed for good: after [`close`](Self::close), or when the policy stops retrying
+///   (after which [`reconnect`](Self::reconnect) starts it again).
+/// - As a `Sink`, it writes while open and queues while not; it is not ready while the queue
+///   is full or the open socket buffers more than the high-water mark, and fails with
+///   [`Error::Stopped`] only once closed for good.
+/// - [`events`](Self::events) reports connecting, open, reconnecting, round-trip times and
+///   the final close.
+/// - Dropping it closes the connection, cancels every timer and removes every listener.
+#[derive(Debug)]
+pub struct ReconnectingWebSocket {
+    inner: sys::Reconnecting,
+    /// The message `start_send` took, until the core accepts it.
+    slot: Option<Message>,
+    wait: Option<sys::Delay>,
+}
+
+impl ReconnectingWebSocket {
+    /// A builder for a socket to `url` (`ws://` or `wss://`).
+    pub fn builder(url: impl Into<String>) -> ReconnectingBuilder {
+        ReconnectingBuilder {
+            source: EndpointSource::Fixed(Endpoint::new(url)),
+            high_water_mark: DEFAULT_HIGH_WATER_MARK,
+            cfg: Config::default(),
+        }
+    }
+
+    /// Writes `message` if open, otherwise queues it (see [`SendOutcome`]). Fails with
+    /// [`Error::QueueFull`] (overflow `Reject`), [`Error::NotOpen`] (replay off) or
+    /// [`Error::Stopped`]; never drops a message without saying so.
+    pub fn send(&self, message: Message) -> Result<SendOutcome, Error> {
+        self.inner.send(message)
+    }
+
+    /// A stream of [`ConnectionEvent`]s from now on; it ends when the socket is dropped or
+    /// closed by the user.
+    pub fn events(&self) -> ConnectionEvents {
+        ConnectionEvents(self.inner.subscribe())
+    }
+
+    /// `Open` while connected; `Connecting` while dialling or waiting to retry; `Closed` once
+    /// closed for good.
+    pub fn ready_state(&self) -> ReadyState {
+        self.inner.ready_state()
+    }
+
+    /// Retries since the last stable connection (0 while the first attempt runs).
+    pub fn attempt(&self) -> u32 {
+        self.inner.attempt()
+    }
+
+    /// The last heartbeat round-trip time, if the heartbeat is on and was answered.
+    pub fn rtt(&self) -> Option<Duration> {
+        self.inner.rtt()
+    }
+
+    /// Bytes waiting in the send queue.
+    pub fn queued_bytes(&self) -> usize {
+        self.inner.queued_bytes()
+    }
+
+    /// The current connection's subprotocol (empty if none or not open).
+    pub fn protocol(&self) -> String {
+        self.inner.protocol()
+    }
+
+    /// Bytes the open socket holds but hasn't sent yet (0 when not open).
+    pub fn buffered_amount(&self) -> u32 {
+        self.inner.buffered_amount()
+    }
+
+    /// Closes for good with 1000: no retry will run, whatever is scheduled or in flight.
+    pub fn close(&self) {
+        self.inner.close(CloseCode::NORMAL, "");
+    }
+
+    /// Closes for good with this code and reason (at most 123 bytes of UTF-8).
+    pub fn close_with(&self, code: CloseCode, reason: &str) -> Result<(), Error> {
+        check_reason(reason)?;
+        self.inner.close(code, reason);
+        Ok(())
+    }
+
+    /// Drops the current connection (if any) and dials at once with the backoff reset; also
+    /// restarts after the policy gave up. Does nothing after [`close`](Self::close).
+    pub fn reconnect(&self) {
+        self.inner.reconnect();
+    }
+}
+
+impl Stream for ReconnectingWebSocket {
+    type Item = Message;
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Message>> {
+        self.inner.poll_message(cx)
+    }
+}
+
+impl ReconnectingWebSocket {
+    /// Hands the slot's message to the core once it can take it without an error or a drop.
+    fn poll_slot(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        loop {
+            let Some(message) = self.slot.as_ref() else {
+                return Poll::Ready(Ok(()));
+            };
+            match self.inner.poll_accept(message.len(), cx) {
+                Accept::Yes => {
+                    self.wait = None;
+                    if let Some(message) = self.slot.take() {
+                        self.inner.send(message)?;
+                    }
+                    return Poll::Ready(Ok(()));
+                }
+                Accept::Stopped => return Poll::Ready(Err(Error::Stopped)),
+                Accept::Wait => return Poll::Pending,
+                Accept::Full => {
+                    let inner = &self.inner;
+                    let wait = self.wait.get_or_insert_with(|| inner.backpressure_delay());
+                    if Pin::new(wait).poll(cx).is_pending() {
+                        return Poll::Pending;
+                    }
+                    self.wait = None;
+                }
+            }
+        }
+    }
+}
+
+/// Whether the core can take a message now; the driver registers the waker for `Wait`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+pub(crate) enum Accept {
+    Yes,
+    /// Not open and the queue has no room (or replay is off): wait for a state change.
+    Wait,
+    /// Open, but the browser buffers more than the high-water mark: poll again on a timer.
+    Full,
+    Stopped,
+}
+
+impl Sink<Message> for ReconnectingWebSocket {
+    type Error = Error;
+
+    fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        let this = self.get_mut();
+        match this.poll_slot(cx) {
+            Poll::Ready(Ok(())) if this.inner.is_stopped() => Poll::Ready(Err(Error::Stopped)),
+            other => other,
+        }
+    }
+
+    fn start_send(self: Pin<&mut Self>, item: Message) -> Result<(), Error> {
+        let this = self.get_mut();
+        if this.inner.is_stopped() {
+            return Err(Error::Stopped);
+        }
+        this.slot = Some(item);
+        Ok(())
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        self.get_mut().poll_slot(cx)
+    }
+
+    /// Hands over the last message, then closes for good with 1000.
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        let this = self.get_mut();
+        let flushed = this.poll_slot(cx);
+        if flushed.is_pending() {
+            return Poll::Pending;
+        }
+        this.inner.close(CloseCode::NORMAL, "");
+        flushed
+    }
+}
+
+/// The stream returned by [`ReconnectingWebSocket::events`].
+#[derive(Debug)]
+pub struct ConnectionEvents(sys::Subscription<ConnectionEvent>);
+
+impl Stream for ConnectionEvents {
+    type Item = ConnectionEvent;
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<ConnectionEvent>> {
+        self.0.poll_next(cx)
+    }
+}
