@@ -35,6 +35,27 @@ pub use crate::socket::{
     DEFAULT_HIGH_WATER_MARK,
 };
 
+/// Counts of live browser resources, for leak tests. Not part of the stable API.
+#[doc(hidden)]
+pub mod diagnostics {
+    /// `(listeners, sockets, timers)` alive now in this thread. Always zeros off wasm32.
+    pub fn live_counts() -> (usize, usize, usize) {
+        #[cfg(target_arch = "wasm32")]
+        {
+            use crate::web::live::{LISTENERS, SOCKETS, TIMERS};
+            (
+                LISTENERS.with(|c| c.get()),
+                SOCKETS.with(|c| c.get()),
+                TIMERS.with(|c| c.get()),
+            )
+        }
+        #[cfg(not(target_arch = "wasm32"))]
+        {
+            (0, 0, 0)
+        }
+    }
+}
+
 /// Re-exported so the `Stream`/`Sink` in our signatures need no extra dependency.
 pub use futures_core::Stream;
 pub use futures_sink::Sink;

@@ -114,6 +114,7 @@ impl Conn {
                 ],
             }
         });
+        super::live::inc(&super::live::SOCKETS);
         Ok(Conn(shared))
     }
 
@@ -295,6 +296,7 @@ impl WeakConn {
 
 impl Drop for Shared {
     fn drop(&mut self) {
+        super::live::dec(&super::live::SOCKETS);
         // The listeners are removed right after this, when the fields drop.
         let live = matches!(
             ReadyState::from_u16(self.ws.ready_state()),

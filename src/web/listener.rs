@@ -20,6 +20,7 @@ impl Listener {
         let callback = Closure::<dyn FnMut(web_sys::Event)>::new(callback);
         // Only fails for a non-callable listener, which a Closure never is.
         let _ = target.add_event_listener_with_callback(kind, callback.as_ref().unchecked_ref());
+        super::live::inc(&super::live::LISTENERS);
         Listener {
             target: target.clone(),
             kind,
@@ -30,6 +31,7 @@ impl Listener {
 
 impl Drop for Listener {
     fn drop(&mut self) {
+        super::live::dec(&super::live::LISTENERS);
         let _ = self
             .target
             .remove_event_listener_with_callback(self.kind, self.callback.as_ref().unchecked_ref());

@@ -7,3 +7,23 @@ mod reconnect;
 
 pub(crate) use conn::{Conn, Delay, Subscription, WeakConn};
 pub(crate) use reconnect::Reconnecting;
+
+/// Live counts of what the driver holds, for leak tests: listeners (each owns one JS
+/// closure), sockets and timer tasks.
+pub(crate) mod live {
+    use std::cell::Cell;
+
+    thread_local! {
+        pub(crate) static LISTENERS: Cell<usize> = const { Cell::new(0) };
+        pub(crate) static SOCKETS: Cell<usize> = const { Cell::new(0) };
+        pub(crate) static TIMERS: Cell<usize> = const { Cell::new(0) };
+    }
+
+    pub(crate) fn inc(counter: &'static std::thread::LocalKey<Cell<usize>>) {
+        counter.with(|c| c.set(c.get() + 1));
+    }
+
+    pub(crate) fn dec(counter: &'static std::thread::LocalKey<Cell<usize>>) {
+        counter.with(|c| c.set(c.get().saturating_sub(1)));
+    }
+}

@@ -4,6 +4,7 @@
 
 use super::conn::{Conn, Delay, Subscription};
 use super::listener::Listener;
+use super::live;
 use crate::core::machine::{Action, ConnId, ConnectionEvent, Machine, Time, Timer};
 use crate::core::policy::Config;
 use crate::core::queue::SendOutcome;
@@ -325,10 +326,13 @@ impl Driver {
         self.timers[timer_index(timer)] = Some(cancel_tx);
         let this = self.this.clone();
         let ms = u32::try_from(after.as_millis()).unwrap_or(u32::MAX);
+        live::inc(&live::TIMERS);
         spawn_local(async move {
             let sleep = gloo_timers::future::TimeoutFuture::new(ms);
+            let outcome = race(sleep, cancel_rx).await;
+            live::dec(&live::TIMERS);
             // Cancelled (sender dropped) or fired: either way the browser timer is cleared.
-            if let Outcome::Fired = race(sleep, cancel_rx).await {
+            if let Outcome::Fired = outcome {
                 if let Some(driver) = this.upgrade() {
                     let mut d = driver.borrow_mut();
                     let now = d.clock.now();

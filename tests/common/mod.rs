@@ -78,3 +78,27 @@ pub async fn wait_for_stats(
     })
     .await
 }
+
+/// Reads events until one matches `pred`, failing after `ms`; returns it.
+pub async fn next_event<S, T>(events: &mut S, ms: u32, what: &str, pred: impl Fn(&T) -> bool) -> T
+where
+    S: futures::Stream<Item = T> + Unpin,
+    T: std::fmt::Debug,
+{
+    use futures::StreamExt;
+    within(ms, what, async {
+        loop {
+            match events.next().await {
+                Some(event) if pred(&event) => return event,
+                Some(_) => {}
+                None => panic!("the event stream ended while waiting for {what}"),
+            }
+        }
+    })
+    .await
+}
+
+/// Milliseconds on the page's clock.
+pub fn now_ms() -> f64 {
+    js_sys::Date::now()
+}

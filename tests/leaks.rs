@@ -1,0 +1,50 @@
+//! Resource accounting over many reconnects. Alone in its file: the counters are global to
+//! the page, and other tests running at the same time would move them.
+#![cfg(target_arch = "wasm32")]
+
+mod common;
+
+use common::*;
+use futures::StreamExt;
+use std::time::Duration;
+use wasm_bindgen_test::*;
+use ws_tether::{Backoff, ConnectionEvent as Ev, Heartbeat, ReconnectingWebSocket};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+#[wasm_bindgen_test]
+async fn a_thousand_reconnects_leave_no_listener_socket_or_timer_behind() {
+    let before = ws_tether::diagnostics::live_counts();
+    let id = unique_id("rc-leak");
+    let ws = ReconnectingWebSocket::builder(ws_url(&format!("/drop?after=0&id={id}")))
+        .backoff(Backoff::custom(|_| Some(Duration::ZERO)))
+        .heartbeat(Heartbeat {
+            interval: Duration::from_secs(5),
+            timeout: Duration::from_secs(5),
+        })
+        .open()
+        .unwrap();
+    let mut events = ws.events();
+    let mut opens = 0;
+    let mut max_sockets = 0;
+    while opens < 1000 {
+        let ev = within(20000, "cycles", events.next())
+            .await
+            .expect("events ended");
+        if matches!(ev, Ev::Open { .. }) {
+            opens += 1;
+        }
+        max_sockets = max_sockets.max(ws_tether::diagnostics::live_counts().1 - before.1);
+    }
+    assert!(max_sockets <= 1, "{max_sockets} sockets alive at once");
+    drop(events);
+    drop(ws);
+    // Let cancelled timer tasks and dropped sockets finish.
+    sleep(100).await;
+    let after = ws_tether::diagnostics::live_counts();
+    assert_eq!(
+        after, before,
+        "(listeners, sockets, timers) before vs after 1,000 cycles"
+    );
+    assert!(stats(&id).await["opened"].as_u64().unwrap() >= 1000);
+}
