@@ -2,6 +2,7 @@
 // and show the readyState and the events. Saves a screenshot to www/screenshot.png when
 // SCREENSHOT=1.
 import { chromium } from 'playwright-core';
+import { readFileSync } from 'node:fs';
 
 const url = process.argv[2];
 if (!url) throw new Error('usage: node scripts/demo-test.mjs http://127.0.0.1:PORT/');
@@ -30,6 +31,21 @@ try {
   if (!closed.includes('code=1000')) throw new Error(`expected a normal close, got ${closed}`);
   if (errors.length) throw new Error(`page errors: ${errors.join('; ')}`);
   console.log('demo: connected, echoed a typed message, showed events and closed normally');
+
+  // The README's JavaScript example, run as written against this server.
+  const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+  const snippet = readme.match(/```js\n([\s\S]*?)```/)[1]
+    .replaceAll('ws://127.0.0.1:8787', `ws://${new URL(url).host}`);
+  const example = await browser.newPage();
+  const logs = [];
+  example.on('console', (m) => logs.push(m.text()));
+  example.on('pageerror', (e) => logs.push(`pageerror: ${e.message}`));
+  await example.goto(new URL('/pkg/ws_tether.js', url).href);
+  await example.addScriptTag({ type: 'module', content: snippet });
+  const deadline = Date.now() + 10000;
+  while (!logs.includes('echo: hello') && Date.now() < deadline) await example.waitForTimeout(50);
+  if (!logs.includes('echo: hello')) throw new Error(`README example: no echo; console: ${logs.join(' | ')}`);
+  console.log('readme: the JavaScript example connected and logged the echo');
 } catch (e) {
   failed = true;
   console.error('demo test failed:', e.message);
