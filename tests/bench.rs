@@ -5,7 +5,6 @@
 mod common;
 
 use common::*;
-use futures::StreamExt;
 use std::time::Duration;
 use wasm_bindgen_test::*;
 use ws_tether::{ConnectionEvent as Ev, ExponentialBackoff, Heartbeat, ReconnectingWebSocket};

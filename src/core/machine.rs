@@ -342,6 +342,12 @@ impl Machine {
             return;
         }
         self.last_seen = now;
+        if let Some(hb) = self.cfg.heartbeat {
+            // The pending tick may be a ping's deadline, later than the new idle limit.
+            if self.heartbeat_due > now + hb.interval {
+                self.schedule_heartbeat(hb.interval, now);
+            }
+        }
         if self.cfg.heartbeat.is_some() {
             if let Some(seq) = message.as_text().and_then(parse_pong) {
                 if let Some((sent_seq, sent)) = self.ping {
@@ -455,6 +461,21 @@ impl Machine {
             Phase::Stopped | Phase::Closed => Err(Error::Stopped),
             _ if !self.cfg.replay => Err(Error::NotOpen),
             _ => self.queue.push(message),
+        }
+    }
+
+    /// The browser refused a write the machine issued: its socket is already closing and
+    /// the close event is on its way. The message goes back in the queue, in order, to be
+    /// written on the next connection.
+    pub(crate) fn write_failed(&mut self, message: Message) {
+        let is_our_ping = match (self.ping, message.as_text()) {
+            (Some((seq, _)), Some(text)) => {
+                text.strip_prefix(PING_PREFIX) == Some(seq.to_string().as_str())
+            }
+            _ => false,
+        };
+        if !is_our_ping && !self.is_stopped() {
+            self.queue.push_accepted(message);
         }
     }
 

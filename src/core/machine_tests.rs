@@ -1,1 +1,1760 @@
+//! Tests of the reconnect state machine, driven by a simulated driver with a virtual clock.
+//!
+//! `Sim` plays the browser driver: it carries out the machine's actions (timers, sockets)
+//! and checks on every step that the machine never has two sockets live, never dials after
+//! the user's `close()`, and only writes to the socket that is open.
 
+use super::*;
+use crate::core::backoff::{Backoff, ExponentialBackoff, Jitter};
+use crate::core::policy::{ClosePolicy, Heartbeat};
+use crate::core::queue::Overflow;
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
+
+const PING: &str = "\u{1}ping:";
+const PONG: &str = "\u{1}pong:";
+
+fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+fn secs(n: u64) -> Duration {
+    Duration::from_secs(n)
+}
+
+fn text(s: &str) -> Message {
+    Message::Text(s.to_owned())
+}
+
+/// Ties between timers due at the same instant are broken in this (arbitrary, fixed) order.
+fn timer_rank(timer: Timer) -> u8 {
+    match timer {
+        Timer::Retry => 0,
+        Timer::ConnectTimeout => 1,
+        Timer::Heartbeat => 2,
+    }
+}
+
+/// A simulated driver around the machine.
+struct Sim {
+    m: Machine,
+    now: Time,
+    /// Pending timers and when they are due.
+    timers: HashMap<Timer, Time>,
+    /// Sockets dialled and neither closed by the machine nor reported closed by the sim.
+    live: Vec<ConnId>,
+    /// Sockets the sim reported open while they were live.
+    opened: HashSet<ConnId>,
+    dialled: Vec<ConnId>,
+    /// Every action, in order.
+    log: Vec<Action>,
+    events: Vec<ConnectionEvent>,
+    delivered: Vec<Message>,
+    writes: HashMap<ConnId, Vec<Message>>,
+    user_closed: bool,
+}
+
+impl Sim {
+    fn new(cfg: Config, seed: u64) -> Sim {
+        let now = Duration::ZERO;
+        let mut sim = Sim {
+            m: Machine::new(cfg, seed, now),
+            now,
+            timers: HashMap::new(),
+            live: Vec::new(),
+            opened: HashSet::new(),
+            dialled: Vec::new(),
+            log: Vec::new(),
+            events: Vec::new(),
+            delivered: Vec::new(),
+            writes: HashMap::new(),
+            user_closed: false,
+        };
+        sim.drain();
+        sim
+    }
+
+    /// Carries out the machine's pending actions and checks the per-step invariants.
+    fn drain(&mut self) -> Vec<Action> {
+        let mut out = Vec::new();
+        while let Some(action) = self.m.poll_action() {
+            match &action {
+                Action::Dial { id } => {
+                    assert!(!self.user_closed, "Dial {id} after the user's close()");
+                    assert!(
+                        self.live.is_empty(),
+                        "Dial {id} while {:?} is still live",
+                        self.live
+                    );
+                    assert!(!self.dialled.contains(id), "socket id {id} reused");
+                    self.live.push(*id);
+                    self.dialled.push(*id);
+                }
+                Action::Write { id, message } => {
+                    assert!(
+                        self.live.contains(id) && self.opened.contains(id),
+                        "Write to socket {id}, which is not open (live {:?})",
+                        self.live
+                    );
+                    self.writes.entry(*id).or_default().push(message.clone());
+                }
+                Action::CloseSocket { id, .. } => {
+                    assert!(
+                        self.live.contains(id),
+                        "CloseSocket {id}, which is not live"
+                    );
+                    self.live.retain(|live| live != id);
+                }
+                Action::SetTimer { timer, after } => {
+                    self.timers.insert(*timer, self.now + *after);
+                }
+                Action::CancelTimer(timer) => {
+                    self.timers.remove(timer);
+                }
+                Action::Emit(event) => {
+                    if matches!(
+                        event,
+                        ConnectionEvent::Closed {
+                            reason: StopReason::UserClosed,
+                            ..
+                        }
+                    ) {
+                        self.user_closed = true;
+                    }
+                    self.events.push(event.clone());
+                }
+                Action::Deliver(message) => self.delivered.push(message.clone()),
+            }
+            self.log.push(action.clone());
+            out.push(action);
+        }
+        let open = self.m.open_socket();
+        for action in &out {
+            if let Action::Write { id, .. } = action {
+                assert_eq!(
+                    Some(*id),
+                    open,
+                    "Write to socket {id}, but the open socket is {open:?}"
+                );
+            }
+        }
+        // What the driver holds matches what the machine believes it holds.
+        let expected: Vec<ConnId> = match self.m.phase {
+            Phase::Connecting { id } | Phase::Open { id, .. } => vec![id],
+            _ => Vec::new(),
+        };
+        assert_eq!(
+            self.live, expected,
+            "live sockets vs the machine's phase {:?}",
+            self.m.phase
+        );
+        out
+    }
+
+    fn input(&mut self, f: impl FnOnce(&mut Machine, Time)) -> Vec<Action> {
+        f(&mut self.m, self.now);
+        self.drain()
+    }
+
+    /// The one live socket.
+    fn current(&self) -> ConnId {
+        assert_eq!(self.live.len(), 1, "expected exactly one live socket");
+        self.live[0]
+    }
+
+    fn is_current_open(&self) -> bool {
+        self.live.len() == 1 && self.opened.contains(&self.live[0])
+    }
+
+    fn open(&mut self, id: ConnId) -> Vec<Action> {
+        if self.live.contains(&id) {
+            self.opened.insert(id);
+        }
+        self.input(|m, now| m.on_open(id, "chat".into(), now))
+    }
+
+    fn open_current(&mut self) -> Vec<Action> {
+        let id = self.current();
+        self.open(id)
+    }
+
+    /// The browser reports socket `id` closed.
+    fn close_event(&mut self, id: ConnId, code: u16) -> Vec<Action> {
+        self.live.retain(|live| *live != id);
+        let close = CloseInfo {
+            code,
+            reason: String::new(),
+            was_clean: code != 1006,
+        };
+        self.input(|m, now| m.on_close(id, close, now))
+    }
+
+    fn drop_current(&mut self, code: u16) -> Vec<Action> {
+        let id = self.current();
+        self.close_event(id, code)
+    }
+
+    fn fail_dial(&mut self, reason: &str) -> Vec<Action> {
+        let id = self.current();
+        self.live.retain(|live| *live != id);
+        self.input(|m, now| m.on_dial_failed(id, reason.into(), now))
+    }
+
+    fn recv_on(&mut self, id: ConnId, message: Message) -> Vec<Action> {
+        self.input(|m, now| m.on_message(id, message, now))
+    }
+
+    fn recv(&mut self, message: Message) -> Vec<Action> {
+        let id = self.current();
+        self.recv_on(id, message)
+    }
+
+    fn send(&mut self, message: Message) -> (Result<SendOutcome, Error>, Vec<Action>) {
+        let result = self.m.send(message);
+        (result, self.drain())
+    }
+
+    fn close(&mut self, code: u16, reason: &str) -> Vec<Action> {
+        self.input(|m, _| m.close(code, reason))
+    }
+
+    fn reconnect(&mut self) -> Vec<Action> {
+        self.input(|m, _| m.reconnect())
+    }
+
+    fn set_online(&mut self, online: bool) -> Vec<Action> {
+        self.input(|m, _| m.set_online(online))
+    }
+
+    fn set_visible(&mut self, visible: bool) -> Vec<Action> {
+        self.input(|m, _| m.set_visible(visible))
+    }
+
+    fn next_timer(&self) -> Option<(Timer, Time)> {
+        self.timers
+            .iter()
+            .map(|(timer, due)| (*timer, *due))
+            .min_by_key(|(timer, due)| (*due, timer_rank(*timer)))
+    }
+
+    /// Fires a pending timer at the current time (late if `now` is past its due time).
+    fn fire(&mut self, timer: Timer) -> Vec<Action> {
+        let due = self
+            .timers
+            .remove(&timer)
+            .unwrap_or_else(|| panic!("{timer:?} not pending"));
+        assert!(self.now >= due, "{timer:?} fired early");
+        self.input(|m, now| m.on_timer(timer, now))
+    }
+
+    /// Jumps to the earliest pending timer and fires it on time.
+    fn advance_to_next_timer(&mut self) -> (Timer, Vec<Action>) {
+        let (timer, due) = self.next_timer().expect("no timer pending");
+        self.now = self.now.max(due);
+        (timer, self.fire(timer))
+    }
+
+    /// Lets `d` pass, firing every timer that comes due on time.
+    fn advance(&mut self, d: Duration) -> Vec<Action> {
+        let target = self.now + d;
+        let mut out = Vec::new();
+        while let Some((timer, due)) = self.next_timer().filter(|(_, due)| *due <= target) {
+            self.now = self.now.max(due);
+            out.extend(self.fire(timer));
+        }
+        self.now = target;
+        out
+    }
+
+    /// Lets `d` pass with the page frozen, then fires the overdue timers late.
+    fn advance_late(&mut self, d: Duration) -> Vec<Action> {
+        self.now += d;
+        let mut out = Vec::new();
+        for _ in 0..100 {
+            match self.next_timer().filter(|(_, due)| *due <= self.now) {
+                Some((timer, _)) => out.extend(self.fire(timer)),
+                None => return out,
+            }
+        }
+        panic!("timers keep coming due at the same instant");
+    }
+
+    /// The number of the last ping written to socket `id`.
+    fn last_ping(&self, id: ConnId) -> Option<u64> {
+        self.writes
+            .get(&id)?
+            .iter()
+            .rev()
+            .find_map(|m| m.as_text()?.strip_prefix(PING)?.parse().ok())
+    }
+}
+
+fn events_in(acts: &[Action]) -> Vec<ConnectionEvent> {
+    acts.iter()
+        .filter_map(|a| match a {
+            Action::Emit(e) => Some(e.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn dials_in(acts: &[Action]) -> Vec<ConnId> {
+    acts.iter()
+        .filter_map(|a| match a {
+            Action::Dial { id } => Some(*id),
+            _ => None,
+        })
+        .collect()
+}
+
+fn writes_in(acts: &[Action]) -> Vec<Message> {
+    acts.iter()
+        .filter_map(|a| match a {
+            Action::Write { message, .. } => Some(message.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn delivered_in(acts: &[Action]) -> Vec<Message> {
+    acts.iter()
+        .filter_map(|a| match a {
+            Action::Deliver(m) => Some(m.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn close_sockets_in(acts: &[Action]) -> Vec<(ConnId, u16, String)> {
+    acts.iter()
+        .filter_map(|a| match a {
+            Action::CloseSocket { id, code, reason } => Some((*id, *code, reason.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+fn retry_timer_in(acts: &[Action]) -> Option<Duration> {
+    acts.iter().find_map(|a| match a {
+        Action::SetTimer {
+            timer: Timer::Retry,
+            after,
+        } => Some(*after),
+        _ => None,
+    })
+}
+
+/// The one `Reconnecting` event of a step.
+fn the_reconnecting(acts: &[Action]) -> (u32, Duration, Disconnect) {
+    let found: Vec<_> = events_in(acts)
+        .into_iter()
+        .filter_map(|e| match e {
+            ConnectionEvent::Reconnecting {
+                attempt,
+                delay,
+                last_close,
+            } => Some((attempt, delay, last_close)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(found.len(), 1, "expected one Reconnecting in {acts:?}");
+    found.into_iter().next().unwrap()
+}
+
+/// The one `Closed` event of a step.
+fn the_closed(acts: &[Action]) -> (StopReason, usize) {
+    let found: Vec<_> = events_in(acts)
+        .into_iter()
+        .filter_map(|e| match e {
+            ConnectionEvent::Closed { reason, unsent } => Some((reason, unsent)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(found.len(), 1, "expected one Closed in {acts:?}");
+    found.into_iter().next().unwrap()
+}
+
+fn no_jitter(min: Duration, max: Duration) -> Backoff {
+    Backoff::from(
+        ExponentialBackoff::new()
+            .jitter(Jitter::None)
+            .min(min)
+            .max(max),
+    )
+}
+
+fn heartbeat(interval: Duration, timeout: Duration) -> Config {
+    Config {
+        heartbeat: Some(Heartbeat { interval, timeout }),
+        ..Config::default()
+    }
+}
+
+fn disconnect(code: u16, reason: &str, was_clean: bool, was_open: bool) -> Disconnect {
+    Disconnect {
+        close: CloseInfo {
+            code,
+            reason: reason.into(),
+            was_clean,
+        },
+        was_open,
+    }
+}
+
+// 1. First dial and open.
+#[test]
+fn first_dial_emits_connecting_then_open() {
+    let mut sim = Sim::new(Config::default(), 1);
+    assert_eq!(
+        events_in(&sim.log),
+        vec![ConnectionEvent::Connecting { attempt: 0 }]
+    );
+    assert_eq!(dials_in(&sim.log), vec![1]);
+    assert_eq!(sim.m.ready_state(), ReadyState::Connecting);
+    assert_eq!(sim.m.attempt(), 0);
+    assert_eq!(sim.m.open_socket(), None);
+
+    let acts = sim.open_current();
+    assert_eq!(
+        events_in(&acts),
+        vec![ConnectionEvent::Open {
+            protocol: "chat".into()
+        }]
+    );
+    assert_eq!(sim.m.ready_state(), ReadyState::Open);
+    assert_eq!(sim.m.open_socket(), Some(1));
+    assert!(
+        !sim.timers.contains_key(&Timer::ConnectTimeout),
+        "connect timeout still armed"
+    );
+}
+
+// 2. A drop schedules a retry within the backoff window.
+#[test]
+fn a_drop_schedules_a_retry_within_the_window() {
+    // Default backoff: 500 ms min, factor 2, full jitter: retry 1 waits 500..=1000 ms.
+    for seed in 0..20 {
+        let mut sim = Sim::new(Config::default(), seed);
+        sim.open_current();
+        sim.advance(secs(1));
+        let dropped_at = sim.now;
+        let acts = sim.drop_current(1006);
+        let delay = retry_timer_in(&acts).expect("a retry timer");
+        assert!((ms(500)..=ms(1000)).contains(&delay), "delay {delay:?}");
+        let (attempt, event_delay, last_close) = the_reconnecting(&acts);
+        assert_eq!((attempt, event_delay), (1, delay));
+        assert_eq!(last_close, disconnect(1006, "", false, true));
+        assert!(dials_in(&acts).is_empty());
+        assert_eq!(sim.m.ready_state(), ReadyState::Connecting);
+        assert_eq!(sim.m.attempt(), 1);
+
+        let (timer, acts) = sim.advance_to_next_timer();
+        assert_eq!(timer, Timer::Retry);
+        assert_eq!(sim.now, dropped_at + delay);
+        assert_eq!(
+            events_in(&acts),
+            vec![ConnectionEvent::Connecting { attempt: 1 }]
+        );
+        assert_eq!(dials_in(&acts), vec![2]);
+    }
+}
+
+// 3. Consecutive failures grow the delay up to max.
+#[test]
+fn consecutive_failures_grow_the_delay_up_to_max() {
+    let cfg = Config {
+        backoff: no_jitter(ms(100), secs(1)),
+        ..Config::default()
+    };
+    let mut sim = Sim::new(cfg, 3);
+    let mut delays = Vec::new();
+    for n in 1..=7u32 {
+        let acts = sim.drop_current(1006);
+        let (attempt, delay, last_close) = the_reconnecting(&acts);
+        assert_eq!(attempt, n);
+        assert!(!last_close.was_open);
+        delays.push(delay.as_millis());
+        let (timer, acts) = sim.advance_to_next_timer();
+        assert_eq!(timer, Timer::Retry);
+        assert_eq!(
+            events_in(&acts),
+            vec![ConnectionEvent::Connecting { attempt: n }]
+        );
+    }
+    assert_eq!(delays, vec![200, 400, 800, 1000, 1000, 1000, 1000]);
+}
+
+// 4. The attempt counter resets only after a stable connection.
+#[test]
+fn attempts_reset_only_after_staying_open_for_stable_after() {
+    let cfg = Config {
+        backoff: no_jitter(ms(100), secs(60)),
+        stable_after: secs(5),
+        ..Config::default()
+    };
+    let mut sim = Sim::new(cfg, 4);
+    // A server that accepts and drops at once: the delays keep growing.
+    let mut delays = Vec::new();
+    for n in 1..=3u32 {
+        sim.open_current();
+        let (attempt, delay, last_close) = the_reconnecting(&sim.drop_current(1001));
+        assert_eq!(attempt, n);
+        assert!(last_close.was_open);
+        delays.push(delay.as_millis());
+        sim.advance_to_next_timer();
+    }
+    // Open for just under stable_after: still not stable.
+    sim.open_current();
+    sim.advance(secs(5) - ms(1));
+    let (attempt, delay, _) = the_reconnecting(&sim.drop_current(1001));
+    assert_eq!(attempt, 4);
+    delays.push(delay.as_millis());
+    assert_eq!(delays, vec![200, 400, 800, 1600]);
+    sim.advance_to_next_timer();
+    // Open for exactly stable_after: the next drop starts over at retry 1.
+    sim.open_current();
+    sim.advance(secs(5));
+    let (attempt, delay, _) = the_reconnecting(&sim.drop_current(1001));
+    assert_eq!((attempt, delay), (1, ms(200)));
+    assert_eq!(sim.m.attempt(), 1);
+}
+
+// 5. Connect timeout.
+#[test]
+fn an_attempt_that_does_not_open_in_time_is_closed_and_counted() {
+    let cfg = Config {
+        connect_timeout: secs(3),
+        ..Config::default()
+    };
+    let mut sim = Sim::new(cfg, 5);
+    assert!(
+        sim.advance(ms(2999)).is_empty(),
+        "nothing happens before the timeout"
+    );
+    let acts = sim.advance(ms(1));
+    assert_eq!(
+        close_sockets_in(&acts),
+        vec![(1, 1000, CONNECT_TIMEOUT_REASON.to_owned())]
+    );
+    assert!(sim.live.is_empty());
+    let (attempt, delay, last_close) = the_reconnecting(&acts);
+    assert_eq!(attempt, 1);
+    assert_eq!(retry_timer_in(&acts), Some(delay));
+    assert_eq!(last_close.close.reason, "connect timeout");
+    assert!(last_close.is_connect_timeout());
+    assert!(!last_close.was_open);
+
+    // The retry times out too: a second failed attempt.
+    sim.advance_to_next_timer();
+    sim.advance(secs(3));
+    let attempt_events: Vec<(u32, bool)> = sim
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            ConnectionEvent::Reconnecting {
+                attempt,
+                last_close,
+                ..
+            } => Some((*attempt, last_close.is_connect_timeout())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(attempt_events, vec![(1, true), (2, true)]);
+
+    // An attempt that opens just in time is not touched.
+    sim.advance_to_next_timer();
+    sim.advance(ms(2999));
+    sim.open_current();
+    let acts = sim.advance(secs(60));
+    assert!(close_sockets_in(&acts).is_empty());
+    assert_eq!(sim.m.ready_state(), ReadyState::Open);
+}
+
+// 6. User close, in each phase.
+#[test]
+fn close_while_open_closes_the_socket_and_stops_for_good() {
+    let mut sim = Sim::new(heartbeat(secs(10), secs(5)), 6);
+    sim.open_current();
+    let acts = sim.close(4100, "bye");
+    assert_eq!(close_sockets_in(&acts), vec![(1, 4100, "bye".to_owned())]);
+    assert_eq!(the_closed(&acts), (StopReason::UserClosed, 0));
+    assert_eq!(sim.m.ready_state(), ReadyState::Closed);
+    assert!(sim.m.is_closed_for_good() && sim.m.is_stopped());
+    assert!(sim.timers.is_empty(), "timers left: {:?}", sim.timers);
+    assert_eq!(sim.send(text("late")).0, Err(Error::Stopped));
+    assert!(sim.reconnect().is_empty());
+    assert!(sim.advance(secs(600)).is_empty());
+    assert!(sim.close(1000, "again").is_empty());
+}
+
+#[test]
+fn close_during_a_scheduled_retry_means_no_dial_ever_after() {
+    let mut sim = Sim::new(Config::default(), 7);
+    sim.open_current();
+    sim.drop_current(1006);
+    assert!(sim.timers.contains_key(&Timer::Retry));
+    let acts = sim.close(1000, "bye");
+    assert!(acts.contains(&Action::CancelTimer(Timer::Retry)));
+    assert!(close_sockets_in(&acts).is_empty(), "no socket to close");
+    assert_eq!(the_closed(&acts), (StopReason::UserClosed, 0));
+    // The old retry timer fires anyway (a driver that lost the cancel race).
+    for timer in [Timer::Retry, Timer::ConnectTimeout, Timer::Heartbeat] {
+        assert!(sim.input(|m, now| m.on_timer(timer, now)).is_empty());
+    }
+    assert!(sim.advance(secs(600)).is_empty());
+    for acts in [
+        sim.set_online(false),
+        sim.set_online(true),
+        sim.set_visible(true),
+        sim.reconnect(),
+    ] {
+        assert!(dials_in(&acts).is_empty());
+    }
+    assert_eq!(sim.dialled, vec![1]);
+    assert_eq!(sim.send(text("x")).0, Err(Error::Stopped));
+}
+
+#[test]
+fn close_during_a_dial_closes_that_socket_and_ignores_its_late_events() {
+    let mut sim = Sim::new(Config::default(), 8);
+    let acts = sim.close(1000, "bye");
+    assert_eq!(close_sockets_in(&acts), vec![(1, 1000, "bye".to_owned())]);
+    assert_eq!(the_closed(&acts), (StopReason::UserClosed, 0));
+    assert!(sim.open(1).is_empty());
+    assert!(sim.recv_on(1, text("hi")).is_empty());
+    assert!(sim.close_event(1, 1006).is_empty());
+    assert!(sim
+        .input(|m, now| m.on_dial_failed(1, "late".into(), now))
+        .is_empty());
+    assert_eq!(sim.m.ready_state(), ReadyState::Closed);
+    assert!(sim.m.is_closed_for_good());
+    assert!(sim.advance(secs(600)).is_empty());
+    assert_eq!(sim.send(text("x")).0, Err(Error::Stopped));
+    assert!(sim.reconnect().is_empty());
+}
+
+// 7. reconnect().
+#[test]
+fn reconnect_dials_at_once_with_attempt_zero() {
+    let cfg = Config {
+        backoff: no_jitter(ms(100), secs(60)),
+        ..Config::default()
+    };
+    let mut sim = Sim::new(cfg, 9);
+    for _ in 0..3 {
+        sim.drop_current(1006);
+        sim.advance_to_next_timer();
+    }
+    sim.drop_current(1006);
+    assert_eq!(sim.m.attempt(), 4);
+    let acts = sim.reconnect();
+    assert!(acts.contains(&Action::CancelTimer(Timer::Retry)));
+    assert_eq!(
+        events_in(&acts),
+        vec![ConnectionEvent::Connecting { attempt: 0 }]
+    );
+    assert_eq!(dials_in(&acts), vec![5]);
+    assert_eq!(sim.m.attempt(), 0);
+    // While open: the open socket is closed first, then a fresh one dialled.
+    sim.open_current();
+    let acts = sim.reconnect();
+    assert_eq!(
+        close_sockets_in(&acts),
+        vec![(5, 1000, "reconnect".to_owned())]
+    );
+    assert_eq!(dials_in(&acts), vec![6]);
+    assert_eq!(sim.m.ready_state(), ReadyState::Connecting);
+}
+
+#[test]
+fn reconnect_after_giving_up_starts_again() {
+    let backoff = ExponentialBackoff::new()
+        .min(ms(100))
+        .max(secs(1))
+        .max_attempts(2);
+    let cfg = Config {
+        backoff: backoff.into(),
+        ..Config::default()
+    };
+    let mut sim = Sim::new(cfg, 10);
+    sim.drop_current(1006);
+    sim.advance_to_next_timer();
+    sim.drop_current(1006);
+    sim.advance_to_next_timer();
+    sim.send(text("queued")).0.unwrap();
+    let acts = sim.drop_current(1006);
+    let (reason, unsent) = the_closed(&acts);
+    assert_eq!(
+        reason,
+        StopReason::GaveUp(disconnect(1006, "", false, false))
+    );
+    assert_eq!(unsent, 1);
+    assert!(sim.m.is_stopped() && !sim.m.is_closed_for_good());
+    assert_eq!(sim.m.ready_state(), ReadyState::Closed);
+    assert!(sim.timers.is_empty());
+    assert!(sim.advance(secs(600)).is_empty());
+    assert_eq!(sim.send(text("x")).0, Err(Error::Stopped));
+
+    let acts = sim.reconnect();
+    assert_eq!(
+        events_in(&acts),
+        vec![ConnectionEvent::Connecting { attempt: 0 }]
+    );
+    assert_eq!(dials_in(&acts), vec![4]);
+    sim.open_current();
+    assert_eq!(sim.m.ready_state(), ReadyState::Open);
+}
+
+// 8. Close policy.
+#[test]
+fn default_policy_stops_on_policy_codes_and_retries_drops() {
+    for code in [1008, 4401] {
+        let mut sim = Sim::new(Config::default(), 11);
+        sim.open_current();
+        let acts = sim.drop_current(code);
+        let (reason, _) = the_closed(&acts);
+        assert_eq!(reason, StopReason::Policy(disconnect(code, "", true, true)));
+        assert!(retry_timer_in(&acts).is_none());
+        assert!(sim.m.is_stopped() && !sim.m.is_closed_for_good());
+        assert!(sim.advance(secs(600)).is_empty(), "code {code}");
+    }
+    for code in [1001, 1006] {
+        let mut sim = Sim::new(Config::default(), 12);
+        sim.open_current();
+        let acts = sim.drop_current(code);
+        assert_eq!(the_reconnecting(&acts).2.close.code, code);
+        let (_, acts) = sim.advance_to_next_timer();
+        assert_eq!(dials_in(&acts), vec![2], "code {code}");
+    }
+}
+
+#[test]
+fn custom_policy_can_stop_after_a_refused_handshake() {
+    let cfg = Config {
+        close_policy: ClosePolicy::custom(|d| d.was_open),
+        ..Config::default()
+    };
+    // A drop after open is retried.
+    let mut sim = Sim::new(cfg.clone(), 13);
+    sim.open_current();
+    assert_eq!(the_reconnecting(&sim.drop_current(1006)).0, 1);
+    // A handshake refused (close before open, 1006) stops.
+    sim.advance_to_next_timer();
+    let acts = sim.drop_current(1006);
+    let (reason, _) = the_closed(&acts);
+    assert_eq!(
+        reason,
+        StopReason::Policy(disconnect(1006, "", false, false))
+    );
+    assert!(sim.m.is_stopped());
+    assert!(sim.advance(secs(600)).is_empty());
+    // Also on the very first attempt.
+    let mut sim = Sim::new(cfg, 14);
+    assert!(matches!(
+        the_closed(&sim.drop_current(1006)).0,
+        StopReason::Policy(_)
+    ));
+}
+
+// 9. Custom backoff function.
+#[test]
+fn custom_backoff_sees_attempt_and_elapsed_and_none_stops() {
+    type Seen = Rc<RefCell<Vec<(u32, Duration, u16)>>>;
+    let seen: Seen = Rc::default();
+    let log = seen.clone();
+    let backoff = Backoff::custom(move |ctx| {
+        log.borrow_mut()
+            .push((ctx.attempt, ctx.elapsed, ctx.last_close.code));
+        (ctx.attempt < 3).then_some(secs(1))
+    });
+    let mut sim = Sim::new(
+        Config {
+            backoff,
+            ..Config::default()
+        },
+        15,
+    );
+    sim.open_current();
+    sim.advance(secs(2));
+    let acts = sim.drop_current(1001); // lost at t = 2 s
+    assert_eq!(the_reconnecting(&acts).1, secs(1));
+    sim.advance_to_next_timer(); // retry at 3 s
+    sim.advance(ms(500));
+    sim.fail_dial("no token"); // 3.5 s
+    sim.advance_to_next_timer(); // retry at 4.5 s
+    sim.advance(ms(250));
+    let acts = sim.drop_current(1006); // 4.75 s
+    assert_eq!(
+        *seen.borrow(),
+        vec![
+            (1, Duration::ZERO, 1001),
+            (2, ms(1500), 1006),
+            (3, ms(2750), 1006)
+        ]
+    );
+    let (reason, _) = the_closed(&acts);
+    assert_eq!(
+        reason,
+        StopReason::GaveUp(disconnect(1006, "", false, false))
+    );
+    assert!(sim.m.is_stopped());
+    assert!(sim.timers.is_empty());
+    assert!(sim.advance(secs(600)).is_empty());
+}
+
+// 10. A failed dial is a failed attempt.
+#[test]
+fn a_failed_dial_counts_as_an_attempt_and_is_retried() {
+    let mut sim = Sim::new(Config::default(), 16);
+    for n in 1..=30u32 {
+        let acts = sim.fail_dial("url provider: token expired");
+        assert!(acts.contains(&Action::CancelTimer(Timer::ConnectTimeout)));
+        let (attempt, delay, last_close) = the_reconnecting(&acts);
+        assert_eq!(attempt, n);
+        assert_eq!(retry_timer_in(&acts), Some(delay));
+        assert_eq!(
+            last_close,
+            disconnect(1006, "url provider: token expired", false, false)
+        );
+        let (timer, acts) = sim.advance_to_next_timer();
+        assert_eq!(timer, Timer::Retry);
+        assert_eq!(dials_in(&acts).len(), 1);
+    }
+    assert!(!sim.m.is_stopped());
+}
+
+// 11. Heartbeat.
+#[test]
+fn heartbeat_pings_when_idle_and_a_pong_sets_rtt() {
+    let mut sim = Sim::new(heartbeat(secs(10), secs(5)), 17);
+    sim.open_current();
+    assert!(writes_in(&sim.advance(ms(9999))).is_empty());
+    let acts = sim.advance(ms(1));
+    let pings = writes_in(&acts);
+    assert_eq!(pings.len(), 1);
+    let ping = pings[0].as_text().unwrap().to_owned();
+    assert!(ping.starts_with(PING), "{ping:?}");
+    let n = ping.strip_prefix(PING).unwrap();
+
+    sim.advance(ms(300));
+    // A pong with another number is swallowed and measures nothing.
+    let acts = sim.recv(text(&format!("{PONG}999")));
+    assert!(delivered_in(&acts).is_empty());
+    assert_eq!(sim.m.rtt(), None);
+    let acts = sim.recv(text(&format!("{PONG}{n}")));
+    assert_eq!(events_in(&acts), vec![ConnectionEvent::Rtt(ms(300))]);
+    assert!(delivered_in(&acts).is_empty());
+    assert!(sim.delivered.is_empty(), "a pong was delivered");
+    assert_eq!(sim.m.rtt(), Some(ms(300)));
+    // The connection stays up and pings again after the next idle interval.
+    assert!(close_sockets_in(&sim.advance(secs(9))).is_empty());
+    assert_eq!(writes_in(&sim.advance(secs(2))).len(), 1);
+}
+
+#[test]
+fn heartbeat_is_postponed_by_any_inbound_message() {
+    let mut sim = Sim::new(heartbeat(secs(10), secs(5)), 18);
+    sim.open_current();
+    sim.advance(secs(6));
+    assert_eq!(delivered_in(&sim.recv(text("hello"))), vec![text("hello")]);
+    assert!(writes_in(&sim.advance(secs(10) - ms(1))).is_empty());
+    assert_eq!(sim.now, ms(15_999));
+    let acts = sim.advance(ms(1));
+    assert_eq!(writes_in(&acts), vec![text(&format!("{PING}1"))]);
+}
+
+#[test]
+fn heartbeat_finds_a_silent_peer_at_interval_plus_timeout() {
+    let mut sim = Sim::new(heartbeat(secs(10), secs(5)), 19);
+    sim.open_current();
+    sim.advance(secs(3));
+    sim.recv(text("last words"));
+    let last_inbound = sim.now;
+    let mut found = None;
+    for _ in 0..10 {
+        let (_, acts) = sim.advance_to_next_timer();
+        if !close_sockets_in(&acts).is_empty() {
+            found = Some(acts);
+            break;
+        }
+    }
+    let acts = found.expect("the dead peer was never found");
+    assert_eq!(sim.now, last_inbound + secs(10) + secs(5));
+    assert_eq!(
+        close_sockets_in(&acts),
+        vec![(
+            1,
+            HEARTBEAT_TIMEOUT_CODE,
+            HEARTBEAT_TIMEOUT_REASON.to_owned()
+        )]
+    );
+    assert_eq!(HEARTBEAT_TIMEOUT_CODE, 4000);
+    let (attempt, _, last_close) = the_reconnecting(&acts);
+    assert_eq!(attempt, 1);
+    assert_eq!(last_close.close.code, 4000);
+    assert!(last_close.was_open);
+    assert_eq!(writes_in(&sim.log), vec![text(&format!("{PING}1"))]);
+}
+
+/// With `interval < timeout`, a reply to a ping re-arms the heartbeat for `interval`, so a
+/// peer that dies right after answering is found at last inbound + interval + timeout (it
+/// was once found a whole timeout late).
+#[test]
+fn heartbeat_finds_a_silent_peer_in_time_when_interval_is_shorter_than_timeout() {
+    let mut sim = Sim::new(heartbeat(secs(1), secs(10)), 20);
+    sim.open_current();
+    sim.advance(secs(1)); // ping 1 at 1 s
+    sim.advance(ms(100));
+    sim.recv(text(&format!("{PONG}1"))); // answered at 1.1 s; then the peer dies
+    let last_inbound = sim.now;
+    let (_, acts) = loop {
+        let (timer, acts) = sim.advance_to_next_timer();
+        if !close_sockets_in(&acts).is_empty() {
+            break (timer, acts);
+        }
+    };
+    assert_eq!(close_sockets_in(&acts)[0].1, HEARTBEAT_TIMEOUT_CODE);
+    // Expected 12.1 s; the machine pings again only at 11 s and closes at 21 s.
+    assert_eq!(sim.now, last_inbound + secs(1) + secs(10));
+}
+
+// 12. A late heartbeat timer.
+#[test]
+fn a_late_heartbeat_timer_pings_again_instead_of_declaring_death() {
+    let mut sim = Sim::new(heartbeat(secs(10), secs(5)), 21);
+    sim.open_current();
+    let (_, acts) = sim.advance_to_next_timer(); // ping 1 at 10 s
+    assert_eq!(writes_in(&acts), vec![text(&format!("{PING}1"))]);
+    assert_eq!(sim.next_timer(), Some((Timer::Heartbeat, secs(15))));
+    // The page is frozen: the timer due at 15 s fires at 45 s.
+    sim.now = secs(45);
+    let acts = sim.fire(Timer::Heartbeat);
+    assert!(
+        close_sockets_in(&acts).is_empty(),
+        "declared dead on a late tick"
+    );
+    assert_eq!(writes_in(&acts), vec![text(&format!("{PING}2"))]);
+    assert!(events_in(&acts).is_empty());
+    assert_eq!(sim.m.ready_state(), ReadyState::Open);
+    // Nothing arrives by the next deadline (on time): now it is dead.
+    let (timer, acts) = sim.advance_to_next_timer();
+    assert_eq!((timer, sim.now), (Timer::Heartbeat, secs(50)));
+    assert_eq!(close_sockets_in(&acts)[0].1, HEARTBEAT_TIMEOUT_CODE);
+    assert_eq!(the_reconnecting(&acts).2.close.code, HEARTBEAT_TIMEOUT_CODE);
+}
+
+#[test]
+fn a_late_heartbeat_timer_then_an_answer_keeps_the_connection() {
+    let mut sim = Sim::new(heartbeat(secs(10), secs(5)), 22);
+    sim.open_current();
+    sim.advance_to_next_timer(); // ping 1 at 10 s
+    sim.now = secs(15) + ms(1001); // just over the slack
+    let acts = sim.fire(Timer::Heartbeat);
+    assert!(close_sockets_in(&acts).is_empty());
+    assert_eq!(writes_in(&acts), vec![text(&format!("{PING}2"))]);
+    sim.advance(secs(1));
+    let acts = sim.recv(text(&format!("{PONG}2")));
+    assert_eq!(events_in(&acts), vec![ConnectionEvent::Rtt(secs(1))]);
+    assert!(close_sockets_in(&sim.advance(secs(10))).is_empty());
+    assert_eq!(sim.m.ready_state(), ReadyState::Open);
+}
+
+#[test]
+fn a_heartbeat_timer_late_by_at_most_the_slack_still_finds_the_peer_dead() {
+    let mut sim = Sim::new(heartbeat(secs(10), secs(5)), 23);
+    sim.open_current();
+    sim.advance_to_next_timer(); // ping 1 at 10 s
+    sim.now = secs(16); // due at 15 s: 1 s late is not late
+    let acts = sim.fire(Timer::Heartbeat);
+    assert_eq!(close_sockets_in(&acts)[0].1, HEARTBEAT_TIMEOUT_CODE);
+}
+
+// 13. Offline.
+#[test]
+fn going_offline_cancels_the_retry_until_online_again() {
+    let mut sim = Sim::new(Config::default(), 24);
+    sim.open_current();
+    sim.drop_current(1006);
+    sim.advance_to_next_timer();
+    sim.drop_current(1006);
+    assert_eq!(sim.m.attempt(), 2);
+    let acts = sim.set_online(false);
+    assert!(acts.contains(&Action::CancelTimer(Timer::Retry)));
+    assert_eq!(events_in(&acts), vec![ConnectionEvent::WaitingForNetwork]);
+    assert!(sim.timers.is_empty());
+    assert!(sim.advance(secs(3600)).is_empty(), "no dial while offline");
+    assert!(
+        sim.set_visible(true).is_empty(),
+        "visibility doesn't dial while offline"
+    );
+    assert_eq!(sim.m.ready_state(), ReadyState::Connecting);
+    let acts = sim.set_online(true);
+    assert_eq!(
+        events_in(&acts),
+        vec![ConnectionEvent::Connecting { attempt: 0 }]
+    );
+    assert_eq!(dials_in(&acts), vec![3]);
+    assert_eq!(sim.m.attempt(), 0);
+}
+
+#[test]
+fn a_drop_while_offline_waits_for_the_network() {
+    let mut sim = Sim::new(Config::default(), 25);
+    sim.open_current();
+    assert!(
+        sim.set_online(false).is_empty(),
+        "the open socket is left alone"
+    );
+    let acts = sim.drop_current(1006);
+    assert_eq!(events_in(&acts), vec![ConnectionEvent::WaitingForNetwork]);
+    assert!(retry_timer_in(&acts).is_none());
+    assert!(sim.advance(secs(3600)).is_empty());
+    let acts = sim.set_online(true);
+    assert_eq!(
+        events_in(&acts),
+        vec![ConnectionEvent::Connecting { attempt: 0 }]
+    );
+    assert_eq!(dials_in(&acts), vec![2]);
+}
+
+// 14. Visibility.
+#[test]
+fn becoming_visible_retries_at_once() {
+    let cfg = Config {
+        backoff: no_jitter(ms(100), secs(60)),
+        ..Config::default()
+    };
+    let mut sim = Sim::new(cfg, 26);
+    for _ in 0..3 {
+        sim.drop_current(1006);
+        sim.advance_to_next_timer();
+    }
+    assert!(
+        sim.set_visible(true).is_empty(),
+        "visible while connecting changes nothing"
+    );
+    sim.drop_current(1006);
+    assert!(sim.set_visible(false).is_empty());
+    let acts = sim.set_visible(true);
+    assert!(acts.contains(&Action::CancelTimer(Timer::Retry)));
+    assert_eq!(
+        events_in(&acts),
+        vec![ConnectionEvent::Connecting { attempt: 0 }]
+    );
+    assert_eq!(dials_in(&acts), vec![5]);
+    assert_eq!(sim.m.attempt(), 0);
+    sim.open_current();
+    assert!(
+        sim.set_visible(true).is_empty(),
+        "visible while open changes nothing"
+    );
+}
+
+// 15. The send queue.
+#[test]
+fn queued_messages_are_written_in_order_on_open_before_newer_ones() {
+    let mut sim = Sim::new(Config::default(), 27);
+    for s in ["a", "bb", "ccc"] {
+        assert_eq!(sim.send(text(s)).0, Ok(SendOutcome::Queued { dropped: 0 }));
+    }
+    assert_eq!(sim.m.queued_bytes(), 6);
+    let acts = sim.open_current();
+    assert_eq!(writes_in(&acts), vec![text("a"), text("bb"), text("ccc")]);
+    // The Open event comes first, then the backlog.
+    assert!(matches!(
+        acts.iter()
+            .find(|a| matches!(a, Action::Emit(_) | Action::Write { .. })),
+        Some(Action::Emit(ConnectionEvent::Open { .. }))
+    ));
+    assert_eq!(sim.m.queued_bytes(), 0);
+    assert_eq!(sim.send(text("d")).0, Ok(SendOutcome::Written));
+    assert_eq!(
+        sim.writes[&1],
+        vec![text("a"), text("bb"), text("ccc"), text("d")]
+    );
+    // Queued again while the connection is down, flushed on the next socket.
+    sim.drop_current(1006);
+    assert_eq!(
+        sim.send(text("e")).0,
+        Ok(SendOutcome::Queued { dropped: 0 })
+    );
+    sim.advance_to_next_timer();
+    sim.open_current();
+    assert_eq!(sim.writes[&2], vec![text("e")]);
+}
+
+#[test]
+fn reject_overflow_fails_the_send_and_keeps_the_queue() {
+    let cfg = Config {
+        queue_max_bytes: 10,
+        overflow: Overflow::Reject,
+        ..Config::default()
+    };
+    let mut sim = Sim::new(cfg, 28);
+    assert_eq!(
+        sim.send(text("aaaaaa")).0,
+        Ok(SendOutcome::Queued { dropped: 0 })
+    );
+    assert!(!sim.m.can_accept(5));
+    assert_eq!(
+        sim.send(text("bbbbb")).0,
+        Err(Error::QueueFull {
+            message_bytes: 5,
+            free_bytes: 4
+        })
+    );
+    assert_eq!(sim.m.queued_bytes(), 6);
+    assert_eq!(writes_in(&sim.open_current()), vec![text("aaaaaa")]);
+}
+
+#[test]
+fn drop_oldest_overflow_reports_what_it_dropped() {
+    let cfg = Config {
+        queue_max_bytes: 10,
+        overflow: Overflow::DropOldest,
+        ..Config::default()
+    };
+    let mut sim = Sim::new(cfg, 29);
+    for s in ["aaa", "bbb", "ccc"] {
+        sim.send(text(s)).0.unwrap();
+    }
+    assert_eq!(
+        sim.send(text("ddddd")).0,
+        Ok(SendOutcome::Queued { dropped: 2 })
+    );
+    assert_eq!(sim.m.queued_bytes(), 8);
+    assert_eq!(
+        writes_in(&sim.open_current()),
+        vec![text("ccc"), text("ddddd")]
+    );
+}
+
+#[test]
+fn drop_newest_overflow_reports_the_drop() {
+    let cfg = Config {
+        queue_max_bytes: 4,
+        overflow: Overflow::DropNewest,
+        ..Config::default()
+    };
+    let mut sim = Sim::new(cfg, 30);
+    sim.send(text("aaaa")).0.unwrap();
+    assert_eq!(sim.send(text("b")).0, Ok(SendOutcome::Dropped));
+    assert_eq!(sim.m.queued_bytes(), 4);
+    assert_eq!(writes_in(&sim.open_current()), vec![text("aaaa")]);
+}
+
+#[test]
+fn without_replay_sends_fail_while_not_open() {
+    let mut sim = Sim::new(
+        Config {
+            replay: false,
+            ..Config::default()
+        },
+        31,
+    );
+    assert_eq!(sim.send(text("x")).0, Err(Error::NotOpen));
+    sim.open_current();
+    assert_eq!(sim.send(text("y")).0, Ok(SendOutcome::Written));
+    sim.drop_current(1006);
+    assert_eq!(sim.send(text("z")).0, Err(Error::NotOpen));
+    assert_eq!(sim.m.queued_bytes(), 0);
+    sim.advance_to_next_timer();
+    sim.open_current();
+    assert_eq!(sim.writes.get(&2), None, "nothing replayed");
+}
+
+#[test]
+fn close_reports_the_discarded_queued_messages() {
+    let mut sim = Sim::new(Config::default(), 32);
+    for s in ["a", "b", "c"] {
+        sim.send(text(s)).0.unwrap();
+    }
+    let acts = sim.close(1000, "bye");
+    assert_eq!(the_closed(&acts), (StopReason::UserClosed, 3));
+    assert_eq!(sim.m.queued_bytes(), 0);
+    assert!(writes_in(&sim.log).is_empty());
+}
+
+// 16. Stale socket ids.
+#[test]
+fn events_from_a_replaced_socket_are_ignored() {
+    let mut sim = Sim::new(Config::default(), 33);
+    sim.open_current();
+    sim.reconnect(); // socket 1 replaced by 2
+    let phase = sim.m.phase;
+    assert!(sim.recv_on(1, text("old")).is_empty());
+    assert!(sim.open(1).is_empty());
+    assert!(sim.close_event(1, 1006).is_empty());
+    assert_eq!(sim.m.phase, phase);
+    sim.open_current();
+    let phase = sim.m.phase;
+    assert!(sim.recv_on(1, text("old")).is_empty());
+    assert!(sim.close_event(1, 1006).is_empty());
+    assert!(sim
+        .input(|m, now| m.on_dial_failed(1, "old".into(), now))
+        .is_empty());
+    assert_eq!(sim.m.phase, phase);
+    assert_eq!(sim.m.open_socket(), Some(2));
+    assert!(sim.delivered.is_empty());
+}
+
+#[test]
+fn events_from_a_socket_closed_by_the_heartbeat_are_ignored() {
+    let mut sim = Sim::new(heartbeat(secs(10), secs(5)), 34);
+    sim.open_current();
+    sim.advance(secs(15));
+    assert_eq!(close_sockets_in(&sim.log)[0].1, HEARTBEAT_TIMEOUT_CODE);
+    let (phase, attempt) = (sim.m.phase, sim.m.attempt());
+    assert!(sim.recv_on(1, text(&format!("{PONG}1"))).is_empty());
+    assert!(sim.recv_on(1, text("too late")).is_empty());
+    assert!(sim.close_event(1, HEARTBEAT_TIMEOUT_CODE).is_empty());
+    assert_eq!((sim.m.phase, sim.m.attempt()), (phase, attempt));
+    assert_eq!(sim.m.rtt(), None);
+    assert!(sim.delivered.is_empty());
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+    use std::collections::VecDeque;
+
+    const BACKOFF_MAX: Duration = Duration::from_secs(10);
+    const DROP_CODES: [u16; 7] = [1000, 1001, 1006, 1008, 4000, 4401, 4500];
+
+    #[derive(Debug, Clone)]
+    struct Params {
+        queue_max: usize,
+        overflow: Overflow,
+        /// Interval and timeout, in ms.
+        heartbeat: Option<(u64, u64)>,
+        replay: bool,
+        min_ms: u64,
+        max_attempts: Option<u32>,
+        connect_timeout_ms: u64,
+        stable_after_ms: u64,
+        seed: u64,
+    }
+
+    impl Params {
+        fn config(&self) -> Config {
+            let mut backoff = ExponentialBackoff::new()
+                .min(ms(self.min_ms))
+                .max(BACKOFF_MAX)
+                .jitter(Jitter::Full);
+            if let Some(n) = self.max_attempts {
+                backoff = backoff.max_attempts(n);
+            }
+            let cfg = Config {
+                backoff: Backoff::from(backoff),
+                connect_timeout: ms(self.connect_timeout_ms),
+                stable_after: ms(self.stable_after_ms),
+                close_policy: ClosePolicy::Default,
+                heartbeat: self.heartbeat.map(|(i, t)| Heartbeat {
+                    interval: ms(i),
+                    timeout: ms(t),
+                }),
+                queue_max_bytes: self.queue_max,
+                overflow: self.overflow,
+                replay: self.replay,
+            };
+            cfg.validate().expect("a valid config");
+            cfg
+        }
+    }
+
+    fn params() -> impl Strategy<Value = Params> {
+        (
+            1usize..700,
+            prop::sample::select(vec![
+                Overflow::Reject,
+                Overflow::DropOldest,
+                Overflow::DropNewest,
+            ]),
+            prop::option::of((500u64..8000, 500u64..8000)),
+            prop::bool::weighted(0.85),
+            50u64..1000,
+            prop::option::weighted(0.3, 1u32..6),
+            500u64..10_000,
+            0u64..10_000,
+            any::<u64>(),
+        )
+            .prop_map(
+                |(
+                    queue_max,
+                    overflow,
+                    heartbeat,
+                    replay,
+                    min_ms,
+                    max_attempts,
+                    connect_timeout_ms,
+                    stable_after_ms,
+                    seed,
+                )| Params {
+                    queue_max,
+                    overflow,
+                    heartbeat,
+                    replay,
+                    min_ms,
+                    max_attempts,
+                    connect_timeout_ms,
+                    stable_after_ms,
+                    seed,
+                },
+            )
+    }
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        /// Time passes; timers fire on time.
+        Advance(u64),
+        /// The page is frozen for this long; overdue timers then fire late.
+        Freeze(u64),
+        Open,
+        Drop(u16),
+        DialFail,
+        Recv,
+        Pong,
+        Send(usize),
+        Close,
+        Reconnect,
+        Online(bool),
+        Visible(bool),
+        /// An event (kind, which old socket) for a socket that is gone.
+        Stale(u8, usize),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            80 => (0u64..5000).prop_map(Op::Advance),
+            8 => (1000u64..30_000).prop_map(Op::Freeze),
+            40 => Just(Op::Open),
+            30 => prop::sample::select(DROP_CODES.to_vec()).prop_map(Op::Drop),
+            10 => Just(Op::DialFail),
+            30 => Just(Op::Recv),
+            20 => Just(Op::Pong),
+            50 => (0usize..300).prop_map(Op::Send),
+            1 => Just(Op::Close),
+            8 => Just(Op::Reconnect),
+            10 => any::<bool>().prop_map(Op::Online),
+            10 => any::<bool>().prop_map(Op::Visible),
+            10 => (0u8..4, any::<usize>()).prop_map(|(k, i)| Op::Stale(k, i)),
+        ]
+    }
+
+    fn user_message(n: u64, size: usize) -> Message {
+        Message::Text(format!("#{n}#{}", "x".repeat(size)))
+    }
+
+    fn user_message_id(text: &str) -> u64 {
+        let rest = text.strip_prefix('#').expect("a user message");
+        rest.split_once('#')
+            .expect("a user message")
+            .0
+            .parse()
+            .expect("a message number")
+    }
+
+    fn is_subsequence(sub: &[u64], of: &[u64]) -> bool {
+        let mut it = of.iter();
+        sub.iter().all(|x| it.any(|y| y == x))
+    }
+
+    /// The sim plus a model of what the user sent.
+    struct Model {
+        p: Params,
+        sim: Sim,
+        next_msg: u64,
+        next_in: u64,
+        sizes: HashMap<u64, usize>,
+        accepted: Vec<u64>,
+        /// Accepted and neither written nor discarded yet, oldest first.
+        pending: VecDeque<u64>,
+        written: Vec<u64>,
+        dropped: usize,
+        unsent: usize,
+        /// When the current socket last showed a sign of life (open or a message).
+        last_inbound: Time,
+    }
+
+    impl Model {
+        fn new(p: Params) -> Model {
+            let sim = Sim::new(p.config(), p.seed);
+            let mut model = Model {
+                p,
+                sim,
+                next_msg: 0,
+                next_in: 0,
+                sizes: HashMap::new(),
+                accepted: Vec::new(),
+                pending: VecDeque::new(),
+                written: Vec::new(),
+                dropped: 0,
+                unsent: 0,
+                last_inbound: Duration::ZERO,
+            };
+            let first = model.sim.log.clone();
+            model.process(&first);
+            model.check_state();
+            model
+        }
+
+        fn check_delay(&self, delay: Duration) {
+            assert!(
+                ms(self.p.min_ms) <= delay && delay <= BACKOFF_MAX,
+                "retry delay {delay:?} outside [{} ms, {BACKOFF_MAX:?}]",
+                self.p.min_ms
+            );
+        }
+
+        /// Checks one step's actions against the model.
+        fn process(&mut self, acts: &[Action]) {
+            let attempt = self.sim.m.attempt();
+            for action in acts {
+                match action {
+                    Action::Write { message, .. } => {
+                        let text = message.as_text().expect("only text is sent here");
+                        if text.starts_with(PING) {
+                            assert!(self.p.heartbeat.is_some(), "a ping without heartbeat");
+                        } else {
+                            let n = user_message_id(text);
+                            let expected = self.pending.pop_front();
+                            assert_eq!(expected, Some(n), "message written out of order or twice");
+                            self.written.push(n);
+                        }
+                    }
+                    Action::SetTimer {
+                        timer: Timer::Retry,
+                        after,
+                    } => self.check_delay(*after),
+                    Action::Emit(ConnectionEvent::Reconnecting {
+                        attempt: a, delay, ..
+                    }) => {
+                        self.check_delay(*delay);
+                        assert!(*a >= 1);
+                        assert_eq!(*a, attempt);
+                    }
+                    Action::Emit(ConnectionEvent::Connecting { attempt: a }) => {
+                        assert_eq!(*a, attempt);
+                    }
+                    Action::Emit(ConnectionEvent::Closed { unsent, .. }) => {
+                        assert_eq!(*unsent, self.pending.len(), "unsent count");
+                        self.unsent += unsent;
+                        self.pending.clear();
+                    }
+                    Action::CloseSocket {
+                        code: HEARTBEAT_TIMEOUT_CODE,
+                        ..
+                    } => {
+                        let (i, t) = self
+                            .p
+                            .heartbeat
+                            .expect("a heartbeat close without heartbeat");
+                        let silence = self.sim.now - self.last_inbound;
+                        assert!(
+                            silence >= ms(i) + ms(t),
+                            "peer declared dead after only {silence:?} of silence"
+                        );
+                    }
+                    _ => {}
+                }
+            }
+        }
+
+        fn check_state(&self) {
+            let m = &self.sim.m;
+            assert!(m.queued_bytes() <= self.p.queue_max, "queue over its bound");
+            let model_bytes: usize = self.pending.iter().map(|n| self.sizes[n]).sum();
+            assert_eq!(m.queued_bytes(), model_bytes);
+            assert_eq!(m.queue.len(), self.pending.len());
+            assert_eq!(
+                self.accepted.len(),
+                self.written.len() + self.dropped + self.unsent + self.pending.len(),
+                "accepted = written + dropped + unsent + queued"
+            );
+            assert!(is_subsequence(&self.written, &self.accepted));
+            assert_eq!(
+                m.open_socket().is_some(),
+                m.ready_state() == ReadyState::Open
+            );
+            assert_eq!(m.open_socket().is_some(), self.sim.is_current_open());
+            if self.sim.user_closed {
+                assert!(m.is_closed_for_good());
+            }
+        }
+
+        fn fire_due(&mut self, late: bool, target: Time) {
+            for _ in 0..1000 {
+                let Some((timer, due)) = self.sim.next_timer().filter(|(_, due)| *due <= target)
+                else {
+                    return;
+                };
+                if !late {
+                    self.sim.now = self.sim.now.max(due);
+                }
+                let acts = self.sim.fire(timer);
+                self.process(&acts);
+            }
+            panic!("timers keep firing");
+        }
+
+        fn step(&mut self, op: &Op) {
+            let acts = match *op {
+                Op::Advance(d) => {
+                    let target = self.sim.now + ms(d);
+                    self.fire_due(false, target);
+                    self.sim.now = target;
+                    Vec::new()
+                }
+                Op::Freeze(d) => {
+                    self.sim.now += ms(d);
+                    self.fire_due(true, self.sim.now);
+                    Vec::new()
+                }
+                Op::Open => {
+                    if self.sim.live.len() != 1 || self.sim.is_current_open() {
+                        return;
+                    }
+                    let acts = self.sim.open_current();
+                    assert!(events_in(&acts).contains(&ConnectionEvent::Open {
+                        protocol: "chat".into()
+                    }));
+                    self.last_inbound = self.sim.now;
+                    acts
+                }
+                Op::Drop(code) => {
+                    if self.sim.live.is_empty() {
+                        return;
+                    }
+                    self.sim.drop_current(code)
+                }
+                Op::DialFail => {
+                    if self.sim.live.len() != 1 || self.sim.is_current_open() {
+                        return;
+                    }
+                    self.sim.fail_dial("url provider failed")
+                }
+                Op::Recv => {
+                    if !self.sim.is_current_open() {
+                        return;
+                    }
+                    self.next_in += 1;
+                    let message = text(&format!("in{}", self.next_in));
+                    let acts = self.sim.recv(message.clone());
+                    assert_eq!(delivered_in(&acts), vec![message]);
+                    self.last_inbound = self.sim.now;
+                    acts
+                }
+                Op::Pong => {
+                    if !self.sim.is_current_open() {
+                        return;
+                    }
+                    let id = self.sim.current();
+                    let Some(n) = self.sim.last_ping(id) else {
+                        return;
+                    };
+                    let outstanding = self.sim.m.ping.map(|(seq, _)| seq) == Some(n);
+                    let acts = self.sim.recv(text(&format!("{PONG}{n}")));
+                    assert!(delivered_in(&acts).is_empty(), "a pong was delivered");
+                    let rtts = events_in(&acts)
+                        .into_iter()
+                        .filter(|e| matches!(e, ConnectionEvent::Rtt(_)))
+                        .count();
+                    assert_eq!(rtts, usize::from(outstanding));
+                    if outstanding {
+                        assert!(self.sim.m.rtt().is_some());
+                    }
+                    self.last_inbound = self.sim.now;
+                    acts
+                }
+                Op::Send(size) => {
+                    let n = self.next_msg;
+                    self.next_msg += 1;
+                    let message = user_message(n, size);
+                    let len = message.len();
+                    self.sizes.insert(n, len);
+                    let bytes_before = self.sim.m.queued_bytes();
+                    let was_open = self.sim.m.open_socket().is_some();
+                    let was_stopped = self.sim.m.is_stopped();
+                    let (result, acts) = self.sim.send(message);
+                    match result {
+                        Ok(SendOutcome::Written) => {
+                            assert!(was_open);
+                            self.accepted.push(n);
+                            self.pending.push_back(n);
+                        }
+                        Ok(SendOutcome::Queued { dropped }) => {
+                            assert!(!was_open && !was_stopped && self.p.replay);
+                            if dropped > 0 {
+                                assert_eq!(self.p.overflow, Overflow::DropOldest);
+                            }
+                            for _ in 0..dropped {
+                                self.pending
+                                    .pop_front()
+                                    .expect("dropped more than was queued");
+                            }
+                            self.dropped += dropped;
+                            self.accepted.push(n);
+                            self.pending.push_back(n);
+                        }
+                        Ok(SendOutcome::Dropped) => {
+                            assert_eq!(self.p.overflow, Overflow::DropNewest);
+                            assert_eq!(self.sim.m.queued_bytes(), bytes_before);
+                        }
+                        Err(Error::QueueFull { message_bytes, .. }) => {
+                            assert_eq!(message_bytes, len);
+                            assert!(self.p.overflow == Overflow::Reject || len > self.p.queue_max);
+                            assert_eq!(self.sim.m.queued_bytes(), bytes_before);
+                        }
+                        Err(Error::NotOpen) => assert!(!self.p.replay && !was_open && !was_stopped),
+                        Err(Error::Stopped) => assert!(was_stopped),
+                        Err(other) => panic!("unexpected send error {other:?}"),
+                    }
+                    acts
+                }
+                Op::Close => {
+                    let already = self.sim.user_closed;
+                    let acts = self.sim.close(1000, "bye");
+                    if already {
+                        assert!(acts.is_empty());
+                    } else {
+                        assert_eq!(the_closed(&acts).0, StopReason::UserClosed);
+                    }
+                    acts
+                }
+                Op::Reconnect => self.sim.reconnect(),
+                Op::Online(online) => self.sim.set_online(online),
+                Op::Visible(visible) => self.sim.set_visible(visible),
+                Op::Stale(kind, i) => {
+                    let dead: Vec<ConnId> = self
+                        .sim
+                        .dialled
+                        .iter()
+                        .copied()
+                        .filter(|id| !self.sim.live.contains(id))
+                        .collect();
+                    if dead.is_empty() {
+                        return;
+                    }
+                    let id = dead[i % dead.len()];
+                    let before = (
+                        self.sim.m.phase,
+                        self.sim.m.attempt(),
+                        self.sim.m.queued_bytes(),
+                    );
+                    let acts = match kind {
+                        0 => self.sim.open(id),
+                        1 => self.sim.recv_on(id, text("stale")),
+                        2 => self.sim.close_event(id, 1006),
+                        _ => self
+                            .sim
+                            .input(|m, now| m.on_dial_failed(id, "stale".into(), now)),
+                    };
+                    assert!(
+                        acts.is_empty(),
+                        "a stale event for socket {id} did {acts:?}"
+                    );
+                    let after = (
+                        self.sim.m.phase,
+                        self.sim.m.attempt(),
+                        self.sim.m.queued_bytes(),
+                    );
+                    assert_eq!(before, after);
+                    acts
+                }
+            };
+            self.process(&acts);
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig {
+            cases: 256,
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        })]
+
+        #[test]
+        fn random_inputs_keep_the_invariants(
+            p in params(),
+            ops in prop::collection::vec(op(), 0..200),
+        ) {
+            let mut model = Model::new(p);
+            for op in &ops {
+                model.step(op);
+                model.check_state();
+            }
+        }
+
+        /// With timers on time, a peer that falls silent is found exactly `interval +
+        /// timeout` after its last message, never earlier; answers keep it alive.
+        #[test]
+        fn heartbeat_finds_silence_exactly(
+            (interval, timeout) in (500u64..20_000, 500u64..20_000),
+            gaps in prop::collection::vec((0u64..40_000, any::<bool>()), 1..30),
+            seed in any::<u64>(),
+        ) {
+            let (interval, timeout) = (ms(interval), ms(timeout));
+            let mut sim = Sim::new(heartbeat(interval, timeout), seed);
+            sim.advance(ms(100));
+            sim.open_current();
+            let mut last_inbound = sim.now;
+            for (gap, pong) in gaps {
+                let deadline = last_inbound + interval + timeout;
+                let target = sim.now + ms(gap);
+                let mut dead_at = None;
+                while let Some((timer, due)) = sim.next_timer().filter(|(_, due)| *due <= target) {
+                    sim.now = due;
+                    let acts = sim.fire(timer);
+                    if close_sockets_in(&acts).iter().any(|c| c.1 == HEARTBEAT_TIMEOUT_CODE) {
+                        dead_at = Some(sim.now);
+                        break;
+                    }
+                }
+                if target >= deadline {
+                    prop_assert_eq!(dead_at, Some(deadline));
+                    return Ok(());
+                }
+                prop_assert_eq!(dead_at, None);
+                sim.now = target;
+                let id = sim.current();
+                let reply = match sim.last_ping(id) {
+                    Some(n) if pong => format!("{PONG}{n}"),
+                    _ => "data".to_owned(),
+                };
+                sim.recv(text(&reply));
+                last_inbound = sim.now;
+            }
+        }
+    }
+}
+
+#[test]
+fn a_write_the_browser_refused_goes_back_to_the_queue_in_order() {
+    let mut sim = Sim::new(Config::default(), 30);
+    sim.open_current();
+    let (sent, acts) = sim.send(text("a"));
+    assert_eq!(sent, Ok(SendOutcome::Written));
+    // The socket was already closing: the driver hands the refused writes back.
+    for message in writes_in(&acts).into_iter().chain([text("b")]) {
+        sim.m.write_failed(message);
+    }
+    assert_eq!(sim.m.queued_bytes(), 2);
+    sim.drop_current(1006);
+    sim.advance_to_next_timer();
+    let acts = sim.open_current();
+    assert_eq!(writes_in(&acts), vec![text("a"), text("b")]);
+}
+
+#[test]
+fn a_refused_heartbeat_ping_is_not_replayed_as_data() {
+    let mut sim = Sim::new(heartbeat(secs(1), secs(5)), 31);
+    sim.open_current();
+    let acts = sim.advance(secs(1));
+    let ping = writes_in(&acts).pop().expect("a ping");
+    sim.m.write_failed(ping);
+    // A user message that merely looks like an old ping is still kept.
+    sim.m.write_failed(text(&format!("{PING}999")));
+    assert_eq!(sim.m.queued_bytes(), format!("{PING}999").len());
+}

@@ -90,9 +90,9 @@ impl fmt::Debug for ClosePolicy {
 /// closed with [`HEARTBEAT_TIMEOUT_CODE`] and reconnected, so a dead peer is found within
 /// `interval + timeout`. Pongs are not delivered as messages; their round-trip time is.
 ///
-/// Deadlines are wall-clock times: a timer that fires late (a throttled background tab, a
-/// frozen page) never declares the peer dead by itself. The socket pings again and gives the
-/// peer a full `timeout`.
+/// Deadlines are wall-clock times, and a timer that fires late (a throttled background tab,
+/// a frozen page) never declares the peer dead by itself: the socket pings again and gives
+/// the peer a full `timeout`. If that fresh ping also goes unanswered, the peer is dead.
 ///
 /// Defaults: `interval` 15 s, `timeout` 10 s.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -84,13 +84,20 @@ impl SendQueue {
         Ok(SendOutcome::Queued { dropped })
     }
 
+    /// Queues a message that was already accepted (a write the browser refused), even past
+    /// the bound: it was promised delivery.
+    pub(crate) fn push_accepted(&mut self, message: Message) {
+        self.bytes += message.len();
+        self.items.push_back(message);
+    }
+
     /// Whether a message of `len` bytes would be queued without dropping anything.
     pub(crate) fn fits(&self, len: usize) -> bool {
         len <= self.free()
     }
 
     pub(crate) fn free(&self) -> usize {
-        self.max_bytes - self.bytes
+        self.max_bytes.saturating_sub(self.bytes)
     }
 
     pub(crate) fn bytes(&self) -> usize {

@@ -212,12 +212,14 @@ impl Driver {
             match action {
                 Action::Dial { id } => self.dial(id),
                 Action::Write { id, message } => {
-                    if let Some((cur, conn)) = &self.socket {
-                        if *cur == id {
-                            // The machine only writes to a socket it saw open; a browser
-                            // error here means it is closing and its close event follows.
-                            let _ = conn.send(&message);
-                        }
+                    let written = match &self.socket {
+                        Some((cur, conn)) if *cur == id => conn.send(&message).is_ok(),
+                        _ => false,
+                    };
+                    // The socket is closing and its close event is on the way: keep the
+                    // message for the next connection rather than lose it.
+                    if !written {
+                        self.machine.write_failed(message);
                     }
                 }
                 Action::CloseSocket { id, code, reason } => {
