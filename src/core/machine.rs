@@ -529,6 +529,7 @@ fn parse_pong(text: &str) -> Option<u64> {
     text.strip_prefix(PONG_PREFIX)?.parse().ok()
 }
 
-#[cfg(test)]
+// Native only: the core is tested with a virtual clock, and proptest doesn't run on wasm32.
+#[cfg(all(test, not(target_arch = "wasm32")))]
 #[path = "machine_tests.rs"]
 mod tests;
