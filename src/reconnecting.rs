@@ -274,6 +274,8 @@ impl ReconnectingWebSocket {
     }
 
     /// Closes for good with 1000: no retry will run, whatever is scheduled or in flight.
+    /// `ready_state` is `Closing` until the closing handshake ends (at most the connect
+    /// timeout); the final [`ConnectionEvent::Closed`] carries the close the browser reported.
     pub fn close(&self) {
         self.inner.close(CloseCode::NORMAL, "");
     }
@@ -365,15 +367,15 @@ impl Sink<Message> for ReconnectingWebSocket {
         self.get_mut().poll_slot(cx)
     }
 
-    /// Hands over the last message, then closes for good with 1000.
+    /// Hands over the last message, closes for good with 1000 and resolves once closed.
     fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
         let this = self.get_mut();
-        let flushed = this.poll_slot(cx);
-        if flushed.is_pending() {
-            return Poll::Pending;
-        }
+        let flushed = match this.poll_slot(cx) {
+            Poll::Pending => return Poll::Pending,
+            Poll::Ready(flushed) => flushed,
+        };
         this.inner.close(CloseCode::NORMAL, "");
-        flushed
+        this.inner.poll_finished(cx).map(|()| flushed)
     }
 }
 

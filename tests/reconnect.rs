@@ -216,7 +216,8 @@ async fn a_user_close_during_a_pending_retry_stops_all_dialling() {
         ev,
         Ev::Closed {
             reason: StopReason::UserClosed,
-            unsent: 0
+            unsent: 0,
+            close: None,
         }
     );
     assert_eq!(ws.ready_state(), ReadyState::Closed);
@@ -438,4 +439,38 @@ async fn bad_options_are_rejected_by_name() {
         .open()
         .unwrap_err();
     assert!(matches!(err, Error::InvalidProtocol { .. }));
+}
+
+#[wasm_bindgen_test]
+async fn close_waits_for_the_closing_handshake_and_reports_it() {
+    let id = unique_id("rc-closing");
+    let ws = ReconnectingWebSocket::builder(ws_url(&format!("/echo?id={id}")))
+        .open()
+        .unwrap();
+    let mut events = ws.events();
+    next_event(&mut events, 5000, "open", |e| matches!(e, Ev::Open { .. })).await;
+    ws.close_with(ws_tether::CloseCode::new(4321).unwrap(), "done")
+        .unwrap();
+    assert_eq!(ws.ready_state(), ReadyState::Closing);
+    assert_eq!(ws.send(text("late")), Err(Error::Stopped));
+    let ev = next_event(&mut events, 5000, "closed", |e| {
+        matches!(e, Ev::Closed { .. })
+    })
+    .await;
+    let Ev::Closed {
+        reason,
+        unsent,
+        close,
+    } = ev
+    else {
+        unreachable!()
+    };
+    assert_eq!((reason, unsent), (StopReason::UserClosed, 0));
+    let close = close.expect("the socket's close");
+    assert_eq!(
+        (close.code, close.reason.as_str(), close.was_clean),
+        (4321, "done", true)
+    );
+    assert_eq!(ws.ready_state(), ReadyState::Closed);
+    wait_for_stats(&id, 5000, "server sees it closed", |s| s["open"] == 0).await;
 }

@@ -19,6 +19,8 @@ pub(crate) type ConnId = u64;
 /// A heartbeat timer firing this much after it was due counts as late.
 const LATE_TIMER_SLACK: Duration = Duration::from_secs(1);
 const PING_PREFIX: &str = "\u{1}ping:";
+/// The reason reported when the peer never answered the user's close.
+const CLOSING_TIMEOUT_REASON: &str = "closing handshake timed out";
 const PONG_PREFIX: &str = "\u{1}pong:";
 
 /// The machine's timers; the driver keeps at most one of each.
@@ -76,6 +78,9 @@ pub enum ConnectionEvent {
         reason: StopReason,
         /// Queued messages that were never sent.
         unsent: usize,
+        /// How the last socket closed: after a user close, the close the browser reported
+        /// at the end of the closing handshake. `None` if no socket was connected.
+        close: Option<CloseInfo>,
     },
 }
 
@@ -93,6 +98,12 @@ pub(crate) enum Action {
     },
     /// Close socket `id` with this code and reason, and detach its listeners now.
     CloseSocket {
+        id: ConnId,
+        code: u16,
+        reason: String,
+    },
+    /// Start closing socket `id` (the user's close) and keep listening for its close event.
+    StartClose {
         id: ConnId,
         code: u16,
         reason: String,
@@ -119,6 +130,10 @@ enum Phase {
     Waiting,
     /// Offline: waiting for the network before dialling.
     Offline,
+    /// The user closed; waiting for the socket's close event to end the handshake.
+    Closing {
+        id: ConnId,
+    },
     /// Gave up; `reconnect()` restarts.
     Stopped,
     /// Closed by the user; terminal.
@@ -180,6 +195,7 @@ impl Machine {
         match self.phase {
             Phase::Open { .. } => ReadyState::Open,
             Phase::Connecting { .. } | Phase::Waiting | Phase::Offline => ReadyState::Connecting,
+            Phase::Closing { .. } => ReadyState::Closing,
             Phase::Stopped | Phase::Closed => ReadyState::Closed,
         }
     }
@@ -208,7 +224,7 @@ impl Machine {
     pub(crate) fn can_accept(&self, len: usize) -> bool {
         match self.phase {
             Phase::Open { .. } => true,
-            Phase::Stopped | Phase::Closed => false,
+            Phase::Closing { .. } | Phase::Stopped | Phase::Closed => false,
             _ => !self.cfg.replay || self.queue.fits(len),
         }
     }
@@ -222,7 +238,16 @@ impl Machine {
         matches!(self.phase, Phase::Closed)
     }
 
+    /// No more sends: closing, closed or given up.
     pub(crate) fn is_stopped(&self) -> bool {
+        matches!(
+            self.phase,
+            Phase::Closing { .. } | Phase::Stopped | Phase::Closed
+        )
+    }
+
+    /// Nothing more will arrive until `reconnect()`: closed or given up.
+    pub(crate) fn is_finished(&self) -> bool {
         matches!(self.phase, Phase::Stopped | Phase::Closed)
     }
 
@@ -263,12 +288,16 @@ impl Machine {
         self.cancel_timer(Timer::Heartbeat);
     }
 
-    fn stop(&mut self, reason: StopReason) {
+    fn stop(&mut self, reason: StopReason, close: Option<CloseInfo>) {
         let user = reason == StopReason::UserClosed;
         self.cancel_timer(Timer::Retry);
         let unsent = self.queue.clear();
         self.phase = if user { Phase::Closed } else { Phase::Stopped };
-        self.emit(ConnectionEvent::Closed { reason, unsent });
+        self.emit(ConnectionEvent::Closed {
+            reason,
+            unsent,
+            close,
+        });
     }
 
     /// The current socket (or attempt) is gone: decide between retrying and stopping.
@@ -289,7 +318,8 @@ impl Machine {
         let down_since = *self.down_since.get_or_insert(now);
         let last_close = Disconnect { close, was_open };
         if !self.cfg.close_policy.should_retry(&last_close) {
-            self.stop(StopReason::Policy(last_close));
+            let close = Some(last_close.close.clone());
+            self.stop(StopReason::Policy(last_close), close);
             return;
         }
         self.retries = self.retries.saturating_add(1);
@@ -299,7 +329,8 @@ impl Machine {
             last_close: last_close.close.clone(),
         };
         let Some(delay) = self.cfg.backoff.delay(&ctx, &mut self.rng) else {
-            self.stop(StopReason::GaveUp(last_close));
+            let close = Some(last_close.close.clone());
+            self.stop(StopReason::GaveUp(last_close), close);
             return;
         };
         if !self.online {
@@ -338,6 +369,16 @@ impl Machine {
 
     /// A message arrived on socket `id`.
     pub(crate) fn on_message(&mut self, id: ConnId, message: Message, now: Time) {
+        if self.phase == (Phase::Closing { id }) {
+            // Sent by the peer before it saw our close: still the user's data (a late pong
+            // is not).
+            let pong =
+                self.cfg.heartbeat.is_some() && message.as_text().and_then(parse_pong).is_some();
+            if !pong {
+                self.actions.push_back(Action::Deliver(message));
+            }
+            return;
+        }
         if !matches!(self.phase, Phase::Open { id: open, .. } if open == id) {
             return;
         }
@@ -370,6 +411,10 @@ impl Machine {
             Phase::Connecting { id: cur } | Phase::Open { id: cur, .. } if cur == id => {
                 self.lost(close, now)
             }
+            Phase::Closing { id: cur } if cur == id => {
+                self.cancel_timer(Timer::ConnectTimeout);
+                self.stop(StopReason::UserClosed, Some(close));
+            }
             _ => {}
         }
     }
@@ -397,6 +442,20 @@ impl Machine {
                 self.lost(close, now);
             }
             (Timer::Heartbeat, Phase::Open { id, .. }) => self.heartbeat_tick(id, now),
+            (Timer::ConnectTimeout, Phase::Closing { id }) => {
+                // The peer never finished the closing handshake: stop waiting for it.
+                self.actions.push_back(Action::CloseSocket {
+                    id,
+                    code: 1000,
+                    reason: String::new(),
+                });
+                let close = CloseInfo {
+                    code: 1006,
+                    reason: CLOSING_TIMEOUT_REASON.into(),
+                    was_clean: false,
+                };
+                self.stop(StopReason::UserClosed, Some(close));
+            }
             _ => {}
         }
     }
@@ -458,7 +517,7 @@ impl Machine {
                 self.actions.push_back(Action::Write { id, message });
                 Ok(SendOutcome::Written)
             }
-            Phase::Stopped | Phase::Closed => Err(Error::Stopped),
+            Phase::Closing { .. } | Phase::Stopped | Phase::Closed => Err(Error::Stopped),
             _ if !self.cfg.replay => Err(Error::NotOpen),
             _ => self.queue.push(message),
         }
@@ -480,17 +539,30 @@ impl Machine {
     }
 
     /// The user closes for good.
+    ///
+    /// With a socket connected (or connecting), the machine waits in `Closing` for its close
+    /// event (at most `connect_timeout`), so the final event carries the real close.
     pub(crate) fn close(&mut self, code: u16, reason: &str) {
-        if self.phase == Phase::Closed {
-            return;
+        match self.phase {
+            Phase::Closed | Phase::Closing { .. } => {}
+            Phase::Connecting { id } | Phase::Open { id, .. } => {
+                self.cancel_timer(Timer::Retry);
+                self.cancel_timer(Timer::Heartbeat);
+                let reason = reason.to_owned();
+                self.actions
+                    .push_back(Action::StartClose { id, code, reason });
+                self.phase = Phase::Closing { id };
+                self.set_timer(Timer::ConnectTimeout, self.cfg.connect_timeout);
+            }
+            Phase::Waiting | Phase::Offline | Phase::Stopped => {
+                self.stop(StopReason::UserClosed, None)
+            }
         }
-        self.drop_socket(code, reason);
-        self.stop(StopReason::UserClosed);
     }
 
     /// The user asks for a fresh connection now (also after giving up; not after `close`).
     pub(crate) fn reconnect(&mut self) {
-        if self.phase == Phase::Closed {
+        if matches!(self.phase, Phase::Closed | Phase::Closing { .. }) {
             return;
         }
         self.drop_socket(1000, "reconnect");

@@ -99,6 +99,9 @@ impl Sim {
                     );
                     self.writes.entry(*id).or_default().push(message.clone());
                 }
+                Action::StartClose { id, .. } => {
+                    assert!(self.live.contains(id), "StartClose {id}, which is not live");
+                }
                 Action::CloseSocket { id, .. } => {
                     assert!(
                         self.live.contains(id),
@@ -141,7 +144,7 @@ impl Sim {
         }
         // What the driver holds matches what the machine believes it holds.
         let expected: Vec<ConnId> = match self.m.phase {
-            Phase::Connecting { id } | Phase::Open { id, .. } => vec![id],
+            Phase::Connecting { id } | Phase::Open { id, .. } | Phase::Closing { id } => vec![id],
             _ => Vec::new(),
         };
         assert_eq!(
@@ -216,6 +219,7 @@ impl Sim {
     }
 
     fn close(&mut self, code: u16, reason: &str) -> Vec<Action> {
+        self.user_closed = true;
         self.input(|m, _| m.close(code, reason))
     }
 
@@ -367,7 +371,7 @@ fn the_closed(acts: &[Action]) -> (StopReason, usize) {
     let found: Vec<_> = events_in(acts)
         .into_iter()
         .filter_map(|e| match e {
-            ConnectionEvent::Closed { reason, unsent } => Some((reason, unsent)),
+            ConnectionEvent::Closed { reason, unsent, .. } => Some((reason, unsent)),
             _ => None,
         })
         .collect();
@@ -572,20 +576,78 @@ fn an_attempt_that_does_not_open_in_time_is_closed_and_counted() {
 }
 
 // 6. User close, in each phase.
+/// Close while open: the socket is asked to close (listeners kept), the machine waits in
+/// `Closing` and finishes with the close the browser reports.
+fn start_close(acts: &[Action]) -> Vec<(ConnId, u16, String)> {
+    acts.iter()
+        .filter_map(|a| match a {
+            Action::StartClose { id, code, reason } => Some((*id, *code, reason.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
 #[test]
 fn close_while_open_closes_the_socket_and_stops_for_good() {
     let mut sim = Sim::new(heartbeat(secs(10), secs(5)), 6);
     sim.open_current();
+    sim.send(text("queued? no, written")).0.unwrap();
     let acts = sim.close(4100, "bye");
-    assert_eq!(close_sockets_in(&acts), vec![(1, 4100, "bye".to_owned())]);
-    assert_eq!(the_closed(&acts), (StopReason::UserClosed, 0));
-    assert_eq!(sim.m.ready_state(), ReadyState::Closed);
-    assert!(sim.m.is_closed_for_good() && sim.m.is_stopped());
-    assert!(sim.timers.is_empty(), "timers left: {:?}", sim.timers);
+    assert_eq!(start_close(&acts), vec![(1, 4100, "bye".to_owned())]);
+    assert!(
+        close_sockets_in(&acts).is_empty(),
+        "the socket is kept until its close event"
+    );
+    assert!(events_in(&acts).is_empty());
+    assert_eq!(sim.m.ready_state(), ReadyState::Closing);
+    assert!(sim.m.is_stopped() && !sim.m.is_finished());
     assert_eq!(sim.send(text("late")).0, Err(Error::Stopped));
     assert!(sim.reconnect().is_empty());
+    // The peer's last message before it saw the close is still delivered.
+    assert_eq!(
+        delivered_in(&sim.recv_on(1, text("last"))),
+        vec![text("last")]
+    );
+    let acts = sim.close_event(1, 4100);
+    let closed: Vec<_> = events_in(&acts);
+    assert_eq!(
+        closed,
+        vec![ConnectionEvent::Closed {
+            reason: StopReason::UserClosed,
+            unsent: 0,
+            close: Some(CloseInfo {
+                code: 4100,
+                reason: String::new(),
+                was_clean: true
+            }),
+        }]
+    );
+    assert_eq!(sim.m.ready_state(), ReadyState::Closed);
+    assert!(sim.m.is_closed_for_good() && sim.m.is_finished());
+    assert!(sim.timers.is_empty(), "timers left: {:?}", sim.timers);
     assert!(sim.advance(secs(600)).is_empty());
     assert!(sim.close(1000, "again").is_empty());
+}
+
+#[test]
+fn a_peer_that_never_answers_the_close_is_given_up_after_the_connect_timeout() {
+    let mut sim = Sim::new(Config::default(), 60);
+    sim.open_current();
+    sim.close(1000, "bye");
+    let (timer, acts) = sim.advance_to_next_timer();
+    assert_eq!((timer, sim.now), (Timer::ConnectTimeout, secs(10)));
+    assert_eq!(close_sockets_in(&acts).len(), 1, "detached at last");
+    match events_in(&acts).as_slice() {
+        [ConnectionEvent::Closed {
+            reason: StopReason::UserClosed,
+            close: Some(c),
+            ..
+        }] => {
+            assert_eq!((c.code, c.was_clean), (1006, false))
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(sim.m.ready_state(), ReadyState::Closed);
 }
 
 #[test]
@@ -619,9 +681,13 @@ fn close_during_a_scheduled_retry_means_no_dial_ever_after() {
 fn close_during_a_dial_closes_that_socket_and_ignores_its_late_events() {
     let mut sim = Sim::new(Config::default(), 8);
     let acts = sim.close(1000, "bye");
-    assert_eq!(close_sockets_in(&acts), vec![(1, 1000, "bye".to_owned())]);
-    assert_eq!(the_closed(&acts), (StopReason::UserClosed, 0));
+    assert_eq!(start_close(&acts), vec![(1, 1000, "bye".to_owned())]);
+    assert_eq!(sim.m.ready_state(), ReadyState::Closing);
+    // A late open is ignored; the browser then fails the attempt (1006) and that ends it.
     assert!(sim.open(1).is_empty());
+    assert_eq!(sim.m.ready_state(), ReadyState::Closing);
+    let acts = sim.close_event(1, 1006);
+    assert_eq!(the_closed(&acts), (StopReason::UserClosed, 0));
     assert!(sim.recv_on(1, text("hi")).is_empty());
     assert!(sim.close_event(1, 1006).is_empty());
     assert!(sim
@@ -1170,7 +1236,8 @@ fn close_reports_the_discarded_queued_messages() {
     for s in ["a", "b", "c"] {
         sim.send(text(s)).0.unwrap();
     }
-    let acts = sim.close(1000, "bye");
+    sim.close(1000, "bye");
+    let acts = sim.close_event(1, 1006);
     assert_eq!(the_closed(&acts), (StopReason::UserClosed, 3));
     assert_eq!(sim.m.queued_bytes(), 0);
     assert!(writes_in(&sim.log).is_empty());
@@ -1478,9 +1545,12 @@ mod props {
                 m.open_socket().is_some(),
                 m.ready_state() == ReadyState::Open
             );
-            assert_eq!(m.open_socket().is_some(), self.sim.is_current_open());
             if self.sim.user_closed {
-                assert!(m.is_closed_for_good());
+                // Closed, or closing until the socket's close event (or the timeout).
+                assert!(m.is_stopped());
+                assert!(m.is_closed_for_good() || m.ready_state() == ReadyState::Closing);
+            } else {
+                assert_eq!(m.open_socket().is_some(), self.sim.is_current_open());
             }
         }
 
@@ -1516,11 +1586,17 @@ mod props {
                     if self.sim.live.len() != 1 || self.sim.is_current_open() {
                         return;
                     }
+                    let closing = self.sim.m.ready_state() == ReadyState::Closing;
                     let acts = self.sim.open_current();
-                    assert!(events_in(&acts).contains(&ConnectionEvent::Open {
-                        protocol: "chat".into()
-                    }));
-                    self.last_inbound = self.sim.now;
+                    if closing {
+                        // The user closed during the dial: a late open changes nothing.
+                        assert!(events_in(&acts).is_empty());
+                    } else {
+                        assert!(events_in(&acts).contains(&ConnectionEvent::Open {
+                            protocol: "chat".into()
+                        }));
+                        self.last_inbound = self.sim.now;
+                    }
                     acts
                 }
                 Op::Drop(code) => {
@@ -1554,7 +1630,8 @@ mod props {
                     let Some(n) = self.sim.last_ping(id) else {
                         return;
                     };
-                    let outstanding = self.sim.m.ping.map(|(seq, _)| seq) == Some(n);
+                    let closing = self.sim.m.ready_state() == ReadyState::Closing;
+                    let outstanding = !closing && self.sim.m.ping.map(|(seq, _)| seq) == Some(n);
                     let acts = self.sim.recv(text(&format!("{PONG}{n}")));
                     assert!(delivered_in(&acts).is_empty(), "a pong was delivered");
                     let rtts = events_in(&acts)
@@ -1615,9 +1692,13 @@ mod props {
                 }
                 Op::Close => {
                     let already = self.sim.user_closed;
+                    let had_socket = !self.sim.live.is_empty();
                     let acts = self.sim.close(1000, "bye");
                     if already {
                         assert!(acts.is_empty());
+                    } else if had_socket {
+                        // Closing: the final event waits for the socket's close event.
+                        assert_eq!(self.sim.m.ready_state(), ReadyState::Closing);
                     } else {
                         assert_eq!(the_closed(&acts).0, StopReason::UserClosed);
                     }

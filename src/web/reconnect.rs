@@ -138,7 +138,7 @@ impl Reconnecting {
         if let Some(message) = d.inbox.pop_front() {
             return Poll::Ready(Some(message));
         }
-        if d.machine.is_stopped() {
+        if d.machine.is_finished() {
             return Poll::Ready(None);
         }
         d.rx_waker = Some(cx.waker().clone());
@@ -168,6 +168,14 @@ impl Reconnecting {
     }
     pub(crate) fn is_stopped(&self) -> bool {
         self.0.borrow().machine.is_stopped()
+    }
+    pub(crate) fn poll_finished(&self, cx: &mut Context<'_>) -> Poll<()> {
+        let mut d = self.0.borrow_mut();
+        if d.machine.is_finished() {
+            return Poll::Ready(());
+        }
+        d.tx_waker = Some(cx.waker().clone());
+        Poll::Pending
     }
     pub(crate) fn protocol(&self) -> String {
         let d = self.0.borrow();
@@ -228,6 +236,13 @@ impl Driver {
                             conn.close(CloseCode::new(code).unwrap_or(CloseCode::NORMAL), &reason);
                         } else {
                             self.socket = Some((cur, conn));
+                        }
+                    }
+                }
+                Action::StartClose { id, code, reason } => {
+                    if let Some((cur, conn)) = &self.socket {
+                        if *cur == id {
+                            conn.close(CloseCode::new(code).unwrap_or(CloseCode::NORMAL), &reason);
                         }
                     }
                 }
