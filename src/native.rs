@@ -109,7 +109,12 @@ impl Future for Delay {
 pub(crate) struct Reconnecting(Void);
 
 impl Reconnecting {
-    pub(crate) fn start(_: EndpointSource, _: u32, _: Config) -> Result<Reconnecting, Error> {
+    pub(crate) fn start(
+        _: EndpointSource,
+        _: u32,
+        _: bool,
+        _: Config,
+    ) -> Result<Reconnecting, Error> {
         Err(Error::Unsupported)
     }
     pub(crate) fn send(&self, _message: Message) -> Result<SendOutcome, Error> {

@@ -85,6 +85,7 @@ impl fmt::Debug for EndpointSource {
 pub struct ReconnectingBuilder {
     source: EndpointSource,
     high_water_mark: u32,
+    messages_as_events: bool,
     cfg: Config,
 }
 
@@ -178,6 +179,17 @@ impl ReconnectingBuilder {
         self
     }
 
+    /// Delivers every message as [`ConnectionEvent::Message`] to the
+    /// [`events`](ReconnectingWebSocket::events) subscribers, in exact order with the
+    /// lifecycle events (a message, then the close that followed it), instead of to the
+    /// `Stream`, which then yields nothing. For callback-style consumers (JavaScript bindings,
+    /// framework hooks). Subscribe before yielding to the event loop: messages that arrive
+    /// while nobody is subscribed are dropped. Default `false`.
+    pub fn messages_as_events(mut self, on: bool) -> Self {
+        self.messages_as_events = on;
+        self
+    }
+
     /// Checks every option and starts connecting.
     pub fn open(self) -> Result<ReconnectingWebSocket, Error> {
         if let EndpointSource::Fixed(e) = &self.source {
@@ -190,7 +202,12 @@ impl ReconnectingBuilder {
                 allowed: "a byte count of at least 1",
             });
         }
-        let inner = sys::Reconnecting::start(self.source, self.high_water_mark, self.cfg)?;
+        let inner = sys::Reconnecting::start(
+            self.source,
+            self.high_water_mark,
+            self.messages_as_events,
+            self.cfg,
+        )?;
         Ok(ReconnectingWebSocket {
             inner,
             slot: None,
@@ -225,6 +242,7 @@ impl ReconnectingWebSocket {
         ReconnectingBuilder {
             source: EndpointSource::Fixed(Endpoint::new(url)),
             high_water_mark: DEFAULT_HIGH_WATER_MARK,
+            messages_as_events: false,
             cfg: Config::default(),
         }
     }

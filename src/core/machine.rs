@@ -71,6 +71,10 @@ pub enum ConnectionEvent {
     WaitingForNetwork,
     /// A heartbeat was answered after this round-trip time.
     Rtt(Duration),
+    /// A message, in order with the other events. Only with
+    /// [`ReconnectingBuilder::messages_as_events`](crate::ReconnectingBuilder::messages_as_events);
+    /// otherwise messages go to the `Stream`.
+    Message(Message),
     /// Closed for good. `unsent` queued messages were discarded (they are counted, not lost
     /// silently). `reconnect()` starts again, except after a user close.
     Closed {

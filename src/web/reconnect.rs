@@ -28,6 +28,7 @@ struct Driver {
     machine: Machine,
     source: EndpointSource,
     high_water: u32,
+    messages_as_events: bool,
     socket: Option<(ConnId, Conn)>,
     /// Dropping a timer's sender cancels its task and clears the browser timer.
     timers: [Option<oneshot::Sender<()>>; 3],
@@ -70,6 +71,7 @@ impl Reconnecting {
     pub(crate) fn start(
         source: EndpointSource,
         high_water: u32,
+        messages_as_events: bool,
         cfg: Config,
     ) -> Result<Self, Error> {
         let mut clock = Clock {
@@ -82,6 +84,7 @@ impl Reconnecting {
                 machine,
                 source,
                 high_water,
+                messages_as_events,
                 socket: None,
                 timers: [None, None, None],
                 inbox: VecDeque::new(),
@@ -263,6 +266,11 @@ impl Driver {
                     }
                     woken.extend(self.rx_waker.take());
                     woken.extend(self.tx_waker.take());
+                }
+                Action::Deliver(message) if self.messages_as_events => {
+                    let event = ConnectionEvent::Message(message);
+                    self.subscribers
+                        .retain(|tx| tx.unbounded_send(event.clone()).is_ok());
                 }
                 Action::Deliver(message) => {
                     self.inbox.push_back(message);
