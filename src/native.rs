@@ -144,6 +144,9 @@ impl Reconnecting {
     pub(crate) fn is_stopped(&self) -> bool {
         match self.0 {}
     }
+    pub(crate) fn extensions(&self) -> String {
+        match self.0 {}
+    }
     pub(crate) fn poll_finished(&self, _cx: &mut Context<'_>) -> Poll<()> {
         match self.0 {}
     }

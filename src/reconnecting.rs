@@ -286,6 +286,11 @@ impl ReconnectingWebSocket {
         self.inner.protocol()
     }
 
+    /// The current connection's extensions (empty if none or not open).
+    pub fn extensions(&self) -> String {
+        self.inner.extensions()
+    }
+
     /// Bytes the open socket holds but hasn't sent yet (0 when not open).
     pub fn buffered_amount(&self) -> u32 {
         self.inner.buffered_amount()

@@ -187,6 +187,13 @@ impl Reconnecting {
             _ => String::new(),
         }
     }
+    pub(crate) fn extensions(&self) -> String {
+        let d = self.0.borrow();
+        match (&d.socket, d.machine.open_socket()) {
+            (Some((_, conn)), Some(_)) => conn.extensions(),
+            _ => String::new(),
+        }
+    }
     pub(crate) fn buffered_amount(&self) -> u32 {
         let d = self.0.borrow();
         match (&d.socket, d.machine.open_socket()) {

@@ -1,0 +1,134 @@
+/** Loads the WebAssembly module; await it once before creating sockets. */
+export default function init(
+  source?: string | URL | Response | BufferSource | WebAssembly.Module,
+): Promise<unknown>;
+export { init };
+
+/** How a connection or an attempt ended. */
+export interface CloseDetail {
+  code: number;
+  reason: string;
+  wasClean: boolean;
+}
+
+/** `reconnecting` event detail: the retry that will run after `delay` ms. */
+export interface ReconnectingDetail extends CloseDetail {
+  attempt: number;
+  delay: number;
+  /** Whether the lost connection had opened (false: the attempt failed). */
+  wasOpen: boolean;
+}
+
+export interface RetryContext {
+  attempt: number;
+  /** ms since the connection was lost */
+  elapsed: number;
+  lastClose: CloseDetail;
+}
+
+export interface ReconnectingWebSocketOptions {
+  /** Shortest retry delay and base of the growth, ms. Default 500. */
+  minDelay?: number;
+  /** Longest retry delay, ms. Default 30000. */
+  maxDelay?: number;
+  /** Growth per retry, >= 1. Default 2. */
+  factor?: number;
+  /** Default "full": uniform in [minDelay, ceiling]. */
+  jitter?: 'full' | 'equal' | 'none';
+  /** Give up after this many retries; 0 = never retry. Default: unlimited. */
+  maxRetries?: number;
+  /** Your own backoff: ms until the next retry, or null to stop. Replaces the exponential one. */
+  backoff?: (context: RetryContext) => number | null;
+  /** An attempt not open after this many ms is abandoned and counted. Default 10000. */
+  connectTimeout?: number;
+  /** The retry counter resets after a connection stayed open this long, ms. Default 5000. */
+  stableAfter?: number;
+  /** true = retry. Default: stop on 1002, 1003, 1007-1010, 3000, 3003, 4400-4499. */
+  closePolicy?: (close: CloseDetail & { wasOpen: boolean }) => boolean;
+  /** Application heartbeat ("\u0001ping:<n>" answered by "\u0001pong:<n>"). Default off. */
+  heartbeat?: { interval: number; timeout: number } | false | null;
+  /** Bound of the queue used while not open, bytes. Default 1048576. */
+  queueMaxBytes?: number;
+  /** When the queue is full. Default "reject" (send throws QuotaExceededError). */
+  overflow?: 'reject' | 'drop-oldest' | 'drop-newest';
+  /** Queue sends while not open and write them on open. Default true. */
+  replay?: boolean;
+  /** Backpressure mark for the open socket, bytes. Default 1048576. */
+  highWaterMark?: number;
+}
+
+export interface ReconnectingWebSocketEventMap {
+  open: Event;
+  message: MessageEvent;
+  error: Event;
+  close: CloseEvent;
+  reconnecting: CustomEvent<ReconnectingDetail>;
+  reconnect: CustomEvent<{ protocol: string }>;
+  rtt: CustomEvent<number>;
+}
+
+/** A drop-in for the browser's WebSocket that reconnects, queues and can heartbeat. */
+export class ReconnectingWebSocket extends EventTarget {
+  constructor(
+    url: string | URL | (() => string | Promise<string>),
+    protocols?: string | string[],
+    options?: ReconnectingWebSocketOptions,
+  );
+  static readonly CONNECTING: 0;
+  static readonly OPEN: 1;
+  static readonly CLOSING: 2;
+  static readonly CLOSED: 3;
+  readonly CONNECTING: 0;
+  readonly OPEN: 1;
+  readonly CLOSING: 2;
+  readonly CLOSED: 3;
+
+  readonly readyState: 0 | 1 | 2 | 3;
+  readonly url: string;
+  readonly protocol: string;
+  readonly extensions: string;
+  /** Bytes not yet sent: the open socket's buffer plus the queue. */
+  readonly bufferedAmount: number;
+  /** Retries since the last stable connection. */
+  readonly retryCount: number;
+  /** Last heartbeat round trip, ms. */
+  readonly rtt: number | undefined;
+  binaryType: 'blob' | 'arraybuffer';
+
+  onopen: ((this: ReconnectingWebSocket, ev: Event) => unknown) | null;
+  onmessage: ((this: ReconnectingWebSocket, ev: MessageEvent) => unknown) | null;
+  onerror: ((this: ReconnectingWebSocket, ev: Event) => unknown) | null;
+  onclose: ((this: ReconnectingWebSocket, ev: CloseEvent) => unknown) | null;
+  onreconnecting: ((this: ReconnectingWebSocket, ev: CustomEvent<ReconnectingDetail>) => unknown) | null;
+  onreconnect: ((this: ReconnectingWebSocket, ev: CustomEvent<{ protocol: string }>) => unknown) | null;
+
+  /** Writes now if open, else queues. Returns what happened; throws if full or closed. */
+  send(data: string | ArrayBuffer | ArrayBufferView | Blob): 'written' | 'queued' | 'dropped';
+  /** Closes for good. */
+  close(code?: number, reason?: string): void;
+  /** Drops the current connection and dials at once (also after giving up). */
+  reconnect(): void;
+
+  addEventListener<K extends keyof ReconnectingWebSocketEventMap>(
+    type: K,
+    listener: (this: ReconnectingWebSocket, ev: ReconnectingWebSocketEventMap[K]) => unknown,
+    options?: boolean | AddEventListenerOptions,
+  ): void;
+  addEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject,
+    options?: boolean | AddEventListenerOptions,
+  ): void;
+  removeEventListener<K extends keyof ReconnectingWebSocketEventMap>(
+    type: K,
+    listener: (this: ReconnectingWebSocket, ev: ReconnectingWebSocketEventMap[K]) => unknown,
+    options?: boolean | EventListenerOptions,
+  ): void;
+  removeEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject,
+    options?: boolean | EventListenerOptions,
+  ): void;
+
+  [Symbol.asyncIterator](): AsyncIterator<string | ArrayBuffer | Blob>;
+}
