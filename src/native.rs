@@ -57,7 +57,7 @@ impl Conn {
     pub(crate) fn subscribe_states(&self) -> Subscription<ReadyState> {
         match self.0 {}
     }
-    pub(crate) fn close(&self, _code: CloseCode, _reason: &str) {
+    pub(crate) fn close(&self, _code: Option<CloseCode>, _reason: &str) {
         match self.0 {}
     }
     pub(crate) fn poll_closed(&self, _cx: &mut Context<'_>) -> Poll<CloseInfo> {
@@ -156,7 +156,7 @@ impl Reconnecting {
     pub(crate) fn buffered_amount(&self) -> u32 {
         match self.0 {}
     }
-    pub(crate) fn close(&self, _code: CloseCode, _reason: &str) {
+    pub(crate) fn close(&self, _code: Option<CloseCode>, _reason: &str) {
         match self.0 {}
     }
     pub(crate) fn reconnect(&self) {

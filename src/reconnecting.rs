@@ -281,12 +281,12 @@ impl ReconnectingWebSocket {
         self.inner.queued_bytes()
     }
 
-    /// The current connection's subprotocol (empty if none or not open).
+    /// The subprotocol of the last connection that opened (empty if none).
     pub fn protocol(&self) -> String {
         self.inner.protocol()
     }
 
-    /// The current connection's extensions (empty if none or not open).
+    /// The extensions of the last connection that opened (empty if none).
     pub fn extensions(&self) -> String {
         self.inner.extensions()
     }
@@ -300,14 +300,20 @@ impl ReconnectingWebSocket {
     /// `ready_state` is `Closing` until the closing handshake ends (at most the connect
     /// timeout); the final [`ConnectionEvent::Closed`] carries the close the browser reported.
     pub fn close(&self) {
-        self.inner.close(CloseCode::NORMAL, "");
+        self.inner.close(Some(CloseCode::NORMAL), "");
     }
 
     /// Closes for good with this code and reason (at most 123 bytes of UTF-8).
     pub fn close_with(&self, code: CloseCode, reason: &str) -> Result<(), Error> {
         check_reason(reason)?;
-        self.inner.close(code, reason);
+        self.inner.close(Some(code), reason);
         Ok(())
+    }
+
+    /// Closes for good sending no status code, as the browser's `WebSocket.close()` without
+    /// arguments does: the peer sees 1005.
+    pub fn close_without_status(&self) {
+        self.inner.close(None, "");
     }
 
     /// Drops the current connection (if any) and dials at once with the backoff reset; also
@@ -397,7 +403,7 @@ impl Sink<Message> for ReconnectingWebSocket {
             Poll::Pending => return Poll::Pending,
             Poll::Ready(flushed) => flushed,
         };
-        this.inner.close(CloseCode::NORMAL, "");
+        this.inner.close(Some(CloseCode::NORMAL), "");
         this.inner.poll_finished(cx).map(|()| flushed)
     }
 }

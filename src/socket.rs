@@ -183,14 +183,14 @@ impl WebSocket {
     /// Starts a normal close (code 1000). Messages already received stay readable; the
     /// stream then ends with `None`. Does nothing if already closing or closed.
     pub fn close(&self) {
-        self.rx.conn.close(CloseCode::NORMAL, "");
+        self.rx.conn.close(Some(CloseCode::NORMAL), "");
     }
 
     /// Starts a close with this code and reason (at most 123 bytes of UTF-8). Does nothing if
     /// already closing or closed.
     pub fn close_with(&self, code: CloseCode, reason: &str) -> Result<(), Error> {
         check_reason(reason)?;
-        self.rx.conn.close(code, reason);
+        self.rx.conn.close(Some(code), reason);
         Ok(())
     }
 
@@ -305,7 +305,7 @@ impl Sink<Message> for WsSender {
 
     /// Sends a normal close frame (if not closing already) and resolves once closed.
     fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        self.conn.close(CloseCode::NORMAL, "");
+        self.conn.close(Some(CloseCode::NORMAL), "");
         self.conn.poll_closed(cx).map(|_| Ok(()))
     }
 }
@@ -351,7 +351,7 @@ impl CloseHandle {
     /// Starts a normal close (code 1000).
     pub fn close(&self) {
         if let Some(conn) = self.0.upgrade() {
-            conn.close(CloseCode::NORMAL, "");
+            conn.close(Some(CloseCode::NORMAL), "");
         }
     }
 
@@ -359,7 +359,7 @@ impl CloseHandle {
     pub fn close_with(&self, code: CloseCode, reason: &str) -> Result<(), Error> {
         check_reason(reason)?;
         if let Some(conn) = self.0.upgrade() {
-            conn.close(code, reason);
+            conn.close(Some(code), reason);
         }
         Ok(())
     }

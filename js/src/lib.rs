@@ -202,6 +202,11 @@ impl Core {
                     )
                 })?
             }
+            // No code and no reason: no status code, as `WebSocket.close()` sends.
+            None if reason.is_none() => {
+                self.ws.close_without_status();
+                return Ok(());
+            }
             None => CloseCode::NORMAL,
         };
         self.ws

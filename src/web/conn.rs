@@ -175,7 +175,8 @@ impl Conn {
         Subscription(rx)
     }
 
-    pub(crate) fn close(&self, code: CloseCode, reason: &str) {
+    /// Starts closing; `None` sends no status code (the peer sees 1005).
+    pub(crate) fn close(&self, code: Option<CloseCode>, reason: &str) {
         let waiters = {
             let mut st = self.state();
             let live = matches!(
@@ -187,7 +188,10 @@ impl Conn {
             }
             st.closing_by_us = true;
             // Code and reason were validated by the caller, so this cannot throw.
-            let _ = self.0.ws.close_with_code_and_reason(code.get(), reason);
+            let _ = match code {
+                Some(code) => self.0.ws.close_with_code_and_reason(code.get(), reason),
+                None => self.0.ws.close(),
+            };
             st.emit_state(ReadyState::Closing);
             std::mem::take(&mut st.waiters)
         };

@@ -30,6 +30,9 @@ struct Driver {
     high_water: u32,
     messages_as_events: bool,
     socket: Option<(ConnId, Conn)>,
+    /// Subprotocol and extensions of the last connection that opened (kept after it
+    /// closes, as browsers keep them).
+    negotiated: (String, String),
     /// Dropping a timer's sender cancels its task and clears the browser timer.
     timers: [Option<oneshot::Sender<()>>; 3],
     inbox: VecDeque<Message>,
@@ -54,6 +57,9 @@ impl Clock {
         Duration::from_secs_f64(self.last / 1000.0)
     }
 }
+
+/// The machine's code for "close without a status code" (1005 is never sent on the wire).
+const NO_STATUS: u16 = 1005;
 
 fn timer_index(timer: Timer) -> usize {
     match timer {
@@ -86,6 +92,7 @@ impl Reconnecting {
                 high_water,
                 messages_as_events,
                 socket: None,
+                negotiated: (String::new(), String::new()),
                 timers: [None, None, None],
                 inbox: VecDeque::new(),
                 rx_waker: None,
@@ -181,18 +188,10 @@ impl Reconnecting {
         Poll::Pending
     }
     pub(crate) fn protocol(&self) -> String {
-        let d = self.0.borrow();
-        match (&d.socket, d.machine.open_socket()) {
-            (Some((_, conn)), Some(_)) => conn.protocol(),
-            _ => String::new(),
-        }
+        self.0.borrow().negotiated.0.clone()
     }
     pub(crate) fn extensions(&self) -> String {
-        let d = self.0.borrow();
-        match (&d.socket, d.machine.open_socket()) {
-            (Some((_, conn)), Some(_)) => conn.extensions(),
-            _ => String::new(),
-        }
+        self.0.borrow().negotiated.1.clone()
     }
     pub(crate) fn buffered_amount(&self) -> u32 {
         let d = self.0.borrow();
@@ -201,8 +200,10 @@ impl Reconnecting {
             _ => 0,
         }
     }
-    pub(crate) fn close(&self, code: CloseCode, reason: &str) {
-        self.with(|d| d.machine.close(code.get(), reason));
+    /// `None` closes without a status code.
+    pub(crate) fn close(&self, code: Option<CloseCode>, reason: &str) {
+        let code = code.map_or(NO_STATUS, CloseCode::get);
+        self.with(|d| d.machine.close(code, reason));
     }
     pub(crate) fn reconnect(&self) {
         self.with(|d| d.machine.reconnect());
@@ -243,7 +244,7 @@ impl Driver {
                 Action::CloseSocket { id, code, reason } => {
                     if let Some((cur, conn)) = self.socket.take() {
                         if cur == id {
-                            conn.close(CloseCode::new(code).unwrap_or(CloseCode::NORMAL), &reason);
+                            conn.close(CloseCode::new(code).ok(), &reason);
                         } else {
                             self.socket = Some((cur, conn));
                         }
@@ -252,13 +253,18 @@ impl Driver {
                 Action::StartClose { id, code, reason } => {
                     if let Some((cur, conn)) = &self.socket {
                         if *cur == id {
-                            conn.close(CloseCode::new(code).unwrap_or(CloseCode::NORMAL), &reason);
+                            conn.close(CloseCode::new(code).ok(), &reason);
                         }
                     }
                 }
                 Action::SetTimer { timer, after } => self.set_timer(timer, after),
                 Action::CancelTimer(timer) => self.timers[timer_index(timer)] = None,
                 Action::Emit(event) => {
+                    if let (ConnectionEvent::Open { protocol }, Some((_, conn))) =
+                        (&event, &self.socket)
+                    {
+                        self.negotiated = (protocol.clone(), conn.extensions());
+                    }
                     let last = matches!(
                         event,
                         ConnectionEvent::Closed {

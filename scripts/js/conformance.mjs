@@ -1,0 +1,189 @@
+// The JavaScript package in headless Chromium: each WebSocket API case run against the
+// browser's WebSocket and our ReconnectingWebSocket must give the same observable result;
+// then the features beyond the drop-in.
+import { launch, serveDir, check, failed, assertEqual, ROOT } from './browser.mjs';
+
+const origin = process.argv[2]?.replace(/\/$/, '');
+if (!origin) throw new Error('usage: node scripts/js/conformance.mjs http://127.0.0.1:PORT');
+const wsOrigin = origin.replace('http', 'ws');
+
+const browser = await launch();
+const page = await browser.newPage();
+page.on('pageerror', (e) => console.log('pageerror:', e.message));
+page.on('crash', () => console.log('page crashed'));
+page.on('close', () => console.log('page closed'));
+await serveDir(page, origin, 'ws-tether', ROOT);
+await page.goto(`${origin}/`);
+await page.evaluate(async () => {
+  // A stray close() on a stale handle would land on window: catch it instead of losing the page.
+  window.closeCalls = [];
+  window.close = (...args) => window.closeCalls.push(`${JSON.stringify(args)} ${new Error().stack}`);
+  const m = await import('/ws-tether/js/index.js');
+  await m.default();
+  window.RWS = m.ReconnectingWebSocket;
+  // Runs one scenario with a constructor; returns what a script could observe.
+  window.observe = (Ctor, url, protocols, options, script) => new Promise((resolve) => {
+    const log = [];
+    let ws;
+    const make = () => (Ctor === WebSocket ? new WebSocket(url, protocols) : new Ctor(url, protocols, options));
+    try { ws = make(); } catch (e) { resolve({ threw: e.name }); return; }
+    log.push(`state:${ws.readyState}`);
+    const done = () => resolve({ log, url: ws.url, protocol: ws.protocol });
+    ws.addEventListener('open', () => log.push(`open:${ws.readyState}`));
+    ws.addEventListener('error', () => log.push(`error:${ws.readyState}`));
+    ws.addEventListener('message', (e) => log.push(`message:${typeof e.data === 'string' ? e.data : e.data.constructor.name}`));
+    ws.addEventListener('close', (e) => { log.push(`close:${e.code}:${e.reason}:${e.wasClean}:${ws.readyState}`); done(); });
+    script(ws, log, done);
+  });
+});
+
+async function both(name, url, protocols, options, scriptSource) {
+  await check(`conformance: ${name}`, async () => {
+    const run = (which) => page.evaluate(async ([which, url, protocols, options, scriptSource]) => {
+      const script = new Function('ws', 'log', 'done', scriptSource);
+      return window.observe(which === 'browser' ? WebSocket : window.RWS, url, protocols, options, script);
+    }, [which, url, protocols, options, scriptSource]);
+    const expected = await run('browser');
+    const ours = await run('ours');
+    assertEqual(ours, expected, 'ReconnectingWebSocket vs WebSocket');
+  });
+}
+
+// Constructor errors and URL handling.
+for (const url of ['ftp://127.0.0.1/', `${wsOrigin}/echo#frag`, 'ws://[::1', 'http://', 'ws://exa mple.com/']) {
+  await both(`constructor rejects ${url}`, url, undefined, undefined, 'done()');
+}
+await both('http URLs become ws, relative URLs resolve', `${origin}/echo`, undefined, undefined, 'ws.close(1000); ');
+await both('relative URL', '/echo', undefined, undefined, 'ws.close(1000)');
+for (const protocols of [['a', 'a'], ['a b'], [''], ['chat', 'a,b']]) {
+  await both(`constructor rejects protocols ${JSON.stringify(protocols)}`, `${wsOrigin}/echo`, protocols, undefined, 'done()');
+}
+// close() argument errors, checked while connecting as browsers do.
+await both('close argument errors', `${wsOrigin}/echo`, undefined, undefined, `
+  for (const args of [[1001], [999], [2999], [5000], [0], [1000, 'x'.repeat(124)], [3000, '€'.repeat(42)]]) {
+    try { ws.close(...args); log.push('closed?'); } catch (e) { log.push(args[0] + ':' + e.name); }
+  }
+  ws.close(1000);`);
+// readyState sequence and event order in a whole session.
+await both('readyState and event order', `${wsOrigin}/echo`, undefined, { maxRetries: 0 }, `
+  ws.addEventListener('open', () => ws.send('hi'));
+  ws.addEventListener('message', () => { ws.close(4000, 'bye'); log.push('after close():' + ws.readyState); });`);
+await both('close() with no code while open', `${wsOrigin}/echo`, undefined, undefined, `
+  ws.addEventListener('open', () => ws.close());`);
+await both('close() while connecting', `${wsOrigin}/echo`, undefined, undefined, 'ws.close()');
+await both('server close with an application code', `${wsOrigin}/close?code=4001&reason=kick`, undefined, { maxRetries: 0 }, '');
+await both('refused handshake', `${wsOrigin}/reject?status=403`, undefined, { maxRetries: 0 }, '');
+await both('subprotocol selection', `${wsOrigin}/protocols`, ['chat.v2', 'chat.v1'], undefined, `
+  ws.addEventListener('open', () => { log.push('protocol:' + ws.protocol); ws.close(1000); });`);
+await both('binaryType blob (default) and arraybuffer', `${wsOrigin}/echo`, undefined, undefined, `
+  log.push('type:' + ws.binaryType);
+  ws.binaryType = 'nonsense';
+  log.push('type:' + ws.binaryType);
+  let n = 0;
+  ws.addEventListener('open', () => ws.send(new Uint8Array([1, 2, 3])));
+  ws.addEventListener('message', () => {
+    n += 1;
+    if (n === 1) { ws.binaryType = 'arraybuffer'; ws.send(new Uint8Array([4]).buffer); }
+    else ws.close(1000);
+  });`);
+await both('send before open (ours with replay: false)', `${wsOrigin}/echo`, undefined, { replay: false }, `
+  try { ws.send('early'); log.push('sent'); } catch (e) { log.push('send:' + e.name); }
+  ws.close(1000);`);
+await both('on<event> handlers and { once }', `${wsOrigin}/echo`, undefined, undefined, `
+  let onmessage = 0, once = 0;
+  ws.onopen = () => { ws.send('a'); ws.send('b'); };
+  ws.onmessage = () => { onmessage += 1; if (onmessage === 2) { log.push('onmessage:2 once:' + once); ws.close(1000); } };
+  ws.addEventListener('message', () => { once += 1; }, { once: true });
+  log.push('handler:' + (typeof ws.onopen));`);
+await both('constants', `${wsOrigin}/echo`, undefined, undefined, `
+  log.push([ws.CONNECTING, ws.OPEN, ws.CLOSING, ws.CLOSED, ws.constructor.OPEN].join(','));
+  ws.close(1000);`);
+
+// Beyond the drop-in.
+await check('options: a wrong value throws a TypeError naming the field', async () => {
+  const got = await page.evaluate(() => {
+    const out = [];
+    for (const options of [{ minDelay: 'soon' }, { jitter: 'lots' }, { heartbeat: { interval: 1 } }, { bogus: 1 }, { factor: 0.5 }]) {
+      try { new window.RWS('ws://127.0.0.1:1/', [], options).close(); out.push('accepted'); } catch (e) { out.push(`${e.name}: ${e.message}`); }
+    }
+    return out;
+  });
+  const fields = ['minDelay', 'jitter', 'heartbeat', 'bogus', 'factor'];
+  got.forEach((message, i) => {
+    if (!message.startsWith('TypeError') || !message.includes(fields[i])) throw new Error(`option ${fields[i]}: ${message}`);
+  });
+  if (!got[1].includes('"full"')) throw new Error(`jitter error does not say what is allowed: ${got[1]}`);
+});
+
+await check('reconnects after a drop, queues while down, fires reconnecting/reconnect', async () => {
+  const id = `js-${Date.now()}`;
+  const result = await page.evaluate(async ([url]) => {
+    const log = [];
+    // The retry waits >= 300 ms, so sends right after 'reconnecting' are queued.
+    const ws = new window.RWS(url, [], { minDelay: 300, maxDelay: 400 });
+    ws.addEventListener('reconnecting', (e) => log.push(`reconnecting:${e.detail.attempt}:${e.detail.code}`));
+    ws.addEventListener('reconnect', () => log.push('reconnect'));
+    ws.addEventListener('close', (e) => log.push(`close:${e.code}`));
+    const received = [];
+    ws.addEventListener('message', (e) => received.push(e.data));
+    await new Promise((r) => ws.addEventListener('open', r, { once: true }));
+    const outcomes = [ws.send('before')];
+    await new Promise((r) => ws.addEventListener('message', r, { once: true }));
+    // Listen before dropping: the drop may be seen before fetch() returns.
+    const reconnecting = new Promise((r) => ws.addEventListener('reconnecting', r, { once: true }));
+    const reconnected = new Promise((r) => ws.addEventListener('reconnect', r, { once: true }));
+    await fetch('/control/drop-all');
+    await reconnecting;
+    outcomes.push(ws.send('while-down-1'), ws.send('while-down-2'));
+    const state = ws.readyState;
+    await reconnected;
+    while (received.length < 3) await new Promise((r) => setTimeout(r, 20));
+    ws.close();
+    return { log, received, outcomes, state, retryCount: ws.retryCount };
+  }, [`${wsOrigin}/echo?id=${id}`]);
+  assertEqual(result.outcomes, ['written', 'queued', 'queued'], 'send outcomes');
+  assertEqual(result.state, 0, 'readyState while reconnecting');
+  assertEqual(result.received, ['before', 'while-down-1', 'while-down-2'], 'echoes');
+  assertEqual(result.log.slice(0, 3), ['close:1006', 'reconnecting:1:1006', 'reconnect'], 'events');
+});
+
+await check('async iteration yields every message until closed', async () => {
+  const got = await page.evaluate(async ([url]) => {
+    const ws = new window.RWS(url);
+    const out = [];
+    for await (const data of ws) {
+      out.push(data);
+      if (out.length === 100) ws.close();
+    }
+    return out;
+  }, [`${wsOrigin}/flood?n=100&size=8`]);
+  assertEqual(got.length, 100, 'messages');
+  assertEqual(got[99].startsWith('99:'), true, 'last message');
+});
+
+await check('heartbeat reports rtt; a URL provider is asked on every attempt', async () => {
+  const got = await page.evaluate(async ([base]) => {
+    let calls = 0;
+    const ws = new window.RWS(async () => { calls += 1; return `${base}/drop?after=0&n=${calls}`; }, [], { minDelay: 20, maxDelay: 50 });
+    await new Promise((r) => { let n = 0; ws.addEventListener('reconnecting', () => { n += 1; if (n === 3) r(); }); });
+    ws.close();
+    const hb = new window.RWS(`${base}/echo`, [], { heartbeat: { interval: 50, timeout: 1000 } });
+    const rtt = await new Promise((r) => hb.addEventListener('rtt', (e) => r(e.detail), { once: true }));
+    hb.close();
+    return { calls, rtt, getter: typeof hb.rtt };
+  }, [wsOrigin]);
+  if (got.calls < 3) throw new Error(`provider called ${got.calls} times`);
+  if (!(got.rtt >= 0 && got.rtt < 1000)) throw new Error(`rtt ${got.rtt}`);
+  assertEqual(got.getter, 'number', 'rtt getter');
+});
+
+await check('nothing ever called window.close()', async () => {
+  const calls = await page.evaluate(() => window.closeCalls);
+  if (calls.length) throw new Error(calls.join('\n'));
+});
+
+await browser.close();
+if (failed()) {
+  console.log(`${failed()} JavaScript package check(s) failed`);
+  process.exit(1);
+}
