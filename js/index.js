@@ -1,7 +1,7 @@
 // ws-tether for JavaScript: a drop-in ReconnectingWebSocket. This file is glue only: it
 // turns the Rust core's events into DOM events and reads arguments the way the browser's
 // WebSocket does. Every decision (backoff, heartbeat, queue, policies) is made in Rust.
-import wasmInit, { Core } from '../pkg/ws_tether.js';
+import wasmInit, { Core } from './ws_tether.js';
 
 let ready = null;
 

@@ -1,66 +1,83 @@
-import init, { TetherSocket } from '/pkg/ws_tether.js';
+import init, { ReconnectingWebSocket } from '/pkg/index.js';
 
 const $ = (id) => document.getElementById(id);
-const STATES = ['connecting', 'open', 'closing', 'closed'];
-let socket = null;
+const tab = `tab-${Math.random().toString(36).slice(2, 8)}`;
+$('name').value = `guest-${tab.slice(4, 8)}`;
 
-function add(list, text, cls) {
+function log(text) {
   const li = document.createElement('li');
-  li.textContent = text;
-  if (cls) li.className = cls;
-  $(list).prepend(li);
+  li.textContent = `${new Date().toLocaleTimeString()}  ${text}`;
+  $('events').prepend(li);
 }
 
-function render() {
-  const state = socket ? socket.readyState : 3;
-  $('state').textContent = STATES[state];
-  $('state').dataset.state = String(state);
-  $('send').disabled = state !== 1;
-  $('disconnect').disabled = state > 1;
-  $('connect').disabled = state < 2;
+function badge(state, text) {
+  $('badge').dataset.state = state;
+  $('badge').textContent = text;
+  $('send').disabled = state === 'closed';
 }
 
-function onEvent(event) {
-  switch (event.type) {
-    case 'open': add('events', `open${event.protocol ? ` (protocol ${event.protocol})` : ''}`); break;
-    case 'message': {
-      const text = typeof event.data === 'string' ? event.data : `<${event.data.byteLength} bytes>`;
-      add('messages', text, 'received');
-      add('events', `message (${text.length} chars)`);
-      break;
-    }
-    case 'error': add('events', 'error'); break;
-    case 'close': add('events', `close code=${event.code} reason="${event.reason}" clean=${event.wasClean}`); break;
-  }
-  render();
+function show(message, { mine = false, queued = false } = {}) {
+  const li = document.createElement('li');
+  li.className = `${mine ? 'mine' : ''} ${queued ? 'queued' : ''}`;
+  li.dataset.key = message.key;
+  const from = document.createElement('span');
+  from.className = 'from';
+  from.textContent = queued ? `${message.from} · queued` : message.from;
+  li.append(from, document.createTextNode(message.text));
+  $('messages').append(li);
+  $('messages').scrollTop = $('messages').scrollHeight;
 }
-
-$('connect-form').addEventListener('submit', (e) => {
-  e.preventDefault();
-  try {
-    socket = new TetherSocket($('url').value, [], onEvent);
-    add('events', 'connecting');
-  } catch (err) {
-    add('events', `error: ${err.message}`);
-  }
-  render();
-});
-
-$('disconnect').addEventListener('click', () => { socket?.close(); render(); });
-
-$('send-form').addEventListener('submit', (e) => {
-  e.preventDefault();
-  const text = $('message').value;
-  if (!socket || !text) return;
-  try {
-    socket.send(text);
-    add('messages', text, 'sent');
-    $('message').value = '';
-  } catch (err) {
-    add('events', `error: ${err.message}`);
-  }
-});
 
 await init();
-$('url').value = `ws://${location.host}/echo`;
-$('connect-form').requestSubmit();
+const ws = new ReconnectingWebSocket(`ws://${location.host}/room?id=${tab}`, [], {
+  minDelay: 250,
+  maxDelay: 5000,
+  heartbeat: { interval: 5000, timeout: 5000 },
+});
+
+ws.addEventListener('open', () => { badge('open', 'open'); log('open'); });
+ws.addEventListener('reconnecting', (e) => {
+  const { attempt, delay, code } = e.detail;
+  badge('reconnecting', `reconnecting ${attempt}`);
+  log(`connection lost (code ${code}); retry ${attempt} in ${Math.round(delay)} ms`);
+});
+ws.addEventListener('reconnect', () => log('reconnected; queued messages sent'));
+ws.addEventListener('close', (e) => {
+  if (ws.readyState === ReconnectingWebSocket.CLOSED) {
+    badge('closed', 'closed');
+    log(`closed for good (code ${e.code})`);
+  }
+});
+ws.addEventListener('rtt', (e) => { $('rtt').textContent = `rtt ${e.detail.toFixed(1)} ms`; });
+ws.addEventListener('message', (e) => {
+  let message;
+  try { message = JSON.parse(e.data); } catch { return; }
+  const pending = document.querySelector(`#messages li[data-key="${message.key}"]`);
+  if (pending) pending.remove();
+  show(message, { mine: message.tab === tab });
+});
+
+$('composer').addEventListener('submit', (e) => {
+  e.preventDefault();
+  const text = $('text').value.trim();
+  if (!text) return;
+  const message = { key: `${tab}-${Date.now()}-${Math.random()}`, tab, from: $('name').value || tab, text };
+  try {
+    const outcome = ws.send(JSON.stringify(message));
+    if (outcome === 'queued') {
+      show(message, { mine: true, queued: true });
+      log('sent while down: queued, will go out on reconnect');
+    }
+    $('text').value = '';
+  } catch (err) {
+    log(`not sent: ${err.message}`);
+  }
+});
+
+$('drop').addEventListener('click', async () => {
+  log('asking the server to drop this connection');
+  await fetch(`/control/drop-all?id=${tab}`);
+});
+$('reconnect').addEventListener('click', () => ws.reconnect());
+$('close').addEventListener('click', () => ws.close(1000, 'bye'));
+window.chat = { ws, tab };

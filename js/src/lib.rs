@@ -198,7 +198,7 @@ impl Core {
                 CloseCode::new(clamped as u16).map_err(|_| {
                     dom(
                         "InvalidAccessError",
-                        &format!("The close code must be either 1000, or between 3000 and 4999. {clamped} is neither."),
+                        &format!("The close code must be either 1000, or between 3000 and 4999. {} is neither.", clamped as u32),
                     )
                 })?
             }

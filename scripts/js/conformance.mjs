@@ -1,7 +1,7 @@
 // The JavaScript package in headless Chromium: each WebSocket API case run against the
 // browser's WebSocket and our ReconnectingWebSocket must give the same observable result;
 // then the features beyond the drop-in.
-import { launch, serveDir, check, failed, assertEqual, ROOT } from './browser.mjs';
+import { launch, check, failed, assertEqual } from './browser.mjs';
 
 const origin = process.argv[2]?.replace(/\/$/, '');
 if (!origin) throw new Error('usage: node scripts/js/conformance.mjs http://127.0.0.1:PORT');
@@ -12,13 +12,12 @@ const page = await browser.newPage();
 page.on('pageerror', (e) => console.log('pageerror:', e.message));
 page.on('crash', () => console.log('page crashed'));
 page.on('close', () => console.log('page closed'));
-await serveDir(page, origin, 'ws-tether', ROOT);
 await page.goto(`${origin}/`);
 await page.evaluate(async () => {
   // A stray close() on a stale handle would land on window: catch it instead of losing the page.
   window.closeCalls = [];
   window.close = (...args) => window.closeCalls.push(`${JSON.stringify(args)} ${new Error().stack}`);
-  const m = await import('/ws-tether/js/index.js');
+  const m = await import('/pkg/index.js');
   await m.default();
   window.RWS = m.ReconnectingWebSocket;
   // Runs one scenario with a constructor; returns what a script could observe.

@@ -235,7 +235,8 @@ pub async fn handle_http(state: &State, head: &RequestHead) -> Response {
             return Response::json(200, &doc);
         }
         "/control/drop-all" => {
-            let n = state.drop_all();
+            // `?id=X` drops only the connections opened with that id.
+            let n = state.drop_all(head.query_param("id"));
             tracing::info!(dropped = n, "control: drop-all");
             return Response::json(200, &json!({ "dropped": n }));
         }

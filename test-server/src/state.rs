@@ -30,7 +30,8 @@ pub struct State {
     /// The configuration the server was started with.
     pub config: Config,
     stats: Mutex<Stats>,
-    conns: Mutex<HashMap<u64, Arc<Notify>>>,
+    /// Open connections: their `id` query parameter and the notifier that drops them.
+    conns: Mutex<HashMap<u64, (Option<String>, Arc<Notify>)>>,
     next_conn: AtomicU64,
     refuse_until: Mutex<Option<Instant>>,
     mute_until: Mutex<Option<Instant>>,
@@ -90,12 +91,17 @@ impl State {
     }
 
     /// Signals every open WebSocket connection to drop its TCP connection.
-    pub fn drop_all(&self) -> usize {
+    /// Drops every open connection, or only those opened with `id`.
+    pub fn drop_all(&self, only_id: Option<&str>) -> usize {
         let conns = lock(&self.conns);
-        for kill in conns.values() {
-            kill.notify_one();
+        let mut dropped = 0;
+        for (id, kill) in conns.values() {
+            if only_id.is_none() || id.as_deref() == only_id {
+                kill.notify_one();
+                dropped += 1;
+            }
         }
-        conns.len()
+        dropped
     }
 
     /// Admits a WebSocket connection, or refuses it (counted in `refused`).
@@ -124,7 +130,7 @@ impl State {
         drop(stats);
         let conn_id = self.next_conn.fetch_add(1, Ordering::Relaxed);
         let kill = Arc::new(Notify::new());
-        lock(&self.conns).insert(conn_id, kill.clone());
+        lock(&self.conns).insert(conn_id, (id.clone(), kill.clone()));
         Ok(ConnGuard {
             state: Arc::clone(self),
             conn_id,

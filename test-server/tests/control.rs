@@ -139,6 +139,23 @@ async fn drop_all_drops_every_connection_without_close_frame() {
 }
 
 #[tokio::test]
+async fn drop_all_with_an_id_drops_only_that_ids_connections() {
+    let addr = start_default().await;
+    let mut mine = connect(addr, "/room?id=tab-1").await;
+    let mut other = connect(addr, "/room?id=tab-2").await;
+    wait_json(addr, "/stats", |v| v["open"] == 2).await;
+    assert_eq!(
+        get_json(addr, "/control/drop-all?id=tab-1").await,
+        json!({"dropped": 1})
+    );
+    assert_dropped_without_close(&mut mine).await;
+    wait_json(addr, "/stats", |v| v["open"] == 1).await;
+    // The other member is untouched and still in the room.
+    send_text(&mut other, "still here").await;
+    assert_eq!(next_text(&mut other).await, "still here");
+}
+
+#[tokio::test]
 async fn refuse_rejects_handshakes_with_503_until_stopped_or_expired() {
     let addr = start_default().await;
     assert_eq!(
