@@ -67,7 +67,7 @@ fn js_message(err: &JsValue) -> String {
     js_sys::Reflect::get(err, &JsValue::from_str("message"))
         .ok()
         .and_then(|m| m.as_string())
-        .unwrap_or_else(|| format!("{err:?}"))
+        .unwrap_or_else(|| String::from("unknown browser error"))
 }
 
 impl Conn {
