@@ -26,12 +26,15 @@ pub enum Refusal {
 
 /// Everything shared between connections.
 #[derive(Debug)]
+/// An open connection's `id` query parameter and the notifier that drops it.
+type OpenConn = (Option<String>, Arc<Notify>);
+
 pub struct State {
     /// The configuration the server was started with.
     pub config: Config,
     stats: Mutex<Stats>,
     /// Open connections: their `id` query parameter and the notifier that drops them.
-    conns: Mutex<HashMap<u64, (Option<String>, Arc<Notify>)>>,
+    conns: Mutex<HashMap<u64, OpenConn>>,
     next_conn: AtomicU64,
     refuse_until: Mutex<Option<Instant>>,
     mute_until: Mutex<Option<Instant>>,
