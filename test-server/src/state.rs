@@ -24,11 +24,11 @@ pub enum Refusal {
     Full,
 }
 
-/// Everything shared between connections.
-#[derive(Debug)]
 /// An open connection's `id` query parameter and the notifier that drops it.
 type OpenConn = (Option<String>, Arc<Notify>);
 
+/// Everything shared between connections.
+#[derive(Debug)]
 pub struct State {
     /// The configuration the server was started with.
     pub config: Config,
