@@ -299,9 +299,10 @@ impl Driver {
             EndpointSource::Fixed(endpoint) => self.open_socket(id, endpoint),
             EndpointSource::Provider(provider) => {
                 let this = self.this.clone();
-                let fut = provider();
                 spawn_local(async move {
-                    let result = fut.await;
+                    // Called here, not in `run`: the driver is not borrowed, so the user's
+                    // provider may read the socket's state.
+                    let result = provider().await;
                     if let Some(driver) = this.upgrade() {
                         let mut d = driver.borrow_mut();
                         match result {
