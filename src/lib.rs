@@ -26,6 +26,7 @@ pub use crate::core::policy::{
     HEARTBEAT_TIMEOUT_CODE, HEARTBEAT_TIMEOUT_REASON,
 };
 pub use crate::core::queue::{Overflow, SendOutcome};
+pub use crate::core::status::ConnectionStatus;
 pub use crate::error::Error;
 pub use crate::reconnecting::{
     ConnectionEvents, Endpoint, ReconnectingBuilder, ReconnectingWebSocket,

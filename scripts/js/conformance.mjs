@@ -146,6 +146,28 @@ await check('reconnects after a drop, queues while down, fires reconnecting/reco
   assertEqual(result.log.slice(0, 3), ['close:1006', 'reconnecting:1:1006', 'reconnect'], 'events');
 });
 
+await check('send(Blob) keeps its place before later sends; reconnect() dials again', async () => {
+  const got = await page.evaluate(async ([url]) => {
+    const ws = new window.RWS(url);
+    ws.binaryType = 'arraybuffer';
+    const received = [];
+    ws.addEventListener('message', (e) => received.push(typeof e.data === 'string' ? e.data : `bytes:${e.data.byteLength}`));
+    await new Promise((r) => ws.addEventListener('open', r, { once: true }));
+    ws.send(new Blob([new Uint8Array(1000)]));
+    ws.send('after the blob');
+    while (received.length < 2) await new Promise((r) => setTimeout(r, 10));
+    const reopened = new Promise((r) => ws.addEventListener('reconnect', r, { once: true }));
+    ws.reconnect();
+    await reopened;
+    ws.send('after reconnect()');
+    while (received.length < 3) await new Promise((r) => setTimeout(r, 10));
+    ws.close();
+    return { received, retryCount: ws.retryCount };
+  }, [`${wsOrigin}/echo`]);
+  assertEqual(got.received, ['bytes:1000', 'after the blob', 'after reconnect()'], 'echo order');
+  assertEqual(got.retryCount, 0, 'retryCount after a forced reconnect');
+});
+
 await check('async iteration yields every message until closed', async () => {
   const got = await page.evaluate(async ([url]) => {
     const ws = new window.RWS(url);

@@ -9,4 +9,5 @@ pub(crate) mod machine;
 pub(crate) mod message;
 pub(crate) mod policy;
 pub(crate) mod queue;
+pub(crate) mod status;
 pub(crate) mod validate;

@@ -1,0 +1,197 @@
+//! A chat in the test server's broadcast room, written with `ws-tether-leptos`. `npm test`
+//! builds it and drives two copies in headless Chromium (scripts/frameworks-test.mjs).
+//!
+//! The page's `?id=` names this member in the server's `/stats` (default `leptos-chat`).
+
+use leptos::prelude::*;
+use std::collections::VecDeque;
+use std::time::Duration;
+use wasm_bindgen::prelude::*;
+use ws_tether_leptos::ws_tether::ExponentialBackoff;
+use ws_tether_leptos::{use_reconnecting_websocket_with, Error, Message, SendOutcome, Status};
+
+/// How many of the latest messages the list shows; the counter counts every one.
+const SHOWN: usize = 100;
+
+/// Mounts the app when the module is initialised.
+#[wasm_bindgen(start)]
+pub fn start() {
+    leptos::mount::mount_to_body(App);
+}
+
+/// What ws-tether holds in this page now: `[listeners, sockets, timers]`. The browser test
+/// calls it to check that leaving the room leaves nothing behind.
+#[wasm_bindgen(js_name = liveResources)]
+pub fn live_resources() -> Vec<u32> {
+    let (listeners, sockets, timers) = ws_tether_leptos::ws_tether::diagnostics::live_counts();
+    [listeners, sockets, timers]
+        .map(|n| u32::try_from(n).unwrap_or(u32::MAX))
+        .to_vec()
+}
+
+#[component]
+fn App() -> impl IntoView {
+    let (joined, set_joined) = signal(true);
+    view! {
+        <header>
+            <h1>"ws-tether × Leptos"</h1>
+            <button id="join" on:click=move |_| set_joined.update(|joined| *joined = !*joined)>
+                {move || if joined.get() { "Leave the room" } else { "Join the room" }}
+            </button>
+        </header>
+        // Leaving unmounts the chat, which closes its socket.
+        <Show when=move || joined.get() fallback=|| view! { <p id="left">"You left the room."</p> }>
+            <Chat />
+        </Show>
+    }
+}
+
+#[component]
+fn Chat() -> impl IntoView {
+    let (count, set_count) = signal(0usize);
+    let shown = RwSignal::new(VecDeque::<(usize, String)>::new());
+    let ws = use_reconnecting_websocket_with(
+        room_url(),
+        |builder| {
+            builder.backoff(
+                ExponentialBackoff::new()
+                    .min(Duration::from_millis(250))
+                    .max(Duration::from_secs(2)),
+            )
+        },
+        move |message| {
+            let mut n = 0;
+            set_count.update(|count| {
+                *count += 1;
+                n = *count;
+            });
+            shown.update(|list| {
+                list.push_back((n, text_of(message)));
+                if list.len() > SHOWN {
+                    list.pop_front();
+                }
+            });
+        },
+    );
+
+    let draft = RwSignal::new(String::new());
+    // What became of the last send, numbered so a repeat of the same text is visible.
+    let (outcome, set_outcome) = signal((0usize, String::new()));
+    let send = move |event: leptos::ev::SubmitEvent| {
+        event.prevent_default();
+        let text = draft.get_untracked();
+        if text.is_empty() {
+            return;
+        }
+        let result = ws.send(text);
+        if result.is_ok() {
+            draft.set(String::new());
+        }
+        set_outcome.update(|(sends, text)| {
+            *sends += 1;
+            *text = describe(result);
+        });
+    };
+
+    view! {
+        <section class="bar">
+            <span id="status" data-state=move || state_name(&ws.status.get())>
+                {move || badge(&ws.status.get())}
+            </span>
+            <span>"received " <b id="count">{count}</b></span>
+        </section>
+        <form id="composer" on:submit=send>
+            <input id="message" bind:value=draft placeholder="Say something" autocomplete="off" />
+            <button id="send" type="submit">"Send"</button>
+            <span id="outcome" data-sends=move || outcome.get().0>{move || outcome.get().1}</span>
+        </form>
+        <section class="bar">
+            <button id="drop" on:click=move |_| drop_all()>"Server: drop all connections"</button>
+            <button id="reconnect" on:click=move |_| ws.reconnect()>"Reconnect"</button>
+            <button id="close" on:click=move |_| ws.close()>"Close"</button>
+        </section>
+        <ol id="messages">
+            <For each=move || shown.get() key=|(n, _)| *n let((n, text))>
+                <li value=n>{text}</li>
+            </For>
+        </ol>
+    }
+}
+
+/// `ws://` (or `wss://`) on the page's own host, naming this member with the page's `?id=`.
+fn room_url() -> String {
+    let location = window().location();
+    let secure = location.protocol().is_ok_and(|p| p == "https:");
+    let host = location.host().unwrap_or_default();
+    let id = location
+        .search()
+        .ok()
+        .and_then(|query| {
+            query
+                .trim_start_matches('?')
+                .split('&')
+                .find_map(|pair| pair.strip_prefix("id=").map(str::to_owned))
+        })
+        .unwrap_or_else(|| "leptos-chat".to_owned());
+    let scheme = if secure { "wss" } else { "ws" };
+    format!("{scheme}://{host}/room?id={id}")
+}
+
+/// Asks the test server to drop every WebSocket without a close frame.
+fn drop_all() {
+    // The answer doesn't matter: the status badge shows what happens.
+    let _ = window().fetch_with_str("/control/drop-all");
+}
+
+fn text_of(message: Message) -> String {
+    match message {
+        Message::Text(text) => text,
+        Message::Binary(bytes) => format!("<{} bytes>", bytes.len()),
+    }
+}
+
+fn state_name(status: &Status) -> &'static str {
+    match status {
+        Status::Connecting { attempt: 0 } => "connecting",
+        Status::Connecting { .. } | Status::Reconnecting { .. } => "reconnecting",
+        Status::Open => "open",
+        Status::WaitingForNetwork => "offline",
+        Status::Closing => "closing",
+        Status::Closed { .. } => "closed",
+        _ => "failed",
+    }
+}
+
+fn badge(status: &Status) -> String {
+    match status {
+        Status::Connecting { attempt: 0 } => "connecting".to_owned(),
+        Status::Connecting { attempt } => format!("reconnecting {attempt}"),
+        Status::Reconnecting {
+            attempt,
+            delay,
+            last_close,
+        } => format!(
+            "reconnecting {attempt} in {} ms (lost: {})",
+            delay.as_millis(),
+            last_close.close.code
+        ),
+        Status::Open => "open".to_owned(),
+        Status::WaitingForNetwork => "offline".to_owned(),
+        Status::Closing => "closing".to_owned(),
+        Status::Closed {
+            close: Some(close), ..
+        } => format!("closed ({})", close.code),
+        Status::Closed { .. } => "closed".to_owned(),
+        Status::Failed(error) => format!("failed: {error}"),
+        _ => "unknown".to_owned(),
+    }
+}
+
+fn describe(result: Result<SendOutcome, Error>) -> String {
+    match result {
+        Ok(SendOutcome::Written) => "sent".to_owned(),
+        Ok(SendOutcome::Queued { .. }) => "queued until reconnected".to_owned(),
+        Ok(_) => "dropped: the queue is full".to_owned(),
+        Err(error) => format!("not sent: {error}"),
+    }
+}

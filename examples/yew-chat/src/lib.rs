@@ -1,0 +1,234 @@
+//! A chat in the test server's broadcast room, written with `ws-tether-yew`. `npm test`
+//! builds it and drives two copies in headless Chromium (scripts/frameworks-test.mjs).
+//!
+//! The page's `?id=` names this member in the server's `/stats` (default `yew-chat`).
+
+use std::collections::VecDeque;
+use std::rc::Rc;
+use std::time::Duration;
+use wasm_bindgen::prelude::*;
+use web_sys::HtmlInputElement;
+use ws_tether_yew::ws_tether::ExponentialBackoff;
+use ws_tether_yew::{use_reconnecting_websocket_with, Error, Message, SendOutcome, Status};
+use yew::prelude::*;
+
+/// How many of the latest messages the list shows; the counter counts every one.
+const SHOWN: usize = 100;
+
+/// Mounts the app when the module is initialised.
+#[wasm_bindgen(start)]
+pub fn start() {
+    yew::Renderer::<App>::new().render();
+}
+
+/// What ws-tether holds in this page now: `[listeners, sockets, timers]`. The browser test
+/// calls it to check that leaving the room leaves nothing behind.
+#[wasm_bindgen(js_name = liveResources)]
+pub fn live_resources() -> Vec<u32> {
+    let (listeners, sockets, timers) = ws_tether_yew::ws_tether::diagnostics::live_counts();
+    [listeners, sockets, timers]
+        .map(|n| u32::try_from(n).unwrap_or(u32::MAX))
+        .to_vec()
+}
+
+#[function_component]
+fn App() -> Html {
+    let joined = use_state(|| true);
+    let toggle = {
+        let joined = joined.clone();
+        Callback::from(move |_| joined.set(!*joined))
+    };
+    html! {
+        <>
+            <header>
+                <h1>{ "ws-tether × Yew" }</h1>
+                <button id="join" onclick={toggle}>
+                    { if *joined { "Leave the room" } else { "Join the room" } }
+                </button>
+            </header>
+            // Leaving destroys the chat, which closes its socket.
+            if *joined { <Chat /> } else { <p id="left">{ "You left the room." }</p> }
+        </>
+    }
+}
+
+/// Every message received: the count and the latest [`SHOWN`].
+#[derive(Default)]
+struct Received {
+    count: usize,
+    shown: VecDeque<(usize, Rc<str>)>,
+}
+
+impl Reducible for Received {
+    type Action = Message;
+
+    fn reduce(self: Rc<Self>, message: Message) -> Rc<Self> {
+        let mut next = Received {
+            count: self.count + 1,
+            shown: self.shown.clone(),
+        };
+        next.shown.push_back((next.count, text_of(message).into()));
+        if next.shown.len() > SHOWN {
+            next.shown.pop_front();
+        }
+        Rc::new(next)
+    }
+}
+
+#[function_component]
+fn Chat() -> Html {
+    // A reducer, not `use_state`: each of a burst's messages builds on the one before.
+    let received = use_reducer(Received::default);
+    let ws = {
+        let add = received.dispatcher();
+        use_reconnecting_websocket_with(
+            room_url(),
+            |builder| {
+                builder.backoff(
+                    ExponentialBackoff::new()
+                        .min(Duration::from_millis(250))
+                        .max(Duration::from_secs(2)),
+                )
+            },
+            move |message| add.dispatch(message),
+        )
+    };
+
+    let input = use_node_ref();
+    // What became of the last send, numbered so a repeat of the same text is visible.
+    let outcome = use_state(|| (0usize, String::new()));
+    let send = {
+        let (ws, input, outcome) = (ws.clone(), input.clone(), outcome.clone());
+        Callback::from(move |event: SubmitEvent| {
+            event.prevent_default();
+            let Some(field) = input.cast::<HtmlInputElement>() else {
+                return;
+            };
+            let text = field.value();
+            if text.is_empty() {
+                return;
+            }
+            let result = ws.send(text);
+            if result.is_ok() {
+                field.set_value("");
+            }
+            outcome.set((outcome.0 + 1, describe(result)));
+        })
+    };
+    let reconnect = {
+        let ws = ws.clone();
+        Callback::from(move |_| ws.reconnect())
+    };
+    let close = {
+        let ws = ws.clone();
+        Callback::from(move |_| ws.close())
+    };
+
+    html! {
+        <>
+            <section class="bar">
+                <span id="status" data-state={state_name(&ws.status)}>{ badge(&ws.status) }</span>
+                <span>{ "received " }<b id="count">{ received.count }</b></span>
+            </section>
+            <form id="composer" onsubmit={send}>
+                <input id="message" ref={input} placeholder="Say something" autocomplete="off" />
+                <button id="send" type="submit">{ "Send" }</button>
+                <span id="outcome" data-sends={outcome.0.to_string()}>{ outcome.1.clone() }</span>
+            </form>
+            <section class="bar">
+                <button id="drop" onclick={Callback::from(|_| drop_all())}>
+                    { "Server: drop all connections" }
+                </button>
+                <button id="reconnect" onclick={reconnect}>{ "Reconnect" }</button>
+                <button id="close" onclick={close}>{ "Close" }</button>
+            </section>
+            <ol id="messages">
+                { for received.shown.iter().map(|(n, text)| html! {
+                    <li key={*n} value={n.to_string()}>{ text.to_string() }</li>
+                }) }
+            </ol>
+        </>
+    }
+}
+
+/// `ws://` (or `wss://`) on the page's own host, naming this member with the page's `?id=`.
+fn room_url() -> String {
+    let Some(location) = web_sys::window().map(|w| w.location()) else {
+        return String::new();
+    };
+    let secure = location.protocol().is_ok_and(|p| p == "https:");
+    let host = location.host().unwrap_or_default();
+    let id = location
+        .search()
+        .ok()
+        .and_then(|query| {
+            query
+                .trim_start_matches('?')
+                .split('&')
+                .find_map(|pair| pair.strip_prefix("id=").map(str::to_owned))
+        })
+        .unwrap_or_else(|| "yew-chat".to_owned());
+    let scheme = if secure { "wss" } else { "ws" };
+    format!("{scheme}://{host}/room?id={id}")
+}
+
+/// Asks the test server to drop every WebSocket without a close frame.
+fn drop_all() {
+    // The answer doesn't matter: the status badge shows what happens.
+    if let Some(window) = web_sys::window() {
+        let _ = window.fetch_with_str("/control/drop-all");
+    }
+}
+
+fn text_of(message: Message) -> String {
+    match message {
+        Message::Text(text) => text,
+        Message::Binary(bytes) => format!("<{} bytes>", bytes.len()),
+    }
+}
+
+fn state_name(status: &Status) -> &'static str {
+    match status {
+        Status::Connecting { attempt: 0 } => "connecting",
+        Status::Connecting { .. } | Status::Reconnecting { .. } => "reconnecting",
+        Status::Open => "open",
+        Status::WaitingForNetwork => "offline",
+        Status::Closing => "closing",
+        Status::Closed { .. } => "closed",
+        _ => "failed",
+    }
+}
+
+fn badge(status: &Status) -> String {
+    match status {
+        Status::Connecting { attempt: 0 } => "connecting".to_owned(),
+        Status::Connecting { attempt } => format!("reconnecting {attempt}"),
+        Status::Reconnecting {
+            attempt,
+            delay,
+            last_close,
+        } => format!(
+            "reconnecting {attempt} in {} ms (lost: {})",
+            delay.as_millis(),
+            last_close.close.code
+        ),
+        Status::Open => "open".to_owned(),
+        Status::WaitingForNetwork => "offline".to_owned(),
+        Status::Closing => "closing".to_owned(),
+        Status::Closed {
+            close: Some(close), ..
+        } => format!("closed ({})", close.code),
+        Status::Closed { .. } => "closed".to_owned(),
+        Status::Failed(error) => format!("failed: {error}"),
+        _ => "unknown".to_owned(),
+    }
+}
+
+fn describe(result: Result<SendOutcome, Error>) -> String {
+    match result {
+        Ok(SendOutcome::Written) => "sent".to_owned(),
+        Ok(SendOutcome::Queued { .. }) => "queued until reconnected".to_owned(),
+        Ok(_) => "dropped: the queue is full".to_owned(),
+        Err(error) => format!("not sent: {error}"),
+    }
+}

@@ -1,0 +1,219 @@
+// Drives the Leptos and Yew chat examples (examples/*-chat, built into pkg/<name>/ by
+// scripts/test-frameworks) in headless Chromium against the test server's broadcast room.
+// Two members of each chat, in separate browser contexts, must see what the other sends;
+// survive the server dropping every connection (badge: reconnecting, then open) and
+// deliver what was sent while down; count a burst of 1,000 messages exactly; and close
+// their socket when the chat is unmounted.
+import { chromium } from 'playwright-core';
+
+const base = process.argv[2];
+if (!base) throw new Error('usage: node scripts/frameworks-test.mjs http://127.0.0.1:PORT');
+const EXAMPLES = process.argv.slice(3).length ? process.argv.slice(3) : ['leptos-chat', 'yew-chat'];
+const BURST = 1000;
+// The list shows the latest 100 messages (SHOWN in the examples).
+const SHOWN = 100;
+
+const browser = await chromium.launch({
+  executablePath: '/usr/bin/chromium',
+  args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking',
+    '--disable-component-update', '--disable-sync', '--disable-quic', '--no-first-run'],
+});
+
+async function stats(id) {
+  const response = await fetch(`${base}/stats?id=${encodeURIComponent(id)}`);
+  return response.json();
+}
+
+async function until(what, check, timeout = 10000) {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    if (await check()) return;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+// Opens one member of the chat; `problems` collects uncaught errors and framework warnings.
+async function member(name, id, problems) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  page.on('pageerror', (e) => problems.push(`${id}: uncaught ${e.message}`));
+  page.on('console', (m) => {
+    // Refused and dropped sockets make Chromium log network errors; those are expected.
+    if (m.type() === 'warning' || (m.type() === 'error' && !/WebSocket|Failed to load/.test(m.text()))) {
+      problems.push(`${id}: console ${m.type()}: ${m.text()}`);
+    }
+  });
+  await page.goto(`${base}/pkg/${name}/index.html?id=${id}`);
+  const ui = {
+    id,
+    page,
+    context,
+    status: () => page.locator('#status').textContent(),
+    count: async () => Number(await page.locator('#count').textContent()),
+    outcome: () => page.locator('#outcome').textContent(),
+    items: () => page.locator('#messages li').allTextContents(),
+    async state(want, timeout = 10000) {
+      try {
+        await page.waitForFunction((s) => document.querySelector('#status')?.dataset.state === s, want,
+          { timeout, polling: 10 });
+      } catch {
+        throw new Error(`${id}: status never became "${want}" (shows "${await ui.status()}")`);
+      }
+    },
+    async shows(text, timeout = 10000) {
+      try {
+        await page.locator('#messages li', { hasText: text }).first().waitFor({ timeout });
+      } catch {
+        throw new Error(`${id}: never showed "${text}" (last: ${(await ui.items()).slice(-3).join(' | ')})`);
+      }
+    },
+    // `[listeners, sockets, timers]` ws-tether holds in the page (the example exports it).
+    live: () => page.evaluate((module) => import(module).then((m) => m.liveResources()),
+      `./${name.replaceAll('-', '_')}.js`),
+    // Types and sends `text`; returns what the page says became of it.
+    async send(text) {
+      const sends = Number(await page.locator('#outcome').getAttribute('data-sends'));
+      await page.fill('#message', text);
+      await page.click('#send');
+      await page.waitForFunction((n) => Number(document.querySelector('#outcome')?.dataset.sends) > n, sends,
+        { timeout: 2000 });
+      return ui.outcome();
+    },
+  };
+  return ui;
+}
+
+function check(condition, message) {
+  if (!condition) throw new Error(message);
+}
+
+async function testExample(name) {
+  const problems = [];
+  const a = await member(name, `${name}-a`, problems);
+  const b = await member(name, `${name}-b`, problems);
+  try {
+    await a.state('open');
+    await b.state('open');
+    check((await stats(a.id)).open === 1, `${a.id}: the server doesn't see exactly one socket`);
+    console.log(`${name}: two members open`);
+
+    // Send from A: B shows it (and so does A: the room echoes to the sender).
+    const hello = `hello from ${a.id}`;
+    const sent = await a.send(hello);
+    check(sent === 'sent', `${a.id}: send said "${sent}"`);
+    check(await a.page.inputValue('#message') === '', `${a.id}: the input was not cleared after sending`);
+    await b.shows(hello);
+    await a.shows(hello);
+    console.log(`${name}: A's message shown by B`);
+
+    // The server drops everyone and refuses handshakes for 1.5 s: both badges show
+    // reconnecting with a retry number, a message sent meanwhile is queued and delivered
+    // once the socket is open again.
+    await fetch(`${base}/control/refuse?ms=1500`);
+    await a.page.click('#drop');
+    await a.state('reconnecting', 3000);
+    await b.state('reconnecting', 3000);
+    const badge = await a.status();
+    check(/^reconnecting \d+/.test(badge), `${a.id}: badge "${badge}" has no retry number`);
+    const down = `sent while down by ${a.id}`;
+    const queued = await a.send(down);
+    check(queued === 'queued until reconnected', `${a.id}: send while down said "${queued}"`);
+    await a.state('open', 10000);
+    await b.state('open', 10000);
+    await a.shows(down);
+    const received = (await stats(a.id)).messages.filter((m) => m === down).length;
+    check(received === 1, `${a.id}: the server got the queued message ${received} times`);
+    console.log(`${name}: dropped, showed "${badge}", reconnected, delivered the queued message once`);
+
+    // A burst of 1,000 from a third, raw socket: every member must count all of them.
+    const before = [await a.count(), await b.count()];
+    const probe = await browser.newPage();
+    const sendMs = await probe.evaluate(async ({ url, n }) => {
+      const ws = new WebSocket(url);
+      await new Promise((resolve, reject) => { ws.onopen = resolve; ws.onerror = reject; });
+      const start = performance.now();
+      for (let i = 0; i < n; i++) ws.send(`burst ${i}`);
+      const ms = performance.now() - start;
+      // Our own copies come back too; wait for the last so the server has sent them all.
+      await new Promise((resolve) => {
+        ws.onmessage = (e) => { if (e.data === `burst ${n - 1}`) resolve(); };
+      });
+      ws.close();
+      return ms;
+    }, { url: `${base.replace(/^http/, 'ws')}/room?id=${name}-burst`, n: BURST });
+    const started = Date.now();
+    for (const [i, m] of [a, b].entries()) {
+      await until(`${m.id} to count the burst`, async () => (await m.count()) >= before[i] + BURST)
+        .catch(async () => { throw new Error(`${m.id}: counted ${(await m.count()) - before[i]} of ${BURST}`); });
+    }
+    const countedMs = Date.now() - started;
+    await probe.close();
+    await new Promise((resolve) => setTimeout(resolve, 300)); // nothing more may arrive
+    for (const [i, m] of [a, b].entries()) {
+      const counted = (await m.count()) - before[i];
+      check(counted === BURST, `${m.id}: counted ${counted} messages, sent ${BURST}`);
+      const items = await m.items();
+      check(items.length === SHOWN, `${m.id}: the list shows ${items.length} messages, not the latest ${SHOWN}`);
+      const expected = Array.from({ length: SHOWN }, (_, k) => `burst ${BURST - SHOWN + k}`);
+      check(items.join('\n') === expected.join('\n'),
+        `${m.id}: the list doesn't end with burst ${BURST - SHOWN}..${BURST - 1} in order`);
+    }
+    console.log(`${name}: burst of ${BURST} sent in ${sendMs.toFixed(1)} ms, counted exactly by both members`
+      + ` (${countedMs} ms after the sender saw the last)`);
+
+    // Close from the UI: closed for good, sends refused; Reconnect opens a new socket.
+    await a.page.click('#close');
+    await a.state('closed', 3000);
+    await until(`${a.id}'s socket to close on the server`, async () => (await stats(a.id)).open === 0, 3000);
+    const refused = await a.send('after close');
+    check(refused.startsWith('not sent'), `${a.id}: send after close said "${refused}"`);
+    await a.page.click('#reconnect');
+    await a.state('open');
+    check((await stats(a.id)).open === 1, `${a.id}: reconnect after close didn't open exactly one socket`);
+    console.log(`${name}: Close closed the socket, Reconnect opened a new one`);
+
+    // Unmounting the chat closes its socket and leaves no listener, socket or timer
+    // behind; mounting it again opens one.
+    const [, sockets] = await b.live();
+    check(sockets === 1, `${b.id}: ${sockets} sockets alive while the chat is mounted`);
+    await b.page.click('#join');
+    await b.page.locator('#left').waitFor({ timeout: 3000 });
+    await until(`${b.id}'s socket to close on the server after unmount`,
+      async () => (await stats(b.id)).open === 0, 3000);
+    await until(`${b.id} to release every browser resource after unmount`,
+      async () => (await b.live()).every((n) => n === 0), 3000)
+      .catch(async (e) => { throw new Error(`${e.message}: [listeners, sockets, timers] = ${await b.live()}`); });
+    await b.page.click('#join');
+    await b.state('open');
+    check((await stats(b.id)).open === 1, `${b.id}: remounting didn't open exactly one socket`);
+    const again = `after remount ${b.id}`;
+    check(await a.send(again) === 'sent', `${a.id}: send after B's remount failed`);
+    await b.shows(again);
+    console.log(`${name}: unmounting closed the socket; the remounted chat receives again`);
+    check(problems.length === 0, 'uncaught errors or warnings in the pages');
+
+  } catch (e) {
+    if (problems.length) e.message += `\n  page problems:\n  ${problems.join('\n  ')}`;
+    throw e;
+  } finally {
+    await a.context.close();
+    await b.context.close();
+  }
+}
+
+let failed = false;
+try {
+  for (const name of EXAMPLES) {
+    try {
+      await testExample(name);
+      console.log(`${name}: passed`);
+    } catch (e) {
+      failed = true;
+      console.error(`${name}: FAILED: ${e.message}`);
+    }
+  }
+} finally {
+  await browser.close();
+}
+process.exit(failed ? 1 : 0);
