@@ -25,6 +25,9 @@ try {
   await b.waitForSelector('#messages li:has-text("hello from alice")', { timeout: 5000 });
   step('a message from one tab arrived in the other');
 
+  // Keep the server refusing for a while, so the tab stays down long enough to type into,
+  // however busy the machine is.
+  await a.evaluate(() => fetch('/control/refuse?ms=1500'));
   await a.click('#drop');
   await a.waitForSelector('#badge[data-state="reconnecting"]', { timeout: 5000 });
   await a.fill('#text', 'sent while down');
