@@ -144,6 +144,9 @@ impl Reconnecting {
     pub(crate) fn is_stopped(&self) -> bool {
         match self.0 {}
     }
+    pub(crate) fn status(&self) -> crate::ConnectionStatus {
+        match self.0 {}
+    }
     pub(crate) fn extensions(&self) -> String {
         match self.0 {}
     }

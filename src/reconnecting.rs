@@ -260,6 +260,12 @@ impl ReconnectingWebSocket {
         ConnectionEvents(self.inner.subscribe())
     }
 
+    /// Where the connection is now, folded from every [`ConnectionEvent`] so far (including
+    /// those emitted before anyone subscribed, such as the first `Connecting`).
+    pub fn status(&self) -> crate::ConnectionStatus {
+        self.inner.status()
+    }
+
     /// `Open` while connected; `Connecting` while dialling or waiting to retry; `Closed` once
     /// closed for good.
     pub fn ready_state(&self) -> ReadyState {

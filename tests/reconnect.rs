@@ -474,3 +474,28 @@ async fn close_waits_for_the_closing_handshake_and_reports_it() {
     assert_eq!(ws.ready_state(), ReadyState::Closed);
     wait_for_stats(&id, 5000, "server sees it closed", |s| s["open"] == 0).await;
 }
+
+#[wasm_bindgen_test]
+async fn status_reflects_events_emitted_before_anyone_subscribed() {
+    let ws = ReconnectingWebSocket::builder(ws_url("/echo"))
+        .open()
+        .unwrap();
+    // The first Connecting was emitted inside open(), before events() could exist.
+    assert_eq!(
+        ws.status(),
+        ws_tether::ConnectionStatus::Connecting { attempt: 0 }
+    );
+    let mut events = ws.events();
+    next_event(&mut events, 5000, "open", |e| matches!(e, Ev::Open { .. })).await;
+    assert_eq!(ws.status(), ws_tether::ConnectionStatus::Open);
+    ws.close();
+    assert_eq!(ws.status(), ws_tether::ConnectionStatus::Closing);
+    next_event(&mut events, 5000, "closed", |e| {
+        matches!(e, Ev::Closed { .. })
+    })
+    .await;
+    assert!(matches!(
+        ws.status(),
+        ws_tether::ConnectionStatus::Closed { .. }
+    ));
+}

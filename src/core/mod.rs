@@ -5,6 +5,8 @@
 
 pub(crate) mod backoff;
 pub(crate) mod close;
+#[cfg(test)]
+mod herd;
 pub(crate) mod machine;
 pub(crate) mod message;
 pub(crate) mod policy;

@@ -9,7 +9,7 @@ use crate::core::machine::{Action, ConnId, ConnectionEvent, Machine, Time, Timer
 use crate::core::policy::Config;
 use crate::core::queue::SendOutcome;
 use crate::reconnecting::{Accept, Endpoint, EndpointSource};
-use crate::{CloseCode, Error, Event, Message, ReadyState};
+use crate::{CloseCode, ConnectionStatus, Error, Event, Message, ReadyState};
 use futures_channel::mpsc::{unbounded, UnboundedSender};
 use futures_channel::oneshot;
 use std::cell::RefCell;
@@ -33,6 +33,8 @@ struct Driver {
     /// Subprotocol and extensions of the last connection that opened (kept after it
     /// closes, as browsers keep them).
     negotiated: (String, String),
+    /// The status folded from every event, for late subscribers.
+    status: ConnectionStatus,
     /// Dropping a timer's sender cancels its task and clears the browser timer.
     timers: [Option<oneshot::Sender<()>>; 3],
     inbox: VecDeque<Message>,
@@ -93,6 +95,7 @@ impl Reconnecting {
                 messages_as_events,
                 socket: None,
                 negotiated: (String::new(), String::new()),
+                status: ConnectionStatus::default(),
                 timers: [None, None, None],
                 inbox: VecDeque::new(),
                 rx_waker: None,
@@ -187,6 +190,9 @@ impl Reconnecting {
         d.tx_waker = Some(cx.waker().clone());
         Poll::Pending
     }
+    pub(crate) fn status(&self) -> ConnectionStatus {
+        self.0.borrow().status.clone()
+    }
     pub(crate) fn protocol(&self) -> String {
         self.0.borrow().negotiated.0.clone()
     }
@@ -251,6 +257,7 @@ impl Driver {
                     }
                 }
                 Action::StartClose { id, code, reason } => {
+                    self.status = ConnectionStatus::Closing;
                     if let Some((cur, conn)) = &self.socket {
                         if *cur == id {
                             conn.close(CloseCode::new(code).ok(), &reason);
@@ -260,6 +267,9 @@ impl Driver {
                 Action::SetTimer { timer, after } => self.set_timer(timer, after),
                 Action::CancelTimer(timer) => self.timers[timer_index(timer)] = None,
                 Action::Emit(event) => {
+                    if let Some(status) = ConnectionStatus::after(event.clone()) {
+                        self.status = status;
+                    }
                     if let (ConnectionEvent::Open { protocol }, Some((_, conn))) =
                         (&event, &self.socket)
                     {

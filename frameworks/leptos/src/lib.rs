@@ -103,10 +103,8 @@ pub fn use_reconnecting_websocket_with(
                 return;
             }
         };
-        // `open` already emitted the first `Connecting`, before anyone could subscribe.
-        status.set(Status::Connecting {
-            attempt: socket.attempt(),
-        });
+        // `open` already emitted the first events, before anyone could subscribe.
+        status.set(socket.status());
         // Subscribed before yielding: no message can arrive unseen.
         let events = socket.events();
         let socket = Rc::new(socket);

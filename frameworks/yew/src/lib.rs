@@ -173,10 +173,8 @@ fn open(url: &str, slot: &Rc<RefCell<Slot>>, status: UseStateSetter<Status>) {
             return;
         }
     };
-    // `open` already emitted the first `Connecting`, before anyone could subscribe.
-    status.set(Status::Connecting {
-        attempt: socket.attempt(),
-    });
+    // `open` already emitted the first events, before anyone could subscribe.
+    status.set(socket.status());
     // Subscribed before yielding: no message can arrive unseen.
     let events = socket.events();
     let socket = Rc::new(socket);
