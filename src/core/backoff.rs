@@ -146,7 +146,9 @@ pub enum Backoff {
 }
 
 impl Backoff {
-    /// A backoff from a function; return `None` to stop reconnecting.
+    /// A backoff from a function; return `None` to stop reconnecting. It runs while the
+    /// socket updates its state: decide from the [`RetryContext`] alone and don't call the
+    /// socket from it.
     pub fn custom(f: impl Fn(&RetryContext) -> Option<Duration> + 'static) -> Backoff {
         Backoff::Custom(Rc::new(f))
     }

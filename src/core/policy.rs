@@ -60,7 +60,8 @@ pub enum ClosePolicy {
 }
 
 impl ClosePolicy {
-    /// A policy from a predicate (`true` = retry).
+    /// A policy from a predicate (`true` = retry). It runs while the socket updates its
+    /// state: decide from the [`Disconnect`] alone and don't call the socket from it.
     pub fn custom(f: impl Fn(&Disconnect) -> bool + 'static) -> ClosePolicy {
         ClosePolicy::Custom(Rc::new(f))
     }
