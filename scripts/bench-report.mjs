@@ -1,0 +1,144 @@
+// Collects the BENCHJSON lines of an `npm run bench` log into bench/results: latest.json
+// (everything, samples included), latest.md (the table the README shows) and latest.svg (the
+// ratios to raw JS as a bar chart). Usage: node scripts/bench-report.mjs LOG
+import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { cpus } from 'node:os';
+
+const log = readFileSync(process.argv[2], 'utf8');
+const figures = {};
+for (const line of log.split('\n')) {
+  const at = line.indexOf('BENCHJSON ');
+  if (at < 0) continue;
+  const fig = JSON.parse(line.slice(at + 'BENCHJSON '.length).trim());
+  figures[fig.figure] = fig;
+}
+const expected = ['throughput_text', 'throughput_binary', 'latency_p50', 'latency_p99',
+  'recovery', 'dead_peer', 'memory', 'size', 'herd'];
+const missing = expected.filter((f) => !figures[f]);
+if (missing.length) {
+  console.error(`bench-report: no figures for ${missing.join(', ')}`);
+  process.exit(1);
+}
+
+const KB = (b) => `${(b / 1000).toFixed(1)} KB`;
+const ms = (x, d = 2) => `${x.toFixed(d)} ms`;
+const x = (r) => `${r.toFixed(2)}×`;
+const imps = ['raw', 'gloo', 'single', 'reconnecting'];
+const vsRaw = (f) => imps.map((k) => f.results[k]);
+
+const rows = [];
+const targets = [];
+for (const [key, target] of [['throughput_text', 1.05], ['throughput_binary', 1.05]]) {
+  const f = figures[key];
+  const [raw, gloo, single, rc] = vsRaw(f);
+  rows.push([f.title, ms(raw.median, 1), `${ms(gloo.median, 1)} (${x(gloo.ratio)})`,
+    `${ms(single.median, 1)} (${x(single.ratio)})`, `${ms(rc.median, 1)} (${x(rc.ratio)})`]);
+  const worst = Math.max(single.ratio, rc.ratio);
+  targets.push([f.title, `≤ ${target}× raw JS`, `single ${x(single.ratio)}, reconnecting ${x(rc.ratio)}`,
+    worst <= target ? 'met' : 'missed']);
+}
+for (const key of ['latency_p50', 'latency_p99']) {
+  const f = figures[key];
+  const [raw, gloo, single, rc] = vsRaw(f);
+  rows.push([f.title, ms(raw.median, 3), `${ms(gloo.median, 3)} (${x(gloo.ratio)})`,
+    `${ms(single.median, 3)} (${x(single.ratio)})`, `${ms(rc.median, 3)} (${x(rc.ratio)})`]);
+  if (key === 'latency_p50') {
+    const worst = Math.max(single.median, rc.median) - raw.median;
+    targets.push([f.title, 'within 0.05 ms of raw JS',
+      `single ${(single.median - raw.median).toFixed(3)} ms, reconnecting ${(rc.median - raw.median).toFixed(3)} ms over raw`,
+      worst <= 0.05 ? 'met' : 'missed']);
+  }
+}
+const rec = figures.recovery;
+rows.push([rec.title, '–', '–', '–', `${ms(rec.median, 0)} (bound ${rec.bound} ms, ${x(rec.ratio)})`]);
+const dead = figures.dead_peer;
+rows.push([dead.title, '–', '–', '–', `${ms(dead.median, 0)} (bound ${dead.bound} ms, ${x(dead.ratio)})`]);
+const mem = figures.memory;
+const growth = (v) => v[v.length - 1] - v[0];
+const dWasm = growth(mem.wasm);
+const dHeap = growth(mem.js_heap);
+const dRaw = growth(mem.raw_js_heap_second);
+const sign = (b) => `${b >= 0 ? '+' : ''}${b} B`;
+rows.push(['memory growth, 1,000 vs 10 reconnect cycles', `JS heap ${sign(dRaw)}`, '–', '–',
+  `wasm ${sign(dWasm)}, JS heap ${sign(dHeap)}`]);
+targets.push(['memory growth, 10 → 1,000 reconnects', 'zero (wasm and JS heap)',
+  `wasm ${sign(dWasm)}, JS heap ${sign(dHeap)} (raw JS loop: ${sign(dRaw)})${mem.forced_gc ? ', after forced GC' : ', no forced GC'}`,
+  dWasm <= 0 && dHeap <= 0 ? 'met' : 'missed']);
+const size = figures.size;
+const pkg = size.npm_package.wasm + size.npm_package.js;
+const appT = size.app_tether.wasm + size.app_tether.js;
+const appG = size.app_gloo.wasm + size.app_gloo.js;
+rows.push(['size, npm package (wasm + JS, gzip)', '–', '–', '–', KB(pkg)]);
+rows.push(['size, minimal echo app (wasm + JS, gzip)', '–', KB(appG), `${KB(appT)} (${x(appT / appG)})`, '–']);
+targets.push(['npm package size', '≤ 24 KB gzip', KB(pkg), pkg <= 24000 ? 'met' : 'missed']);
+const herd = figures.herd;
+const full = herd.variants.find((v) => v.jitter === 'full');
+const none = herd.variants.find((v) => v.jitter === 'none');
+rows.push([`herd, ${full.clients} clients after a restart: peak dials / 100 ms`, '–', '–', '–',
+  `full jitter ${full.peak_per_100ms} (${x(full.peak_over_mean)} mean), none ${none.peak_per_100ms} (${x(none.peak_over_mean)})`]);
+targets.push(['herd peak (default jitter)', '≤ 2× mean rate', x(full.peak_over_mean),
+  full.peak_over_mean <= 2 ? 'met' : 'missed']);
+
+const date = new Date().toISOString().slice(0, 10);
+const rounds = figures.throughput_text.rounds;
+let md = `Measured by \`npm run bench\` on ${date} (headless Chromium, loopback test server, `
+  + `${cpus().length} cores; medians of ${rounds} rounds in alternating order; `
+  + `ratios are to the browser's WebSocket driven from plain JS).\n\n`;
+md += '| figure | raw JS | gloo-net | ws-tether `WebSocket` | ws-tether `ReconnectingWebSocket` |\n';
+md += '|---|---|---|---|---|\n';
+for (const r of rows) md += `| ${r.join(' | ')} |\n`;
+md += '\n| target | goal | measured | verdict |\n|---|---|---|---|\n';
+for (const t of targets) md += `| ${t.join(' | ')} |\n`;
+
+// The chart: one group of bars per ratio figure, one bar per socket, a line at 1×.
+const groups = [
+  ['text throughput', figures.throughput_text],
+  ['binary throughput', figures.throughput_binary],
+  ['latency p50', figures.latency_p50],
+  ['latency p99', figures.latency_p99],
+];
+const colors = { raw: '#9e9e9e', gloo: '#f0a030', single: '#3070c0', reconnecting: '#30a070' };
+const W = 720, H = 320, left = 50, top = 40, bottom = 50, plotH = H - top - bottom;
+const maxRatio = Math.max(2, ...groups.flatMap(([, f]) => imps.map((k) => f.results[k].ratio)));
+const yMax = Math.ceil(maxRatio * 2) / 2;
+const y = (r) => top + plotH - (r / yMax) * plotH;
+const groupW = (W - left - 20) / groups.length;
+const barW = groupW / (imps.length + 1.5);
+let svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="12">\n`;
+svg += `<rect width="${W}" height="${H}" fill="#fff"/>\n`;
+svg += `<text x="${W / 2}" y="20" text-anchor="middle" font-size="14">ws-tether vs raw JS WebSocket (ratio of medians, lower is better)</text>\n`;
+for (let t = 0; t <= yMax + 1e-9; t += 0.5) {
+  svg += `<line x1="${left}" x2="${W - 20}" y1="${y(t)}" y2="${y(t)}" stroke="${t === 1 ? '#000' : '#e0e0e0'}"${t === 1 ? ' stroke-dasharray="4 3"' : ''}/>`;
+  svg += `<text x="${left - 6}" y="${y(t) + 4}" text-anchor="end">${t.toFixed(1)}×</text>\n`;
+}
+groups.forEach(([name, f], g) => {
+  const gx = left + g * groupW + barW * 0.75;
+  imps.forEach((k, i) => {
+    const r = f.results[k].ratio;
+    const bx = gx + i * barW;
+    svg += `<rect x="${bx.toFixed(1)}" y="${y(r).toFixed(1)}" width="${(barW - 2).toFixed(1)}" height="${(y(0) - y(r)).toFixed(1)}" fill="${colors[k]}"><title>${k}: ${r.toFixed(3)}×</title></rect>`;
+    svg += `<text x="${(bx + barW / 2 - 1).toFixed(1)}" y="${(y(r) - 3).toFixed(1)}" text-anchor="middle" font-size="9">${r.toFixed(2)}</text>\n`;
+  });
+  svg += `<text x="${(gx + (imps.length * barW) / 2).toFixed(1)}" y="${H - bottom + 16}" text-anchor="middle">${name}</text>\n`;
+});
+imps.forEach((k, i) => {
+  const lx = left + i * 150;
+  svg += `<rect x="${lx}" y="${H - 18}" width="12" height="12" fill="${colors[k]}"/><text x="${lx + 16}" y="${H - 8}">${{ raw: 'raw JS', gloo: 'gloo-net', single: 'WebSocket', reconnecting: 'ReconnectingWebSocket' }[k]}</text>\n`;
+});
+svg += '</svg>\n';
+
+mkdirSync('bench/results', { recursive: true });
+writeFileSync('bench/results/latest.json',
+  `${JSON.stringify({ date, cores: cpus().length, figures, targets: targets.map(([target, goal, measured, verdict]) => ({ target, goal, measured, verdict })) }, null, 2)}\n`);
+writeFileSync('bench/results/latest.md', md);
+writeFileSync('bench/results/latest.svg', svg);
+// The README shows the latest table between its bench markers.
+const readme = readFileSync('README.md', 'utf8');
+const start = '<!-- bench:start -->';
+const end = '<!-- bench:end -->';
+const a = readme.indexOf(start);
+const b = readme.indexOf(end);
+if (a >= 0 && b > a) {
+  writeFileSync('README.md', `${readme.slice(0, a + start.length)}\n${md}${readme.slice(b)}`);
+}
+console.log(`\n${md}\nwrote bench/results/latest.{json,md,svg}${a >= 0 ? ' and the README table' : ''}`);
