@@ -47,9 +47,8 @@ struct State {
 }
 
 impl State {
-    fn emit_event(&mut self, event: &Event) {
-        self.events
-            .retain(|tx| tx.unbounded_send(event.clone()).is_ok());
+    fn emit_event(&mut self, event: Event) {
+        broadcast(&mut self.events, event);
     }
 
     fn emit_state(&mut self, state: ReadyState) {
@@ -318,7 +317,7 @@ fn on_open(weak: &Weak<Shared>) {
     let waiters = {
         let mut st = shared.state.borrow_mut();
         st.opened = true;
-        st.emit_event(&Event::Open { protocol });
+        st.emit_event(Event::Open { protocol });
         st.emit_state(ReadyState::Open);
         std::mem::take(&mut st.waiters)
     };
@@ -338,11 +337,13 @@ fn on_message(weak: &Weak<Shared>, event: web_sys::Event) {
     };
     let waker = {
         let mut st = shared.state.borrow_mut();
-        if !st.events.is_empty() {
-            st.emit_event(&Event::Message(message.clone()));
-        }
         if !st.receiving {
+            // Nobody reads the stream (the reconnecting driver): the message itself goes on.
+            st.emit_event(Event::Message(message));
             return;
+        }
+        if !st.events.is_empty() {
+            st.emit_event(Event::Message(message.clone()));
         }
         st.inbox.push_back(message);
         st.rx_waker.take()
@@ -354,7 +355,7 @@ fn on_message(weak: &Weak<Shared>, event: web_sys::Event) {
 
 fn on_error(weak: &Weak<Shared>) {
     if let Some(shared) = weak.upgrade() {
-        shared.state.borrow_mut().emit_event(&Event::Error);
+        shared.state.borrow_mut().emit_event(Event::Error);
     }
 }
 
@@ -370,7 +371,7 @@ fn on_close(weak: &Weak<Shared>, event: web_sys::Event) {
     };
     let (rx_waker, waiters) = {
         let mut st = shared.state.borrow_mut();
-        st.emit_event(&Event::Close(info.clone()));
+        st.emit_event(Event::Close(info.clone()));
         st.emit_state(ReadyState::Closed);
         // Nothing follows a close: end the subscribers' streams.
         st.events.clear();
@@ -379,6 +380,18 @@ fn on_close(weak: &Weak<Shared>, event: web_sys::Event) {
         (st.rx_waker.take(), std::mem::take(&mut st.waiters))
     };
     rx_waker.into_iter().chain(waiters).for_each(Waker::wake);
+}
+
+/// Sends `item` to every live subscriber, dropping those that are gone. Only the extra
+/// subscribers get a copy: the last one takes the item itself (messages pass here).
+pub(crate) fn broadcast<T: Clone>(subscribers: &mut Vec<UnboundedSender<T>>, item: T) {
+    subscribers.retain(|tx| !tx.is_closed());
+    if let Some((last, rest)) = subscribers.split_last() {
+        for tx in rest {
+            let _ = tx.unbounded_send(item.clone());
+        }
+        let _ = last.unbounded_send(item);
+    }
 }
 
 /// A stream of values pushed by the listeners.

@@ -1,5 +1,5 @@
 //! An event listener owned by a value: added on creation, removed on drop. This is how
-//! every callback in the crate is held; nothing is ever leaked with `Closure::forget`.
+//! every callback in the crate is held: the closure lives exactly as long as its owner.
 
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;

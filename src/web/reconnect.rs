@@ -2,7 +2,7 @@
 //! one `Conn` at a time, cancellable timer tasks and page-lifecycle listeners, and feeds
 //! every callback back into the machine with the current time. It decides nothing itself.
 
-use super::conn::{Conn, Delay, Subscription};
+use super::conn::{broadcast, Conn, Delay, Subscription};
 use super::listener::Listener;
 use super::live;
 use crate::core::machine::{Action, ConnId, ConnectionEvent, Machine, Time, Timer};
@@ -282,8 +282,7 @@ impl Driver {
                             ..
                         }
                     );
-                    self.subscribers
-                        .retain(|tx| tx.unbounded_send(event.clone()).is_ok());
+                    broadcast(&mut self.subscribers, event);
                     if last {
                         self.subscribers.clear();
                     }
@@ -291,9 +290,7 @@ impl Driver {
                     woken.extend(self.tx_waker.take());
                 }
                 Action::Deliver(message) if self.messages_as_events => {
-                    let event = ConnectionEvent::Message(message);
-                    self.subscribers
-                        .retain(|tx| tx.unbounded_send(event.clone()).is_ok());
+                    broadcast(&mut self.subscribers, ConnectionEvent::Message(message));
                 }
                 Action::Deliver(message) => {
                     self.inbox.push_back(message);
