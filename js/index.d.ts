@@ -53,8 +53,6 @@ export interface ReconnectingWebSocketOptions {
   overflow?: 'reject' | 'drop-oldest' | 'drop-newest';
   /** Queue sends while not open and write them on open. Default true. */
   replay?: boolean;
-  /** Backpressure mark for the open socket, bytes. Default 1048576. */
-  highWaterMark?: number;
 }
 
 export interface ReconnectingWebSocketEventMap {
@@ -70,7 +68,7 @@ export interface ReconnectingWebSocketEventMap {
 /** A drop-in for the browser's WebSocket that reconnects, queues and can heartbeat. */
 export class ReconnectingWebSocket extends EventTarget {
   constructor(
-    url: string | URL | (() => string | Promise<string>),
+    url: string | URL | (() => string | URL | Promise<string | URL>),
     protocols?: string | string[],
     options?: ReconnectingWebSocketOptions,
   );

@@ -1,6 +1,7 @@
-// ws-tether for JavaScript: a drop-in ReconnectingWebSocket. This file is glue only: it
-// turns the Rust core's events into DOM events and reads arguments the way the browser's
-// WebSocket does. Every decision (backoff, heartbeat, queue, policies) is made in Rust.
+// ws-tether for JavaScript: a drop-in ReconnectingWebSocket. The Rust core (WebAssembly)
+// makes every decision: when to dial, write, close, retry and ping, and what to queue. This
+// file is its hands: it carries out what the core asks with the browser's WebSocket, timers
+// and page events, reports back what happened, and turns the core's events into DOM events.
 import wasmInit, { Core } from './ws_tether.js';
 
 let ready = null;
@@ -16,17 +17,35 @@ export default function init(source) {
 export { init };
 
 const STATES = { CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3 };
+// setTimeout fires at once for delays above 2^31 - 1 ms.
+const MAX_TIMEOUT = 2147483647;
+const messageOf = (e) => (e && typeof e.message === 'string' ? e.message : String(e));
 
 export class ReconnectingWebSocket extends EventTarget {
   #core;
+  #io;
+  #source;
+  #protocols;
+  /** The user's backoff and closePolicy functions (checked by the core). */
+  #policies;
+  #url = '';
+  /** The socket the core knows about: { id, ws }. */
+  #socket = null;
+  /** The data of the message being fed to the core (it delivers it without a copy back). */
+  #incoming;
+  #timers = [0, 0, 0];
+  #detachPage = null;
+  #negotiated = ['', ''];
   #binaryType = 'blob';
   #handlers = {};
   #opened = false;
   #everOpened = false;
   #pending = null;
+  #constructing = true;
+  #constructError = null;
 
   /**
-   * @param {string | URL | (() => string | Promise<string>)} url
+   * @param {string | URL | (() => string | URL | Promise<string | URL>)} url
    * @param {string | string[]} [protocols]
    * @param {object} [options]
    */
@@ -35,46 +54,175 @@ export class ReconnectingWebSocket extends EventTarget {
     if (ready === null) {
       throw new Error('ws-tether: call `await init()` once before creating a ReconnectingWebSocket');
     }
-    const target = typeof url === 'function' ? url : String(url);
-    this.#core = new Core(target, protocols, options, (type, detail) => this.#on(type, detail));
+    this.#source = typeof url === 'function' ? url : String(url);
+    this.#protocols = protocols;
+    this.#core = new Core(options); // throws a TypeError naming a bad option
+    this.#policies = { backoff: options?.backoff, closePolicy: options?.closePolicy };
+    this.#io = this.#makeIo();
+    this.#attachPage();
+    // The first dial runs now: a bad URL or protocol list throws here, as `new WebSocket` does.
+    this.#core.online(this.#io, typeof navigator === 'undefined' || navigator.onLine !== false);
+    this.#constructing = false;
+    if (this.#constructError) {
+      this.#timers.forEach(clearTimeout);
+      this.#detachPage?.();
+      this.#core.free();
+      throw this.#constructError;
+    }
+  }
+
+  // What the core calls. None of these may throw: an exception would cross the wasm frames.
+  #makeIo() {
+    return {
+      dial: (id) => this.#dial(id),
+      writeText: (id, text) => this.#write(id, text),
+      writeBytes: (id, bytes) => this.#write(id, bytes),
+      closeSocket: (id, code, reason, detach) => this.#closeSocket(id, code, reason, detach),
+      setTimer: (timer, ms) => {
+        clearTimeout(this.#timers[timer]);
+        this.#timers[timer] = setTimeout(() => {
+          this.#timers[timer] = 0;
+          this.#core.timer(this.#io, timer);
+        }, Math.min(ms, MAX_TIMEOUT));
+      },
+      cancelTimer: (timer) => {
+        clearTimeout(this.#timers[timer]);
+        this.#timers[timer] = 0;
+      },
+      deliver: () => {
+        const raw = this.#incoming;
+        const data = typeof raw === 'string' || this.#binaryType === 'arraybuffer' ? raw : new Blob([raw]);
+        this.#fire(new MessageEvent('message', { data }));
+      },
+      connecting: () => {},
+      opened: (protocol) => {
+        this.#negotiated = [protocol, this.#socket?.ws.extensions ?? ''];
+        this.#opened = true;
+        this.#fire(new Event('open'));
+        if (this.#everOpened) this.#fire(new CustomEvent('reconnect', { detail: { protocol } }));
+        this.#everOpened = true;
+      },
+      reconnecting: (attempt, delay, code, reason, wasClean, wasOpen) => {
+        const detail = { attempt, delay, code, reason, wasClean, wasOpen };
+        // A lost connection closes as a browser socket would; a failed attempt errors.
+        this.#fire(wasOpen ? closeEvent(code, reason, wasClean) : new Event('error'));
+        this.#opened = false;
+        this.#fire(new CustomEvent('reconnecting', { detail }));
+      },
+      offline: () => {},
+      rtt: (ms) => this.#fire(new CustomEvent('rtt', { detail: ms })),
+      closed: (why, unsent, code, reason, wasClean) => {
+        // Stopped: nothing may keep running or keep this object alive.
+        this.#timers.forEach(clearTimeout);
+        this.#timers = [0, 0, 0];
+        this.#detachPage?.();
+        if (!this.#opened && code !== 0 && !wasClean) this.#fire(new Event('error'));
+        this.#opened = false;
+        this.#fire(code === 0 ? closeEvent(1005, '', true) : closeEvent(code, reason, wasClean));
+      },
+      backoff: (attempt, elapsed, code, reason, wasClean) => {
+        try {
+          const ms = this.#policies.backoff({ attempt, elapsed, lastClose: { code, reason, wasClean } });
+          return typeof ms === 'number' ? ms : -1;
+        } catch {
+          return -1; // a throwing backoff stops, as `null` does
+        }
+      },
+      closePolicy: (code, reason, wasClean, wasOpen) => {
+        try {
+          return Boolean(this.#policies.closePolicy({ code, reason, wasClean, wasOpen }));
+        } catch {
+          return true; // a throwing policy keeps the socket retrying rather than dying
+        }
+      },
+    };
+  }
+
+  #dial(id) {
+    if (typeof this.#source === 'string') {
+      this.#open(id, this.#source);
+      return;
+    }
+    // A URL provider may be async; an answer that comes after a close or a newer attempt is
+    // dropped by the core.
+    Promise.resolve()
+      .then(() => this.#source())
+      .then((url) => {
+        if (typeof url !== 'string' && !(url instanceof URL)) throw new TypeError('the URL provider returned no string');
+        if (this.#core.isDialing(id)) this.#open(id, String(url));
+      })
+      .catch((e) => this.#core.dialFailed(this.#io, id, `url provider: ${messageOf(e)}`));
+  }
+
+  #open(id, url) {
+    let ws;
+    try {
+      ws = new WebSocket(url, this.#protocols);
+    } catch (e) {
+      if (this.#constructing) this.#constructError = e;
+      else this.#core.dialFailed(this.#io, id, messageOf(e));
+      return;
+    }
+    ws.binaryType = 'arraybuffer';
+    this.#url = ws.url;
+    this.#socket = { id, ws };
+    ws.onopen = () => this.#core.opened(this.#io, id, ws.protocol);
+    ws.onmessage = (e) => {
+      this.#incoming = e.data;
+      if (typeof e.data === 'string') this.#core.receivedText(this.#io, id, e.data);
+      else this.#core.receivedBinary(this.#io, id);
+      this.#incoming = undefined;
+    };
+    ws.onclose = (e) => {
+      this.#forget(id);
+      this.#core.closed(this.#io, id, e.code, e.reason, e.wasClean);
+    };
+  }
+
+  #forget(id) {
+    const socket = this.#socket;
+    if (socket?.id !== id) return null;
+    this.#socket = null;
+    socket.ws.onopen = socket.ws.onmessage = socket.ws.onclose = null;
+    return socket.ws;
+  }
+
+  #write(id, data) {
+    const ws = this.#socket?.id === id ? this.#socket.ws : null;
+    if (ws?.readyState !== STATES.OPEN) return false;
+    ws.send(data); // copies: `data` may be a view into wasm memory
+    return true;
+  }
+
+  #closeSocket(id, code, reason, detach) {
+    const ws = detach ? this.#forget(id) : this.#socket?.id === id ? this.#socket.ws : null;
+    try {
+      if (code === 1005) ws?.close();
+      else ws?.close(code, reason);
+    } catch {
+      ws?.close();
+    }
+  }
+
+  // online/offline and visibilitychange feed the core while it may still dial.
+  #attachPage() {
+    if (this.#detachPage || typeof window === 'undefined') return;
+    const online = () => this.#core.online(this.#io, true);
+    const offline = () => this.#core.online(this.#io, false);
+    const visibility = () => this.#core.visible(this.#io, document.visibilityState === 'visible');
+    window.addEventListener('online', online);
+    window.addEventListener('offline', offline);
+    document.addEventListener('visibilitychange', visibility);
+    this.#detachPage = () => {
+      window.removeEventListener('online', online);
+      window.removeEventListener('offline', offline);
+      document.removeEventListener('visibilitychange', visibility);
+      this.#detachPage = null;
+    };
   }
 
   #fire(event) {
     this.dispatchEvent(event);
-  }
-
-  #on(type, detail) {
-    switch (type) {
-      case 'open':
-        this.#opened = true;
-        this.#fire(new Event('open'));
-        if (this.#everOpened) this.#fire(new CustomEvent('reconnect', { detail }));
-        this.#everOpened = true;
-        break;
-      case 'message': {
-        const data = typeof detail === 'string' || this.#binaryType === 'arraybuffer'
-          ? detail : new Blob([detail]);
-        this.#fire(new MessageEvent('message', { data }));
-        break;
-      }
-      case 'reconnecting':
-        // A lost connection closes as a browser socket would; a failed attempt errors.
-        if (detail.wasOpen) this.#fire(closeEvent(detail));
-        else this.#fire(new Event('error'));
-        this.#opened = false;
-        this.#fire(new CustomEvent('reconnecting', { detail }));
-        break;
-      case 'closed':
-        if (!this.#opened && detail.wasClean === false) this.#fire(new Event('error'));
-        this.#opened = false;
-        this.#fire(closeEvent(detail));
-        break;
-      case 'rtt':
-        this.#fire(new CustomEvent('rtt', { detail }));
-        break;
-      default:
-        break;
-    }
   }
 
   /**
@@ -99,12 +247,12 @@ export class ReconnectingWebSocket extends EventTarget {
   }
 
   #sendNow(data) {
-    if (typeof data === 'string') return this.#core.sendText(data);
-    if (data instanceof ArrayBuffer) return this.#core.sendBytes(new Uint8Array(data));
+    if (typeof data === 'string') return this.#core.sendText(this.#io, data);
+    if (data instanceof ArrayBuffer) return this.#core.sendBytes(this.#io, new Uint8Array(data));
     if (ArrayBuffer.isView(data)) {
-      return this.#core.sendBytes(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+      return this.#core.sendBytes(this.#io, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
     }
-    return this.#core.sendText(String(data));
+    return this.#core.sendText(this.#io, String(data));
   }
 
   /**
@@ -113,17 +261,23 @@ export class ReconnectingWebSocket extends EventTarget {
    * @param {string} [reason]
    */
   close(code, reason) {
-    this.#core.close(code, reason === undefined ? undefined : String(reason));
+    this.#core.close(this.#io, code, reason === undefined ? undefined : String(reason));
   }
 
   /** Drops the current connection and dials at once, with the backoff reset. */
-  reconnect() { this.#core.reconnect(); }
+  reconnect() {
+    this.#core.reconnect(this.#io);
+    if (this.#core.readyState === STATES.CONNECTING) this.#attachPage();
+  }
 
   get readyState() { return this.#core.readyState; }
-  get url() { return this.#core.url; }
-  get protocol() { return this.#core.protocol; }
-  get extensions() { return this.#core.extensions; }
-  get bufferedAmount() { return this.#core.bufferedAmount; }
+  get url() { return this.#url; }
+  get protocol() { return this.#negotiated[0]; }
+  get extensions() { return this.#negotiated[1]; }
+  get bufferedAmount() {
+    const ws = this.#socket?.ws;
+    return (ws?.readyState === STATES.OPEN ? ws.bufferedAmount : 0) + this.#core.queuedBytes;
+  }
   get retryCount() { return this.#core.retryCount; }
   get rtt() { return this.#core.rtt; }
   get binaryType() { return this.#binaryType; }
@@ -175,10 +329,8 @@ export class ReconnectingWebSocket extends EventTarget {
   }
 }
 
-function closeEvent(detail) {
-  return new CloseEvent('close', {
-    code: detail.code ?? 1005, reason: detail.reason ?? '', wasClean: detail.wasClean ?? true,
-  });
+function closeEvent(code, reason, wasClean) {
+  return new CloseEvent('close', { code, reason, wasClean });
 }
 
 for (const [name, value] of Object.entries(STATES)) {

@@ -36,6 +36,14 @@ pub use crate::socket::{
     DEFAULT_HIGH_WATER_MARK,
 };
 
+/// The reconnect core without I/O, for drivers of your own (another runtime, another
+/// language's socket). Enabled by the `sans-io` feature; the npm package drives it from
+/// JavaScript. [`ReconnectingBuilder::into_machine`] builds one with checked options.
+#[cfg(feature = "sans-io")]
+pub mod sans_io {
+    pub use crate::core::machine::{Action, ConnId, Machine, Time, Timer};
+}
+
 /// Counts of live browser resources, for leak tests. Not part of the stable API.
 #[doc(hidden)]
 pub mod diagnostics {

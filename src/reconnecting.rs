@@ -190,6 +190,17 @@ impl ReconnectingBuilder {
         self
     }
 
+    /// Checks the policy options and returns them as a sans-IO
+    /// [`Machine`](crate::sans_io::Machine) that has just asked to dial: you carry out its
+    /// actions. The URL, protocols, `high_water_mark` and `messages_as_events` are yours to
+    /// apply. `seed` seeds the backoff's jitter (vary it per client); `now` is your clock's
+    /// current reading.
+    #[cfg(feature = "sans-io")]
+    pub fn into_machine(self, seed: u64, now: Duration) -> Result<crate::sans_io::Machine, Error> {
+        self.cfg.validate()?;
+        Ok(crate::core::machine::Machine::new(self.cfg, seed, now))
+    }
+
     /// Checks every option and starts connecting.
     pub fn open(self) -> Result<ReconnectingWebSocket, Error> {
         if let EndpointSource::Fixed(e) = &self.source {

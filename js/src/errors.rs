@@ -1,5 +1,6 @@
 //! The library's typed errors as the exceptions a browser `WebSocket` throws for the same
-//! mistake, so a drop-in behaves alike.
+//! mistake, so a drop-in behaves alike. Messages are put together from plain strings: going
+//! through `Display` would link Rust's formatting machinery into the package.
 
 use wasm_bindgen::JsValue;
 use ws_tether::Error;
@@ -17,31 +18,54 @@ pub(crate) fn type_error(message: &str) -> JsValue {
 /// The JavaScript option a library option field corresponds to.
 fn js_field(field: &str) -> &str {
     match field {
+        "backoff.min" => "minDelay",
         "backoff.max" => "maxDelay",
         "backoff.factor" => "factor",
         "backoff.max_attempts" => "maxRetries",
         "connect_timeout" => "connectTimeout",
-        "high_water_mark" => "highWaterMark",
+        "queue_max_bytes" => "queueMaxBytes",
         other => other,
     }
 }
 
+/// A bad option, named as the JavaScript caller spelled it.
+pub(crate) fn bad_option(field: &str, allowed: &str) -> JsValue {
+    type_error(&join(&[
+        "ReconnectingWebSocket option `",
+        field,
+        "`: expected ",
+        allowed,
+    ]))
+}
+
 pub(crate) fn to_js(err: Error) -> JsValue {
-    let message = err.to_string();
     match err {
-        Error::InvalidUrl { .. } | Error::InvalidScheme { .. } | Error::InvalidProtocol { .. } => {
-            dom("SyntaxError", &message)
-        }
-        Error::CloseReasonTooLong { .. } => dom("SyntaxError", &message),
-        Error::InvalidCloseCode { .. } => dom("InvalidAccessError", &message),
-        Error::InvalidOption { field, allowed } => type_error(&format!(
-            "ReconnectingWebSocket option `{}`: {allowed}",
-            js_field(field)
-        )),
-        Error::QueueFull { .. } => dom("QuotaExceededError", &message),
-        Error::NotOpen | Error::Stopped | Error::AlreadyClosed => {
-            dom("InvalidStateError", &message)
-        }
-        _ => js_sys::Error::new(&message).into(),
+        Error::InvalidOption { field, allowed } => bad_option(js_field(field), allowed),
+        Error::QueueFull { message_bytes, .. } => dom(
+            "QuotaExceededError",
+            &join(&[
+                "The send queue is full: no room for a message of ",
+                &message_bytes.to_string(),
+                " bytes (see the queueMaxBytes and overflow options).",
+            ]),
+        ),
+        Error::NotOpen => dom(
+            "InvalidStateError",
+            "Still in CONNECTING state (the replay option is off).",
+        ),
+        Error::Stopped => dom(
+            "InvalidStateError",
+            "The socket is closed for good: it sends nothing more.",
+        ),
+        _ => js_sys::Error::new("ws-tether: unexpected error").into(),
     }
+}
+
+/// Joins message parts (`concat` would link a generic copy loop of its own).
+pub(crate) fn join(parts: &[&str]) -> String {
+    let mut out = String::new();
+    for part in parts {
+        out.push_str(part);
+    }
+    out
 }

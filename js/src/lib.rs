@@ -1,104 +1,263 @@
 //! JavaScript bindings of ws-tether, built by wasm-pack into the npm package. Kept out of
-//! the library crate so Rust users never inherit these exports. `js/index.js` wraps `Core`
-//! in a drop-in `ReconnectingWebSocket` class; every decision stays in the Rust core.
+//! the library crate so Rust users never inherit these exports.
+//!
+//! The package runs the library's sans-IO reconnect machine (`ws_tether::sans_io`) and lets
+//! `js/index.js` do the I/O: Rust decides when to dial, write, close, retry and ping, and
+//! calls the `Io` object to do it; JavaScript reports what the browser's socket, timers and
+//! page did. Nothing of the library's own browser driver (futures, channels, web-sys
+//! sockets) is linked, which keeps the package small.
 #![cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 
 mod errors;
 mod options;
-mod url;
 
-use errors::{dom, to_js};
-use futures_util::StreamExt;
-use js_sys::{Function, Object, Reflect};
+use errors::{dom, join, to_js};
+use std::cell::{Cell, RefCell};
+use std::time::Duration;
 use wasm_bindgen::prelude::*;
+use ws_tether::sans_io::{Action, Machine, Timer};
 use ws_tether::{
-    CloseCode, ConnectionEvent, Endpoint, Message, ReconnectingWebSocket, SendOutcome, StopReason,
+    CloseCode, CloseInfo, ConnectionEvent, Message, ReadyState, ReconnectingWebSocket, SendOutcome,
+    StopReason, MAX_CLOSE_REASON_BYTES,
 };
 
-/// One reconnecting socket. `emit(type, detail)` is called for every event, in order.
+#[wasm_bindgen]
+extern "C" {
+    /// What `js/index.js` hands the core: one method per action, all synchronous.
+    #[derive(Debug, Clone)]
+    pub type Io;
+
+    /// Create socket `id`; on failure call `Core.dialFailed`.
+    #[wasm_bindgen(method)]
+    fn dial(this: &Io, id: f64);
+    /// Write to socket `id`; `false` if it is no longer open.
+    #[wasm_bindgen(method, js_name = writeText)]
+    fn write_text(this: &Io, id: f64, text: &str) -> bool;
+    /// Write bytes (a view into wasm memory: send or copy them before returning).
+    #[wasm_bindgen(method, js_name = writeBytes)]
+    fn write_bytes(this: &Io, id: f64, bytes: &[u8]) -> bool;
+    /// Close socket `id` (code 1005: no status code). `detach`: forget it now; otherwise
+    /// keep listening for its close event.
+    #[wasm_bindgen(method, js_name = closeSocket)]
+    fn close_socket(this: &Io, id: f64, code: u16, reason: &str, detach: bool);
+    #[wasm_bindgen(method, js_name = setTimer)]
+    fn set_timer(this: &Io, timer: u8, ms: f64);
+    #[wasm_bindgen(method, js_name = cancelTimer)]
+    fn cancel_timer(this: &Io, timer: u8);
+    /// Dispatch the message passed to the `Core.received*` call in progress.
+    #[wasm_bindgen(method)]
+    fn deliver(this: &Io);
+    #[wasm_bindgen(method)]
+    fn connecting(this: &Io, attempt: u32);
+    #[wasm_bindgen(method)]
+    fn opened(this: &Io, protocol: &str);
+    #[wasm_bindgen(method)]
+    fn reconnecting(
+        this: &Io,
+        attempt: u32,
+        delay: f64,
+        code: u16,
+        reason: &str,
+        clean: bool,
+        was_open: bool,
+    );
+    #[wasm_bindgen(method)]
+    fn offline(this: &Io);
+    #[wasm_bindgen(method)]
+    fn rtt(this: &Io, ms: f64);
+    /// Closed for good (`why`: "user", "policy" or "gave-up"); code 0: no socket was left.
+    #[wasm_bindgen(method)]
+    fn closed(this: &Io, why: &str, unsent: u32, code: u16, reason: &str, clean: bool);
+    /// The user's `backoff` function: ms until the next retry, or -1 to stop.
+    #[wasm_bindgen(method)]
+    fn backoff(this: &Io, attempt: u32, elapsed: f64, code: u16, reason: &str, clean: bool) -> f64;
+    /// The user's `closePolicy` function: whether to retry.
+    #[wasm_bindgen(method, js_name = closePolicy)]
+    fn close_policy(this: &Io, code: u16, reason: &str, clean: bool, was_open: bool) -> bool;
+}
+
+thread_local! {
+    /// The `Io` of the input being fed, for the policy functions the machine calls. Held
+    /// only during that input: the core keeps no JavaScript object, so nothing in wasm
+    /// keeps a dropped socket alive.
+    static CURRENT_IO: RefCell<Option<Io>> = const { RefCell::new(None) };
+}
+
+/// Calls `f` with the `Io` of the input being fed (`None` outside one).
+pub(crate) fn with_io<R>(f: impl FnOnce(&Io) -> R) -> Option<R> {
+    let io = CURRENT_IO.with(|current| current.borrow().clone());
+    io.map(|io| f(&io))
+}
+
+/// One reconnecting socket's core. Every method that feeds it takes the glue's `Io` and
+/// carries out the resulting actions through it before returning.
 #[wasm_bindgen]
 #[derive(Debug)]
 pub struct Core {
-    ws: ReconnectingWebSocket,
-    url: String,
+    /// Borrowed only to feed an input or take one action, never while `Io` runs, so handlers
+    /// may call back in. The user's `backoff`/`closePolicy` functions do run inside a borrow.
+    machine: RefCell<Machine>,
+    clock: Cell<Clock>,
 }
 
-fn set(obj: &Object, key: &str, value: impl Into<JsValue>) {
-    let _ = Reflect::set(obj, &JsValue::from_str(key), &value.into());
+/// Wall-clock milliseconds (they keep counting while timers sleep), made monotonic.
+#[derive(Debug, Clone, Copy)]
+struct Clock {
+    origin: f64,
+    last: f64,
 }
 
-fn millis(d: std::time::Duration) -> f64 {
+fn millis(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
-/// `protocols` as the browser reads it: absent, one string, or a sequence of strings.
-fn protocols(value: &JsValue) -> Result<Vec<String>, JsValue> {
-    if value.is_undefined() {
-        return Ok(Vec::new());
+fn timer_index(timer: Timer) -> u8 {
+    match timer {
+        Timer::Retry => 0,
+        Timer::ConnectTimeout => 1,
+        Timer::Heartbeat => 2,
     }
-    if let Some(array) = value.dyn_ref::<js_sys::Array>() {
-        return Ok(array
-            .iter()
-            .map(|p| String::from(js_sys::JsString::from(p)))
-            .collect());
-    }
-    Ok(vec![String::from(js_sys::JsString::from(value.clone()))])
 }
 
-fn emit(callback: &Function, kind: &str, detail: JsValue) {
-    // An exception in a user's handler must not stop the event loop.
-    let _ = callback.call2(&JsValue::NULL, &JsValue::from_str(kind), &detail);
+fn timer_from(index: u8) -> Option<Timer> {
+    match index {
+        0 => Some(Timer::Retry),
+        1 => Some(Timer::ConnectTimeout),
+        2 => Some(Timer::Heartbeat),
+        _ => None,
+    }
 }
 
-fn dispatch(callback: &Function, event: ConnectionEvent) {
-    let detail = Object::new();
+fn reentered() -> JsValue {
+    dom(
+        "InvalidStateError",
+        "A backoff or closePolicy function may not send, close or reconnect.",
+    )
+}
+
+#[wasm_bindgen]
+impl Core {
+    /// Reads `options` (a `TypeError` names a bad one) and prepares the first dial; call
+    /// `run(io)` to start.
+    #[wasm_bindgen(constructor)]
+    pub fn new(options: JsValue) -> Result<Core, JsValue> {
+        // The URL is the glue's business: the machine only says when to dial.
+        let builder = options::apply(ReconnectingWebSocket::builder(""), &options)?;
+        let origin = js_sys::Date::now();
+        let seed = (js_sys::Math::random() * (1u64 << 53) as f64) as u64;
+        let machine = builder.into_machine(seed, Duration::ZERO).map_err(to_js)?;
+        Ok(Core {
+            machine: RefCell::new(machine),
+            clock: Cell::new(Clock { origin, last: 0.0 }),
+        })
+    }
+
+    fn now(&self) -> Duration {
+        let mut clock = self.clock.get();
+        clock.last = clock.last.max(js_sys::Date::now() - clock.origin);
+        self.clock.set(clock);
+        options::from_millis(clock.last)
+    }
+
+    /// Feeds one input (unless a policy function is running: then it is refused) and
+    /// carries out what follows.
+    fn input<R>(&self, io: &Io, f: impl FnOnce(&mut Machine, Duration) -> R) -> Result<R, JsValue> {
+        let now = self.now();
+        let out = {
+            let mut machine = self.machine.try_borrow_mut().map_err(|_| reentered())?;
+            let previous = CURRENT_IO.with(|current| current.replace(Some(io.clone())));
+            let out = f(&mut machine, now);
+            CURRENT_IO.with(|current| current.replace(previous));
+            out
+        };
+        self.run(io);
+        Ok(out)
+    }
+
+    /// Carries out every pending action, one borrow per action.
+    pub fn run(&self, io: &Io) {
+        loop {
+            // Borrowed: a policy function is running and its caller will drain.
+            let Ok(mut machine) = self.machine.try_borrow_mut() else {
+                return;
+            };
+            let Some(action) = machine.poll_action() else {
+                return;
+            };
+            drop(machine);
+            self.execute(io, action);
+        }
+    }
+
+    fn execute(&self, io: &Io, action: Action) {
+        match action {
+            Action::Dial { id } => io.dial(id as f64),
+            Action::Write { id, message } => {
+                let written = match &message {
+                    Message::Text(text) => io.write_text(id as f64, text),
+                    Message::Binary(bytes) => io.write_bytes(id as f64, bytes),
+                };
+                // The socket is closing and its close event is on the way: keep the message
+                // for the next connection rather than lose it.
+                if !written {
+                    if let Ok(mut machine) = self.machine.try_borrow_mut() {
+                        machine.write_failed(message);
+                    }
+                }
+            }
+            Action::CloseSocket { id, code, reason } => {
+                io.close_socket(id as f64, code, &reason, true)
+            }
+            Action::StartClose { id, code, reason } => {
+                io.close_socket(id as f64, code, &reason, false)
+            }
+            Action::SetTimer { timer, after } => io.set_timer(timer_index(timer), millis(after)),
+            Action::CancelTimer(timer) => io.cancel_timer(timer_index(timer)),
+            // Every delivery comes from the `on_message` of the input being fed, whose
+            // payload the glue still holds: no copy back out of wasm memory.
+            Action::Deliver(_) => io.deliver(),
+            Action::Emit(event) => emit(io, event),
+            _ => {}
+        }
+    }
+}
+
+fn emit(io: &Io, event: ConnectionEvent) {
     match event {
-        ConnectionEvent::Connecting { attempt } => {
-            set(&detail, "attempt", attempt);
-            emit(callback, "connecting", detail.into());
-        }
-        ConnectionEvent::Open { protocol } => {
-            set(&detail, "protocol", protocol);
-            emit(callback, "open", detail.into());
-        }
-        ConnectionEvent::Message(Message::Text(text)) => {
-            emit(callback, "message", JsValue::from_str(&text))
-        }
-        ConnectionEvent::Message(Message::Binary(bytes)) => {
-            let buffer = js_sys::Uint8Array::from(bytes.as_slice()).buffer();
-            emit(callback, "message", buffer.into())
-        }
+        ConnectionEvent::Connecting { attempt } => io.connecting(attempt),
+        ConnectionEvent::Open { protocol } => io.opened(&protocol),
         ConnectionEvent::Reconnecting {
             attempt,
             delay,
             last_close,
         } => {
-            let close = &last_close.close;
-            let detail = options::close_to_js(close.code, &close.reason, close.was_clean);
-            set(&detail, "wasOpen", last_close.was_open);
-            set(&detail, "attempt", attempt);
-            set(&detail, "delay", millis(delay));
-            emit(callback, "reconnecting", detail.into());
+            let c = &last_close.close;
+            io.reconnecting(
+                attempt,
+                millis(delay),
+                c.code,
+                &c.reason,
+                c.was_clean,
+                last_close.was_open,
+            )
         }
-        ConnectionEvent::WaitingForNetwork => emit(callback, "offline", detail.into()),
-        ConnectionEvent::Rtt(rtt) => emit(callback, "rtt", JsValue::from_f64(millis(rtt))),
+        ConnectionEvent::WaitingForNetwork => io.offline(),
+        ConnectionEvent::Rtt(rtt) => io.rtt(millis(rtt)),
         ConnectionEvent::Closed {
             reason,
             unsent,
             close,
         } => {
-            let detail = match &close {
-                Some(c) => options::close_to_js(c.code, &c.reason, c.was_clean),
-                None => Object::new(),
-            };
             let why = match reason {
                 StopReason::UserClosed => "user",
                 StopReason::Policy(_) => "policy",
                 _ => "gave-up",
             };
-            set(&detail, "why", why);
-            set(&detail, "unsent", unsent as u32);
-            emit(callback, "closed", detail.into());
+            let unsent = u32::try_from(unsent).unwrap_or(u32::MAX);
+            match close {
+                Some(c) => io.closed(why, unsent, c.code, &c.reason, c.was_clean),
+                None => io.closed(why, unsent, 0, "", true),
+            }
         }
         _ => {}
     }
@@ -106,77 +265,92 @@ fn dispatch(callback: &Function, event: ConnectionEvent) {
 
 #[wasm_bindgen]
 impl Core {
-    /// Opens a socket to `url` (a string, or a function returning a string or a promise of
-    /// one, called before every attempt). Throws what `new WebSocket` throws for a bad URL
-    /// or protocol list, and a `TypeError` naming a bad option.
-    #[wasm_bindgen(constructor)]
-    pub fn new(
-        url: JsValue,
-        protocols: JsValue,
-        options: JsValue,
-        callback: Function,
-    ) -> Result<Core, JsValue> {
-        let protocols = self::protocols(&protocols)?;
-        let (builder, url) = match url.dyn_into::<Function>() {
-            Ok(provider) => {
-                let protocols = protocols.clone();
-                let builder = ReconnectingWebSocket::builder("ws://provider.invalid/")
-                    .url_provider(move || {
-                        let result = provider.call0(&JsValue::NULL);
-                        let protocols = protocols.clone();
-                        async move {
-                            let value = result.map_err(|e| describe(&e))?;
-                            let value = match value.dyn_into::<js_sys::Promise>() {
-                                Ok(promise) => wasm_bindgen_futures::JsFuture::from(promise)
-                                    .await
-                                    .map_err(|e| describe(&e))?,
-                                Err(value) => value,
-                            };
-                            let text = value
-                                .as_string()
-                                .ok_or("the URL provider returned no string")?;
-                            let resolved = url::resolve(&text).map_err(|e| describe(&e))?;
-                            Ok::<_, String>(Endpoint::new(resolved).protocols(protocols))
-                        }
-                    });
-                (builder, String::new())
-            }
-            Err(url) => {
-                let text = String::from(js_sys::JsString::from(url));
-                let resolved = url::resolve(&text)?;
-                (
-                    ReconnectingWebSocket::builder(resolved.clone()).protocols(protocols),
-                    resolved,
-                )
-            }
+    /// Socket `id` opened with this subprotocol.
+    pub fn opened(&self, io: &Io, id: f64, protocol: String) -> Result<(), JsValue> {
+        self.input(io, |m, now| m.on_open(id as u64, protocol, now))
+    }
+
+    /// A text message arrived on socket `id`.
+    #[wasm_bindgen(js_name = receivedText)]
+    pub fn received_text(&self, io: &Io, id: f64, text: String) -> Result<(), JsValue> {
+        self.input(io, |m, now| {
+            m.on_message(id as u64, Message::Text(text), now)
+        })
+    }
+
+    /// A binary message arrived on socket `id`. The core never looks inside one (the glue
+    /// delivers its own copy), so the bytes stay in JavaScript.
+    #[wasm_bindgen(js_name = receivedBinary)]
+    pub fn received_binary(&self, io: &Io, id: f64) -> Result<(), JsValue> {
+        self.input(io, |m, now| {
+            m.on_message(id as u64, Message::Binary(Vec::new()), now)
+        })
+    }
+
+    /// Socket `id` closed (or its attempt failed).
+    pub fn closed(
+        &self,
+        io: &Io,
+        id: f64,
+        code: u16,
+        reason: String,
+        clean: bool,
+    ) -> Result<(), JsValue> {
+        let close = CloseInfo {
+            code,
+            reason,
+            was_clean: clean,
         };
-        let ws = options::apply(builder, &options)?
-            .messages_as_events(true)
-            .open()
-            .map_err(to_js)?;
-        let mut events = ws.events();
-        wasm_bindgen_futures::spawn_local(async move {
-            while let Some(event) = events.next().await {
-                dispatch(&callback, event);
-            }
-        });
-        Ok(Core { ws, url })
+        self.input(io, |m, now| m.on_close(id as u64, close, now))
+    }
+
+    /// Socket `id` could not be created (the URL provider failed, or the browser threw).
+    #[wasm_bindgen(js_name = dialFailed)]
+    pub fn dial_failed(&self, io: &Io, id: f64, reason: String) -> Result<(), JsValue> {
+        self.input(io, |m, now| m.on_dial_failed(id as u64, reason, now))
+    }
+
+    /// Whether socket `id` is the attempt in flight (a URL provider's late answer may not be).
+    #[wasm_bindgen(js_name = isDialing)]
+    pub fn is_dialing(&self, id: f64) -> bool {
+        self.machine
+            .try_borrow()
+            .is_ok_and(|m| m.is_dialing(id as u64))
+    }
+
+    /// Timer `index` fired.
+    pub fn timer(&self, io: &Io, index: u8) -> Result<(), JsValue> {
+        match timer_from(index) {
+            Some(timer) => self.input(io, |m, now| m.on_timer(timer, now)),
+            None => Ok(()),
+        }
+    }
+
+    /// `navigator.onLine` changed.
+    pub fn online(&self, io: &Io, online: bool) -> Result<(), JsValue> {
+        self.input(io, |m, _| m.set_online(online))
+    }
+
+    /// The page's visibility changed.
+    pub fn visible(&self, io: &Io, visible: bool) -> Result<(), JsValue> {
+        self.input(io, |m, _| m.set_visible(visible))
     }
 
     /// Sends text; returns "written", "queued" or "dropped" (overflow "drop-newest").
     #[wasm_bindgen(js_name = sendText)]
-    pub fn send_text(&self, text: String) -> Result<String, JsValue> {
-        self.send(Message::Text(text))
+    pub fn send_text(&self, io: &Io, text: String) -> Result<String, JsValue> {
+        self.send(io, Message::Text(text))
     }
 
     /// Sends bytes; returns like `sendText`.
     #[wasm_bindgen(js_name = sendBytes)]
-    pub fn send_bytes(&self, bytes: Vec<u8>) -> Result<String, JsValue> {
-        self.send(Message::Binary(bytes))
+    pub fn send_bytes(&self, io: &Io, bytes: Vec<u8>) -> Result<String, JsValue> {
+        self.send(io, Message::Binary(bytes))
     }
 
-    fn send(&self, message: Message) -> Result<String, JsValue> {
-        Ok(match self.ws.send(message).map_err(to_js)? {
+    fn send(&self, io: &Io, message: Message) -> Result<String, JsValue> {
+        let outcome = self.input(io, |m, _| m.send(message))?.map_err(to_js)?;
+        Ok(match outcome {
             SendOutcome::Written => "written",
             SendOutcome::Queued { .. } => "queued",
             _ => "dropped",
@@ -186,86 +360,88 @@ impl Core {
 
     /// Closes for good. Throws `InvalidAccessError` for a code other than 1000 or
     /// 3000–4999 and `SyntaxError` for a reason over 123 bytes, as `WebSocket.close` does.
-    pub fn close(&self, code: Option<f64>, reason: Option<String>) -> Result<(), JsValue> {
+    pub fn close(&self, io: &Io, code: Option<f64>, reason: Option<String>) -> Result<(), JsValue> {
         let code = match code {
             // WebIDL [Clamp] unsigned short.
             Some(c) => {
                 let clamped = if c.is_nan() {
                     0.0
                 } else {
+                    // Constant bounds: `clamp`'s NaN assertion folds away.
                     c.round().clamp(0.0, 65535.0)
                 };
-                CloseCode::new(clamped as u16).map_err(|_| {
-                    dom(
-                        "InvalidAccessError",
-                        &format!("The close code must be either 1000, or between 3000 and 4999. {} is neither.", clamped as u32),
-                    )
-                })?
+                CloseCode::new(clamped as u16)
+                    .map_err(|_| {
+                        dom(
+                            "InvalidAccessError",
+                            &join(&[
+                                "The close code must be either 1000, or between 3000 and 4999. ",
+                                &(clamped as u32).to_string(),
+                                " is neither.",
+                            ]),
+                        )
+                    })?
+                    .get()
             }
             // No code and no reason: no status code, as `WebSocket.close()` sends.
-            None if reason.is_none() => {
-                self.ws.close_without_status();
-                return Ok(());
-            }
-            None => CloseCode::NORMAL,
+            None if reason.is_none() => 1005,
+            None => CloseCode::NORMAL.get(),
         };
-        self.ws
-            .close_with(code, reason.as_deref().unwrap_or(""))
-            .map_err(to_js)
+        let reason = reason.unwrap_or_default();
+        if reason.len() > MAX_CLOSE_REASON_BYTES {
+            return Err(dom(
+                "SyntaxError",
+                "The close reason must not be greater than 123 UTF-8 bytes.",
+            ));
+        }
+        self.input(io, |m, _| m.close(code, &reason))
     }
 
     /// Drops the current connection and dials at once (also after giving up).
-    pub fn reconnect(&self) {
-        self.ws.reconnect();
+    pub fn reconnect(&self, io: &Io) -> Result<(), JsValue> {
+        self.input(io, |m, _| m.reconnect())
     }
 
-    /// 0 connecting (or waiting to retry), 1 open, 2 closing, 3 closed.
+    fn read<R>(&self, f: impl FnOnce(&Machine) -> R, inside_policy: R) -> R {
+        self.machine.try_borrow().map_or(inside_policy, |m| f(&m))
+    }
+
+    /// 0 connecting (or waiting to retry), 1 open, 2 closing, 3 closed. Inside a backoff or
+    /// closePolicy function the socket is between connections: 0.
     #[wasm_bindgen(getter, js_name = readyState)]
     pub fn ready_state(&self) -> u16 {
-        self.ws.ready_state() as u16
+        self.read(
+            |m| match m.ready_state() {
+                ReadyState::Connecting => 0,
+                ReadyState::Open => 1,
+                ReadyState::Closing => 2,
+                ReadyState::Closed => 3,
+            },
+            0,
+        )
     }
 
-    /// The negotiated subprotocol of the current connection.
-    #[wasm_bindgen(getter)]
-    pub fn protocol(&self) -> String {
-        self.ws.protocol()
-    }
-
-    /// The negotiated extensions of the current connection.
-    #[wasm_bindgen(getter)]
-    pub fn extensions(&self) -> String {
-        self.ws.extensions()
-    }
-
-    /// The URL as resolved (empty with a URL provider).
-    #[wasm_bindgen(getter)]
-    pub fn url(&self) -> String {
-        self.url.clone()
-    }
-
-    /// Bytes the open socket hasn't sent yet, plus bytes queued while down.
-    #[wasm_bindgen(getter, js_name = bufferedAmount)]
-    pub fn buffered_amount(&self) -> f64 {
-        f64::from(self.ws.buffered_amount()) + self.ws.queued_bytes() as f64
+    /// Bytes queued while not open.
+    #[wasm_bindgen(getter, js_name = queuedBytes)]
+    pub fn queued_bytes(&self) -> f64 {
+        self.read(|m| m.queued_bytes() as f64, 0.0)
     }
 
     /// Retries since the last stable connection.
     #[wasm_bindgen(getter, js_name = retryCount)]
     pub fn retry_count(&self) -> u32 {
-        self.ws.attempt()
+        self.read(|m| m.attempt(), 0)
     }
 
     /// The last heartbeat round trip in ms, if any.
     #[wasm_bindgen(getter)]
     pub fn rtt(&self) -> Option<f64> {
-        self.ws.rtt().map(millis)
+        self.read(|m| m.rtt().map(millis), None)
     }
-}
 
-fn describe(err: &JsValue) -> String {
-    Reflect::get(err, &JsValue::from_str("message"))
-        .ok()
-        .and_then(|m| m.as_string())
-        .or_else(|| err.as_string())
-        .unwrap_or_else(|| "the URL provider failed".into())
+    /// Closed by the user: nothing will ever happen again.
+    #[wasm_bindgen(getter, js_name = closedForGood)]
+    pub fn closed_for_good(&self) -> bool {
+        self.read(|m| m.is_closed_for_good(), false)
+    }
 }

@@ -110,7 +110,9 @@ impl ExponentialBackoff {
         let min = self.min.as_secs_f64();
         let max = self.max.as_secs_f64();
         let exp = i32::try_from(attempt).unwrap_or(i32::MAX);
-        let ceiling = (min * self.factor.powi(exp)).clamp(min, max);
+        // Not `clamp`: its NaN assertion would link float formatting into every wasm build.
+        // `validate` guarantees min <= max; `max`/`min` also tame an infinite power.
+        let ceiling = (min * self.factor.powi(exp)).max(min).min(max);
         let low = match self.jitter {
             Jitter::Full => min,
             Jitter::Equal => (ceiling / 2.0).max(min),

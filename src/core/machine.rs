@@ -12,9 +12,9 @@ use std::collections::VecDeque;
 use std::time::Duration;
 
 /// Time as the driver measures it: elapsed since an origin of its choice.
-pub(crate) type Time = Duration;
+pub type Time = Duration;
 /// Identifies one socket; a late callback from a replaced socket carries an old id.
-pub(crate) type ConnId = u64;
+pub type ConnId = u64;
 
 /// A heartbeat timer firing this much after it was due counts as late.
 const LATE_TIMER_SLACK: Duration = Duration::from_secs(1);
@@ -25,9 +25,12 @@ const PONG_PREFIX: &str = "\u{1}pong:";
 
 /// The machine's timers; the driver keeps at most one of each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(crate) enum Timer {
+pub enum Timer {
+    /// Waiting out the backoff delay before the next attempt.
     Retry,
+    /// Bounds an attempt's handshake, and the closing handshake after a user close.
     ConnectTimeout,
+    /// The next heartbeat check: send a ping, or find the peer dead.
     Heartbeat,
 }
 
@@ -88,36 +91,55 @@ pub enum ConnectionEvent {
     },
 }
 
-/// What the driver must do.
+/// What the driver must do, in the order returned by [`Machine::poll_action`].
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Action {
-    /// Open a new socket tagged `id` (resolving the URL provider first).
+#[non_exhaustive]
+pub enum Action {
+    /// Open a new socket tagged `id` (resolving the URL provider first). If it can't even
+    /// be created, report [`Machine::on_dial_failed`].
     Dial {
+        /// The new socket's tag; later inputs about it carry it.
         id: ConnId,
     },
-    /// Write a frame to socket `id`.
+    /// Write a frame to socket `id`. If the browser refuses, hand the message back with
+    /// [`Machine::write_failed`].
     Write {
+        /// The socket to write to.
         id: ConnId,
+        /// The frame.
         message: Message,
     },
-    /// Close socket `id` with this code and reason, and detach its listeners now.
+    /// Close socket `id` with this code and reason, and detach its listeners now: the
+    /// machine has already accounted for its loss.
     CloseSocket {
+        /// The socket.
         id: ConnId,
+        /// The close code to send (1005: close without a status code).
         code: u16,
+        /// The close reason to send.
         reason: String,
     },
     /// Start closing socket `id` (the user's close) and keep listening for its close event.
     StartClose {
+        /// The socket.
         id: ConnId,
+        /// The close code to send (1005: close without a status code).
         code: u16,
+        /// The close reason to send.
         reason: String,
     },
+    /// (Re)start `timer` to fire after `after`, replacing a running one of the same kind.
     SetTimer {
+        /// Which timer.
         timer: Timer,
+        /// When it fires, from now.
         after: Duration,
     },
+    /// Stop `timer` if it runs.
     CancelTimer(Timer),
+    /// Report this event to the application.
     Emit(ConnectionEvent),
+    /// Hand this message to the application.
     Deliver(Message),
 }
 
@@ -144,8 +166,11 @@ enum Phase {
     Closed,
 }
 
+/// The reconnecting socket's every decision, without I/O: feed it what happened (`on_*`,
+/// `send`, `close`, ...) with the current time, then carry out every [`Action`] from
+/// [`poll_action`](Self::poll_action) until it returns `None`.
 #[derive(Debug)]
-pub(crate) struct Machine {
+pub struct Machine {
     cfg: Config,
     rng: Rng,
     phase: Phase,
@@ -191,11 +216,13 @@ impl Machine {
         m
     }
 
-    pub(crate) fn poll_action(&mut self) -> Option<Action> {
+    /// The next thing to do, in order; `None` when there is nothing left.
+    pub fn poll_action(&mut self) -> Option<Action> {
         self.actions.pop_front()
     }
 
-    pub(crate) fn ready_state(&self) -> ReadyState {
+    /// `Connecting` also while waiting to retry or for the network.
+    pub fn ready_state(&self) -> ReadyState {
         match self.phase {
             Phase::Open { .. } => ReadyState::Open,
             Phase::Connecting { .. } | Phase::Waiting | Phase::Offline => ReadyState::Connecting,
@@ -204,20 +231,23 @@ impl Machine {
         }
     }
 
-    pub(crate) fn attempt(&self) -> u32 {
+    /// Retries since the last stable connection.
+    pub fn attempt(&self) -> u32 {
         self.retries
     }
 
-    pub(crate) fn rtt(&self) -> Option<Duration> {
+    /// The last heartbeat round trip, if any.
+    pub fn rtt(&self) -> Option<Duration> {
         self.rtt
     }
 
-    pub(crate) fn queued_bytes(&self) -> usize {
+    /// Bytes waiting in the send queue.
+    pub fn queued_bytes(&self) -> usize {
         self.queue.bytes()
     }
 
     /// The socket currently open, if any.
-    pub(crate) fn open_socket(&self) -> Option<ConnId> {
+    pub fn open_socket(&self) -> Option<ConnId> {
         match self.phase {
             Phase::Open { id, .. } => Some(id),
             _ => None,
@@ -225,7 +255,7 @@ impl Machine {
     }
 
     /// Whether `send` would take a message of `len` bytes now without an error or a drop.
-    pub(crate) fn can_accept(&self, len: usize) -> bool {
+    pub fn can_accept(&self, len: usize) -> bool {
         match self.phase {
             Phase::Open { .. } => true,
             Phase::Closing { .. } | Phase::Stopped | Phase::Closed => false,
@@ -234,16 +264,17 @@ impl Machine {
     }
 
     /// Whether socket `id` is the attempt in flight (a provider's late answer may not be).
-    pub(crate) fn is_dialing(&self, id: ConnId) -> bool {
+    pub fn is_dialing(&self, id: ConnId) -> bool {
         self.phase == Phase::Connecting { id }
     }
 
-    pub(crate) fn is_closed_for_good(&self) -> bool {
+    /// Closed by the user: nothing will ever happen again.
+    pub fn is_closed_for_good(&self) -> bool {
         matches!(self.phase, Phase::Closed)
     }
 
     /// No more sends: closing, closed or given up.
-    pub(crate) fn is_stopped(&self) -> bool {
+    pub fn is_stopped(&self) -> bool {
         matches!(
             self.phase,
             Phase::Closing { .. } | Phase::Stopped | Phase::Closed
@@ -251,7 +282,7 @@ impl Machine {
     }
 
     /// Nothing more will arrive until `reconnect()`: closed or given up.
-    pub(crate) fn is_finished(&self) -> bool {
+    pub fn is_finished(&self) -> bool {
         matches!(self.phase, Phase::Stopped | Phase::Closed)
     }
 
@@ -352,7 +383,7 @@ impl Machine {
     }
 
     /// Socket `id` opened.
-    pub(crate) fn on_open(&mut self, id: ConnId, protocol: String, now: Time) {
+    pub fn on_open(&mut self, id: ConnId, protocol: String, now: Time) {
         if self.phase != (Phase::Connecting { id }) {
             return;
         }
@@ -372,7 +403,7 @@ impl Machine {
     }
 
     /// A message arrived on socket `id`.
-    pub(crate) fn on_message(&mut self, id: ConnId, message: Message, now: Time) {
+    pub fn on_message(&mut self, id: ConnId, message: Message, now: Time) {
         if self.phase == (Phase::Closing { id }) {
             // Sent by the peer before it saw our close: still the user's data (a late pong
             // is not).
@@ -410,7 +441,7 @@ impl Machine {
     }
 
     /// Socket `id` closed (or its attempt failed).
-    pub(crate) fn on_close(&mut self, id: ConnId, close: CloseInfo, now: Time) {
+    pub fn on_close(&mut self, id: ConnId, close: CloseInfo, now: Time) {
         match self.phase {
             Phase::Connecting { id: cur } | Phase::Open { id: cur, .. } if cur == id => {
                 self.lost(close, now)
@@ -424,7 +455,7 @@ impl Machine {
     }
 
     /// Socket `id` could not even be created (the URL provider failed, or the browser threw).
-    pub(crate) fn on_dial_failed(&mut self, id: ConnId, reason: String, now: Time) {
+    pub fn on_dial_failed(&mut self, id: ConnId, reason: String, now: Time) {
         let close = CloseInfo {
             code: 1006,
             reason,
@@ -433,7 +464,8 @@ impl Machine {
         self.on_close(id, close, now);
     }
 
-    pub(crate) fn on_timer(&mut self, timer: Timer, now: Time) {
+    /// `timer` fired.
+    pub fn on_timer(&mut self, timer: Timer, now: Time) {
         match (timer, self.phase) {
             (Timer::Retry, Phase::Waiting) => self.dial(),
             (Timer::ConnectTimeout, Phase::Connecting { .. }) => {
@@ -515,7 +547,7 @@ impl Machine {
     }
 
     /// The user sends a message.
-    pub(crate) fn send(&mut self, message: Message) -> Result<SendOutcome, Error> {
+    pub fn send(&mut self, message: Message) -> Result<SendOutcome, Error> {
         match self.phase {
             Phase::Open { id, .. } => {
                 self.actions.push_back(Action::Write { id, message });
@@ -530,7 +562,7 @@ impl Machine {
     /// The browser refused a write the machine issued: its socket is already closing and
     /// the close event is on its way. The message goes back in the queue, in order, to be
     /// written on the next connection.
-    pub(crate) fn write_failed(&mut self, message: Message) {
+    pub fn write_failed(&mut self, message: Message) {
         let is_our_ping = match (self.ping, message.as_text()) {
             (Some((seq, _)), Some(text)) => {
                 text.strip_prefix(PING_PREFIX) == Some(seq.to_string().as_str())
@@ -546,7 +578,7 @@ impl Machine {
     ///
     /// With a socket connected (or connecting), the machine waits in `Closing` for its close
     /// event (at most `connect_timeout`), so the final event carries the real close.
-    pub(crate) fn close(&mut self, code: u16, reason: &str) {
+    pub fn close(&mut self, code: u16, reason: &str) {
         match self.phase {
             Phase::Closed | Phase::Closing { .. } => {}
             Phase::Connecting { id } | Phase::Open { id, .. } => {
@@ -565,7 +597,7 @@ impl Machine {
     }
 
     /// The user asks for a fresh connection now (also after giving up; not after `close`).
-    pub(crate) fn reconnect(&mut self) {
+    pub fn reconnect(&mut self) {
         if matches!(self.phase, Phase::Closed | Phase::Closing { .. }) {
             return;
         }
@@ -575,7 +607,8 @@ impl Machine {
         self.dial();
     }
 
-    pub(crate) fn set_online(&mut self, online: bool) {
+    /// The browser went online or offline (`navigator.onLine` and its events).
+    pub fn set_online(&mut self, online: bool) {
         self.online = online;
         match (online, self.phase) {
             (false, Phase::Waiting) => {
@@ -588,7 +621,8 @@ impl Machine {
         }
     }
 
-    pub(crate) fn set_visible(&mut self, visible: bool) {
+    /// The page became visible or hidden: visible again retries a waiting socket at once.
+    pub fn set_visible(&mut self, visible: bool) {
         if visible && self.online && self.phase == Phase::Waiting {
             self.redial_now();
         }
