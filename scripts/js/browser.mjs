@@ -13,7 +13,9 @@ export async function launch() {
     ...(process.env.DUMPIO ? { logger: { isEnabled: () => true, log: (n, s, m) => console.log(n, m) } } : {}),
     executablePath: '/usr/bin/chromium',
     args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--disable-quic', '--no-first-run'],
+      '--disable-component-update', '--disable-sync', '--disable-quic', '--no-first-run',
+      // window.gc() for the garbage-collection checks.
+      '--js-flags=--expose-gc'],
   });
 }
 

@@ -198,6 +198,57 @@ await check('heartbeat reports rtt; a URL provider is asked on every attempt', a
   assertEqual(got.getter, 'number', 'rtt getter');
 });
 
+await check('policy functions: calling the socket from one throws InvalidStateError; a throwing backoff stops', async () => {
+  const got = await page.evaluate(async ([url]) => {
+    const seen = [];
+    const ws = new window.RWS(url, [], {
+      closePolicy: (close) => {
+        try { ws.send('from the policy'); seen.push('sent'); } catch (e) { seen.push(e.name); }
+        seen.push(`state:${ws.readyState} code:${close.code} wasOpen:${close.wasOpen}`);
+        return true;
+      },
+      backoff: () => { throw new Error('no more'); },
+    });
+    const code = await new Promise((r) => ws.addEventListener('close', (e) => r(e.code), { once: true }));
+    let after;
+    try { ws.send('after'); after = 'sent'; } catch (e) { after = e.name; }
+    return { seen, code, state: ws.readyState, after };
+  }, [`${wsOrigin}/close?code=4001&reason=kick`]);
+  assertEqual(got.seen, ['InvalidStateError', 'state:0 code:4001 wasOpen:true'], 'inside the policy');
+  assertEqual([got.code, got.state, got.after], [4001, 3, 'InvalidStateError'], 'stopped after the backoff threw');
+});
+
+await check('closed and given-up sockets leave no timer or listener behind: all are garbage collected', async () => {
+  const got = await page.evaluate(async ([base]) => {
+    let collected = 0;
+    const alive = new Set();
+    const registry = new FinalizationRegistry((i) => { collected += 1; alive.delete(i); });
+    const n = 40;
+    // One socket's whole life, in its own function so no variable of the test holds it.
+    const live = async (i) => {
+      // Even: open with a heartbeat, then close(). Odd: the server closes and the policy stops.
+      const ws = i % 2 === 0
+        ? new window.RWS(`${base}/echo`, [], { heartbeat: { interval: 1000, timeout: 1000 } })
+        : new window.RWS(`${base}/close?code=4001`, [], { maxRetries: 0, heartbeat: { interval: 1000, timeout: 1000 } });
+      registry.register(ws, i);
+      alive.add(i);
+      const closed = new Promise((r) => ws.addEventListener('close', () => r(), { once: true }));
+      if (i % 2 === 0) {
+        await new Promise((r) => ws.addEventListener('open', () => r(), { once: true }));
+        ws.close();
+      }
+      await closed;
+    };
+    for (let i = 0; i < n; i += 1) await live(i);
+    for (let round = 0; round < 40 && collected < n; round += 1) {
+      window.gc();
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return { collected, n, alive: [...alive] };
+  }, [wsOrigin]);
+  assertEqual(got.collected, got.n, `sockets collected (still alive: ${got.alive.join(', ') || 'none'})`);
+});
+
 await check('nothing ever called window.close()', async () => {
   const calls = await page.evaluate(() => window.closeCalls);
   if (calls.length) throw new Error(calls.join('\n'));
