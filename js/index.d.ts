@@ -37,13 +37,13 @@ export interface ReconnectingWebSocketOptions {
   jitter?: 'full' | 'equal' | 'none';
   /** Give up after this many retries; 0 = never retry. Default: unlimited. */
   maxRetries?: number;
-  /** Your own backoff: ms until the next retry, or null to stop. Replaces the exponential one. Don't call the socket from it. */
+  /** Your own backoff: ms until the next retry, or null to stop. Replaces the exponential one. Throwing stops; send/close/reconnect from it throw InvalidStateError. */
   backoff?: (context: RetryContext) => number | null;
   /** An attempt not open after this many ms is abandoned and counted. Default 10000. */
   connectTimeout?: number;
   /** The retry counter resets after a connection stayed open this long, ms. Default 5000. */
   stableAfter?: number;
-  /** true = retry. Default: stop on 1002, 1003, 1007-1010, 3000, 3003, 4400-4499. Don't call the socket from it. */
+  /** true = retry. Default: stop on 1002, 1003, 1007-1010, 3000, 3003, 4400-4499. Throwing retries; send/close/reconnect from it throw InvalidStateError. */
   closePolicy?: (close: CloseDetail & { wasOpen: boolean }) => boolean;
   /** Application heartbeat ("\u0001ping:<n>" answered by "\u0001pong:<n>"). Default off. */
   heartbeat?: { interval: number; timeout: number } | false | null;

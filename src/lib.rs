@@ -39,6 +39,27 @@ pub use crate::socket::{
 /// The reconnect core without I/O, for drivers of your own (another runtime, another
 /// language's socket). Enabled by the `sans-io` feature; the npm package drives it from
 /// JavaScript. [`ReconnectingBuilder::into_machine`] builds one with checked options.
+///
+/// ```
+/// use std::time::Duration;
+/// use ws_tether::sans_io::Action;
+/// use ws_tether::{Message, ReconnectingWebSocket};
+///
+/// let mut machine = ReconnectingWebSocket::builder("wss://chat.example/room")
+///     .into_machine(42, Duration::ZERO)?;
+/// // It asks for socket 1 (and a timer bounding the attempt).
+/// let dial = std::iter::from_fn(|| machine.poll_action()).find_map(|action| match action {
+///     Action::Dial { id } => Some(id),
+///     _ => None,
+/// });
+/// let id = dial.expect("the first action dials");
+/// // Sent before open: queued, then written first thing once socket 1 opens.
+/// machine.send(Message::from("hi"))?;
+/// machine.on_open(id, String::new(), Duration::from_millis(30));
+/// let hi = Action::Write { id, message: Message::from("hi") };
+/// assert!(std::iter::from_fn(|| machine.poll_action()).any(|action| action == hi));
+/// # Ok::<(), ws_tether::Error>(())
+/// ```
 #[cfg(feature = "sans-io")]
 pub mod sans_io {
     pub use crate::core::machine::{Action, ConnId, Machine, Time, Timer};

@@ -137,8 +137,8 @@ fn reentered() -> JsValue {
 
 #[wasm_bindgen]
 impl Core {
-    /// Reads `options` (a `TypeError` names a bad one) and prepares the first dial; call
-    /// `run(io)` to start.
+    /// Reads `options` (a `TypeError` names a bad one) and prepares the first dial, which
+    /// the first input (`online`) carries out.
     #[wasm_bindgen(constructor)]
     pub fn new(options: JsValue) -> Result<Core, JsValue> {
         // The URL is the glue's business: the machine only says when to dial.
@@ -175,7 +175,7 @@ impl Core {
     }
 
     /// Carries out every pending action, one borrow per action.
-    pub fn run(&self, io: &Io) {
+    fn run(&self, io: &Io) {
         loop {
             // Borrowed: a policy function is running and its caller will drain.
             let Ok(mut machine) = self.machine.try_borrow_mut() else {
@@ -199,6 +199,7 @@ impl Core {
                 };
                 // The socket is closing and its close event is on the way: keep the message
                 // for the next connection rather than lose it.
+                // (Only a policy function holds the machine, and it can't cause a write.)
                 if !written {
                     if let Ok(mut machine) = self.machine.try_borrow_mut() {
                         machine.write_failed(message);
