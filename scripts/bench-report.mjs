@@ -87,6 +87,14 @@ let md = `Measured by \`npm run bench\` on ${date} (headless Chromium, loopback 
 md += '| figure | raw JS | gloo-net | ws-tether `WebSocket` | ws-tether `ReconnectingWebSocket` |\n';
 md += '|---|---|---|---|---|\n';
 for (const r of rows) md += `| ${r.join(' | ')} |\n`;
+const npm = figures.npm_package;
+if (npm) {
+  md += '\nThe npm package, from JavaScript (Playwright page, same medians and rounds):\n\n';
+  md += '| figure | raw JS `WebSocket` | npm `ReconnectingWebSocket` |\n|---|---|---|\n';
+  for (const f of Object.values(npm.results)) {
+    md += `| ${f.title} | ${ms(f.raw, f.raw < 10 ? 3 : 1)} | ${ms(f.ours, f.ours < 10 ? 3 : 1)} (${x(f.ratio)}) |\n`;
+  }
+}
 md += '\n| target | goal | measured | verdict |\n|---|---|---|---|\n';
 for (const t of targets) md += `| ${t.join(' | ')} |\n`;
 
