@@ -94,7 +94,6 @@ export class ReconnectingWebSocket extends EventTarget {
         const data = typeof raw === 'string' || this.#binaryType === 'arraybuffer' ? raw : new Blob([raw]);
         this.#fire(new MessageEvent('message', { data }));
       },
-      connecting: () => {},
       opened: (protocol) => {
         this.#negotiated = [protocol, this.#socket?.ws.extensions ?? ''];
         this.#opened = true;
@@ -109,7 +108,6 @@ export class ReconnectingWebSocket extends EventTarget {
         this.#opened = false;
         this.#fire(new CustomEvent('reconnecting', { detail }));
       },
-      offline: () => {},
       rtt: (ms) => this.#fire(new CustomEvent('rtt', { detail: ms })),
       closed: (why, unsent, code, reason, wasClean) => {
         // Stopped: nothing may keep running or keep this object alive.

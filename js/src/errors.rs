@@ -18,12 +18,10 @@ pub(crate) fn type_error(message: &str) -> JsValue {
 /// The JavaScript option a library option field corresponds to.
 fn js_field(field: &str) -> &str {
     match field {
-        "backoff.min" => "minDelay",
         "backoff.max" => "maxDelay",
         "backoff.factor" => "factor",
         "backoff.max_attempts" => "maxRetries",
         "connect_timeout" => "connectTimeout",
-        "queue_max_bytes" => "queueMaxBytes",
         other => other,
     }
 }

@@ -41,14 +41,12 @@ extern "C" {
     #[wasm_bindgen(method, js_name = closeSocket)]
     fn close_socket(this: &Io, id: f64, code: u16, reason: &str, detach: bool);
     #[wasm_bindgen(method, js_name = setTimer)]
-    fn set_timer(this: &Io, timer: u8, ms: f64);
+    fn set_timer(this: &Io, timer: usize, ms: f64);
     #[wasm_bindgen(method, js_name = cancelTimer)]
-    fn cancel_timer(this: &Io, timer: u8);
+    fn cancel_timer(this: &Io, timer: usize);
     /// Dispatch the message passed to the `Core.received*` call in progress.
     #[wasm_bindgen(method)]
     fn deliver(this: &Io);
-    #[wasm_bindgen(method)]
-    fn connecting(this: &Io, attempt: u32);
     #[wasm_bindgen(method)]
     fn opened(this: &Io, protocol: &str);
     #[wasm_bindgen(method)]
@@ -61,8 +59,6 @@ extern "C" {
         clean: bool,
         was_open: bool,
     );
-    #[wasm_bindgen(method)]
-    fn offline(this: &Io);
     #[wasm_bindgen(method)]
     fn rtt(this: &Io, ms: f64);
     /// Closed for good (`why`: "user", "policy" or "gave-up"); code 0: no socket was left.
@@ -109,23 +105,6 @@ struct Clock {
 
 fn millis(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
-}
-
-fn timer_index(timer: Timer) -> u8 {
-    match timer {
-        Timer::Retry => 0,
-        Timer::ConnectTimeout => 1,
-        Timer::Heartbeat => 2,
-    }
-}
-
-fn timer_from(index: u8) -> Option<Timer> {
-    match index {
-        0 => Some(Timer::Retry),
-        1 => Some(Timer::ConnectTimeout),
-        2 => Some(Timer::Heartbeat),
-        _ => None,
-    }
 }
 
 fn reentered() -> JsValue {
@@ -212,8 +191,8 @@ impl Core {
             Action::StartClose { id, code, reason } => {
                 io.close_socket(id as f64, code, &reason, false)
             }
-            Action::SetTimer { timer, after } => io.set_timer(timer_index(timer), millis(after)),
-            Action::CancelTimer(timer) => io.cancel_timer(timer_index(timer)),
+            Action::SetTimer { timer, after } => io.set_timer(timer.index(), millis(after)),
+            Action::CancelTimer(timer) => io.cancel_timer(timer.index()),
             // Every delivery comes from the `on_message` of the input being fed, whose
             // payload the glue still holds: no copy back out of wasm memory.
             Action::Deliver(_) => io.deliver(),
@@ -225,7 +204,6 @@ impl Core {
 
 fn emit(io: &Io, event: ConnectionEvent) {
     match event {
-        ConnectionEvent::Connecting { attempt } => io.connecting(attempt),
         ConnectionEvent::Open { protocol } => io.opened(&protocol),
         ConnectionEvent::Reconnecting {
             attempt,
@@ -242,7 +220,6 @@ fn emit(io: &Io, event: ConnectionEvent) {
                 last_close.was_open,
             )
         }
-        ConnectionEvent::WaitingForNetwork => io.offline(),
         ConnectionEvent::Rtt(rtt) => io.rtt(millis(rtt)),
         ConnectionEvent::Closed {
             reason,
@@ -260,6 +237,7 @@ fn emit(io: &Io, event: ConnectionEvent) {
                 None => io.closed(why, unsent, 0, "", true),
             }
         }
+        // Connecting and WaitingForNetwork have no DOM event; readyState already says it.
         _ => {}
     }
 }
@@ -320,8 +298,8 @@ impl Core {
     }
 
     /// Timer `index` fired.
-    pub fn timer(&self, io: &Io, index: u8) -> Result<(), JsValue> {
-        match timer_from(index) {
+    pub fn timer(&self, io: &Io, index: usize) -> Result<(), JsValue> {
+        match Timer::ALL.get(index).copied() {
             Some(timer) => self.input(io, |m, now| m.on_timer(timer, now)),
             None => Ok(()),
         }
@@ -438,11 +416,5 @@ impl Core {
     #[wasm_bindgen(getter)]
     pub fn rtt(&self) -> Option<f64> {
         self.read(|m| m.rtt().map(millis), None)
-    }
-
-    /// Closed by the user: nothing will ever happen again.
-    #[wasm_bindgen(getter, js_name = closedForGood)]
-    pub fn closed_for_good(&self) -> bool {
-        self.read(|m| m.is_closed_for_good(), false)
     }
 }

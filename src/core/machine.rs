@@ -34,6 +34,16 @@ pub enum Timer {
     Heartbeat,
 }
 
+impl Timer {
+    /// Every timer, each at its [`index`](Self::index): a driver can keep them in an array.
+    pub const ALL: [Timer; 3] = [Timer::Retry, Timer::ConnectTimeout, Timer::Heartbeat];
+
+    /// This timer's place in [`Timer::ALL`].
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
 /// Why the reconnecting socket stopped for good.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]

@@ -1839,3 +1839,12 @@ fn a_refused_heartbeat_ping_is_not_replayed_as_data() {
     sim.m.write_failed(text(&format!("{PING}999")));
     assert_eq!(sim.m.queued_bytes(), format!("{PING}999").len());
 }
+
+#[test]
+fn every_timer_sits_at_its_index_in_all() {
+    for (i, timer) in Timer::ALL.into_iter().enumerate() {
+        assert_eq!(timer.index(), i, "{timer:?}");
+    }
+    let distinct: HashSet<Timer> = Timer::ALL.into_iter().collect();
+    assert_eq!(distinct.len(), Timer::ALL.len());
+}

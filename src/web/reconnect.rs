@@ -36,7 +36,7 @@ struct Driver {
     /// The status folded from every event, for late subscribers.
     status: ConnectionStatus,
     /// Dropping a timer's sender cancels its task and clears the browser timer.
-    timers: [Option<oneshot::Sender<()>>; 3],
+    timers: [Option<oneshot::Sender<()>>; Timer::ALL.len()],
     inbox: VecDeque<Message>,
     rx_waker: Option<Waker>,
     tx_waker: Option<Waker>,
@@ -62,14 +62,6 @@ impl Clock {
 
 /// The machine's code for "close without a status code" (1005 is never sent on the wire).
 const NO_STATUS: u16 = 1005;
-
-fn timer_index(timer: Timer) -> usize {
-    match timer {
-        Timer::Retry => 0,
-        Timer::ConnectTimeout => 1,
-        Timer::Heartbeat => 2,
-    }
-}
 
 fn seed() -> u64 {
     (js_sys::Math::random() * (1u64 << 53) as f64) as u64
@@ -265,7 +257,7 @@ impl Driver {
                     }
                 }
                 Action::SetTimer { timer, after } => self.set_timer(timer, after),
-                Action::CancelTimer(timer) => self.timers[timer_index(timer)] = None,
+                Action::CancelTimer(timer) => self.timers[timer.index()] = None,
                 Action::Emit(event) => {
                     if let Some(status) = ConnectionStatus::after(event.clone()) {
                         self.status = status;
@@ -369,7 +361,7 @@ impl Driver {
 
     fn set_timer(&mut self, timer: Timer, after: Duration) {
         let (cancel_tx, cancel_rx) = oneshot::channel::<()>();
-        self.timers[timer_index(timer)] = Some(cancel_tx);
+        self.timers[timer.index()] = Some(cancel_tx);
         let this = self.this.clone();
         let ms = u32::try_from(after.as_millis()).unwrap_or(u32::MAX);
         live::inc(&live::TIMERS);
@@ -382,7 +374,7 @@ impl Driver {
                 if let Some(driver) = this.upgrade() {
                     let mut d = driver.borrow_mut();
                     let now = d.clock.now();
-                    d.timers[timer_index(timer)] = None;
+                    d.timers[timer.index()] = None;
                     d.machine.on_timer(timer, now);
                     d.run();
                 }
