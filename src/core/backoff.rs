@@ -54,7 +54,8 @@ impl ExponentialBackoff {
     pub fn new() -> Self {
         Self::default()
     }
-    /// The shortest delay and the base of the growth. Default 500 ms.
+    /// The shortest delay and the base of the growth; above zero (a zero base would never
+    /// grow: every retry would come at once). Default 500 ms.
     pub fn min(mut self, min: Duration) -> Self {
         self.min = min;
         self
@@ -81,6 +82,12 @@ impl ExponentialBackoff {
     }
 
     pub(crate) fn validate(&self) -> Result<(), Error> {
+        if self.min.is_zero() {
+            return Err(Error::InvalidOption {
+                field: "backoff.min",
+                allowed: "a duration above zero",
+            });
+        }
         if self.max < self.min {
             return Err(Error::InvalidOption {
                 field: "backoff.max",
@@ -118,9 +125,9 @@ impl ExponentialBackoff {
             Jitter::Equal => (ceiling / 2.0).max(min),
             Jitter::None => ceiling,
         };
-        Some(Duration::from_secs_f64(
-            low + (ceiling - low) * rng.next_f64(),
-        ))
+        // Saturates: a `max` near `Duration::MAX` doesn't survive the trip through f64.
+        let secs = low + (ceiling - low) * rng.next_f64();
+        Some(Duration::try_from_secs_f64(secs).unwrap_or(self.max))
     }
 }
 
@@ -268,6 +275,21 @@ mod tests {
     }
 
     #[test]
+    fn the_longest_durations_saturate_instead_of_panicking() {
+        for jitter in [Jitter::Full, Jitter::Equal, Jitter::None] {
+            let b = ExponentialBackoff::new().max(Duration::MAX).jitter(jitter);
+            let mut rng = Rng::new(5);
+            for attempt in [1, 60, 2000, u32::MAX] {
+                let d = b.delay(attempt, &mut rng).expect("no attempt limit");
+                assert!(d >= Duration::from_millis(500), "{d:?}");
+            }
+            let b = b.min(Duration::MAX);
+            assert_eq!(b.validate(), Ok(()));
+            assert_eq!(b.delay(1, &mut rng), Some(Duration::MAX));
+        }
+    }
+
+    #[test]
     fn huge_attempt_numbers_stay_at_max() {
         let b = ExponentialBackoff::new().jitter(Jitter::None);
         assert_eq!(
@@ -291,6 +313,7 @@ mod tests {
                 ExponentialBackoff::new().max_attempts(0),
                 "backoff.max_attempts",
             ),
+            (ExponentialBackoff::new().min(Duration::ZERO), "backoff.min"),
         ];
         for (b, field) in bad {
             match b.validate() {

@@ -3,6 +3,7 @@
 //! feeds it inputs with the current time and carries out the actions it returns.
 
 use crate::core::backoff::{RetryContext, Rng};
+use crate::core::clock::MAX_TIMER;
 use crate::core::policy::{
     Config, Disconnect, CONNECT_TIMEOUT_REASON, HEARTBEAT_TIMEOUT_CODE, HEARTBEAT_TIMEOUT_REASON,
 };
@@ -81,13 +82,22 @@ pub enum ConnectionEvent {
         last_close: Disconnect,
     },
     /// The browser is offline: no dialling until it is online again.
-    WaitingForNetwork,
+    WaitingForNetwork {
+        /// How the connection or attempt ended, when its loss is what started the wait
+        /// (`None` when the browser went offline while a retry was already scheduled).
+        last_close: Option<Disconnect>,
+    },
     /// A heartbeat was answered after this round-trip time.
     Rtt(Duration),
     /// A message, in order with the other events. Only with
     /// [`ReconnectingBuilder::messages_as_events`](crate::ReconnectingBuilder::messages_as_events);
     /// otherwise messages go to the `Stream`.
     Message(Message),
+    /// A message that `send` accepted as [`SendOutcome::Written`] but the browser refused to
+    /// write, because its socket was already closing. With replay on it is queued for the
+    /// next connection instead; this event means replay is off (or the socket stopped for
+    /// good), so it was not sent and comes back to you.
+    Unsent(Message),
     /// Closed for good. `unsent` queued messages were discarded (they are counted, not lost
     /// silently). `reconnect()` starts again, except after a user close.
     Closed {
@@ -197,7 +207,16 @@ pub struct Machine {
     /// Whether the current ping was sent to excuse a late timer.
     excused: bool,
     heartbeat_due: Time,
+    /// Pings sent on the current connection and not answered yet: only their pongs are
+    /// consumed (an application message that merely looks like a pong is delivered).
+    unanswered: Vec<u64>,
     rtt: Option<Duration>,
+    /// The socket the driver reported created (after the URL provider, if any).
+    created: Option<ConnId>,
+    /// The latest time an input carried.
+    now: Time,
+    /// When each timer set beyond [`MAX_TIMER`] is really due; it was asked for in steps.
+    long_deadline: [Option<Time>; Timer::ALL.len()],
     actions: VecDeque<Action>,
 }
 
@@ -219,7 +238,11 @@ impl Machine {
             ping_seq: 0,
             excused: false,
             heartbeat_due: now,
+            unanswered: Vec::new(),
             rtt: None,
+            created: None,
+            now,
+            long_deadline: [None; Timer::ALL.len()],
             actions: VecDeque::new(),
         };
         m.dial();
@@ -269,7 +292,8 @@ impl Machine {
         match self.phase {
             Phase::Open { .. } => true,
             Phase::Closing { .. } | Phase::Stopped | Phase::Closed => false,
-            _ => !self.cfg.replay || self.queue.fits(len),
+            // Without replay nothing is taken until a connection is open.
+            _ => self.cfg.replay && self.queue.fits(len),
         }
     }
 
@@ -300,12 +324,22 @@ impl Machine {
         self.actions.push_back(Action::Emit(event));
     }
 
+    /// Asks for `timer` in `after`, at most [`MAX_TIMER`] at a time.
     fn set_timer(&mut self, timer: Timer, after: Duration) {
+        self.long_deadline[timer.index()] =
+            (after > MAX_TIMER).then(|| self.now.saturating_add(after));
+        let after = after.min(MAX_TIMER);
         self.actions.push_back(Action::SetTimer { timer, after });
     }
 
     fn cancel_timer(&mut self, timer: Timer) {
+        self.long_deadline[timer.index()] = None;
         self.actions.push_back(Action::CancelTimer(timer));
+    }
+
+    /// Moves the machine's clock to `now` (inputs may carry an older reading: ignored).
+    fn tick(&mut self, now: Time) {
+        self.now = self.now.max(now);
     }
 
     fn dial(&mut self) {
@@ -313,6 +347,7 @@ impl Machine {
         self.next_id += 1;
         self.phase = Phase::Connecting { id };
         self.ping = None;
+        self.unanswered.clear();
         self.emit(ConnectionEvent::Connecting {
             attempt: self.retries,
         });
@@ -335,6 +370,22 @@ impl Machine {
 
     fn stop(&mut self, reason: StopReason, close: Option<CloseInfo>) {
         let user = reason == StopReason::UserClosed;
+        if user {
+            // A close from inside a handler of this very step: what was decided before it
+            // (a retry, its announcement) will not happen, so it is not carried out either.
+            self.actions.retain(|action| {
+                !matches!(
+                    action,
+                    Action::Dial { .. }
+                        | Action::SetTimer { .. }
+                        | Action::Emit(
+                            ConnectionEvent::Connecting { .. }
+                                | ConnectionEvent::Reconnecting { .. }
+                                | ConnectionEvent::WaitingForNetwork { .. }
+                        )
+                )
+            });
+        }
         self.cancel_timer(Timer::Retry);
         let unsent = self.queue.clear();
         self.phase = if user { Phase::Closed } else { Phase::Stopped };
@@ -360,6 +411,7 @@ impl Machine {
         self.cancel_timer(Timer::ConnectTimeout);
         self.cancel_timer(Timer::Heartbeat);
         self.ping = None;
+        self.unanswered.clear();
         let down_since = *self.down_since.get_or_insert(now);
         let last_close = Disconnect { close, was_open };
         if !self.cfg.close_policy.should_retry(&last_close) {
@@ -380,7 +432,9 @@ impl Machine {
         };
         if !self.online {
             self.phase = Phase::Offline;
-            self.emit(ConnectionEvent::WaitingForNetwork);
+            self.emit(ConnectionEvent::WaitingForNetwork {
+                last_close: Some(last_close),
+            });
             return;
         }
         self.phase = Phase::Waiting;
@@ -392,8 +446,17 @@ impl Machine {
         });
     }
 
+    /// The driver created socket `id` (for a URL provider, once it answered). Until then a
+    /// `close()` has no socket to wait for and closes at once.
+    pub fn socket_created(&mut self, id: ConnId) {
+        if self.phase == (Phase::Connecting { id }) {
+            self.created = Some(id);
+        }
+    }
+
     /// Socket `id` opened.
     pub fn on_open(&mut self, id: ConnId, protocol: String, now: Time) {
+        self.tick(now);
         if self.phase != (Phase::Connecting { id }) {
             return;
         }
@@ -414,12 +477,11 @@ impl Machine {
 
     /// A message arrived on socket `id`.
     pub fn on_message(&mut self, id: ConnId, message: Message, now: Time) {
+        self.tick(now);
         if self.phase == (Phase::Closing { id }) {
-            // Sent by the peer before it saw our close: still the user's data (a late pong
-            // is not).
-            let pong =
-                self.cfg.heartbeat.is_some() && message.as_text().and_then(parse_pong).is_some();
-            if !pong {
+            // Sent by the peer before it saw our close: still the user's data (a late answer
+            // to our own ping is not).
+            if !self.take_pong(&message) {
                 self.actions.push_back(Action::Deliver(message));
             }
             return;
@@ -430,28 +492,46 @@ impl Machine {
         self.last_seen = now;
         if let Some(hb) = self.cfg.heartbeat {
             // The pending tick may be a ping's deadline, later than the new idle limit.
-            if self.heartbeat_due > now + hb.interval {
+            if self.heartbeat_due > now.saturating_add(hb.interval) {
                 self.schedule_heartbeat(hb.interval, now);
             }
         }
-        if self.cfg.heartbeat.is_some() {
-            if let Some(seq) = message.as_text().and_then(parse_pong) {
-                if let Some((sent_seq, sent)) = self.ping {
-                    if sent_seq == seq {
-                        let rtt = now.saturating_sub(sent);
-                        self.rtt = Some(rtt);
-                        self.ping = None;
-                        self.emit(ConnectionEvent::Rtt(rtt));
-                    }
+        if let Some(seq) = self.pong_of(&message) {
+            self.take_pong(&message);
+            if let Some((sent_seq, sent)) = self.ping {
+                if sent_seq == seq {
+                    let rtt = now.saturating_sub(sent);
+                    self.rtt = Some(rtt);
+                    self.ping = None;
+                    self.emit(ConnectionEvent::Rtt(rtt));
                 }
-                return;
             }
+            return;
         }
         self.actions.push_back(Action::Deliver(message));
     }
 
+    /// The number of the unanswered ping `message` answers, if it is such a pong.
+    fn pong_of(&self, message: &Message) -> Option<u64> {
+        self.cfg.heartbeat?;
+        let seq = message.as_text().and_then(parse_pong)?;
+        self.unanswered.contains(&seq).then_some(seq)
+    }
+
+    /// Consumes `message` if it answers one of our pings.
+    fn take_pong(&mut self, message: &Message) -> bool {
+        match self.pong_of(message) {
+            Some(seq) => {
+                self.unanswered.retain(|s| *s != seq);
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Socket `id` closed (or its attempt failed).
     pub fn on_close(&mut self, id: ConnId, close: CloseInfo, now: Time) {
+        self.tick(now);
         match self.phase {
             Phase::Connecting { id: cur } | Phase::Open { id: cur, .. } if cur == id => {
                 self.lost(close, now)
@@ -476,6 +556,15 @@ impl Machine {
 
     /// `timer` fired.
     pub fn on_timer(&mut self, timer: Timer, now: Time) {
+        self.tick(now);
+        if let Some(due) = self.long_deadline[timer.index()] {
+            if now < due {
+                // A long wait asked for in steps: ask for the next one.
+                self.set_timer(timer, due - now);
+                return;
+            }
+            self.long_deadline[timer.index()] = None;
+        }
         match (timer, self.phase) {
             (Timer::Retry, Phase::Waiting) => self.dial(),
             (Timer::ConnectTimeout, Phase::Connecting { .. }) => {
@@ -507,24 +596,25 @@ impl Machine {
     }
 
     fn schedule_heartbeat(&mut self, after: Duration, now: Time) {
-        self.heartbeat_due = now + after;
+        self.heartbeat_due = now.saturating_add(after);
         self.set_timer(Timer::Heartbeat, after);
     }
 
     fn send_ping(&mut self, id: ConnId, now: Time) {
         self.ping_seq += 1;
         self.ping = Some((self.ping_seq, now));
+        self.unanswered.push(self.ping_seq);
         let message = Message::Text(format!("{PING_PREFIX}{}", self.ping_seq));
         self.actions.push_back(Action::Write { id, message });
     }
 
     fn heartbeat_tick(&mut self, id: ConnId, now: Time) {
         let Some(hb) = self.cfg.heartbeat else { return };
-        let late = now > self.heartbeat_due + LATE_TIMER_SLACK;
+        let late = now > self.heartbeat_due.saturating_add(LATE_TIMER_SLACK);
         match self.ping {
             // Nothing at all has arrived since the ping.
             Some((_, sent)) if self.last_seen < sent => {
-                let deadline = sent + hb.timeout;
+                let deadline = sent.saturating_add(hb.timeout);
                 if now < deadline {
                     self.schedule_heartbeat(deadline - now, now);
                 } else if late && !self.excused {
@@ -545,7 +635,7 @@ impl Machine {
             }
             _ => {
                 self.excused = false;
-                let idle_until = self.last_seen + hb.interval;
+                let idle_until = self.last_seen.saturating_add(hb.interval);
                 if now >= idle_until {
                     self.send_ping(id, now);
                     self.schedule_heartbeat(hb.timeout, now);
@@ -570,8 +660,9 @@ impl Machine {
     }
 
     /// The browser refused a write the machine issued: its socket is already closing and
-    /// the close event is on its way. The message goes back in the queue, in order, to be
-    /// written on the next connection.
+    /// the close event is on its way. With replay on, the message goes back in the queue, in
+    /// order, to be written on the next connection; otherwise (or once stopped) it comes back
+    /// to the application as [`ConnectionEvent::Unsent`]. Never dropped silently.
     pub fn write_failed(&mut self, message: Message) {
         let is_our_ping = match (self.ping, message.as_text()) {
             (Some((seq, _)), Some(text)) => {
@@ -579,8 +670,13 @@ impl Machine {
             }
             _ => false,
         };
-        if !is_our_ping && !self.is_stopped() {
+        if is_our_ping {
+            return;
+        }
+        if self.cfg.replay && !self.is_stopped() {
             self.queue.push_accepted(message);
+        } else {
+            self.emit(ConnectionEvent::Unsent(message));
         }
     }
 
@@ -591,6 +687,13 @@ impl Machine {
     pub fn close(&mut self, code: u16, reason: &str) {
         match self.phase {
             Phase::Closed | Phase::Closing { .. } => {}
+            // Already stopped and reported: like a closed browser socket, nothing more.
+            Phase::Stopped => self.phase = Phase::Closed,
+            // No socket exists yet (the URL provider hasn't answered): nothing to wait for.
+            Phase::Connecting { id } if self.created != Some(id) => {
+                self.cancel_timer(Timer::ConnectTimeout);
+                self.stop(StopReason::UserClosed, None);
+            }
             Phase::Connecting { id } | Phase::Open { id, .. } => {
                 self.cancel_timer(Timer::Retry);
                 self.cancel_timer(Timer::Heartbeat);
@@ -600,9 +703,7 @@ impl Machine {
                 self.phase = Phase::Closing { id };
                 self.set_timer(Timer::ConnectTimeout, self.cfg.connect_timeout);
             }
-            Phase::Waiting | Phase::Offline | Phase::Stopped => {
-                self.stop(StopReason::UserClosed, None)
-            }
+            Phase::Waiting | Phase::Offline => self.stop(StopReason::UserClosed, None),
         }
     }
 
@@ -624,23 +725,24 @@ impl Machine {
             (false, Phase::Waiting) => {
                 self.cancel_timer(Timer::Retry);
                 self.phase = Phase::Offline;
-                self.emit(ConnectionEvent::WaitingForNetwork);
+                self.emit(ConnectionEvent::WaitingForNetwork { last_close: None });
             }
             (true, Phase::Offline | Phase::Waiting) => self.redial_now(),
             _ => {}
         }
     }
 
-    /// The page became visible or hidden: visible again retries a waiting socket at once.
+    /// The page became visible or hidden: visible again retries a waiting socket at once
+    /// (the retry counter is kept: a page shown and hidden repeatedly still gives up).
     pub fn set_visible(&mut self, visible: bool) {
         if visible && self.online && self.phase == Phase::Waiting {
             self.redial_now();
         }
     }
 
+    /// Runs the scheduled retry now instead of after its delay.
     fn redial_now(&mut self) {
         self.cancel_timer(Timer::Retry);
-        self.retries = 0;
         self.dial();
     }
 }

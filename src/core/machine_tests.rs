@@ -53,6 +53,11 @@ struct Sim {
     delivered: Vec<Message>,
     writes: HashMap<ConnId, Vec<Message>>,
     user_closed: bool,
+    /// Whether a dial creates its socket at once (a fixed URL) or waits for `create`
+    /// (a URL provider that hasn't answered).
+    create_on_dial: bool,
+    /// Sockets the driver created (a dial whose provider hasn't answered has none yet).
+    created: HashSet<ConnId>,
 }
 
 impl Sim {
@@ -70,9 +75,35 @@ impl Sim {
             delivered: Vec::new(),
             writes: HashMap::new(),
             user_closed: false,
+            create_on_dial: true,
+            created: HashSet::new(),
         };
         sim.drain();
         sim
+    }
+
+    /// A sim whose dials wait for `create` (the URL provider's answer).
+    fn with_provider(cfg: Config, seed: u64) -> Sim {
+        let mut sim = Sim::new(cfg, seed);
+        sim.create_on_dial = false;
+        // The first dial already happened (and created its socket) in `new`; dial again.
+        sim.m = Machine::new(sim.m.cfg.clone(), seed, sim.now);
+        sim.live.clear();
+        sim.created.clear();
+        sim.dialled.clear();
+        sim.log.clear();
+        sim.events.clear();
+        sim.timers.clear();
+        sim.drain();
+        sim
+    }
+
+    /// The URL provider answered: the driver creates socket `id`.
+    fn create(&mut self, id: ConnId) -> Vec<Action> {
+        if self.m.is_dialing(id) {
+            self.created.insert(id);
+        }
+        self.input(|m, _| m.socket_created(id))
     }
 
     /// Carries out the machine's pending actions and checks the per-step invariants.
@@ -90,6 +121,10 @@ impl Sim {
                     assert!(!self.dialled.contains(id), "socket id {id} reused");
                     self.live.push(*id);
                     self.dialled.push(*id);
+                    if self.create_on_dial {
+                        self.m.socket_created(*id);
+                        self.created.insert(*id);
+                    }
                 }
                 Action::Write { id, message } => {
                     assert!(
@@ -110,7 +145,11 @@ impl Sim {
                     self.live.retain(|live| live != id);
                 }
                 Action::SetTimer { timer, after } => {
-                    self.timers.insert(*timer, self.now + *after);
+                    assert!(
+                        *after <= MAX_TIMER,
+                        "{timer:?} set for {after:?}, beyond what a browser keeps"
+                    );
+                    self.timers.insert(*timer, self.now.saturating_add(*after));
                 }
                 Action::CancelTimer(timer) => {
                     self.timers.remove(timer);
@@ -147,6 +186,10 @@ impl Sim {
             Phase::Connecting { id } | Phase::Open { id, .. } | Phase::Closing { id } => vec![id],
             _ => Vec::new(),
         };
+        // A dial whose provider never answered leaves no socket behind once abandoned.
+        let created = &self.created;
+        self.live
+            .retain(|id| created.contains(id) || expected.contains(id));
         assert_eq!(
             self.live, expected,
             "live sockets vs the machine's phase {:?}",
@@ -904,14 +947,14 @@ fn heartbeat_pings_when_idle_and_a_pong_sets_rtt() {
     let n = ping.strip_prefix(PING).unwrap();
 
     sim.advance(ms(300));
-    // A pong with another number is swallowed and measures nothing.
+    // A pong with a number we never sent is the application's: delivered, no rtt.
     let acts = sim.recv(text(&format!("{PONG}999")));
-    assert!(delivered_in(&acts).is_empty());
+    assert_eq!(delivered_in(&acts), vec![text(&format!("{PONG}999"))]);
     assert_eq!(sim.m.rtt(), None);
     let acts = sim.recv(text(&format!("{PONG}{n}")));
     assert_eq!(events_in(&acts), vec![ConnectionEvent::Rtt(ms(300))]);
     assert!(delivered_in(&acts).is_empty());
-    assert!(sim.delivered.is_empty(), "a pong was delivered");
+    assert_eq!(sim.delivered.len(), 1, "our pong was delivered");
     assert_eq!(sim.m.rtt(), Some(ms(300)));
     // The connection stays up and pings again after the next idle interval.
     assert!(close_sockets_in(&sim.advance(secs(9))).is_empty());
@@ -1047,7 +1090,10 @@ fn going_offline_cancels_the_retry_until_online_again() {
     assert_eq!(sim.m.attempt(), 2);
     let acts = sim.set_online(false);
     assert!(acts.contains(&Action::CancelTimer(Timer::Retry)));
-    assert_eq!(events_in(&acts), vec![ConnectionEvent::WaitingForNetwork]);
+    assert_eq!(
+        events_in(&acts),
+        vec![ConnectionEvent::WaitingForNetwork { last_close: None }]
+    );
     assert!(sim.timers.is_empty());
     assert!(sim.advance(secs(3600)).is_empty(), "no dial while offline");
     assert!(
@@ -1056,12 +1102,13 @@ fn going_offline_cancels_the_retry_until_online_again() {
     );
     assert_eq!(sim.m.ready_state(), ReadyState::Connecting);
     let acts = sim.set_online(true);
+    // Online again dials at once, as the retry it replaces: still retry 2.
     assert_eq!(
         events_in(&acts),
-        vec![ConnectionEvent::Connecting { attempt: 0 }]
+        vec![ConnectionEvent::Connecting { attempt: 2 }]
     );
     assert_eq!(dials_in(&acts), vec![3]);
-    assert_eq!(sim.m.attempt(), 0);
+    assert_eq!(sim.m.attempt(), 2);
 }
 
 #[test]
@@ -1073,13 +1120,19 @@ fn a_drop_while_offline_waits_for_the_network() {
         "the open socket is left alone"
     );
     let acts = sim.drop_current(1006);
-    assert_eq!(events_in(&acts), vec![ConnectionEvent::WaitingForNetwork]);
+    // The loss is reported with its close, as a drop while online is.
+    assert_eq!(
+        events_in(&acts),
+        vec![ConnectionEvent::WaitingForNetwork {
+            last_close: Some(disconnect(1006, "", false, true))
+        }]
+    );
     assert!(retry_timer_in(&acts).is_none());
     assert!(sim.advance(secs(3600)).is_empty());
     let acts = sim.set_online(true);
     assert_eq!(
         events_in(&acts),
-        vec![ConnectionEvent::Connecting { attempt: 0 }]
+        vec![ConnectionEvent::Connecting { attempt: 1 }]
     );
     assert_eq!(dials_in(&acts), vec![2]);
 }
@@ -1104,12 +1157,13 @@ fn becoming_visible_retries_at_once() {
     assert!(sim.set_visible(false).is_empty());
     let acts = sim.set_visible(true);
     assert!(acts.contains(&Action::CancelTimer(Timer::Retry)));
+    // The retry runs now instead of after its delay; it is still retry 4.
     assert_eq!(
         events_in(&acts),
-        vec![ConnectionEvent::Connecting { attempt: 0 }]
+        vec![ConnectionEvent::Connecting { attempt: 4 }]
     );
     assert_eq!(dials_in(&acts), vec![5]);
-    assert_eq!(sim.m.attempt(), 0);
+    assert_eq!(sim.m.attempt(), 4);
     sim.open_current();
     assert!(
         sim.set_visible(true).is_empty(),
@@ -1287,41 +1341,54 @@ mod props {
     use proptest::prelude::*;
     use std::collections::VecDeque;
 
-    const BACKOFF_MAX: Duration = Duration::from_secs(10);
     const DROP_CODES: [u16; 7] = [1000, 1001, 1006, 1008, 4000, 4401, 4500];
 
     #[derive(Debug, Clone)]
     struct Params {
         queue_max: usize,
         overflow: Overflow,
-        /// Interval and timeout, in ms.
-        heartbeat: Option<(u64, u64)>,
+        /// Interval and timeout.
+        heartbeat: Option<(Duration, Duration)>,
         replay: bool,
-        min_ms: u64,
+        min: Duration,
+        max: Duration,
         max_attempts: Option<u32>,
-        connect_timeout_ms: u64,
-        stable_after_ms: u64,
+        connect_timeout: Duration,
+        stable_after: Duration,
         seed: u64,
+    }
+
+    const MONTH: Duration = Duration::from_secs(30 * 24 * 3600);
+
+    /// Mostly `lo..hi` ms, sometimes an extreme: a month (beyond a browser timer) or
+    /// `Duration::MAX`, and zero where zero is allowed.
+    fn duration(lo: u64, hi: u64, zero_ok: bool) -> impl Strategy<Value = Duration> {
+        let zero = if zero_ok { Duration::ZERO } else { ms(lo) };
+        prop_oneof![
+            85 => (lo..hi).prop_map(ms),
+            5 => Just(MONTH),
+            5 => Just(Duration::MAX),
+            5 => Just(zero),
+        ]
     }
 
     impl Params {
         fn config(&self) -> Config {
             let mut backoff = ExponentialBackoff::new()
-                .min(ms(self.min_ms))
-                .max(BACKOFF_MAX)
+                .min(self.min)
+                .max(self.max)
                 .jitter(Jitter::Full);
             if let Some(n) = self.max_attempts {
                 backoff = backoff.max_attempts(n);
             }
             let cfg = Config {
                 backoff: Backoff::from(backoff),
-                connect_timeout: ms(self.connect_timeout_ms),
-                stable_after: ms(self.stable_after_ms),
+                connect_timeout: self.connect_timeout,
+                stable_after: self.stable_after,
                 close_policy: ClosePolicy::Default,
-                heartbeat: self.heartbeat.map(|(i, t)| Heartbeat {
-                    interval: ms(i),
-                    timeout: ms(t),
-                }),
+                heartbeat: self
+                    .heartbeat
+                    .map(|(interval, timeout)| Heartbeat { interval, timeout }),
                 queue_max_bytes: self.queue_max,
                 overflow: self.overflow,
                 replay: self.replay,
@@ -1333,18 +1400,18 @@ mod props {
 
     fn params() -> impl Strategy<Value = Params> {
         (
-            1usize..700,
+            prop_oneof![9 => 1usize..700, 1 => Just(usize::MAX)],
             prop::sample::select(vec![
                 Overflow::Reject,
                 Overflow::DropOldest,
                 Overflow::DropNewest,
             ]),
-            prop::option::of((500u64..8000, 500u64..8000)),
+            prop::option::of((duration(500, 8000, false), duration(500, 8000, false))),
             prop::bool::weighted(0.85),
-            50u64..1000,
-            prop::option::weighted(0.3, 1u32..6),
-            500u64..10_000,
-            0u64..10_000,
+            (duration(50, 1000, false), duration(1000, 10_000, false)),
+            prop::option::weighted(0.3, prop_oneof![1u32..6, Just(u32::MAX)]),
+            duration(500, 10_000, false),
+            duration(0, 10_000, true),
             any::<u64>(),
         )
             .prop_map(
@@ -1353,20 +1420,21 @@ mod props {
                     overflow,
                     heartbeat,
                     replay,
-                    min_ms,
+                    (min, max),
                     max_attempts,
-                    connect_timeout_ms,
-                    stable_after_ms,
+                    connect_timeout,
+                    stable_after,
                     seed,
                 )| Params {
                     queue_max,
                     overflow,
                     heartbeat,
                     replay,
-                    min_ms,
+                    min,
+                    max: max.max(min),
                     max_attempts,
-                    connect_timeout_ms,
-                    stable_after_ms,
+                    connect_timeout,
+                    stable_after,
                     seed,
                 },
             )
@@ -1384,7 +1452,11 @@ mod props {
         Recv,
         Pong,
         Send(usize),
+        /// Send while open, and the browser refuses the write (its socket was closing).
+        Refused(usize),
         Close,
+        /// The first action of a socket loss is carried out, then a handler calls close().
+        CloseInsideLoss(u16),
         Reconnect,
         Online(bool),
         Visible(bool),
@@ -1402,7 +1474,9 @@ mod props {
             30 => Just(Op::Recv),
             20 => Just(Op::Pong),
             50 => (0usize..300).prop_map(Op::Send),
+            5 => (0usize..300).prop_map(Op::Refused),
             1 => Just(Op::Close),
+            1 => prop::sample::select(DROP_CODES.to_vec()).prop_map(Op::CloseInsideLoss),
             8 => Just(Op::Reconnect),
             10 => any::<bool>().prop_map(Op::Online),
             10 => any::<bool>().prop_map(Op::Visible),
@@ -1443,6 +1517,12 @@ mod props {
         unsent: usize,
         /// When the current socket last showed a sign of life (open or a message).
         last_inbound: Time,
+        /// A Closed event was emitted and no dial followed yet.
+        closed_reported: bool,
+        /// Written, then refused by the browser and handed back (`Unsent`).
+        returned: Vec<u64>,
+        user_closed_reported: bool,
+        requeued: HashSet<u64>,
     }
 
     impl Model {
@@ -1460,6 +1540,10 @@ mod props {
                 dropped: 0,
                 unsent: 0,
                 last_inbound: Duration::ZERO,
+                closed_reported: false,
+                returned: Vec::new(),
+                user_closed_reported: false,
+                requeued: HashSet::new(),
             };
             let first = model.sim.log.clone();
             model.process(&first);
@@ -1469,9 +1553,10 @@ mod props {
 
         fn check_delay(&self, delay: Duration) {
             assert!(
-                ms(self.p.min_ms) <= delay && delay <= BACKOFF_MAX,
-                "retry delay {delay:?} outside [{} ms, {BACKOFF_MAX:?}]",
-                self.p.min_ms
+                self.p.min <= delay && delay <= self.p.max,
+                "retry delay {delay:?} outside [{:?}, {:?}]",
+                self.p.min,
+                self.p.max
             );
         }
 
@@ -1479,6 +1564,21 @@ mod props {
         fn process(&mut self, acts: &[Action]) {
             let attempt = self.sim.m.attempt();
             for action in acts {
+                if let Action::Emit(event) = action {
+                    assert!(
+                        !self.user_closed_reported || matches!(event, ConnectionEvent::Unsent(_)),
+                        "{event:?} after the final close"
+                    );
+                    if matches!(
+                        event,
+                        ConnectionEvent::Closed {
+                            reason: StopReason::UserClosed,
+                            ..
+                        }
+                    ) {
+                        self.user_closed_reported = true;
+                    }
+                }
                 match action {
                     Action::Write { message, .. } => {
                         let text = message.as_text().expect("only text is sent here");
@@ -1491,10 +1591,11 @@ mod props {
                             self.written.push(n);
                         }
                     }
-                    Action::SetTimer {
-                        timer: Timer::Retry,
-                        after,
-                    } => self.check_delay(*after),
+                    Action::Emit(ConnectionEvent::Unsent(message)) => {
+                        let n = user_message_id(message.as_text().expect("text"));
+                        assert!(self.written.contains(&n), "unsent but never written");
+                        self.returned.push(n);
+                    }
                     Action::Emit(ConnectionEvent::Reconnecting {
                         attempt: a, delay, ..
                     }) => {
@@ -1504,8 +1605,11 @@ mod props {
                     }
                     Action::Emit(ConnectionEvent::Connecting { attempt: a }) => {
                         assert_eq!(*a, attempt);
+                        self.closed_reported = false;
                     }
                     Action::Emit(ConnectionEvent::Closed { unsent, .. }) => {
+                        assert!(!self.closed_reported, "two Closed events without a dial");
+                        self.closed_reported = true;
                         assert_eq!(*unsent, self.pending.len(), "unsent count");
                         self.unsent += unsent;
                         self.pending.clear();
@@ -1520,7 +1624,7 @@ mod props {
                             .expect("a heartbeat close without heartbeat");
                         let silence = self.sim.now - self.last_inbound;
                         assert!(
-                            silence >= ms(i) + ms(t),
+                            silence >= i.saturating_add(t),
                             "peer declared dead after only {silence:?} of silence"
                         );
                     }
@@ -1531,7 +1635,17 @@ mod props {
 
         fn check_state(&self) {
             let m = &self.sim.m;
-            assert!(m.queued_bytes() <= self.p.queue_max, "queue over its bound");
+            // Refused writes go back past the bound: they were promised delivery.
+            let requeued: usize = self
+                .pending
+                .iter()
+                .filter(|n| self.requeued.contains(n))
+                .map(|n| self.sizes[n])
+                .sum();
+            assert!(
+                m.queued_bytes() <= self.p.queue_max.saturating_add(requeued),
+                "queue over its bound"
+            );
             let model_bytes: usize = self.pending.iter().map(|n| self.sizes[n]).sum();
             assert_eq!(m.queued_bytes(), model_bytes);
             assert_eq!(m.queue.len(), self.pending.len());
@@ -1632,8 +1746,15 @@ mod props {
                     };
                     let closing = self.sim.m.ready_state() == ReadyState::Closing;
                     let outstanding = !closing && self.sim.m.ping.map(|(seq, _)| seq) == Some(n);
-                    let acts = self.sim.recv(text(&format!("{PONG}{n}")));
-                    assert!(delivered_in(&acts).is_empty(), "a pong was delivered");
+                    let answers = self.sim.m.unanswered.contains(&n);
+                    let pong = text(&format!("{PONG}{n}"));
+                    let acts = self.sim.recv(pong.clone());
+                    if answers {
+                        assert!(delivered_in(&acts).is_empty(), "our pong was delivered");
+                    } else {
+                        // Already answered: a repeat is the application's message.
+                        assert_eq!(delivered_in(&acts), vec![pong]);
+                    }
                     let rtts = events_in(&acts)
                         .into_iter()
                         .filter(|e| matches!(e, ConnectionEvent::Rtt(_)))
@@ -1690,12 +1811,85 @@ mod props {
                     }
                     acts
                 }
+                Op::Refused(size) => {
+                    if !self.sim.is_current_open() || self.sim.m.is_stopped() {
+                        return;
+                    }
+                    let n = self.next_msg;
+                    self.next_msg += 1;
+                    let message = user_message(n, size);
+                    self.sizes.insert(n, message.len());
+                    let (result, acts) = self.sim.send(message.clone());
+                    assert_eq!(result, Ok(SendOutcome::Written));
+                    self.accepted.push(n);
+                    self.pending.push_back(n);
+                    self.process(&acts);
+                    // The browser refused it: its socket is closing, the close event follows.
+                    let queued_before = self.sim.m.queued_bytes();
+                    self.sim.m.write_failed(message);
+                    let acts = self.sim.drain();
+                    if self.sim.m.queued_bytes() > queued_before {
+                        assert!(self.p.replay);
+                        assert_eq!(self.written.pop(), Some(n));
+                        self.pending.push_back(n);
+                        self.requeued.insert(n);
+                    } else {
+                        assert_eq!(
+                            events_in(&acts),
+                            vec![ConnectionEvent::Unsent(user_message(n, size))]
+                        );
+                    }
+                    self.process(&acts);
+                    self.sim.drop_current(1006)
+                }
+                Op::CloseInsideLoss(code) => {
+                    if self.sim.user_closed || self.sim.live.len() != 1 {
+                        return;
+                    }
+                    let id = self.sim.current();
+                    self.sim.live.clear();
+                    let close = CloseInfo {
+                        code,
+                        reason: String::new(),
+                        was_clean: code != 1006,
+                    };
+                    let now = self.sim.now;
+                    self.sim.m.on_close(id, close, now);
+                    // The driver carries out the first action; its handler calls close().
+                    let first = self.sim.m.poll_action();
+                    self.sim.user_closed = true;
+                    self.sim.m.close(1000, "");
+                    if let Some(first) = first {
+                        self.sim.m.actions.push_front(first);
+                    }
+                    let acts = self.sim.drain();
+                    let events = events_in(&acts);
+                    if let Some(at) = events.iter().position(|e| {
+                        matches!(
+                            e,
+                            ConnectionEvent::Closed {
+                                reason: StopReason::UserClosed,
+                                ..
+                            }
+                        )
+                    }) {
+                        assert_eq!(
+                            at,
+                            events.len() - 1,
+                            "events after the final close: {events:?}"
+                        );
+                    }
+                    acts
+                }
                 Op::Close => {
                     let already = self.sim.user_closed;
+                    let reported = self.sim.m.is_finished();
                     let had_socket = !self.sim.live.is_empty();
                     let acts = self.sim.close(1000, "bye");
-                    if already {
-                        assert!(acts.is_empty());
+                    if already || reported {
+                        // Closed or given up already (and said so): nothing more happens.
+                        assert!(acts.is_empty(), "{acts:?}");
+                        assert!(already || self.sim.m.is_closed_for_good());
                     } else if had_socket {
                         // Closing: the final event waits for the socket's close event.
                         assert_eq!(self.sim.m.ready_state(), ReadyState::Closing);
@@ -1847,4 +2041,303 @@ fn every_timer_sits_at_its_index_in_all() {
     }
     let distinct: HashSet<Timer> = Timer::ALL.into_iter().collect();
     assert_eq!(distinct.len(), Timer::ALL.len());
+}
+
+// Edge cases found by review (issue #10); each test failed before its fix.
+
+/// #2: a close while the URL provider is still pending has no socket to wait for.
+#[test]
+fn close_while_the_url_provider_is_pending_closes_at_once() {
+    let mut sim = Sim::with_provider(Config::default(), 40);
+    let id = sim.current();
+    let acts = sim.close(1000, "bye");
+    assert_eq!(sim.m.ready_state(), ReadyState::Closed);
+    let (reason, unsent) = the_closed(&acts);
+    assert_eq!((reason, unsent), (StopReason::UserClosed, 0));
+    assert!(sim.timers.is_empty(), "timers left: {:?}", sim.timers);
+    // The provider answers late: the socket is not created.
+    sim.live.clear();
+    assert!(sim.create(id).is_empty());
+    assert!(!sim.m.is_dialing(id));
+}
+
+/// #2, the other way round: once created, the close waits for the socket's close event.
+#[test]
+fn close_after_the_provider_answered_waits_for_the_socket() {
+    let mut sim = Sim::with_provider(Config::default(), 41);
+    let id = sim.current();
+    sim.create(id);
+    let acts = sim.close(1000, "bye");
+    assert_eq!(start_close(&acts), vec![(id, 1000, "bye".to_owned())]);
+    assert_eq!(sim.m.ready_state(), ReadyState::Closing);
+}
+
+/// #3: a close from inside the handler of a loss (re-entrant, before the loss's actions
+/// were all carried out) cancels the retry it announced: nothing about it follows.
+#[test]
+fn a_close_while_a_loss_is_being_carried_out_drops_the_retry_and_its_announcement() {
+    let mut sim = Sim::new(Config::default(), 42);
+    sim.open_current();
+    let id = sim.current();
+    sim.live.clear();
+    let close = CloseInfo {
+        code: 1006,
+        reason: String::new(),
+        was_clean: false,
+    };
+    sim.m.on_close(id, close, sim.now);
+    // The driver carries out the first action, then a handler calls close().
+    let first = sim.m.poll_action().expect("an action");
+    sim.m.close(1000, "");
+    let rest: Vec<Action> = std::iter::from_fn(|| sim.m.poll_action()).collect();
+    let all: Vec<Action> = std::iter::once(first).chain(rest).collect();
+    let events = events_in(&all);
+    let closed_at = events
+        .iter()
+        .position(|e| matches!(e, ConnectionEvent::Closed { .. }))
+        .expect("a final Closed");
+    assert_eq!(
+        closed_at,
+        events.len() - 1,
+        "events after the final close: {events:?}"
+    );
+    assert!(dials_in(&all).is_empty());
+    // Whatever was set, the retry timer ends up cancelled.
+    let last_retry = all.iter().rev().find_map(|a| match a {
+        Action::SetTimer {
+            timer: Timer::Retry,
+            ..
+        } => Some(true),
+        Action::CancelTimer(Timer::Retry) => Some(false),
+        _ => None,
+    });
+    assert_eq!(last_retry, Some(false));
+    assert!(sim.m.is_closed_for_good());
+}
+
+/// #4: close() after the policy or the backoff stopped reports nothing more.
+#[test]
+fn close_after_giving_up_fires_no_second_close() {
+    let cfg = Config {
+        backoff: Backoff::from(ExponentialBackoff::new().max_attempts(1)),
+        ..Config::default()
+    };
+    let mut sim = Sim::new(cfg, 43);
+    sim.drop_current(1006);
+    sim.advance_to_next_timer();
+    let acts = sim.drop_current(1006);
+    assert!(matches!(the_closed(&acts).0, StopReason::GaveUp(_)));
+    let acts = sim.close(1000, "");
+    assert!(acts.is_empty(), "a second close: {acts:?}");
+    assert!(sim.m.is_closed_for_good());
+    // And reconnect() no longer restarts it: the user closed.
+    assert!(sim.reconnect().is_empty());
+}
+
+/// #5: visibility and online changes shorten the wait but keep the retry counter, so a
+/// limited backoff still gives up.
+#[test]
+fn visibility_and_online_changes_still_give_up_after_max_attempts() {
+    let cfg = Config {
+        backoff: Backoff::from(ExponentialBackoff::new().max_attempts(2)),
+        ..Config::default()
+    };
+    let mut sim = Sim::new(cfg, 44);
+    let mut stopped = false;
+    for i in 0..50 {
+        let acts = sim.drop_current(1006);
+        if events_in(&acts)
+            .iter()
+            .any(|e| matches!(e, ConnectionEvent::Closed { .. }))
+        {
+            stopped = true;
+            assert_eq!(i, 2, "gave up after the wrong number of failures");
+            break;
+        }
+        if i % 2 == 0 {
+            sim.set_visible(false);
+            sim.set_visible(true);
+        } else {
+            sim.set_online(false);
+            sim.set_online(true);
+        }
+        assert_eq!(sim.live.len(), 1, "the page change dialled at once");
+    }
+    assert!(stopped, "50 failures never gave up");
+}
+
+/// #10: with replay off, a write the browser refused comes back to the app.
+#[test]
+fn without_replay_a_refused_write_is_reported_not_replayed() {
+    let cfg = Config {
+        replay: false,
+        ..Config::default()
+    };
+    let mut sim = Sim::new(cfg, 45);
+    sim.open_current();
+    let (sent, _) = sim.send(text("late"));
+    assert_eq!(sent, Ok(SendOutcome::Written));
+    sim.m.write_failed(text("late"));
+    let acts = sim.drain();
+    assert_eq!(
+        events_in(&acts),
+        vec![ConnectionEvent::Unsent(text("late"))]
+    );
+    assert_eq!(sim.m.queued_bytes(), 0);
+    sim.drop_current(1006);
+    sim.advance_to_next_timer();
+    let acts = sim.open_current();
+    assert!(writes_in(&acts).is_empty(), "replayed: {acts:?}");
+}
+
+/// #10: after the user's close a refused write can't be replayed either: reported.
+#[test]
+fn a_refused_write_after_close_is_reported() {
+    let mut sim = Sim::new(Config::default(), 46);
+    sim.open_current();
+    sim.close(1000, "");
+    sim.m.write_failed(text("x"));
+    assert_eq!(
+        events_in(&sim.drain()),
+        vec![ConnectionEvent::Unsent(text("x"))]
+    );
+}
+
+/// #11: without replay nothing can be accepted before open, so the Sink must wait.
+#[test]
+fn without_replay_nothing_is_acceptable_until_open() {
+    let cfg = Config {
+        replay: false,
+        ..Config::default()
+    };
+    let mut sim = Sim::new(cfg, 47);
+    assert!(!sim.m.can_accept(1));
+    sim.open_current();
+    assert!(sim.m.can_accept(1));
+    sim.drop_current(1006);
+    assert!(!sim.m.can_accept(1));
+}
+
+/// #12: only a pong answering one of our pings is consumed; a look-alike is delivered.
+#[test]
+fn only_answers_to_our_pings_are_consumed() {
+    let mut sim = Sim::new(heartbeat(secs(1), secs(5)), 48);
+    sim.open_current();
+    // No ping sent yet: an application message with the pong prefix is data.
+    let lookalike = text(&format!("{PONG}1"));
+    assert_eq!(delivered_in(&sim.recv(lookalike.clone())), vec![lookalike]);
+    sim.advance(secs(1));
+    let id = sim.current();
+    let n = sim.last_ping(id).expect("a ping");
+    let other = text(&format!("{PONG}{}", n + 7));
+    assert_eq!(delivered_in(&sim.recv(other.clone())), vec![other]);
+    let acts = sim.recv(text(&format!("{PONG}{n}")));
+    assert!(delivered_in(&acts).is_empty());
+    assert!(matches!(events_in(&acts)[..], [ConnectionEvent::Rtt(_)]));
+    // Answered once: the same pong again is data.
+    let again = text(&format!("{PONG}{n}"));
+    assert_eq!(delivered_in(&sim.recv(again.clone())), vec![again]);
+}
+
+/// #14: no timer is asked for beyond what a browser keeps; a long wait is re-armed in steps
+/// and fires when it is really due.
+#[test]
+fn timers_beyond_the_browser_limit_are_rearmed_until_due() {
+    let thirty_days = secs(30 * 24 * 3600);
+    let cfg = Config {
+        connect_timeout: thirty_days,
+        ..Config::default()
+    };
+    let mut sim = Sim::new(cfg, 49);
+    // The Sim asserts every SetTimer is within MAX_TIMER.
+    let mut fired = 0;
+    while sim.live.len() == 1 && sim.m.attempt() == 0 {
+        sim.advance_to_next_timer();
+        fired += 1;
+        assert!(fired < 10, "never came due");
+    }
+    assert_eq!(fired, 2, "30 days = one full step and the rest");
+    assert_eq!(sim.now, thirty_days);
+    assert_eq!(
+        sim.m.attempt(),
+        1,
+        "the attempt timed out after 30 days, not before"
+    );
+}
+
+/// #14: a backoff of 30 days waits 30 days.
+#[test]
+fn a_thirty_day_backoff_waits_thirty_days() {
+    let thirty_days = secs(30 * 24 * 3600);
+    let cfg = Config {
+        backoff: no_jitter(thirty_days, thirty_days),
+        ..Config::default()
+    };
+    let mut sim = Sim::new(cfg, 50);
+    sim.drop_current(1006);
+    let before = sim.now;
+    while sim.live.is_empty() {
+        sim.advance_to_next_timer();
+    }
+    assert_eq!(sim.now - before, thirty_days);
+}
+
+/// #15: the longest durations saturate; nothing panics.
+#[test]
+fn duration_max_everywhere_does_not_panic() {
+    let cfg = Config {
+        backoff: Backoff::from(
+            ExponentialBackoff::new()
+                .min(Duration::MAX)
+                .max(Duration::MAX),
+        ),
+        connect_timeout: Duration::MAX,
+        stable_after: Duration::MAX,
+        heartbeat: Some(Heartbeat {
+            interval: Duration::MAX,
+            timeout: Duration::MAX,
+        }),
+        ..Config::default()
+    };
+    cfg.validate().expect("valid");
+    let mut sim = Sim::new(cfg, 51);
+    sim.open_current();
+    sim.recv(text("x"));
+    sim.advance(secs(1));
+    sim.drop_current(1006);
+    sim.advance(secs(3600));
+    sim.set_visible(true);
+    sim.open_current();
+    sim.close(1000, "");
+}
+
+/// #16: a zero minimum delay can't grow: rejected with the field named.
+#[test]
+fn a_zero_minimum_delay_is_rejected() {
+    let cfg = Config {
+        backoff: Backoff::from(ExponentialBackoff::new().min(Duration::ZERO)),
+        ..Config::default()
+    };
+    assert!(matches!(
+        cfg.validate(),
+        Err(Error::InvalidOption {
+            field: "backoff.min",
+            ..
+        })
+    ));
+}
+
+/// #1: a connection lost while offline is reported with its close.
+#[test]
+fn a_loss_while_offline_carries_its_close() {
+    let mut sim = Sim::new(Config::default(), 52);
+    sim.open_current();
+    sim.set_online(false);
+    let acts = sim.drop_current(4001);
+    assert_eq!(
+        events_in(&acts),
+        vec![ConnectionEvent::WaitingForNetwork {
+            last_close: Some(disconnect(4001, "", true, true))
+        }]
+    );
 }

@@ -4,6 +4,7 @@
 #![cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 
 pub(crate) mod backoff;
+pub(crate) mod clock;
 pub(crate) mod close;
 #[cfg(test)]
 mod herd;

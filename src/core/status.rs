@@ -65,7 +65,7 @@ impl ConnectionStatus {
                 delay,
                 last_close,
             },
-            ConnectionEvent::WaitingForNetwork => ConnectionStatus::WaitingForNetwork,
+            ConnectionEvent::WaitingForNetwork { .. } => ConnectionStatus::WaitingForNetwork,
             ConnectionEvent::Closed {
                 reason,
                 unsent,
@@ -150,7 +150,7 @@ mod tests {
             Some(ConnectionStatus::Connecting { attempt: 3 })
         );
         assert_eq!(
-            ConnectionStatus::after(ConnectionEvent::WaitingForNetwork),
+            ConnectionStatus::after(ConnectionEvent::WaitingForNetwork { last_close: None }),
             Some(ConnectionStatus::WaitingForNetwork)
         );
         let normal = CloseInfo {
