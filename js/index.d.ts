@@ -14,9 +14,33 @@ export interface CloseDetail {
 /** `reconnecting` event detail: the retry that will run after `delay` ms. */
 export interface ReconnectingDetail extends CloseDetail {
   attempt: number;
-  delay: number;
+  /** ms until the retry; null while offline (it runs when the browser is online again). */
+  delay: number | null;
   /** Whether the lost connection had opened (false: the attempt failed). */
   wasOpen: boolean;
+  /** The browser is offline: the retry waits for the `online` event. */
+  offline: boolean;
+}
+
+/**
+ * `dropped` event detail: messages that were not sent, and why. "overflow": the queue had no
+ * room (overflow "drop-oldest" drops older ones, "drop-newest" or "reject" a Blob read after
+ * the queue filled); "not-sent": written while the browser's socket was already closing and
+ * `replay` is off; "closed": a send waiting behind a Blob when the socket stopped for good.
+ */
+export interface DroppedDetail {
+  reason: 'overflow' | 'not-sent' | 'closed';
+  count: number;
+  /** The message itself, when it is a single one. */
+  data?: string | ArrayBuffer | Blob | ArrayBufferView;
+}
+
+/** The final `close` event (closed for good) also says why, and what was left unsent. */
+export interface FinalCloseEvent extends CloseEvent {
+  /** "user": close() was called; "policy": the close policy said stop; "gave-up": the backoff. */
+  readonly stopReason?: 'user' | 'policy' | 'gave-up';
+  /** Queued messages discarded unsent. */
+  readonly unsent?: number;
 }
 
 export interface RetryContext {
@@ -27,7 +51,7 @@ export interface RetryContext {
 }
 
 export interface ReconnectingWebSocketOptions {
-  /** Shortest retry delay and base of the growth, ms. Default 500. */
+  /** Shortest retry delay and base of the growth, ms, above 0. Default 500. */
   minDelay?: number;
   /** Longest retry delay, ms. Default 30000. */
   maxDelay?: number;
@@ -59,10 +83,11 @@ export interface ReconnectingWebSocketEventMap {
   open: Event;
   message: MessageEvent;
   error: Event;
-  close: CloseEvent;
+  close: FinalCloseEvent;
   reconnecting: CustomEvent<ReconnectingDetail>;
   reconnect: CustomEvent<{ protocol: string }>;
   rtt: CustomEvent<number>;
+  dropped: CustomEvent<DroppedDetail>;
 }
 
 /** A drop-in for the browser's WebSocket that reconnects, queues and can heartbeat. */
@@ -96,11 +121,12 @@ export class ReconnectingWebSocket extends EventTarget {
   onopen: ((this: ReconnectingWebSocket, ev: Event) => unknown) | null;
   onmessage: ((this: ReconnectingWebSocket, ev: MessageEvent) => unknown) | null;
   onerror: ((this: ReconnectingWebSocket, ev: Event) => unknown) | null;
-  onclose: ((this: ReconnectingWebSocket, ev: CloseEvent) => unknown) | null;
+  onclose: ((this: ReconnectingWebSocket, ev: FinalCloseEvent) => unknown) | null;
   onreconnecting: ((this: ReconnectingWebSocket, ev: CustomEvent<ReconnectingDetail>) => unknown) | null;
   onreconnect: ((this: ReconnectingWebSocket, ev: CustomEvent<{ protocol: string }>) => unknown) | null;
+  ondropped: ((this: ReconnectingWebSocket, ev: CustomEvent<DroppedDetail>) => unknown) | null;
 
-  /** Writes now if open, else queues. Returns what happened; throws if full or closed. */
+  /** Writes now if open, else queues. Returns what happened; throws if full or closed. A drop reported later fires `dropped`. */
   send(data: string | ArrayBuffer | ArrayBufferView | Blob): 'written' | 'queued' | 'dropped';
   /** Closes for good. */
   close(code?: number, reason?: string): void;

@@ -17,9 +17,11 @@ export default function init(source) {
 export { init };
 
 const STATES = { CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3 };
-// setTimeout fires at once for delays above 2^31 - 1 ms.
-const MAX_TIMEOUT = 2147483647;
 const messageOf = (e) => (e && typeof e.message === 'string' ? e.message : String(e));
+// Type tags work across realms (an iframe's ArrayBuffer is not `instanceof ArrayBuffer` here).
+const tag = (v) => Object.prototype.toString.call(v).slice(8, -1);
+const isBlob = (v) => v !== null && typeof v === 'object' && (tag(v) === 'Blob' || tag(v) === 'File');
+const sendError = (m) => new TypeError(`Failed to execute 'send' on 'WebSocket': ${m}`);
 
 export class ReconnectingWebSocket extends EventTarget {
   #core;
@@ -40,7 +42,16 @@ export class ReconnectingWebSocket extends EventTarget {
   #handlers = {};
   #opened = false;
   #everOpened = false;
+  /** Sends waiting behind a Blob being read, as a promise chain; their byte count. */
   #pending = null;
+  #pendingBytes = 0;
+  /** close() arguments waiting for those sends: [code, reason]. */
+  #closeAfter = null;
+  /** Whether the current socket fired `error` (reported before its close, as browsers do). */
+  #errored = false;
+  /** Counts sockets, so a handler that replaced or closed the socket is noticed. */
+  #socketGen = 0;
+  #origin = '';
   #constructing = true;
   #constructError = null;
 
@@ -49,8 +60,11 @@ export class ReconnectingWebSocket extends EventTarget {
    * @param {string | string[]} [protocols]
    * @param {object} [options]
    */
-  constructor(url, protocols, options) {
+  constructor(url, protocols = undefined, options = undefined) {
     super();
+    if (arguments.length === 0) {
+      throw new TypeError("Failed to construct 'WebSocket': 1 argument required, but only 0 present.");
+    }
     if (ready === null) {
       throw new Error('ws-tether: call `await init()` once before creating a ReconnectingWebSocket');
     }
@@ -78,21 +92,24 @@ export class ReconnectingWebSocket extends EventTarget {
       writeText: (id, text) => this.#write(id, text),
       writeBytes: (id, bytes) => this.#write(id, bytes),
       closeSocket: (id, code, reason, detach) => this.#closeSocket(id, code, reason, detach),
+      // The core never asks for more than setTimeout keeps (2^31 - 1 ms).
       setTimer: (timer, ms) => {
         clearTimeout(this.#timers[timer]);
         this.#timers[timer] = setTimeout(() => {
           this.#timers[timer] = 0;
           this.#core.timer(this.#io, timer);
-        }, Math.min(ms, MAX_TIMEOUT));
+        }, ms);
       },
       cancelTimer: (timer) => {
         clearTimeout(this.#timers[timer]);
         this.#timers[timer] = 0;
       },
       deliver: () => {
+        // As in browsers, nothing is dispatched once close() was called.
+        if (this.readyState !== STATES.OPEN) return;
         const raw = this.#incoming;
         const data = typeof raw === 'string' || this.#binaryType === 'arraybuffer' ? raw : new Blob([raw]);
-        this.#fire(new MessageEvent('message', { data }));
+        this.#fire(new MessageEvent('message', { data, origin: this.#origin }));
       },
       opened: (protocol) => {
         this.#negotiated = [protocol, this.#socket?.ws.extensions ?? ''];
@@ -102,21 +119,31 @@ export class ReconnectingWebSocket extends EventTarget {
         this.#everOpened = true;
       },
       reconnecting: (attempt, delay, code, reason, wasClean, wasOpen) => {
-        const detail = { attempt, delay, code, reason, wasClean, wasOpen };
-        // A lost connection closes as a browser socket would; a failed attempt errors.
-        this.#fire(wasOpen ? closeEvent(code, reason, wasClean) : new Event('error'));
-        this.#opened = false;
-        this.#fire(new CustomEvent('reconnecting', { detail }));
+        this.#lost({ attempt, delay, code, reason, wasClean, wasOpen, offline: false });
+      },
+      offline: (code, reason, wasClean, wasOpen) => {
+        const attempt = this.#core.retryCount;
+        this.#lost({ attempt, delay: null, code, reason, wasClean, wasOpen, offline: true });
       },
       rtt: (ms) => this.#fire(new CustomEvent('rtt', { detail: ms })),
+      unsentText: (text) => this.#dropped('not-sent', 1, text),
+      unsentBytes: (bytes) => this.#dropped('not-sent', 1, bytes.slice().buffer),
+      dropped: (count) => this.#dropped('overflow', count),
       closed: (why, unsent, code, reason, wasClean) => {
         // Stopped: nothing may keep running or keep this object alive.
         this.#timers.forEach(clearTimeout);
         this.#timers = [0, 0, 0];
         this.#detachPage?.();
-        if (!this.#opened && code !== 0 && !wasClean) this.#fire(new Event('error'));
+        if (this.#errored || (!this.#opened && code !== 0 && !wasClean)) this.#fire(new Event('error'));
+        this.#errored = false;
         this.#opened = false;
-        this.#fire(code === 0 ? closeEvent(1005, '', true) : closeEvent(code, reason, wasClean));
+        const event = code === 0 ? closeEvent(1005, '', true) : closeEvent(code, reason, wasClean);
+        // Why it stopped and how many queued messages were discarded unsent.
+        Object.defineProperties(event, {
+          stopReason: { value: why, enumerable: true },
+          unsent: { value: unsent, enumerable: true },
+        });
+        this.#fire(event);
       },
       backoff: (attempt, elapsed, code, reason, wasClean) => {
         try {
@@ -134,6 +161,29 @@ export class ReconnectingWebSocket extends EventTarget {
         }
       },
     };
+  }
+
+  /** The connection (or attempt) was lost and a retry waits for its delay or the network. */
+  #lost(detail) {
+    const gen = this.#socketGen;
+    // A lost connection closes as a browser socket would (after `error` if the browser
+    // failed it); a failed attempt errors.
+    if (detail.wasOpen) {
+      if (this.#errored) this.#fire(new Event('error'));
+      if (gen === this.#socketGen) this.#fire(closeEvent(detail.code, detail.reason, detail.wasClean));
+    } else {
+      this.#fire(new Event('error'));
+    }
+    this.#errored = false;
+    this.#opened = false;
+    // A handler above may have closed for good: then no retry is coming.
+    if (gen === this.#socketGen && this.#core.readyState === STATES.CONNECTING) {
+      this.#fire(new CustomEvent('reconnecting', { detail }));
+    }
+  }
+
+  #dropped(reason, count, data) {
+    this.#fire(new CustomEvent('dropped', { detail: data === undefined ? { reason, count } : { reason, count, data } }));
   }
 
   #dial(id) {
@@ -163,8 +213,12 @@ export class ReconnectingWebSocket extends EventTarget {
     }
     ws.binaryType = 'arraybuffer';
     this.#url = ws.url;
+    this.#origin = new URL(ws.url).origin;
     this.#socket = { id, ws };
+    this.#errored = false;
+    this.#socketGen += 1;
     ws.onopen = () => this.#core.opened(this.#io, id, ws.protocol);
+    ws.onerror = () => { if (this.#socket?.id === id) this.#errored = true; };
     ws.onmessage = (e) => {
       this.#incoming = e.data;
       if (typeof e.data === 'string') this.#core.receivedText(this.#io, id, e.data);
@@ -175,13 +229,14 @@ export class ReconnectingWebSocket extends EventTarget {
       this.#forget(id);
       this.#core.closed(this.#io, id, e.code, e.reason, e.wasClean);
     };
+    this.#core.created(this.#io, id);
   }
 
   #forget(id) {
     const socket = this.#socket;
     if (socket?.id !== id) return null;
     this.#socket = null;
-    socket.ws.onopen = socket.ws.onmessage = socket.ws.onclose = null;
+    socket.ws.onopen = socket.ws.onmessage = socket.ws.onclose = socket.ws.onerror = null;
     return socket.ws;
   }
 
@@ -229,37 +284,66 @@ export class ReconnectingWebSocket extends EventTarget {
    * @param {string | ArrayBuffer | ArrayBufferView | Blob} data
    */
   send(data) {
-    if (data instanceof Blob || this.#pending) {
-      // Blobs are read asynchronously; later sends wait behind them to keep the order.
-      const previous = this.#pending ?? Promise.resolve();
-      const tail = previous
-        .then(() => (data instanceof Blob ? data.arrayBuffer() : data))
-        .then((bytes) => this.#sendNow(bytes))
-        // The caller got 'queued' already; a later failure is reported as an error event.
-        .catch(() => this.#fire(new Event('error')))
-        .finally(() => { if (this.#pending === tail) this.#pending = null; });
-      this.#pending = tail;
-      return 'queued';
-    }
-    return this.#sendNow(data);
+    if (arguments.length === 0) throw sendError('1 argument required, but only 0 present.');
+    const message = payload(data);
+    if (this.#closeAfter) throw this.#stoppedError();
+    if (!isBlob(message) && !this.#pending) return this.#sendNow(message);
+    // Blobs are read asynchronously; later sends wait behind them to keep the order. What
+    // would fail now throws now; what fails after the read is reported as `dropped`.
+    const size = isBlob(message) ? message.size : typeof message === 'string' ? utf8Length(message) : message.byteLength;
+    this.#core.checkSend(size);
+    const previous = this.#pending ?? Promise.resolve();
+    this.#pendingBytes += size;
+    const tail = previous
+      .then(() => (isBlob(message) ? message.arrayBuffer() : message))
+      .then((bytes) => {
+        this.#pendingBytes -= size;
+        try {
+          if (this.#sendNow(bytes) === 'dropped') this.#dropped('overflow', 1, message);
+        } catch (e) {
+          this.#dropped(e?.name === 'QuotaExceededError' ? 'overflow' : 'closed', 1, message);
+        }
+      }, () => {
+        this.#pendingBytes -= size;
+        this.#fire(new Event('error')); // the Blob could not be read, as in browsers
+      })
+      .finally(() => {
+        if (this.#pending !== tail) return;
+        this.#pending = null;
+        const close = this.#closeAfter;
+        this.#closeAfter = null;
+        if (close) this.#core.close(this.#io, close[0], close[1]);
+      });
+    this.#pending = tail;
+    return 'queued';
+  }
+
+  #stoppedError() {
+    return new DOMException('The socket is closed for good: it sends nothing more.', 'InvalidStateError');
   }
 
   #sendNow(data) {
     if (typeof data === 'string') return this.#core.sendText(this.#io, data);
-    if (data instanceof ArrayBuffer) return this.#core.sendBytes(this.#io, new Uint8Array(data));
-    if (ArrayBuffer.isView(data)) {
-      return this.#core.sendBytes(this.#io, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
-    }
-    return this.#core.sendText(this.#io, String(data));
+    if (tag(data) === 'ArrayBuffer') return this.#core.sendBytes(this.#io, new Uint8Array(data));
+    return this.#core.sendBytes(this.#io, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
   }
 
   /**
    * Closes for good: no reconnect follows. Throws like WebSocket.close for a bad code or reason.
+   * Sends still waiting for a Blob to be read go out first, as in browsers.
    * @param {number} [code]
    * @param {string} [reason]
    */
-  close(code, reason) {
-    this.#core.close(this.#io, code, reason === undefined ? undefined : String(reason));
+  close(code = undefined, reason = undefined) {
+    // As WebIDL converts them: a code passed as undefined with a reason is NaN, hence 0.
+    const given = arguments.length >= 2 || code !== undefined;
+    const text = reason === undefined ? undefined : String(reason);
+    const c = Core.closeCode(given ? Number(code) : undefined, text);
+    if (this.#pending) {
+      this.#closeAfter ??= [c, text ?? ''];
+      return;
+    }
+    this.#core.close(this.#io, c, text ?? '');
   }
 
   /** Drops the current connection and dials at once, with the backoff reset. */
@@ -268,13 +352,16 @@ export class ReconnectingWebSocket extends EventTarget {
     if (this.#core.readyState === STATES.CONNECTING) this.#attachPage();
   }
 
-  get readyState() { return this.#core.readyState; }
+  get readyState() {
+    const state = this.#core.readyState;
+    return this.#closeAfter && state < STATES.CLOSING ? STATES.CLOSING : state;
+  }
   get url() { return this.#url; }
   get protocol() { return this.#negotiated[0]; }
   get extensions() { return this.#negotiated[1]; }
   get bufferedAmount() {
     const ws = this.#socket?.ws;
-    return (ws?.readyState === STATES.OPEN ? ws.bufferedAmount : 0) + this.#core.queuedBytes;
+    return (ws?.readyState === STATES.OPEN ? ws.bufferedAmount : 0) + this.#core.queuedBytes + this.#pendingBytes;
   }
   get retryCount() { return this.#core.retryCount; }
   get rtt() { return this.#core.rtt; }
@@ -284,12 +371,16 @@ export class ReconnectingWebSocket extends EventTarget {
     if (value === 'blob' || value === 'arraybuffer') this.#binaryType = value;
   }
 
-  // on<event> handlers are registered as listeners the first time they are set, as in browsers.
+  // on<event> handlers are registered as listeners the first time they are set, as in
+  // browsers; any object is kept (and read back), only a function is called.
   #setHandler(type, handler) {
     if (!(type in this.#handlers)) {
-      this.addEventListener(type, (event) => this.#handlers[type]?.call(this, event));
+      this.addEventListener(type, (event) => {
+        const h = this.#handlers[type];
+        if (typeof h === 'function') h.call(this, event);
+      });
     }
-    this.#handlers[type] = typeof handler === 'function' ? handler : null;
+    this.#handlers[type] = handler !== null && (typeof handler === 'object' || typeof handler === 'function') ? handler : null;
   }
 
   get onopen() { return this.#handlers.open ?? null; }
@@ -304,6 +395,10 @@ export class ReconnectingWebSocket extends EventTarget {
   set onreconnecting(handler) { this.#setHandler('reconnecting', handler); }
   get onreconnect() { return this.#handlers.reconnect ?? null; }
   set onreconnect(handler) { this.#setHandler('reconnect', handler); }
+  get ondropped() { return this.#handlers.dropped ?? null; }
+  set ondropped(handler) { this.#setHandler('dropped', handler); }
+
+  get [Symbol.toStringTag]() { return 'WebSocket'; }
 
   /** Yields the data of every message from the moment iteration starts until closed. */
   async *[Symbol.asyncIterator]() {
@@ -325,6 +420,26 @@ export class ReconnectingWebSocket extends EventTarget {
       this.removeEventListener('close', onClose);
     }
   }
+}
+
+/** What `WebSocket.send` accepts, as it converts it; a TypeError for the rest. */
+function payload(data) {
+  if (typeof data === 'symbol') throw sendError('Cannot convert a Symbol value to a string.');
+  if (data === null || (typeof data !== 'object' && typeof data !== 'function')) return String(data);
+  const t = tag(data);
+  if (t === 'SharedArrayBuffer') throw sendError('The provided ArrayBuffer value must not be shared.');
+  if (t === 'ArrayBuffer') return data.detached || data.byteLength === 0 ? new ArrayBuffer(0) : data;
+  if (ArrayBuffer.isView(data)) {
+    const buffer = data.buffer;
+    if (tag(buffer) === 'SharedArrayBuffer') throw sendError('The provided ArrayBufferView value must not be shared.');
+    return buffer.detached || buffer.byteLength === 0 ? new ArrayBuffer(0) : data;
+  }
+  if (isBlob(data)) return data;
+  return String(data); // throws a TypeError for objects that can't be converted, as browsers do
+}
+
+function utf8Length(text) {
+  return new TextEncoder().encode(text).length;
 }
 
 function closeEvent(code, reason, wasClean) {

@@ -16,8 +16,11 @@ pub enum Error {
         reason: &'static str,
     },
 
-    /// The URL's scheme is not one a WebSocket can use. Use `ws://` or `wss://`.
-    #[error("invalid WebSocket URL scheme {scheme:?}: only \"ws\" and \"wss\" are allowed")]
+    /// The URL's scheme is not one a WebSocket can use. Use `ws://` or `wss://` (`http://`
+    /// and `https://` are accepted too and become them, as in browsers).
+    #[error(
+        "invalid WebSocket URL scheme {scheme:?}: only \"ws\" and \"wss\" are allowed (and \"http\" and \"https\", which become them)"
+    )]
     InvalidScheme {
         /// The scheme as given.
         scheme: String,
@@ -115,6 +118,12 @@ pub enum Error {
     /// nothing more. Call `reconnect()` (after giving up) or create a new socket.
     #[error("the reconnecting socket is closed for good")]
     Stopped,
+
+    /// `send` was called from inside a backoff or close-policy function, while the socket
+    /// is deciding what to do next: nothing was sent. Decide from the function's argument
+    /// and send afterwards (`close` and `reconnect` called there run right after it).
+    #[error("send called from inside a backoff or close-policy function; nothing was sent")]
+    InsidePolicy,
 
     /// The browser threw an exception we did not expect. The message is the browser's.
     #[error("browser error: {message}")]

@@ -62,6 +62,7 @@ pub use crate::socket::{
 /// ```
 #[cfg(feature = "sans-io")]
 pub mod sans_io {
+    pub use crate::core::clock::{from_millis, seed, Clock, MAX_TIMER};
     pub use crate::core::machine::{Action, ConnId, Machine, Time, Timer};
 }
 

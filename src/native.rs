@@ -17,6 +17,12 @@ use std::time::Duration;
 #[derive(Debug, Clone, Copy)]
 enum Void {}
 
+/// Checks the URL without a browser (relative URLs can't be resolved here).
+pub(crate) fn resolve_url(url: &str) -> Result<String, Error> {
+    crate::core::validate::check_url(url)?;
+    Ok(url.to_owned())
+}
+
 #[derive(Debug, Clone)]
 pub(crate) struct Conn(Void);
 
@@ -139,6 +145,9 @@ impl Reconnecting {
         match self.0 {}
     }
     pub(crate) fn queued_bytes(&self) -> usize {
+        match self.0 {}
+    }
+    pub(crate) fn is_finished(&self) -> bool {
         match self.0 {}
     }
     pub(crate) fn is_stopped(&self) -> bool {

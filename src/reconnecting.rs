@@ -21,7 +21,8 @@ use std::time::Duration;
 /// Where to connect: a URL and the subprotocols to offer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Endpoint {
-    /// A `ws://` or `wss://` URL.
+    /// A `ws://` or `wss://` URL; `http(s)://` and relative URLs are resolved as the
+    /// browser's `WebSocket` does.
     pub url: String,
     /// Subprotocols, in order of preference.
     pub protocols: Vec<String>,
@@ -42,9 +43,14 @@ impl Endpoint {
         self
     }
 
-    pub(crate) fn validate(&self) -> Result<(), Error> {
-        validate::check_url(&self.url)?;
-        validate::check_protocols(&self.protocols)
+    /// The endpoint to dial: checked, with the URL as the browser resolves it.
+    pub(crate) fn resolve(&self) -> Result<Endpoint, Error> {
+        let url = sys::resolve_url(&self.url)?;
+        validate::check_protocols(&self.protocols)?;
+        Ok(Endpoint {
+            url,
+            protocols: self.protocols.clone(),
+        })
     }
 }
 
@@ -203,9 +209,10 @@ impl ReconnectingBuilder {
 
     /// Checks every option and starts connecting.
     pub fn open(self) -> Result<ReconnectingWebSocket, Error> {
-        if let EndpointSource::Fixed(e) = &self.source {
-            e.validate()?;
-        }
+        let source = match self.source {
+            EndpointSource::Fixed(e) => EndpointSource::Fixed(e.resolve()?),
+            provider => provider,
+        };
         self.cfg.validate()?;
         if self.high_water_mark == 0 {
             return Err(Error::InvalidOption {
@@ -214,7 +221,7 @@ impl ReconnectingBuilder {
             });
         }
         let inner = sys::Reconnecting::start(
-            self.source,
+            source,
             self.high_water_mark,
             self.messages_as_events,
             self.cfg,
@@ -231,8 +238,12 @@ impl ReconnectingBuilder {
 /// heartbeat, and queues what you send while it is down.
 ///
 /// - As a `Stream`, it yields every message from every connection, in order. It ends (`None`)
-///   when closed for good: after [`close`](Self::close), or when the policy stops retrying
-///   (after which [`reconnect`](Self::reconnect) starts it again).
+///   when it stops: after [`close`](Self::close), or when the policy or the backoff stops
+///   retrying. Once ended it stays ended (it is a `FusedStream`: every poll returns `None`)
+///   until [`reconnect`](Self::reconnect) restarts a socket that gave up, which starts the
+///   stream again: the one documented restart. Messages are buffered for the stream until it
+///   is polled (the socket owns that memory; poll it, or use
+///   [`messages_as_events`](ReconnectingBuilder::messages_as_events)).
 /// - As a `Sink`, it writes while open and queues while not; it is not ready while the queue
 ///   is full or the open socket buffers more than the high-water mark, and fails with
 ///   [`Error::Stopped`] only once closed for good.
@@ -344,6 +355,14 @@ impl Stream for ReconnectingWebSocket {
     type Item = Message;
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Message>> {
         self.inner.poll_message(cx)
+    }
+}
+
+impl futures_core::FusedStream for ReconnectingWebSocket {
+    /// True while stopped with nothing left to read; `reconnect()` after giving up makes it
+    /// false again.
+    fn is_terminated(&self) -> bool {
+        self.inner.is_finished()
     }
 }
 

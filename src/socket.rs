@@ -54,7 +54,7 @@ impl WebSocketBuilder {
     /// [`ReadyState::Connecting`]. Subscribe to [`WebSocket::events`] here to see every event,
     /// `open` included. The `Sink` waits until the socket opens.
     pub fn open(self) -> Result<WebSocket, Error> {
-        validate::check_url(&self.url)?;
+        let url = sys::resolve_url(&self.url)?;
         validate::check_protocols(&self.protocols)?;
         if self.high_water_mark == 0 {
             return Err(Error::InvalidOption {
@@ -62,7 +62,7 @@ impl WebSocketBuilder {
                 allowed: "a byte count of at least 1",
             });
         }
-        let conn = sys::Conn::open(&self.url, &self.protocols, self.high_water_mark)?;
+        let conn = sys::Conn::open(&url, &self.protocols, self.high_water_mark)?;
         Ok(WebSocket {
             tx: WsSender {
                 conn: conn.clone(),

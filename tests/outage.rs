@@ -138,7 +138,7 @@ async fn offline_stops_dialling_until_online() {
     .await;
     dispatch("offline");
     next_event(&mut events, 5000, "offline: waiting", |e| {
-        matches!(e, Ev::WaitingForNetwork)
+        matches!(e, Ev::WaitingForNetwork { .. })
     })
     .await;
     let opened = stats(&id).await["opened"].clone();

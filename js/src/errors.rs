@@ -15,14 +15,23 @@ pub(crate) fn type_error(message: &str) -> JsValue {
     js_sys::TypeError::new(message).into()
 }
 
-/// The JavaScript option a library option field corresponds to.
-fn js_field(field: &str) -> &str {
+/// The JavaScript option a library option field corresponds to, and what it accepts, in
+/// JavaScript's terms (the library's own text names Rust fields and types).
+fn js_option(field: &'static str, allowed: &'static str) -> (&'static str, &'static str) {
     match field {
-        "backoff.max" => "maxDelay",
-        "backoff.factor" => "factor",
-        "backoff.max_attempts" => "maxRetries",
-        "connect_timeout" => "connectTimeout",
-        other => other,
+        "backoff.min" => ("minDelay", "a number of milliseconds above 0"),
+        "backoff.max" => (
+            "maxDelay",
+            "a number of milliseconds at least as large as minDelay",
+        ),
+        "backoff.factor" => ("factor", "a finite number >= 1"),
+        "backoff.max_attempts" => ("maxRetries", "an integer from 0 to 4294967295"),
+        "connect_timeout" => ("connectTimeout", "a number of milliseconds above 0"),
+        "heartbeat" => (
+            "heartbeat",
+            "{ interval, timeout } in milliseconds above 0, or false",
+        ),
+        other => (other, allowed),
     }
 }
 
@@ -38,7 +47,10 @@ pub(crate) fn bad_option(field: &str, allowed: &str) -> JsValue {
 
 pub(crate) fn to_js(err: Error) -> JsValue {
     match err {
-        Error::InvalidOption { field, allowed } => bad_option(js_field(field), allowed),
+        Error::InvalidOption { field, allowed } => {
+            let (field, allowed) = js_option(field, allowed);
+            bad_option(field, allowed)
+        }
         Error::QueueFull { message_bytes, .. } => dom(
             "QuotaExceededError",
             &join(&[
@@ -55,6 +67,7 @@ pub(crate) fn to_js(err: Error) -> JsValue {
             "InvalidStateError",
             "The socket is closed for good: it sends nothing more.",
         ),
+        Error::InsidePolicy => reentered(),
         _ => js_sys::Error::new("ws-tether: unexpected error").into(),
     }
 }
@@ -66,4 +79,12 @@ pub(crate) fn join(parts: &[&str]) -> String {
         out.push_str(part);
     }
     out
+}
+
+/// A policy function called back into the socket.
+pub(crate) fn reentered() -> JsValue {
+    dom(
+        "InvalidStateError",
+        "A backoff or closePolicy function may not send, close or reconnect.",
+    )
 }

@@ -11,11 +11,11 @@
 mod errors;
 mod options;
 
-use errors::{dom, join, to_js};
+use errors::{dom, join, reentered, to_js};
 use std::cell::{Cell, RefCell};
 use std::time::Duration;
 use wasm_bindgen::prelude::*;
-use ws_tether::sans_io::{Action, Machine, Timer};
+use ws_tether::sans_io::{seed, Action, Clock, Machine, Timer};
 use ws_tether::{
     CloseCode, CloseInfo, ConnectionEvent, Message, ReadyState, ReconnectingWebSocket, SendOutcome,
     StopReason, MAX_CLOSE_REASON_BYTES,
@@ -59,8 +59,20 @@ extern "C" {
         clean: bool,
         was_open: bool,
     );
+    /// The browser went offline and this connection (or attempt) was lost: no retry is
+    /// scheduled until it is online again.
+    #[wasm_bindgen(method)]
+    fn offline(this: &Io, code: u16, reason: &str, clean: bool, was_open: bool);
     #[wasm_bindgen(method)]
     fn rtt(this: &Io, ms: f64);
+    /// A written message the browser refused (its socket was closing) that can't be replayed.
+    #[wasm_bindgen(method, js_name = unsentText)]
+    fn unsent_text(this: &Io, text: &str);
+    #[wasm_bindgen(method, js_name = unsentBytes)]
+    fn unsent_bytes(this: &Io, bytes: &[u8]);
+    /// `count` older queued messages were dropped to make room (overflow "drop-oldest").
+    #[wasm_bindgen(method)]
+    fn dropped(this: &Io, count: u32);
     /// Closed for good (`why`: "user", "policy" or "gave-up"); code 0: no socket was left.
     #[wasm_bindgen(method)]
     fn closed(this: &Io, why: &str, unsent: u32, code: u16, reason: &str, clean: bool);
@@ -96,22 +108,8 @@ pub struct Core {
     clock: Cell<Clock>,
 }
 
-/// Wall-clock milliseconds (they keep counting while timers sleep), made monotonic.
-#[derive(Debug, Clone, Copy)]
-struct Clock {
-    origin: f64,
-    last: f64,
-}
-
 fn millis(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
-}
-
-fn reentered() -> JsValue {
-    dom(
-        "InvalidStateError",
-        "A backoff or closePolicy function may not send, close or reconnect.",
-    )
 }
 
 #[wasm_bindgen]
@@ -122,20 +120,20 @@ impl Core {
     pub fn new(options: JsValue) -> Result<Core, JsValue> {
         // The URL is the glue's business: the machine only says when to dial.
         let builder = options::apply(ReconnectingWebSocket::builder(""), &options)?;
-        let origin = js_sys::Date::now();
-        let seed = (js_sys::Math::random() * (1u64 << 53) as f64) as u64;
+        let clock = Clock::new(js_sys::Date::now());
+        let seed = seed(js_sys::Math::random());
         let machine = builder.into_machine(seed, Duration::ZERO).map_err(to_js)?;
         Ok(Core {
             machine: RefCell::new(machine),
-            clock: Cell::new(Clock { origin, last: 0.0 }),
+            clock: Cell::new(clock),
         })
     }
 
     fn now(&self) -> Duration {
         let mut clock = self.clock.get();
-        clock.last = clock.last.max(js_sys::Date::now() - clock.origin);
+        let now = clock.now(js_sys::Date::now());
         self.clock.set(clock);
-        options::from_millis(clock.last)
+        now
     }
 
     /// Feeds one input (unless a policy function is running: then it is refused) and
@@ -220,7 +218,15 @@ fn emit(io: &Io, event: ConnectionEvent) {
                 last_close.was_open,
             )
         }
+        ConnectionEvent::WaitingForNetwork {
+            last_close: Some(lost),
+        } => {
+            let c = &lost.close;
+            io.offline(c.code, &c.reason, c.was_clean, lost.was_open)
+        }
         ConnectionEvent::Rtt(rtt) => io.rtt(millis(rtt)),
+        ConnectionEvent::Unsent(Message::Text(text)) => io.unsent_text(&text),
+        ConnectionEvent::Unsent(Message::Binary(bytes)) => io.unsent_bytes(&bytes),
         ConnectionEvent::Closed {
             reason,
             unsent,
@@ -237,7 +243,7 @@ fn emit(io: &Io, event: ConnectionEvent) {
                 None => io.closed(why, unsent, 0, "", true),
             }
         }
-        // Connecting and WaitingForNetwork have no DOM event; readyState already says it.
+        // Connecting and going offline while waiting have no DOM event; readyState says it.
         _ => {}
     }
 }
@@ -281,6 +287,11 @@ impl Core {
             was_clean: clean,
         };
         self.input(io, |m, now| m.on_close(id as u64, close, now))
+    }
+
+    /// Socket `id` was created (after the URL provider, if any).
+    pub fn created(&self, io: &Io, id: f64) -> Result<(), JsValue> {
+        self.input(io, |m, _| m.socket_created(id as u64))
     }
 
     /// Socket `id` could not be created (the URL provider failed, or the browser threw).
@@ -331,31 +342,43 @@ impl Core {
         let outcome = self.input(io, |m, _| m.send(message))?.map_err(to_js)?;
         Ok(match outcome {
             SendOutcome::Written => "written",
-            SendOutcome::Queued { .. } => "queued",
+            SendOutcome::Queued { dropped } => {
+                if dropped > 0 {
+                    io.dropped(u32::try_from(dropped).unwrap_or(u32::MAX));
+                }
+                "queued"
+            }
             _ => "dropped",
         }
         .into())
     }
 
-    /// Closes for good. Throws `InvalidAccessError` for a code other than 1000 or
-    /// 3000–4999 and `SyntaxError` for a reason over 123 bytes, as `WebSocket.close` does.
-    pub fn close(&self, io: &Io, code: Option<f64>, reason: Option<String>) -> Result<(), JsValue> {
+    /// Throws what `sendBytes` would throw for a message of `len` bytes now, without sending
+    /// (a Blob is checked when given, and sent once read).
+    #[wasm_bindgen(js_name = checkSend)]
+    pub fn check_send(&self, len: f64) -> Result<(), JsValue> {
+        let Ok(machine) = self.machine.try_borrow() else {
+            return Err(reentered());
+        };
+        machine.check_send(len as usize).map_err(to_js)
+    }
+
+    /// The code `close(code, reason)` sends, checked as `WebSocket.close` checks it:
+    /// `InvalidAccessError` for a code other than 1000 or 3000–4999, `SyntaxError` for a
+    /// reason over 123 bytes. `code` is `undefined` when not passed (then 1005, "no status",
+    /// without a reason and 1000 with one). The glue calls `close` with the result.
+    #[wasm_bindgen(js_name = closeCode)]
+    pub fn close_code(code: Option<f64>, reason: Option<String>) -> Result<u16, JsValue> {
         let code = match code {
-            // WebIDL [Clamp] unsigned short.
             Some(c) => {
-                let clamped = if c.is_nan() {
-                    0.0
-                } else {
-                    // Constant bounds: `clamp`'s NaN assertion folds away.
-                    c.round().clamp(0.0, 65535.0)
-                };
-                CloseCode::new(clamped as u16)
+                let clamped = clamp_unsigned_short(c);
+                CloseCode::new(clamped)
                     .map_err(|_| {
                         dom(
                             "InvalidAccessError",
                             &join(&[
                                 "The close code must be either 1000, or between 3000 and 4999. ",
-                                &(clamped as u32).to_string(),
+                                &clamped.to_string(),
                                 " is neither.",
                             ]),
                         )
@@ -366,13 +389,17 @@ impl Core {
             None if reason.is_none() => 1005,
             None => CloseCode::NORMAL.get(),
         };
-        let reason = reason.unwrap_or_default();
-        if reason.len() > MAX_CLOSE_REASON_BYTES {
+        if reason.is_some_and(|r| r.len() > MAX_CLOSE_REASON_BYTES) {
             return Err(dom(
                 "SyntaxError",
                 "The close reason must not be greater than 123 UTF-8 bytes.",
             ));
         }
+        Ok(code)
+    }
+
+    /// Closes for good with a code from `closeCode`.
+    pub fn close(&self, io: &Io, code: u16, reason: String) -> Result<(), JsValue> {
         self.input(io, |m, _| m.close(code, &reason))
     }
 
@@ -417,4 +444,15 @@ impl Core {
     pub fn rtt(&self) -> Option<f64> {
         self.read(|m| m.rtt().map(millis), None)
     }
+}
+
+/// The code as `WebSocket.close` converts it (`[Clamp] unsigned short`): NaN is 0, out of
+/// range is clamped, and, as Chromium does, the fraction is dropped (WebIDL says round half
+/// to even; the browser is our reference, and the conformance suite checks it).
+fn clamp_unsigned_short(value: f64) -> u16 {
+    if value.is_nan() {
+        return 0;
+    }
+    // Constant bounds: `clamp`'s NaN assertion folds away.
+    value.clamp(0.0, 65535.0) as u16
 }

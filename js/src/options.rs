@@ -10,6 +10,7 @@ use crate::with_io;
 use js_sys::{Object, Reflect};
 use std::time::Duration;
 use wasm_bindgen::{JsCast, JsValue};
+use ws_tether::sans_io::from_millis;
 use ws_tether::{
     Backoff, ClosePolicy, Disconnect, ExponentialBackoff, Heartbeat, Jitter, Overflow,
     ReconnectingBuilder, RetryContext,
@@ -80,15 +81,14 @@ fn function(value: JsValue, field: &str) -> Result<(), JsValue> {
     }
 }
 
-/// A checked, finite, non-negative number of milliseconds as a `Duration`.
-pub(crate) fn from_millis(ms: f64) -> Duration {
-    // `as` saturates; microseconds are finer than any browser timer.
-    Duration::from_micros((ms * 1000.0) as u64)
+/// A plain object, also from another realm (an iframe's: `instanceof Object` is false).
+fn object(value: &JsValue) -> Option<&Object> {
+    value.is_object().then(|| value.unchecked_ref::<Object>())
 }
 
 /// `{ interval, timeout }`, both positive milliseconds and nothing else.
 fn heartbeat(value: &JsValue) -> Option<Heartbeat> {
-    let obj = value.dyn_ref::<Object>()?;
+    let obj = object(value)?;
     let mut got = [None, None];
     for key in Object::keys(obj).iter() {
         let slot = match key.as_string()?.as_str() {
@@ -114,7 +114,7 @@ pub(crate) fn apply(
     if options.is_undefined() || options.is_null() {
         return Ok(builder);
     }
-    let Some(obj) = options.dyn_ref::<Object>() else {
+    let Some(obj) = object(options) else {
         return Err(type_error(
             "ReconnectingWebSocket options must be an object",
         ));
@@ -143,7 +143,11 @@ pub(crate) fn apply(
                 })
             }
             "maxRetries" => {
-                max_retries = Some(read::<u32>(value, "maxRetries", "an integer >= 0")?)
+                max_retries = Some(read::<u32>(
+                    value,
+                    "maxRetries",
+                    "an integer from 0 to 4294967295",
+                )?)
             }
             "backoff" => custom_backoff = Some(function(value, "backoff")?),
             "connectTimeout" => builder = builder.connect_timeout(millis(value, "connectTimeout")?),
@@ -158,7 +162,11 @@ pub(crate) fn apply(
                 builder = builder.heartbeat(hb);
             }
             "queueMaxBytes" => {
-                builder = builder.queue_max_bytes(read(value, "queueMaxBytes", "an integer >= 0")?)
+                builder = builder.queue_max_bytes(read(
+                    value,
+                    "queueMaxBytes",
+                    "an integer from 0 to 4294967295",
+                )?)
             }
             "overflow" => {
                 let allowed = "\"reject\", \"drop-oldest\" or \"drop-newest\"";

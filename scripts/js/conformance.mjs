@@ -98,6 +98,91 @@ await both('constants', `${wsOrigin}/echo`, undefined, undefined, `
   log.push([ws.CONNECTING, ws.OPEN, ws.CLOSING, ws.CLOSED, ws.constructor.OPEN].join(','));
   ws.close(1000);`);
 
+// close() arguments as WebIDL converts them ([Clamp] unsigned short, optional arguments).
+for (const args of ['1000.5', '3000.5, "r"', '3001.5, "r"', '3000.7', '4999.4', '1000, undefined']) {
+  await both(`close(${args}) sends what the browser sends`, `${wsOrigin}/echo`, undefined, undefined, `
+    ws.addEventListener('open', () => {
+      try { ws.close(${args}); log.push('closing:' + ws.readyState); } catch (e) { log.push('threw:' + e.name); }
+    });`);
+}
+for (const args of ['null', 'undefined, "bye"', 'NaN', '-1', '66536', '"1000"', '"abc"', 'undefined']) {
+  await both(`close(${args}) while connecting`, `${wsOrigin}/echo`, undefined, undefined, `
+    try { ws.close(${args}); log.push('closing:' + ws.readyState); } catch (e) { log.push('threw:' + e.name); ws.close(); }`);
+}
+// send() arguments: what throws, and what is sent.
+await both('send() argument conversion', `${wsOrigin}/echo`, undefined, undefined, `
+  ws.binaryType = 'arraybuffer';
+  const detached = new ArrayBuffer(8);
+  structuredClone(detached, { transfer: [detached] });
+  let shared = null;
+  try { shared = new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true }).buffer; } catch {}
+  const cases = [
+    ['none', () => ws.send()],
+    ['symbol', () => ws.send(Symbol('s'))],
+    ['number', () => ws.send(42)],
+    ['null', () => ws.send(null)],
+    ['object', () => ws.send({ toString() { return 'custom'; } })],
+    ['detached', () => ws.send(detached)],
+    ['shared', () => ws.send(shared ?? new ArrayBuffer(1))],
+    ['shared view', () => ws.send(new Uint8Array(shared ?? new ArrayBuffer(1)))],
+  ];
+  let expected = 0;
+  ws.addEventListener('message', (e) => {
+    log.push('got:' + (typeof e.data === 'string' ? e.data : 'bytes' + e.data.byteLength));
+    if (--expected === 0) ws.close(1000);
+  });
+  ws.addEventListener('open', () => {
+    for (const [name, f] of cases) {
+      try { f(); expected += 1; log.push(name + ':sent'); } catch (e) { log.push(name + ':' + e.name); }
+    }
+    log.push('shared memory available:' + (shared !== null));
+  });`);
+await both('new WebSocket() without arguments, toString tag, constructor length', `${wsOrigin}/echo`, undefined, undefined, `
+  const Ctor = ws.constructor;
+  try { new Ctor(); log.push('constructed'); } catch (e) { log.push('no url:' + e.name); }
+  log.push('tag:' + Object.prototype.toString.call(ws), 'length:' + Ctor.length);
+  ws.close();`);
+// A Blob keeps its place; close() waits for it; bufferedAmount counts it at once.
+const blobId = `blob-order-${Date.now()}`;
+await both('send text, Blob, text, close: all three delivered in order, then the close', `${wsOrigin}/echo?id=${blobId}`, undefined, undefined, `
+  ws.binaryType = 'arraybuffer';
+  ws.addEventListener('message', (e) => log.push('got:' + (typeof e.data === 'string' ? e.data : 'bytes' + e.data.byteLength)));
+  ws.addEventListener('open', () => {
+    ws.send('before');
+    ws.send(new Blob(['blob!']));
+    log.push('buffered counts the blob:' + (ws.bufferedAmount >= 5 + 6));
+    ws.send('after');
+    ws.close(1000, 'bye');
+    log.push('state after close:' + ws.readyState);
+  });`);
+await check('send text, Blob, text, close: the server got all three, in order, from both', async () => {
+  const stats = await (await fetch(`${origin}/stats?id=${blobId}`)).json();
+  const three = ['before', '<binary 5 bytes>', 'after'];
+  assertEqual(stats.messages, [...three, ...three], 'messages the server received (browser, then ours)');
+});
+await both('a connection the browser fails after it opened: error, then close 1006', `${wsOrigin}/garbage`, undefined, { maxRetries: 0 }, '');
+await both('MessageEvent.origin; an object as onmessage', `${wsOrigin}/echo`, undefined, undefined, `
+  const handler = { handleEvent() { log.push('handleEvent called'); } };
+  ws.onmessage = handler;
+  log.push('reads back:' + (ws.onmessage === handler));
+  ws.addEventListener('message', (e) => { log.push('origin:' + e.origin); ws.close(1000); });
+  ws.addEventListener('open', () => ws.send('x'));`);
+await both('send and close from another realm (an iframe)', `${wsOrigin}/echo`, undefined, undefined, `
+  const frame = document.createElement('iframe');
+  document.body.append(frame);
+  const other = frame.contentWindow;
+  ws.binaryType = 'arraybuffer';
+  let n = 0;
+  ws.addEventListener('message', (e) => {
+    log.push('got:' + (typeof e.data === 'string' ? e.data : 'bytes' + e.data.byteLength));
+    if (++n === 3) { frame.remove(); ws.close(1000); }
+  });
+  ws.addEventListener('open', () => {
+    ws.send(new other.ArrayBuffer(3));
+    ws.send(new other.Uint8Array(4));
+    ws.send(new other.Blob(['12345']));
+  });`);
+
 // Beyond the drop-in.
 await check('options: a wrong value throws a TypeError naming the field', async () => {
   const got = await page.evaluate(() => {
@@ -247,6 +332,121 @@ await check('closed and given-up sockets leave no timer or listener behind: all 
     return { collected, n, alive: [...alive] };
   }, [wsOrigin]);
   assertEqual(got.collected, got.n, `sockets collected (still alive: ${got.alive.join(', ') || 'none'})`);
+});
+
+await check('options: limits and cross-field rules are named in JavaScript terms; an iframe\'s object is accepted', async () => {
+  const got = await page.evaluate(() => {
+    const out = [];
+    for (const options of [{ minDelay: 5000, maxDelay: 1000 }, { maxRetries: 2 ** 32 }, { minDelay: 0 }, { connectTimeout: 0 }]) {
+      try { new window.RWS('ws://127.0.0.1:1/', [], options).close(); out.push('accepted'); } catch (e) { out.push(`${e.name}: ${e.message}`); }
+    }
+    const frame = document.createElement('iframe');
+    document.body.append(frame);
+    try { new window.RWS('ws://127.0.0.1:1/', [], frame.contentWindow.eval('({ minDelay: 100 })')).close(); out.push('accepted'); } catch (e) { out.push(`${e.name}: ${e.message}`); }
+    frame.remove();
+    return out;
+  });
+  const [order, big, zero, timeout, iframe] = got;
+  if (!order.includes('maxDelay') || !order.includes('minDelay') || order.includes('backoff')) throw new Error(order);
+  if (!big.includes('maxRetries') || !big.includes('4294967295')) throw new Error(big);
+  if (!zero.startsWith('TypeError') || !zero.includes('minDelay') || !zero.includes('above 0')) throw new Error(zero);
+  if (!timeout.includes('connectTimeout')) throw new Error(timeout);
+  assertEqual(iframe, 'accepted', 'options from an iframe');
+});
+
+await check('close() while the URL provider is pending closes at once', async () => {
+  const got = await page.evaluate(async () => {
+    const ws = new window.RWS(() => new Promise(() => {}), [], { connectTimeout: 60000 });
+    const events = [];
+    ws.addEventListener('close', (e) => events.push(`close:${e.code}:${e.stopReason}`));
+    ws.addEventListener('reconnecting', () => events.push('reconnecting'));
+    ws.close();
+    const state = ws.readyState;
+    await new Promise((r) => setTimeout(r, 50));
+    return { state, events };
+  });
+  assertEqual(got, { state: 3, events: ['close:1005:user'] }, 'closed at once');
+});
+
+await check('close() from a close handler: nothing follows the final close', async () => {
+  const got = await page.evaluate(async ([url]) => {
+    const ws = new window.RWS(url, [], { minDelay: 50, maxDelay: 60 });
+    const events = [];
+    await new Promise((r) => ws.addEventListener('open', r, { once: true }));
+    ws.addEventListener('reconnecting', () => events.push('reconnecting'));
+    ws.addEventListener('close', (e) => { events.push(`close:${e.code}:${e.stopReason ?? 'lost'}`); if (events.length === 1) ws.close(); });
+    await fetch('/control/drop-all');
+    await new Promise((r) => setTimeout(r, 300));
+    return { events, state: ws.readyState };
+  }, [`${wsOrigin}/echo?id=reentrant-${Date.now()}`]);
+  assertEqual(got, { events: ['close:1006:lost', 'close:1005:user'], state: 3 }, 'events');
+});
+
+await check('close() after the policy stopped fires no second close', async () => {
+  const got = await page.evaluate(async ([url]) => {
+    const ws = new window.RWS(url);
+    const events = [];
+    ws.addEventListener('close', (e) => events.push(`close:${e.code}:${e.stopReason}:${e.unsent}`));
+    await new Promise((r) => ws.addEventListener('close', r, { once: true }));
+    ws.close();
+    await new Promise((r) => setTimeout(r, 50));
+    return { events, state: ws.readyState };
+  }, [`${wsOrigin}/close?code=4401&reason=no`]);
+  assertEqual(got, { events: ['close:4401:policy:0'], state: 3 }, 'one close');
+});
+
+await check('a connection lost while offline fires close, then reconnecting (offline); online again reconnects', async () => {
+  const got = await page.evaluate(async ([url]) => {
+    const ws = new window.RWS(url, [], { minDelay: 50, maxDelay: 60 });
+    const events = [];
+    await new Promise((r) => ws.addEventListener('open', r, { once: true }));
+    ws.addEventListener('close', (e) => events.push(`close:${e.code}`));
+    ws.addEventListener('reconnecting', (e) => events.push(`reconnecting:offline=${e.detail.offline}:delay=${e.detail.delay}:code=${e.detail.code}`));
+    ws.addEventListener('reconnect', () => events.push('reconnect'));
+    window.dispatchEvent(new Event('offline'));
+    const lost = new Promise((r) => ws.addEventListener('reconnecting', r, { once: true }));
+    await fetch('/control/drop-all');
+    await lost;
+    const state = ws.readyState;
+    await new Promise((r) => setTimeout(r, 200));
+    events.push(`still waiting:${ws.readyState}`);
+    const back = new Promise((r) => ws.addEventListener('reconnect', r, { once: true }));
+    window.dispatchEvent(new Event('online'));
+    await back;
+    ws.close();
+    return { events, state };
+  }, [`${wsOrigin}/echo?id=offline-${Date.now()}`]);
+  assertEqual(got, {
+    events: ['close:1006', 'reconnecting:offline=true:delay=null:code=1006', 'still waiting:0', 'reconnect'],
+    state: 0,
+  }, 'events');
+});
+
+await check('nothing dropped silently: drop-oldest reports each drop; the final close counts the unsent', async () => {
+  const got = await page.evaluate(async () => {
+    // Port 1 refuses: the socket never opens, so every send is queued.
+    const ws = new window.RWS('ws://127.0.0.1:1/', [], { minDelay: 60000, maxDelay: 60000, queueMaxBytes: 100, overflow: 'drop-oldest' });
+    let dropped = 0;
+    ws.addEventListener('dropped', (e) => { if (e.detail.reason === 'overflow') dropped += e.detail.count; });
+    const outcomes = new Set();
+    for (let i = 0; i < 15; i += 1) outcomes.add(ws.send(`message ${String(i).padStart(2, '0')}`)); // 10 bytes each
+    const close = new Promise((r) => ws.addEventListener('close', (e) => r([e.stopReason, e.unsent]), { once: true }));
+    ws.close();
+    return { dropped, outcomes: [...outcomes], final: await close };
+  });
+  assertEqual(got, { dropped: 5, outcomes: ['queued'], final: ['user', 10] }, '15 sent = 5 dropped + 10 unsent');
+});
+
+await check('send(Blob) after close() throws; a Blob larger than the queue throws at once', async () => {
+  const got = await page.evaluate(async () => {
+    const out = [];
+    const down = new window.RWS('ws://127.0.0.1:1/', [], { minDelay: 60000, maxDelay: 60000 });
+    try { down.send(new Blob([new Uint8Array(2 * 1024 * 1024)])); out.push('queued'); } catch (e) { out.push(e.name); }
+    down.close();
+    try { down.send(new Blob(['x'])); out.push('queued'); } catch (e) { out.push(e.name); }
+    return out;
+  });
+  assertEqual(got, ['QuotaExceededError', 'InvalidStateError'], 'send outcomes');
 });
 
 await check('nothing ever called window.close()', async () => {

@@ -659,6 +659,18 @@ impl Machine {
         }
     }
 
+    /// The error `send` would return for a message of `len` bytes now, without sending one:
+    /// for a payload the driver has yet to read (a `Blob`). `Ok` where `send` would take it
+    /// or report a drop.
+    pub fn check_send(&self, len: usize) -> Result<(), Error> {
+        match self.phase {
+            Phase::Open { .. } => Ok(()),
+            Phase::Closing { .. } | Phase::Stopped | Phase::Closed => Err(Error::Stopped),
+            _ if !self.cfg.replay => Err(Error::NotOpen),
+            _ => self.queue.check(len),
+        }
+    }
+
     /// The browser refused a write the machine issued: its socket is already closing and
     /// the close event is on its way. With replay on, the message goes back in the queue, in
     /// order, to be written on the next connection; otherwise (or once stopped) it comes back

@@ -84,6 +84,19 @@ impl SendQueue {
         Ok(SendOutcome::Queued { dropped })
     }
 
+    /// The error `push` would return for a message of `len` bytes, if any.
+    pub(crate) fn check(&self, len: usize) -> Result<(), Error> {
+        let fits =
+            len <= self.free() || (len <= self.max_bytes && self.overflow != Overflow::Reject);
+        match fits {
+            true => Ok(()),
+            false => Err(Error::QueueFull {
+                message_bytes: len,
+                free_bytes: self.free(),
+            }),
+        }
+    }
+
     /// Queues a message that was already accepted (a write the browser refused), even past
     /// the bound: it was promised delivery.
     pub(crate) fn push_accepted(&mut self, message: Message) {
@@ -164,6 +177,21 @@ mod tests {
         q.push(text(4, 'a')).unwrap();
         assert_eq!(q.push(text(1, 'b')), Ok(SendOutcome::Dropped));
         assert_eq!(q.len(), 1);
+    }
+
+    #[test]
+    fn check_predicts_push() {
+        for overflow in [Overflow::Reject, Overflow::DropOldest, Overflow::DropNewest] {
+            for first in [0, 3, 10] {
+                for len in [0, 1, 4, 7, 10, 11] {
+                    let mut q = SendQueue::new(10, overflow);
+                    q.push(text(first, 'a')).unwrap();
+                    let checked = q.check(len);
+                    let pushed = q.push(text(len, 'b')).map(|_| ());
+                    assert_eq!(checked, pushed, "{overflow:?} {first} {len}");
+                }
+            }
+        }
     }
 
     #[test]

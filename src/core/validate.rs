@@ -1,9 +1,11 @@
-//! Input checks for opening a socket: the URL and the subprotocol list. Pure functions;
-//! the browser's own parser runs afterwards for anything finer.
+//! Input checks for opening a socket: the subprotocol list, and the URL where no browser
+//! parses it (natively; in the browser its own URL parser decides, see `web::url`).
 
 use crate::Error;
 
 /// Checks what a browser would reject with a `SyntaxError`, with an error that says why.
+/// (In the browser its own URL parser does this instead.)
+#[cfg_attr(target_arch = "wasm32", allow(dead_code))]
 pub(crate) fn check_url(url: &str) -> Result<(), Error> {
     let invalid = |reason| Error::InvalidUrl {
         url: url.to_owned(),
@@ -30,7 +32,8 @@ pub(crate) fn check_url(url: &str) -> Result<(), Error> {
             "no scheme: expected ws://host/path or wss://host/path",
         ));
     }
-    if !scheme.eq_ignore_ascii_case("ws") && !scheme.eq_ignore_ascii_case("wss") {
+    let known = ["ws", "wss", "http", "https"];
+    if !known.iter().any(|k| scheme.eq_ignore_ascii_case(k)) {
         return Err(Error::InvalidScheme {
             scheme: scheme.to_owned(),
         });
@@ -100,12 +103,9 @@ mod tests {
 
     #[test]
     fn rejects_other_schemes_by_name() {
-        assert_eq!(
-            check_url("http://example.com/"),
-            Err(Error::InvalidScheme {
-                scheme: "http".into()
-            })
-        );
+        // As in browsers, http(s) URLs become ws(s).
+        assert_eq!(check_url("http://example.com/"), Ok(()));
+        assert_eq!(check_url("HTTPS://example.com/"), Ok(()));
         assert_eq!(
             check_url("ftp://example.com/"),
             Err(Error::InvalidScheme {

@@ -4,9 +4,11 @@
 mod conn;
 mod listener;
 mod reconnect;
+mod url;
 
 pub(crate) use conn::{Conn, Delay, Subscription, WeakConn};
 pub(crate) use reconnect::Reconnecting;
+pub(crate) use url::resolve_url;
 
 /// Live counts of what the driver holds, for leak tests: listeners (each owns one JS
 /// closure), sockets and timer tasks.

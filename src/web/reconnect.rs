@@ -1,11 +1,17 @@
 //! The reconnecting socket's browser driver: carries out the core machine's actions with
 //! one `Conn` at a time, cancellable timer tasks and page-lifecycle listeners, and feeds
 //! every callback back into the machine with the current time. It decides nothing itself.
+//!
+//! The user's backoff and close-policy functions run inside the machine, while the driver is
+//! borrowed. Calls they make on the socket must not panic: getters then read a [`View`]
+//! refreshed after every input, `close`/`reconnect` are deferred until the input is done,
+//! and `send` fails with [`Error::InsidePolicy`].
 
 use super::conn::{broadcast, Conn, Delay, Subscription};
 use super::listener::Listener;
 use super::live;
-use crate::core::machine::{Action, ConnId, ConnectionEvent, Machine, Time, Timer};
+use crate::core::clock::{self, Clock};
+use crate::core::machine::{Action, ConnId, ConnectionEvent, Machine, Timer};
 use crate::core::policy::Config;
 use crate::core::queue::SendOutcome;
 use crate::reconnecting::{Accept, Endpoint, EndpointSource};
@@ -22,7 +28,41 @@ use std::time::Duration;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::spawn_local;
 
-pub(crate) struct Reconnecting(Rc<RefCell<Driver>>);
+pub(crate) struct Reconnecting {
+    driver: Rc<RefCell<Driver>>,
+    side: Rc<Side>,
+}
+
+/// What the socket's methods can reach while the driver is borrowed (from inside a policy
+/// function).
+#[derive(Default)]
+struct Side {
+    view: RefCell<View>,
+    deferred: RefCell<Vec<Deferred>>,
+    /// The status folded from every event, for late subscribers.
+    status: RefCell<ConnectionStatus>,
+    /// Subprotocol and extensions of the last connection that opened (kept after it
+    /// closes, as browsers keep them).
+    negotiated: RefCell<(String, String)>,
+}
+
+/// The getters' values as of the end of the last input.
+#[derive(Default, Clone)]
+struct View {
+    ready_state: Option<ReadyState>,
+    attempt: u32,
+    rtt: Option<Duration>,
+    queued_bytes: usize,
+    buffered_amount: u32,
+    stopped: bool,
+}
+
+/// A call made while the driver was borrowed, carried out right after.
+enum Deferred {
+    Close(Option<CloseCode>, String),
+    Reconnect,
+    Subscribe(UnboundedSender<ConnectionEvent>),
+}
 
 struct Driver {
     machine: Machine,
@@ -30,11 +70,6 @@ struct Driver {
     high_water: u32,
     messages_as_events: bool,
     socket: Option<(ConnId, Conn)>,
-    /// Subprotocol and extensions of the last connection that opened (kept after it
-    /// closes, as browsers keep them).
-    negotiated: (String, String),
-    /// The status folded from every event, for late subscribers.
-    status: ConnectionStatus,
     /// Dropping a timer's sender cancels its task and clears the browser timer.
     timers: [Option<oneshot::Sender<()>>; Timer::ALL.len()],
     inbox: VecDeque<Message>,
@@ -42,29 +77,51 @@ struct Driver {
     tx_waker: Option<Waker>,
     subscribers: Vec<UnboundedSender<ConnectionEvent>>,
     clock: Clock,
+    side: Rc<Side>,
     _page: Vec<Listener>,
     this: Weak<RefCell<Driver>>,
-}
-
-/// Wall-clock milliseconds (they keep counting while the machine sleeps, unlike timers),
-/// made monotonic.
-struct Clock {
-    origin: f64,
-    last: f64,
-}
-
-impl Clock {
-    fn now(&mut self) -> Time {
-        self.last = self.last.max(js_sys::Date::now() - self.origin);
-        Duration::from_secs_f64(self.last / 1000.0)
-    }
 }
 
 /// The machine's code for "close without a status code" (1005 is never sent on the wire).
 const NO_STATUS: u16 = 1005;
 
-fn seed() -> u64 {
-    (js_sys::Math::random() * (1u64 << 53) as f64) as u64
+/// Feeds the driver one input (`f`), carries out what follows, then whatever the user's
+/// policy functions deferred while it ran.
+fn feed(driver: &Rc<RefCell<Driver>>, f: impl FnOnce(&mut Driver)) {
+    let side = {
+        let mut d = driver.borrow_mut();
+        f(&mut d);
+        d.run();
+        d.side.clone()
+    };
+    loop {
+        let deferred = std::mem::take(&mut *side.deferred.borrow_mut());
+        if deferred.is_empty() {
+            return;
+        }
+        let mut d = driver.borrow_mut();
+        for op in deferred {
+            match op {
+                Deferred::Close(code, reason) => {
+                    let code = code.map_or(NO_STATUS, CloseCode::get);
+                    d.machine.close(code, &reason);
+                }
+                Deferred::Reconnect => d.machine.reconnect(),
+                Deferred::Subscribe(tx) => {
+                    if !d.machine.is_closed_for_good() {
+                        d.subscribers.push(tx);
+                    }
+                }
+            }
+            d.run();
+        }
+    }
+}
+
+impl Driver {
+    fn now(&mut self) -> Duration {
+        self.clock.now(js_sys::Date::now())
+    }
 }
 
 impl Reconnecting {
@@ -74,11 +131,10 @@ impl Reconnecting {
         messages_as_events: bool,
         cfg: Config,
     ) -> Result<Self, Error> {
-        let mut clock = Clock {
-            origin: js_sys::Date::now(),
-            last: 0.0,
-        };
-        let machine = Machine::new(cfg, seed(), clock.now());
+        let mut clock = Clock::new(js_sys::Date::now());
+        let now = clock.now(js_sys::Date::now());
+        let machine = Machine::new(cfg, clock::seed(js_sys::Math::random()), now);
+        let side = Rc::new(Side::default());
         let driver = Rc::new_cyclic(|this: &Weak<RefCell<Driver>>| {
             RefCell::new(Driver {
                 machine,
@@ -86,41 +142,49 @@ impl Reconnecting {
                 high_water,
                 messages_as_events,
                 socket: None,
-                negotiated: (String::new(), String::new()),
-                status: ConnectionStatus::default(),
                 timers: [None, None, None],
                 inbox: VecDeque::new(),
                 rx_waker: None,
                 tx_waker: None,
                 subscribers: Vec::new(),
                 clock,
+                side: side.clone(),
                 _page: page_listeners(this),
                 this: this.clone(),
             })
         });
-        {
-            let mut d = driver.borrow_mut();
+        feed(&driver, |d| {
             if let Some(online) = web_sys::window().map(|w| w.navigator().on_line()) {
                 d.machine.set_online(online);
             }
-            d.run();
-        }
-        Ok(Reconnecting(driver))
+        });
+        Ok(Reconnecting { driver, side })
     }
 
-    fn with<R>(&self, f: impl FnOnce(&mut Driver) -> R) -> R {
-        let mut d = self.0.borrow_mut();
-        let out = f(&mut d);
-        d.run();
-        out
+    /// Whether a policy function of this socket is running (the driver is borrowed).
+    fn busy(&self) -> bool {
+        self.driver.try_borrow_mut().is_err()
+    }
+
+    fn view(&self) -> View {
+        self.side.view.borrow().clone()
     }
 
     pub(crate) fn send(&self, message: Message) -> Result<SendOutcome, Error> {
-        self.with(|d| d.machine.send(message))
+        if self.busy() {
+            return Err(Error::InsidePolicy);
+        }
+        let mut out = Err(Error::InsidePolicy);
+        feed(&self.driver, |d| out = d.machine.send(message));
+        out
     }
 
     pub(crate) fn poll_accept(&self, len: usize, cx: &mut Context<'_>) -> Accept {
-        let mut d = self.0.borrow_mut();
+        let Ok(mut d) = self.driver.try_borrow_mut() else {
+            // Polled from inside a policy function: look again once it is done.
+            cx.waker().wake_by_ref();
+            return Accept::Wait;
+        };
         if d.machine.is_stopped() {
             return Accept::Stopped;
         }
@@ -139,7 +203,10 @@ impl Reconnecting {
     }
 
     pub(crate) fn poll_message(&self, cx: &mut Context<'_>) -> Poll<Option<Message>> {
-        let mut d = self.0.borrow_mut();
+        let Ok(mut d) = self.driver.try_borrow_mut() else {
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
+        };
         if let Some(message) = d.inbox.pop_front() {
             return Poll::Ready(Some(message));
         }
@@ -152,30 +219,55 @@ impl Reconnecting {
 
     pub(crate) fn subscribe(&self) -> Subscription<ConnectionEvent> {
         let (tx, rx) = unbounded();
-        let mut d = self.0.borrow_mut();
-        if !d.machine.is_closed_for_good() {
-            d.subscribers.push(tx);
+        match self.driver.try_borrow_mut() {
+            Ok(mut d) => {
+                if !d.machine.is_closed_for_good() {
+                    d.subscribers.push(tx);
+                }
+            }
+            Err(_) => self
+                .side
+                .deferred
+                .borrow_mut()
+                .push(Deferred::Subscribe(tx)),
         }
         Subscription::new(rx)
     }
 
+    /// Reads the driver, or the view as of the last input while a policy function runs.
+    fn read<R>(&self, live: impl FnOnce(&Driver) -> R, view: impl FnOnce(View) -> R) -> R {
+        match self.driver.try_borrow() {
+            Ok(d) => live(&d),
+            Err(_) => view(self.view()),
+        }
+    }
+
     pub(crate) fn ready_state(&self) -> ReadyState {
-        self.0.borrow().machine.ready_state()
+        self.read(
+            |d| d.machine.ready_state(),
+            |v| v.ready_state.unwrap_or(ReadyState::Connecting),
+        )
     }
     pub(crate) fn attempt(&self) -> u32 {
-        self.0.borrow().machine.attempt()
+        self.read(|d| d.machine.attempt(), |v| v.attempt)
     }
     pub(crate) fn rtt(&self) -> Option<Duration> {
-        self.0.borrow().machine.rtt()
+        self.read(|d| d.machine.rtt(), |v| v.rtt)
     }
     pub(crate) fn queued_bytes(&self) -> usize {
-        self.0.borrow().machine.queued_bytes()
+        self.read(|d| d.machine.queued_bytes(), |v| v.queued_bytes)
     }
     pub(crate) fn is_stopped(&self) -> bool {
-        self.0.borrow().machine.is_stopped()
+        self.read(|d| d.machine.is_stopped(), |v| v.stopped)
+    }
+    pub(crate) fn is_finished(&self) -> bool {
+        self.read(|d| d.machine.is_finished() && d.inbox.is_empty(), |_| false)
     }
     pub(crate) fn poll_finished(&self, cx: &mut Context<'_>) -> Poll<()> {
-        let mut d = self.0.borrow_mut();
+        let Ok(mut d) = self.driver.try_borrow_mut() else {
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
+        };
         if d.machine.is_finished() {
             return Poll::Ready(());
         }
@@ -183,28 +275,33 @@ impl Reconnecting {
         Poll::Pending
     }
     pub(crate) fn status(&self) -> ConnectionStatus {
-        self.0.borrow().status.clone()
+        self.side.status.borrow().clone()
     }
     pub(crate) fn protocol(&self) -> String {
-        self.0.borrow().negotiated.0.clone()
+        self.side.negotiated.borrow().0.clone()
     }
     pub(crate) fn extensions(&self) -> String {
-        self.0.borrow().negotiated.1.clone()
+        self.side.negotiated.borrow().1.clone()
     }
     pub(crate) fn buffered_amount(&self) -> u32 {
-        let d = self.0.borrow();
-        match (&d.socket, d.machine.open_socket()) {
-            (Some((_, conn)), Some(_)) => conn.buffered_amount(),
-            _ => 0,
-        }
+        self.read(|d| d.buffered_amount(), |v| v.buffered_amount)
     }
     /// `None` closes without a status code.
     pub(crate) fn close(&self, code: Option<CloseCode>, reason: &str) {
+        if self.busy() {
+            let op = Deferred::Close(code, reason.to_owned());
+            self.side.deferred.borrow_mut().push(op);
+            return;
+        }
         let code = code.map_or(NO_STATUS, CloseCode::get);
-        self.with(|d| d.machine.close(code, reason));
+        feed(&self.driver, |d| d.machine.close(code, reason));
     }
     pub(crate) fn reconnect(&self) {
-        self.with(|d| d.machine.reconnect());
+        if self.busy() {
+            self.side.deferred.borrow_mut().push(Deferred::Reconnect);
+            return;
+        }
+        feed(&self.driver, |d| d.machine.reconnect());
     }
     pub(crate) fn backpressure_delay(&self) -> Delay {
         Delay::backpressure()
@@ -214,7 +311,7 @@ impl Reconnecting {
 impl Drop for Reconnecting {
     fn drop(&mut self) {
         // Close the socket now; the timers and listeners go with the driver.
-        if let Ok(mut d) = self.0.try_borrow_mut() {
+        if let Ok(mut d) = self.driver.try_borrow_mut() {
             d.machine.close(1000, "");
             d.run();
         }
@@ -222,6 +319,13 @@ impl Drop for Reconnecting {
 }
 
 impl Driver {
+    fn buffered_amount(&self) -> u32 {
+        match (&self.socket, self.machine.open_socket()) {
+            (Some((_, conn)), Some(_)) => conn.buffered_amount(),
+            _ => 0,
+        }
+    }
+
     /// Carries out every pending action of the machine.
     fn run(&mut self) {
         let mut woken = Vec::new();
@@ -249,7 +353,7 @@ impl Driver {
                     }
                 }
                 Action::StartClose { id, code, reason } => {
-                    self.status = ConnectionStatus::Closing;
+                    *self.side.status.borrow_mut() = ConnectionStatus::Closing;
                     if let Some((cur, conn)) = &self.socket {
                         if *cur == id {
                             conn.close(CloseCode::new(code).ok(), &reason);
@@ -260,12 +364,12 @@ impl Driver {
                 Action::CancelTimer(timer) => self.timers[timer.index()] = None,
                 Action::Emit(event) => {
                     if let Some(status) = ConnectionStatus::after(event.clone()) {
-                        self.status = status;
+                        *self.side.status.borrow_mut() = status;
                     }
                     if let (ConnectionEvent::Open { protocol }, Some((_, conn))) =
                         (&event, &self.socket)
                     {
-                        self.negotiated = (protocol.clone(), conn.extensions());
+                        *self.side.negotiated.borrow_mut() = (protocol.clone(), conn.extensions());
                     }
                     let last = matches!(
                         event,
@@ -290,6 +394,20 @@ impl Driver {
                 }
             }
         }
+        if self.machine.is_closed_for_good() {
+            // Closed after giving up: no event says so, but nothing will follow either.
+            self.subscribers.clear();
+            woken.extend(self.rx_waker.take());
+            woken.extend(self.tx_waker.take());
+        }
+        *self.side.view.borrow_mut() = View {
+            ready_state: Some(self.machine.ready_state()),
+            attempt: self.machine.attempt(),
+            rtt: self.machine.rtt(),
+            queued_bytes: self.machine.queued_bytes(),
+            buffered_amount: self.buffered_amount(),
+            stopped: self.machine.is_stopped(),
+        };
         woken.into_iter().for_each(Waker::wake);
     }
 
@@ -303,19 +421,14 @@ impl Driver {
                     // provider may read the socket's state.
                     let result = provider().await;
                     if let Some(driver) = this.upgrade() {
-                        let mut d = driver.borrow_mut();
-                        match result {
+                        feed(&driver, |d| match result {
                             Ok(endpoint) => d.open_socket(id, endpoint),
                             Err(reason) => {
-                                let now = d.clock.now();
-                                d.machine.on_dial_failed(
-                                    id,
-                                    format!("url provider: {reason}"),
-                                    now,
-                                );
+                                let now = d.now();
+                                let reason = format!("url provider: {reason}");
+                                d.machine.on_dial_failed(id, reason, now);
                             }
-                        }
-                        d.run();
+                        });
                     }
                 });
             }
@@ -327,16 +440,17 @@ impl Driver {
             return; // Closed or replaced while the provider was running.
         }
         let opened = endpoint
-            .validate()
-            .and_then(|()| Conn::open(&endpoint.url, &endpoint.protocols, self.high_water));
+            .resolve()
+            .and_then(|e| Conn::open(&e.url, &e.protocols, self.high_water));
         let conn = match opened {
             Ok(conn) => conn,
             Err(err) => {
-                let now = self.clock.now();
+                let now = self.now();
                 self.machine.on_dial_failed(id, err.to_string(), now);
                 return;
             }
         };
+        self.machine.socket_created(id);
         // Messages reach us through the event stream; the Conn must not keep its own copy.
         conn.receiver_dropped();
         let mut events = conn.subscribe_events();
@@ -345,15 +459,15 @@ impl Driver {
             // Ends when the Conn is dropped (its event senders go with it).
             while let Some(event) = std::future::poll_fn(|cx| events.poll_next(cx)).await {
                 let Some(driver) = this.upgrade() else { return };
-                let mut d = driver.borrow_mut();
-                let now = d.clock.now();
-                match event {
-                    Event::Open { protocol } => d.machine.on_open(id, protocol, now),
-                    Event::Message(message) => d.machine.on_message(id, message, now),
-                    Event::Close(info) => d.machine.on_close(id, info, now),
-                    Event::Error => {}
-                }
-                d.run();
+                feed(&driver, |d| {
+                    let now = d.now();
+                    match event {
+                        Event::Open { protocol } => d.machine.on_open(id, protocol, now),
+                        Event::Message(message) => d.machine.on_message(id, message, now),
+                        Event::Close(info) => d.machine.on_close(id, info, now),
+                        Event::Error => {}
+                    }
+                });
             }
         });
         self.socket = Some((id, conn));
@@ -363,6 +477,7 @@ impl Driver {
         let (cancel_tx, cancel_rx) = oneshot::channel::<()>();
         self.timers[timer.index()] = Some(cancel_tx);
         let this = self.this.clone();
+        // The machine never asks for more than `MAX_TIMER` (2^31 - 1 ms) at a time.
         let ms = u32::try_from(after.as_millis()).unwrap_or(u32::MAX);
         live::inc(&live::TIMERS);
         spawn_local(async move {
@@ -372,11 +487,11 @@ impl Driver {
             // Cancelled (sender dropped) or fired: either way the browser timer is cleared.
             if let Outcome::Fired = outcome {
                 if let Some(driver) = this.upgrade() {
-                    let mut d = driver.borrow_mut();
-                    let now = d.clock.now();
-                    d.timers[timer.index()] = None;
-                    d.machine.on_timer(timer, now);
-                    d.run();
+                    feed(&driver, |d| {
+                        let now = d.now();
+                        d.timers[timer.index()] = None;
+                        d.machine.on_timer(timer, now);
+                    });
                 }
             }
         });
@@ -414,9 +529,7 @@ fn page_listeners(this: &Weak<RefCell<Driver>>) -> Vec<Listener> {
         let this = this.clone();
         move |_: web_sys::Event| {
             if let Some(driver) = this.upgrade() {
-                let mut d = driver.borrow_mut();
-                d.machine.set_online(online);
-                d.run();
+                feed(&driver, |d| d.machine.set_online(online));
             }
         }
     };
@@ -432,10 +545,8 @@ fn page_listeners(this: &Weak<RefCell<Driver>>) -> Vec<Listener> {
             "visibilitychange",
             move |_| {
                 if let Some(driver) = this.upgrade() {
-                    let mut d = driver.borrow_mut();
-                    d.machine
-                        .set_visible(doc.visibility_state() == web_sys::VisibilityState::Visible);
-                    d.run();
+                    let visible = doc.visibility_state() == web_sys::VisibilityState::Visible;
+                    feed(&driver, |d| d.machine.set_visible(visible));
                 }
             },
         ));
@@ -445,7 +556,7 @@ fn page_listeners(this: &Weak<RefCell<Driver>>) -> Vec<Listener> {
 
 impl std::fmt::Debug for Reconnecting {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.0.try_borrow() {
+        match self.driver.try_borrow() {
             Ok(d) => f
                 .debug_struct("Reconnecting")
                 .field("ready_state", &d.machine.ready_state())

@@ -22,6 +22,7 @@ pub const WS_ROUTES: &[&str] = &[
     "/protocols",
     "/flood",
     "/room",
+    "/garbage",
 ];
 
 /// Longest close reason that fits a close frame (125 - 2 bytes of code).
@@ -71,6 +72,9 @@ pub enum WsRoute {
     },
     /// `/room`
     Room,
+    /// `/garbage`: after the handshake, a frame no client may accept (reserved bits set), so
+    /// the browser fails the connection (`error`, then close 1006).
+    Garbage,
 }
 
 impl WsRoute {
@@ -85,6 +89,7 @@ impl WsRoute {
             WsRoute::Protocols => "/protocols",
             WsRoute::Flood { .. } => "/flood",
             WsRoute::Room => "/room",
+            WsRoute::Garbage => "/garbage",
         }
     }
 }
@@ -130,6 +135,7 @@ pub fn parse_ws_route(head: &RequestHead) -> Option<Result<WsRoute, String>> {
         "/echo" => Ok(WsRoute::Echo),
         "/protocols" => Ok(WsRoute::Protocols),
         "/room" => Ok(WsRoute::Room),
+        "/garbage" => Ok(WsRoute::Garbage),
         "/close" => parse_close(head),
         "/drop" => param(head, "after", 0, 0..=u64::MAX).map(|after| WsRoute::Drop { after }),
         "/silent" => parse_silent(head),

@@ -167,6 +167,16 @@ async fn session(ws: &mut Ws, guard: &mut ConnGuard, route: WsRoute) -> String {
             after,
         } => message_loop(ws, guard, Finish::Close(code, reason), after).await,
         WsRoute::Drop { after } => message_loop(ws, guard, Finish::Drop, after).await,
+        WsRoute::Garbage => {
+            // FIN + text opcode with all three reserved bits set, no extension agreed.
+            let stream = ws.get_mut().get_mut();
+            if stream.write_all(&[0xF1, 0x01, b'x']).await.is_err() {
+                return "client gone before the garbage (/garbage)".to_owned();
+            }
+            let _ = stream.flush().await;
+            tokio::time::sleep(CLOSE_TIMEOUT).await;
+            "sent an invalid frame (/garbage)".to_owned()
+        }
         WsRoute::Echo | WsRoute::Protocols | WsRoute::Room | WsRoute::Reject { .. } => {
             message_loop(ws, guard, Finish::Never, 0).await
         }
