@@ -6,15 +6,20 @@ mod common;
 use common::*;
 use futures::{SinkExt, StreamExt};
 use wasm_bindgen_test::*;
-use ws_tether::{CloseCode, Error, Message, ReadyState, WebSocket};
+use ws_tether::{CloseCode, Error, Message, ReadyState, ReconnectingWebSocket, WebSocket};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
 #[wasm_bindgen_test]
-async fn an_unparseable_url_is_invalid_url() {
-    let err = WebSocket::connect("not a url").await.unwrap_err();
-    assert!(matches!(err, Error::InvalidUrl { .. }), "{err:?}");
-    assert!(err.is_invalid_input());
+async fn urls_the_browser_rejects_are_invalid_url_at_once() {
+    for url in ["ws://[::1", "ws://127.0.0.1:99999/", "ws://exa mple.com/"] {
+        let err = WebSocket::builder(url).open().unwrap_err();
+        assert!(matches!(err, Error::InvalidUrl { .. }), "{url}: {err:?}");
+        assert!(err.is_invalid_input());
+        // The reconnecting socket too: an error when built, not retries forever.
+        let err = ReconnectingWebSocket::builder(url).open().unwrap_err();
+        assert!(matches!(err, Error::InvalidUrl { .. }), "{url}: {err:?}");
+    }
 }
 
 #[wasm_bindgen_test]
@@ -28,14 +33,33 @@ async fn a_url_with_a_fragment_is_rejected_before_the_browser_throws() {
 
 #[wasm_bindgen_test]
 async fn a_wrong_scheme_names_the_scheme_and_the_allowed_ones() {
-    let err = WebSocket::connect(http_url("/echo")).await.unwrap_err();
+    let err = WebSocket::connect(format!("ftp://{}/echo", server()))
+        .await
+        .unwrap_err();
     assert_eq!(
         err,
         Error::InvalidScheme {
-            scheme: "http".into()
+            scheme: "ftp".into()
         }
     );
     assert!(err.to_string().contains("\"ws\" and \"wss\""));
+}
+
+#[wasm_bindgen_test]
+async fn http_urls_connect_and_relative_urls_resolve_as_in_the_browser() {
+    let mut ws = within(5000, "connect", WebSocket::connect(http_url("/echo")))
+        .await
+        .unwrap();
+    assert_eq!(ws.url(), ws_url("/echo"));
+    ws.send(Message::Text("hi".into())).await.unwrap();
+    let echo = within(5000, "echo", ws.next()).await;
+    assert_eq!(echo, Some(Ok(Message::Text("hi".into()))));
+    ws.close();
+    // Relative to the test page (served by the test runner, not the test server).
+    let host = web_sys::window().unwrap().location().host().unwrap();
+    let ws = WebSocket::builder("/echo?x=1").open().unwrap();
+    assert_eq!(ws.url(), format!("ws://{host}/echo?x=1"));
+    ws.close();
 }
 
 #[wasm_bindgen_test]

@@ -85,6 +85,8 @@ impl SendQueue {
     }
 
     /// The error `push` would return for a message of `len` bytes, if any.
+    // Used by drivers that read payloads late (the npm package's Blobs).
+    #[cfg_attr(not(feature = "sans-io"), allow(dead_code))]
     pub(crate) fn check(&self, len: usize) -> Result<(), Error> {
         let fits =
             len <= self.free() || (len <= self.max_bytes && self.overflow != Overflow::Reject);
