@@ -424,15 +424,26 @@ async fn bad_options_are_rejected_by_name() {
             ..
         }
     ));
-    let err = ReconnectingWebSocket::builder("http://x/")
+    let err = ReconnectingWebSocket::builder("ftp://x/")
         .open()
         .unwrap_err();
     assert_eq!(
         err,
         Error::InvalidScheme {
-            scheme: "http".into()
+            scheme: "ftp".into()
         }
     );
+    let err = ReconnectingWebSocket::builder(ws_url("/echo"))
+        .backoff(ExponentialBackoff::new().min(Duration::ZERO))
+        .open()
+        .unwrap_err();
+    assert!(matches!(
+        err,
+        Error::InvalidOption {
+            field: "backoff.min",
+            ..
+        }
+    ));
     let err = ReconnectingWebSocket::builder(ws_url("/echo"))
         .backoff(Backoff::custom(|_| None))
         .protocols(["a", "a"])
