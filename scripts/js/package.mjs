@@ -74,6 +74,19 @@ await check('the licences and the JavaScript README are the ones in the reposito
   }
 });
 
+await check('the README documents every option and event the types declare', async () => {
+  const types = packed('index.d.ts').toString();
+  const readme = packed('README.md').toString();
+  const members = (name) => {
+    const body = types.match(new RegExp(`interface ${name} \\{([\\s\\S]*?)\\n\\}`))?.[1];
+    if (!body) throw new Error(`index.d.ts declares no ${name}`);
+    return [...body.matchAll(/^ {2}(\w+)\??[:(]/gm)].map((m) => m[1]);
+  };
+  const missing = [...members('ReconnectingWebSocketOptions'), ...members('ReconnectingWebSocketEventMap')]
+    .filter((name) => !readme.includes(`\`${name}`));
+  if (missing.length) throw new Error(`npm/README.md does not mention: ${missing.join(', ')}`);
+});
+
 const app = join(work, 'app');
 cpSync(join(ROOT, 'scripts/js/consumer'), app, { recursive: true });
 writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
