@@ -1,4 +1,5 @@
 #![doc = include_str!("../README.md")]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 #![warn(missing_debug_implementations)]
 
@@ -61,6 +62,7 @@ pub use crate::socket::{
 /// # Ok::<(), ws_tether::Error>(())
 /// ```
 #[cfg(feature = "sans-io")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sans-io")))]
 pub mod sans_io {
     pub use crate::core::clock::{from_millis, seed, Clock, MAX_TIMER};
     pub use crate::core::machine::{Action, ConnId, Machine, Time, Timer};
