@@ -424,10 +424,7 @@ async fn ours_reconnect_memory(cycles: &[u32]) -> Vec<(f64, f64)> {
     let id = unique_id("bench-mem");
     let ws = ReconnectingWebSocket::builder(ws_url(&format!("/drop?after=0&id={id}")))
         .backoff(Backoff::custom(|_| Some(Duration::ZERO)))
-        .heartbeat(Heartbeat {
-            interval: Duration::from_secs(5),
-            timeout: Duration::from_secs(5),
-        })
+        .heartbeat(Heartbeat::new(Duration::from_secs(5), Duration::from_secs(5)))
         .open()
         .unwrap();
     let mut events = ws.events();
@@ -575,10 +572,7 @@ async fn bench_recovery_after_refusal() {
 #[wasm_bindgen_test]
 #[ignore = "benchmark: run with npm run bench"]
 async fn bench_dead_peer_detection() {
-    let hb = Heartbeat {
-        interval: Duration::from_millis(500),
-        timeout: Duration::from_millis(500),
-    };
+    let hb = Heartbeat::new(Duration::from_millis(500), Duration::from_millis(500));
     let mut samples = Vec::new();
     for _ in 0..ROUNDS {
         let ws = ReconnectingWebSocket::builder(ws_url("/silent?hold=5"))
@@ -595,7 +589,7 @@ async fn bench_dead_peer_detection() {
         samples.push(now_ms() - last_inbound);
         ws.close();
     }
-    let bound = (hb.interval + hb.timeout).as_millis() as f64;
+    let bound = (hb.interval() + hb.timeout()).as_millis() as f64;
     report_vs_bound(
         "dead_peer",
         "dead-peer detection (last inbound -> declared dead)",

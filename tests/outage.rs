@@ -71,10 +71,7 @@ async fn server_refusing_for_two_seconds() {
 }
 
 async fn muted_heartbeats_are_detected_and_recovered() {
-    let hb = Heartbeat {
-        interval: Duration::from_millis(200),
-        timeout: Duration::from_millis(300),
-    };
+    let hb = Heartbeat::new(Duration::from_millis(200), Duration::from_millis(300));
     let mut ws = ReconnectingWebSocket::builder(ws_url("/echo"))
         .heartbeat(hb)
         .backoff(

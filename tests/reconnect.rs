@@ -348,10 +348,7 @@ async fn a_failing_url_provider_is_retried_not_fatal() {
 
 #[wasm_bindgen_test]
 async fn a_silent_peer_is_detected_by_the_heartbeat() {
-    let hb = Heartbeat {
-        interval: Duration::from_millis(300),
-        timeout: Duration::from_millis(300),
-    };
+    let hb = Heartbeat::new(Duration::from_millis(300), Duration::from_millis(300));
     let ws = ReconnectingWebSocket::builder(ws_url("/silent?hold=5"))
         .heartbeat(hb)
         .backoff(fast())
@@ -377,10 +374,7 @@ async fn a_silent_peer_is_detected_by_the_heartbeat() {
 
 #[wasm_bindgen_test]
 async fn heartbeat_replies_report_rtt_and_are_not_delivered() {
-    let hb = Heartbeat {
-        interval: Duration::from_millis(50),
-        timeout: Duration::from_secs(2),
-    };
+    let hb = Heartbeat::new(Duration::from_millis(50), Duration::from_secs(2));
     let mut ws = ReconnectingWebSocket::builder(ws_url("/echo"))
         .heartbeat(hb)
         .open()

@@ -100,10 +100,7 @@ fn heartbeat(value: &JsValue) -> Option<Heartbeat> {
         let ms: f64 = value.as_f64()?;
         got[slot] = Some(ms).filter(|ms| ms.is_finite() && *ms > 0.0);
     }
-    Some(Heartbeat {
-        interval: from_millis(got[0]?),
-        timeout: from_millis(got[1]?),
-    })
+    Some(Heartbeat::new(from_millis(got[0]?), from_millis(got[1]?)))
 }
 
 /// Applies `options` (undefined, null or a plain object) to the builder.

@@ -5,7 +5,8 @@
 use crate::core::backoff::{RetryContext, Rng};
 use crate::core::clock::MAX_TIMER;
 use crate::core::policy::{
-    Config, Disconnect, CONNECT_TIMEOUT_REASON, HEARTBEAT_TIMEOUT_CODE, HEARTBEAT_TIMEOUT_REASON,
+    Config, Disconnect, Liveness, Pong, CONNECT_TIMEOUT_REASON, HANDSHAKE_FAILED_REASON,
+    HEARTBEAT_TIMEOUT_CODE, HEARTBEAT_TIMEOUT_REASON,
 };
 use crate::core::queue::{SendOutcome, SendQueue};
 use crate::{CloseInfo, Error, Message, ReadyState};
@@ -19,17 +20,16 @@ pub type ConnId = u64;
 
 /// A heartbeat timer firing this much after it was due counts as late.
 const LATE_TIMER_SLACK: Duration = Duration::from_secs(1);
-const PING_PREFIX: &str = "\u{1}ping:";
 /// The reason reported when the peer never answered the user's close.
 const CLOSING_TIMEOUT_REASON: &str = "closing handshake timed out";
-const PONG_PREFIX: &str = "\u{1}pong:";
 
 /// The machine's timers; the driver keeps at most one of each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Timer {
     /// Waiting out the backoff delay before the next attempt.
     Retry,
-    /// Bounds an attempt's handshake, and the closing handshake after a user close.
+    /// Bounds an attempt (the WebSocket handshake and the handshake hook), and the closing
+    /// handshake after a user close.
     ConnectTimeout,
     /// The next heartbeat check: send a ping, or find the peer dead.
     Heartbeat,
@@ -157,6 +157,19 @@ pub enum Action {
     },
     /// Stop `timer` if it runs.
     CancelTimer(Timer),
+    /// Socket `id` opened: run the handshake hook on it, hand it the messages that come as
+    /// [`Action::ToHandshake`], and report [`Machine::handshake_done`]. Only with a hook.
+    Handshake {
+        /// The socket.
+        id: ConnId,
+    },
+    /// A message for the running handshake hook, not for the application.
+    ToHandshake {
+        /// The socket.
+        id: ConnId,
+        /// The message.
+        message: Message,
+    },
     /// Report this event to the application.
     Emit(ConnectionEvent),
     /// Hand this message to the application.
@@ -166,6 +179,10 @@ pub enum Action {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
     Connecting {
+        id: ConnId,
+    },
+    /// Open, and the handshake hook runs; the application doesn't see it open yet.
+    Handshaking {
         id: ConnId,
     },
     Open {
@@ -204,8 +221,13 @@ pub struct Machine {
     /// The outstanding ping: its number and when it was sent.
     ping: Option<(u64, Time)>,
     ping_seq: u64,
-    /// Whether the current ping was sent to excuse a late timer.
+    /// Whether the current ping (or wait, without pings) excuses a late timer.
     excused: bool,
+    /// The heartbeat messages written last (ping, answer): refused, they are not replayed.
+    last_ping: Option<Message>,
+    last_answer: Option<Message>,
+    /// The subprotocol of the socket whose handshake hook runs, for its `Open`.
+    handshake_protocol: String,
     heartbeat_due: Time,
     /// Pings sent on the current connection and not answered yet: only their pongs are
     /// consumed (an application message that merely looks like a pong is delivered).
@@ -237,6 +259,9 @@ impl Machine {
             ping: None,
             ping_seq: 0,
             excused: false,
+            last_ping: None,
+            last_answer: None,
+            handshake_protocol: String::new(),
             heartbeat_due: now,
             unanswered: Vec::new(),
             rtt: None,
@@ -258,7 +283,10 @@ impl Machine {
     pub fn ready_state(&self) -> ReadyState {
         match self.phase {
             Phase::Open { .. } => ReadyState::Open,
-            Phase::Connecting { .. } | Phase::Waiting | Phase::Offline => ReadyState::Connecting,
+            Phase::Connecting { .. }
+            | Phase::Handshaking { .. }
+            | Phase::Waiting
+            | Phase::Offline => ReadyState::Connecting,
             Phase::Closing { .. } => ReadyState::Closing,
             Phase::Stopped | Phase::Closed => ReadyState::Closed,
         }
@@ -357,7 +385,9 @@ impl Machine {
 
     /// Closes and forgets the current socket, if there is one.
     fn drop_socket(&mut self, code: u16, reason: &str) {
-        if let Phase::Connecting { id } | Phase::Open { id, .. } = self.phase {
+        if let Phase::Connecting { id } | Phase::Handshaking { id } | Phase::Open { id, .. } =
+            self.phase
+        {
             self.actions.push_back(Action::CloseSocket {
                 id,
                 code,
@@ -460,6 +490,45 @@ impl Machine {
         if self.phase != (Phase::Connecting { id }) {
             return;
         }
+        self.last_seen = now;
+        if self.cfg.handshake {
+            // The connect timeout keeps running: it bounds the hook too.
+            self.phase = Phase::Handshaking { id };
+            self.handshake_protocol = protocol;
+            self.actions.push_back(Action::Handshake { id });
+            return;
+        }
+        self.become_open(id, protocol, now);
+    }
+
+    /// The handshake hook on socket `id` finished: `Ok` opens the connection for the
+    /// application (the driver then delivers the messages the hook left unread, before any
+    /// newer one); `Err` fails the attempt with the hook's reason.
+    pub fn handshake_done(&mut self, id: ConnId, result: Result<(), String>, now: Time) {
+        self.tick(now);
+        if self.phase != (Phase::Handshaking { id }) {
+            return;
+        }
+        match result {
+            Ok(()) => {
+                let protocol = std::mem::take(&mut self.handshake_protocol);
+                self.become_open(id, protocol, now);
+            }
+            Err(reason) => self.handshake_failed(&reason, now),
+        }
+    }
+
+    fn handshake_failed(&mut self, reason: &str, now: Time) {
+        self.drop_socket(1000, HANDSHAKE_FAILED_REASON);
+        let close = CloseInfo {
+            code: 1006,
+            reason: format!("{HANDSHAKE_FAILED_REASON}: {reason}"),
+            was_clean: false,
+        };
+        self.lost(close, now);
+    }
+
+    fn become_open(&mut self, id: ConnId, protocol: String, now: Time) {
         self.phase = Phase::Open { id, since: now };
         self.down_since = None;
         self.cancel_timer(Timer::ConnectTimeout);
@@ -470,34 +539,48 @@ impl Machine {
         }
         self.last_seen = now;
         self.excused = false;
-        if let Some(hb) = self.cfg.heartbeat {
-            self.schedule_heartbeat(hb.interval, now);
+        if let Some(hb) = &self.cfg.heartbeat {
+            let first = if hb.pings() { hb.interval } else { hb.timeout };
+            self.schedule_heartbeat(first, now);
         }
     }
 
     /// A message arrived on socket `id`.
     pub fn on_message(&mut self, id: ConnId, message: Message, now: Time) {
         self.tick(now);
-        if self.phase == (Phase::Closing { id }) {
-            // Sent by the peer before it saw our close: still the user's data (a late answer
-            // to our own ping is not).
-            if !self.take_pong(&message) {
-                self.actions.push_back(Action::Deliver(message));
+        match self.phase {
+            Phase::Closing { id: cur } if cur == id => {
+                // Sent by the peer before it saw our close: still the user's data (a late
+                // answer to our own ping is not).
+                if self.take_pong(&message).is_none() {
+                    self.actions.push_back(Action::Deliver(message));
+                }
             }
-            return;
+            Phase::Handshaking { id: cur } if cur == id => {
+                self.last_seen = now;
+                if !self.answer_ping(id, &message) {
+                    self.actions.push_back(Action::ToHandshake { id, message });
+                }
+            }
+            Phase::Open { id: cur, .. } if cur == id => self.on_open_message(id, message, now),
+            _ => {}
         }
-        if !matches!(self.phase, Phase::Open { id: open, .. } if open == id) {
-            return;
-        }
+    }
+
+    fn on_open_message(&mut self, id: ConnId, message: Message, now: Time) {
         self.last_seen = now;
-        if let Some(hb) = self.cfg.heartbeat {
+        self.excused = false;
+        if let Some(hb) = &self.cfg.heartbeat {
             // The pending tick may be a ping's deadline, later than the new idle limit.
-            if self.heartbeat_due > now.saturating_add(hb.interval) {
-                self.schedule_heartbeat(hb.interval, now);
+            let idle = if hb.pings() { hb.interval } else { hb.timeout };
+            if self.heartbeat_due > now.saturating_add(idle) {
+                self.schedule_heartbeat(idle, now);
             }
         }
-        if let Some(seq) = self.pong_of(&message) {
-            self.take_pong(&message);
+        if self.answer_ping(id, &message) {
+            return;
+        }
+        if let Some(seq) = self.take_pong(&message) {
             if let Some((sent_seq, sent)) = self.ping {
                 if sent_seq == seq {
                     let rtt = now.saturating_sub(sent);
@@ -511,29 +594,45 @@ impl Machine {
         self.actions.push_back(Action::Deliver(message));
     }
 
-    /// The number of the unanswered ping `message` answers, if it is such a pong.
-    fn pong_of(&self, message: &Message) -> Option<u64> {
-        self.cfg.heartbeat?;
-        let seq = message.as_text().and_then(parse_pong)?;
-        self.unanswered.contains(&seq).then_some(seq)
+    /// With [`Heartbeat::answer`](crate::Heartbeat::answer): answers `message` if it is the
+    /// server's ping (it is then not delivered).
+    fn answer_ping(&mut self, id: ConnId, message: &Message) -> bool {
+        let Some(Liveness::Answer(answer)) = self.cfg.heartbeat.as_ref().map(|h| &h.liveness)
+        else {
+            return false;
+        };
+        let Some(reply) = answer(message) else {
+            return false;
+        };
+        self.last_answer = Some(reply.clone());
+        self.actions.push_back(Action::Write { id, message: reply });
+        true
     }
 
-    /// Consumes `message` if it answers one of our pings.
-    fn take_pong(&mut self, message: &Message) -> bool {
-        match self.pong_of(message) {
-            Some(seq) => {
-                self.unanswered.retain(|s| *s != seq);
-                true
-            }
-            None => false,
-        }
+    /// Consumes `message` if it answers one of our unanswered pings: the ping's number.
+    fn take_pong(&mut self, message: &Message) -> Option<u64> {
+        let Some(Liveness::Ping { pong, .. }) = self.cfg.heartbeat.as_ref().map(|h| &h.liveness)
+        else {
+            return None;
+        };
+        let seq = match pong(message)? {
+            Pong::Numbered(n) => n,
+            _ => *self.unanswered.first()?,
+        };
+        let at = self.unanswered.iter().position(|s| *s == seq)?;
+        self.unanswered.remove(at);
+        Some(seq)
     }
 
     /// Socket `id` closed (or its attempt failed).
     pub fn on_close(&mut self, id: ConnId, close: CloseInfo, now: Time) {
         self.tick(now);
         match self.phase {
-            Phase::Connecting { id: cur } | Phase::Open { id: cur, .. } if cur == id => {
+            Phase::Connecting { id: cur }
+            | Phase::Handshaking { id: cur }
+            | Phase::Open { id: cur, .. }
+                if cur == id =>
+            {
                 self.lost(close, now)
             }
             Phase::Closing { id: cur } if cur == id => {
@@ -576,6 +675,9 @@ impl Machine {
                 };
                 self.lost(close, now);
             }
+            (Timer::ConnectTimeout, Phase::Handshaking { .. }) => {
+                self.handshake_failed("not done within the connect timeout", now)
+            }
             (Timer::Heartbeat, Phase::Open { id, .. }) => self.heartbeat_tick(id, now),
             (Timer::ConnectTimeout, Phase::Closing { id }) => {
                 // The peer never finished the closing handshake: stop waiting for it.
@@ -601,20 +703,52 @@ impl Machine {
     }
 
     fn send_ping(&mut self, id: ConnId, now: Time) {
+        let Some(Liveness::Ping { ping, .. }) = self.cfg.heartbeat.as_ref().map(|h| &h.liveness)
+        else {
+            return;
+        };
         self.ping_seq += 1;
+        let message = ping(self.ping_seq);
         self.ping = Some((self.ping_seq, now));
         self.unanswered.push(self.ping_seq);
-        let message = Message::Text(format!("{PING_PREFIX}{}", self.ping_seq));
+        self.last_ping = Some(message.clone());
         self.actions.push_back(Action::Write { id, message });
     }
 
+    fn heartbeat_dead(&mut self, now: Time) {
+        self.drop_socket(HEARTBEAT_TIMEOUT_CODE, HEARTBEAT_TIMEOUT_REASON);
+        let close = CloseInfo {
+            code: HEARTBEAT_TIMEOUT_CODE,
+            reason: HEARTBEAT_TIMEOUT_REASON.into(),
+            was_clean: false,
+        };
+        self.lost(close, now);
+    }
+
     fn heartbeat_tick(&mut self, id: ConnId, now: Time) {
-        let Some(hb) = self.cfg.heartbeat else { return };
+        let Some(hb) = &self.cfg.heartbeat else { return };
+        let (interval, timeout, pings) = (hb.interval, hb.timeout, hb.pings());
         let late = now > self.heartbeat_due.saturating_add(LATE_TIMER_SLACK);
+        if !pings {
+            // Only the server speaks: silence for `timeout` is death.
+            let dead_at = self.last_seen.saturating_add(timeout);
+            if now < dead_at {
+                self.schedule_heartbeat(dead_at - now, now);
+            } else if late && !self.excused {
+                // The page may have been frozen and the server's messages not dispatched
+                // yet: wait a full timeout once more.
+                self.excused = true;
+                self.last_seen = now;
+                self.schedule_heartbeat(timeout, now);
+            } else {
+                self.heartbeat_dead(now);
+            }
+            return;
+        }
         match self.ping {
             // Nothing at all has arrived since the ping.
             Some((_, sent)) if self.last_seen < sent => {
-                let deadline = sent.saturating_add(hb.timeout);
+                let deadline = sent.saturating_add(timeout);
                 if now < deadline {
                     self.schedule_heartbeat(deadline - now, now);
                 } else if late && !self.excused {
@@ -622,23 +756,17 @@ impl Machine {
                     // again and give the peer a full timeout, once.
                     self.excused = true;
                     self.send_ping(id, now);
-                    self.schedule_heartbeat(hb.timeout, now);
+                    self.schedule_heartbeat(timeout, now);
                 } else {
-                    self.drop_socket(HEARTBEAT_TIMEOUT_CODE, HEARTBEAT_TIMEOUT_REASON);
-                    let close = CloseInfo {
-                        code: HEARTBEAT_TIMEOUT_CODE,
-                        reason: HEARTBEAT_TIMEOUT_REASON.into(),
-                        was_clean: false,
-                    };
-                    self.lost(close, now);
+                    self.heartbeat_dead(now);
                 }
             }
             _ => {
                 self.excused = false;
-                let idle_until = self.last_seen.saturating_add(hb.interval);
+                let idle_until = self.last_seen.saturating_add(interval);
                 if now >= idle_until {
                     self.send_ping(id, now);
-                    self.schedule_heartbeat(hb.timeout, now);
+                    self.schedule_heartbeat(timeout, now);
                 } else {
                     self.schedule_heartbeat(idle_until - now, now);
                 }
@@ -678,13 +806,9 @@ impl Machine {
     /// order, to be written on the next connection; otherwise (or once stopped) it comes back
     /// to the application as [`ConnectionEvent::Unsent`]. Never dropped silently.
     pub fn write_failed(&mut self, message: Message) {
-        let is_our_ping = match (self.ping, message.as_text()) {
-            (Some((seq, _)), Some(text)) => {
-                text.strip_prefix(PING_PREFIX) == Some(seq.to_string().as_str())
-            }
-            _ => false,
-        };
-        if is_our_ping {
+        // Our own heartbeat messages are not the application's: not replayed.
+        let ours = |sent: &Option<Message>| sent.as_ref() == Some(&message);
+        if ours(&self.last_ping) || ours(&self.last_answer) {
             return;
         }
         if self.cfg.replay && !self.is_stopped() {
@@ -708,7 +832,7 @@ impl Machine {
                 self.cancel_timer(Timer::ConnectTimeout);
                 self.stop(StopReason::UserClosed, None);
             }
-            Phase::Connecting { id } | Phase::Open { id, .. } => {
+            Phase::Connecting { id } | Phase::Handshaking { id } | Phase::Open { id, .. } => {
                 self.cancel_timer(Timer::Retry);
                 self.cancel_timer(Timer::Heartbeat);
                 let reason = reason.to_owned();
@@ -759,10 +883,6 @@ impl Machine {
         self.cancel_timer(Timer::Retry);
         self.dial();
     }
-}
-
-fn parse_pong(text: &str) -> Option<u64> {
-    text.strip_prefix(PONG_PREFIX)?.parse().ok()
 }
 
 // Native only: the core is tested with a virtual clock, and proptest doesn't run on wasm32.

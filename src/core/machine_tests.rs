@@ -58,6 +58,9 @@ struct Sim {
     create_on_dial: bool,
     /// Sockets the driver created (a dial whose provider hasn't answered has none yet).
     created: HashSet<ConnId>,
+    /// Sockets whose handshake hook was started, and the messages handed to hooks.
+    handshakes: Vec<ConnId>,
+    to_hook: Vec<Message>,
 }
 
 impl Sim {
@@ -77,6 +80,8 @@ impl Sim {
             user_closed: false,
             create_on_dial: true,
             created: HashSet::new(),
+            handshakes: Vec::new(),
+            to_hook: Vec::new(),
         };
         sim.drain();
         sim
@@ -167,6 +172,14 @@ impl Sim {
                     self.events.push(event.clone());
                 }
                 Action::Deliver(message) => self.delivered.push(message.clone()),
+                Action::Handshake { id } => {
+                    assert!(self.opened.contains(id), "a handshake on socket {id}, not open");
+                    self.handshakes.push(*id);
+                }
+                Action::ToHandshake { id, message } => {
+                    assert_eq!(self.handshakes.last(), Some(id), "a message for no hook");
+                    self.to_hook.push(message.clone());
+                }
             }
             self.log.push(action.clone());
             out.push(action);
@@ -183,7 +196,10 @@ impl Sim {
         }
         // What the driver holds matches what the machine believes it holds.
         let expected: Vec<ConnId> = match self.m.phase {
-            Phase::Connecting { id } | Phase::Open { id, .. } | Phase::Closing { id } => vec![id],
+            Phase::Connecting { id }
+            | Phase::Handshaking { id }
+            | Phase::Open { id, .. }
+            | Phase::Closing { id } => vec![id],
             _ => Vec::new(),
         };
         // A dial whose provider never answered leaves no socket behind once abandoned.
@@ -433,7 +449,7 @@ fn no_jitter(min: Duration, max: Duration) -> Backoff {
 
 fn heartbeat(interval: Duration, timeout: Duration) -> Config {
     Config {
-        heartbeat: Some(Heartbeat { interval, timeout }),
+        heartbeat: Some(Heartbeat::new(interval, timeout)),
         ..Config::default()
     }
 }
@@ -1350,6 +1366,8 @@ mod props {
         /// Interval and timeout.
         heartbeat: Option<(Duration, Duration)>,
         replay: bool,
+        /// A handshake hook runs on every connection (and succeeds when `HookDone` comes).
+        handshake: bool,
         min: Duration,
         max: Duration,
         max_attempts: Option<u32>,
@@ -1388,10 +1406,11 @@ mod props {
                 close_policy: ClosePolicy::Default,
                 heartbeat: self
                     .heartbeat
-                    .map(|(interval, timeout)| Heartbeat { interval, timeout }),
+                    .map(|(interval, timeout)| Heartbeat::new(interval, timeout)),
                 queue_max_bytes: self.queue_max,
                 overflow: self.overflow,
                 replay: self.replay,
+                handshake: self.handshake,
             };
             cfg.validate().expect("a valid config");
             cfg
@@ -1407,7 +1426,7 @@ mod props {
                 Overflow::DropNewest,
             ]),
             prop::option::of((duration(500, 8000, false), duration(500, 8000, false))),
-            prop::bool::weighted(0.85),
+            (prop::bool::weighted(0.85), prop::bool::weighted(0.25)),
             (duration(50, 1000, false), duration(1000, 10_000, false)),
             prop::option::weighted(0.3, prop_oneof![1u32..6, Just(u32::MAX)]),
             duration(500, 10_000, false),
@@ -1419,7 +1438,7 @@ mod props {
                     queue_max,
                     overflow,
                     heartbeat,
-                    replay,
+                    (replay, handshake),
                     (min, max),
                     max_attempts,
                     connect_timeout,
@@ -1430,6 +1449,7 @@ mod props {
                     overflow,
                     heartbeat,
                     replay,
+                    handshake,
                     min,
                     max: max.max(min),
                     max_attempts,
@@ -1452,6 +1472,8 @@ mod props {
         Recv,
         Pong,
         Send(usize),
+        /// The handshake hook finishes: well, or failing.
+        HookDone(bool),
         /// Send while open, and the browser refuses the write (its socket was closing).
         Refused(usize),
         Close,
@@ -1475,6 +1497,7 @@ mod props {
             20 => Just(Op::Pong),
             50 => (0usize..300).prop_map(Op::Send),
             5 => (0usize..300).prop_map(Op::Refused),
+            20 => any::<bool>().prop_map(Op::HookDone),
             1 => Just(Op::Close),
             1 => prop::sample::select(DROP_CODES.to_vec()).prop_map(Op::CloseInsideLoss),
             8 => Just(Op::Reconnect),
@@ -1664,7 +1687,11 @@ mod props {
                 assert!(m.is_stopped());
                 assert!(m.is_closed_for_good() || m.ready_state() == ReadyState::Closing);
             } else {
-                assert_eq!(m.open_socket().is_some(), self.sim.is_current_open());
+                let hooked = matches!(m.phase, Phase::Handshaking { .. });
+                assert_eq!(
+                    m.open_socket().is_some() || hooked,
+                    self.sim.is_current_open()
+                );
             }
         }
 
@@ -1705,6 +1732,12 @@ mod props {
                     if closing {
                         // The user closed during the dial: a late open changes nothing.
                         assert!(events_in(&acts).is_empty());
+                    } else if self.p.handshake {
+                        // The hook runs first; the application sees nothing yet.
+                        assert!(events_in(&acts).is_empty(), "{acts:?}");
+                        assert!(matches!(acts[..], [Action::Handshake { .. }]), "{acts:?}");
+                        assert_eq!(self.sim.m.ready_state(), ReadyState::Connecting);
+                        self.last_inbound = self.sim.now;
                     } else {
                         assert!(events_in(&acts).contains(&ConnectionEvent::Open {
                             protocol: "chat".into()
@@ -1731,9 +1764,46 @@ mod props {
                     }
                     self.next_in += 1;
                     let message = text(&format!("in{}", self.next_in));
+                    let hooked = matches!(self.sim.m.phase, Phase::Handshaking { .. });
                     let acts = self.sim.recv(message.clone());
-                    assert_eq!(delivered_in(&acts), vec![message]);
+                    if hooked {
+                        // While the hook runs, messages are the hook's.
+                        assert!(delivered_in(&acts).is_empty());
+                        assert_eq!(self.sim.to_hook.last(), Some(&message));
+                    } else {
+                        assert_eq!(delivered_in(&acts), vec![message]);
+                    }
                     self.last_inbound = self.sim.now;
+                    acts
+                }
+                Op::HookDone(ok) => {
+                    let Phase::Handshaking { id } = self.sim.m.phase else {
+                        return;
+                    };
+                    let now = self.sim.now;
+                    let result = if ok { Ok(()) } else { Err("no ack".to_owned()) };
+                    let acts = self.sim.input(|m, _| m.handshake_done(id, result, now));
+                    let events = events_in(&acts);
+                    if ok {
+                        assert!(events.contains(&ConnectionEvent::Open {
+                            protocol: "chat".into()
+                        }));
+                        assert_eq!(self.sim.m.open_socket(), Some(id));
+                    } else {
+                        assert_eq!(self.sim.m.open_socket(), None);
+                        assert!(!self.sim.live.contains(&id), "the failed socket stays");
+                        let lost = events.iter().any(|e| match e {
+                            ConnectionEvent::Reconnecting { last_close, .. }
+                            | ConnectionEvent::WaitingForNetwork { last_close: Some(last_close) } => {
+                                last_close.is_handshake_failure()
+                            }
+                            ConnectionEvent::Closed { reason: StopReason::Policy(d) | StopReason::GaveUp(d), .. } => {
+                                d.is_handshake_failure()
+                            }
+                            _ => false,
+                        });
+                        assert!(lost, "the failure is not reported: {events:?}");
+                    }
                     acts
                 }
                 Op::Pong => {
@@ -1812,7 +1882,7 @@ mod props {
                     acts
                 }
                 Op::Refused(size) => {
-                    if !self.sim.is_current_open() || self.sim.m.is_stopped() {
+                    if self.sim.m.open_socket().is_none() || self.sim.m.is_stopped() {
                         return;
                     }
                     let n = self.next_msg;
@@ -2293,10 +2363,7 @@ fn duration_max_everywhere_does_not_panic() {
         ),
         connect_timeout: Duration::MAX,
         stable_after: Duration::MAX,
-        heartbeat: Some(Heartbeat {
-            interval: Duration::MAX,
-            timeout: Duration::MAX,
-        }),
+        heartbeat: Some(Heartbeat::new(Duration::MAX, Duration::MAX)),
         ..Config::default()
     };
     cfg.validate().expect("valid");
@@ -2340,4 +2407,140 @@ fn a_loss_while_offline_carries_its_close() {
             last_close: Some(disconnect(4001, "", true, true))
         }]
     );
+}
+
+// Heartbeat wire formats and the handshake hook (issue #11).
+
+fn with_heartbeat(hb: Heartbeat) -> Config {
+    Config {
+        heartbeat: Some(hb),
+        ..Config::default()
+    }
+}
+
+fn json_pong(m: &Message) -> Option<crate::Pong> {
+    (m.as_text()? == r#"{"type":"pong"}"#).then_some(crate::Pong::Unnumbered)
+}
+
+#[test]
+fn a_custom_ping_and_an_unnumbered_pong_measure_the_round_trip() {
+    let hb = Heartbeat::new(secs(1), secs(2))
+        .ping(|_| text(r#"{"type":"ping"}"#))
+        .pong(json_pong);
+    let mut sim = Sim::new(with_heartbeat(hb), 60);
+    sim.open_current();
+    // No ping outstanding: a pong-shaped message is the application's.
+    let pong = text(r#"{"type":"pong"}"#);
+    assert_eq!(delivered_in(&sim.recv(pong.clone())), vec![pong.clone()]);
+    let acts = sim.advance(secs(1));
+    assert_eq!(writes_in(&acts), vec![text(r#"{"type":"ping"}"#)]);
+    sim.advance(ms(40));
+    let acts = sim.recv(pong.clone());
+    assert!(delivered_in(&acts).is_empty(), "our pong was delivered");
+    assert_eq!(events_in(&acts), vec![ConnectionEvent::Rtt(ms(40))]);
+}
+
+#[test]
+fn silence_mode_sends_nothing_and_finds_silence_after_the_timeout() {
+    let mut sim = Sim::new(with_heartbeat(Heartbeat::silence(secs(3))), 61);
+    sim.open_current();
+    // A push every 2 s keeps it alive, and nothing is ever written.
+    for _ in 0..10 {
+        let acts = sim.advance(secs(2));
+        assert!(writes_in(&acts).is_empty() && close_sockets_in(&acts).is_empty());
+        sim.recv(text("push"));
+    }
+    let acts = sim.advance(ms(2999));
+    assert!(close_sockets_in(&acts).is_empty());
+    let acts = sim.advance(ms(1));
+    assert_eq!(close_sockets_in(&acts)[0].1, HEARTBEAT_TIMEOUT_CODE);
+}
+
+#[test]
+fn answer_mode_replies_to_the_servers_ping_and_hides_it() {
+    let hb = Heartbeat::answer(secs(5), |m| (m.as_text() == Some("2")).then(|| text("3")));
+    let mut sim = Sim::new(with_heartbeat(hb), 62);
+    sim.open_current();
+    let acts = sim.recv(text("2"));
+    assert_eq!(writes_in(&acts), vec![text("3")]);
+    assert!(delivered_in(&acts).is_empty());
+    assert_eq!(delivered_in(&sim.recv(text("4hello"))), vec![text("4hello")]);
+    // A refused answer is not replayed as the application's data.
+    sim.m.write_failed(text("3"));
+    assert_eq!(sim.m.queued_bytes(), 0);
+    let acts = sim.advance(secs(5));
+    assert_eq!(close_sockets_in(&acts)[0].1, HEARTBEAT_TIMEOUT_CODE);
+    assert!(writes_in(&acts).is_empty(), "no pings of our own");
+}
+
+#[test]
+fn silence_shorter_than_a_second_is_rejected() {
+    let cfg = with_heartbeat(Heartbeat::silence(ms(500)));
+    assert!(matches!(
+        cfg.validate(),
+        Err(Error::InvalidOption {
+            field: "heartbeat.timeout",
+            ..
+        })
+    ));
+}
+
+fn with_hook() -> Config {
+    Config {
+        handshake: true,
+        ..Config::default()
+    }
+}
+
+#[test]
+fn the_handshake_hook_runs_before_open_and_before_the_queue() {
+    let mut sim = Sim::new(with_hook(), 63);
+    sim.send(text("queued"));
+    let id = sim.current();
+    let acts = sim.open_current();
+    assert_eq!(acts, vec![Action::Handshake { id }]);
+    assert_eq!(sim.m.ready_state(), ReadyState::Connecting);
+    // Sent now: still queued behind the hook.
+    assert_eq!(
+        sim.send(text("later")).0,
+        Ok(SendOutcome::Queued { dropped: 0 })
+    );
+    let acts = sim.recv(text("ack"));
+    assert_eq!(
+        acts,
+        vec![Action::ToHandshake {
+            id,
+            message: text("ack")
+        }]
+    );
+    let now = sim.now;
+    let acts = sim.input(|m, _| m.handshake_done(id, Ok(()), now));
+    assert_eq!(
+        events_in(&acts),
+        vec![ConnectionEvent::Open {
+            protocol: "chat".into()
+        }]
+    );
+    assert_eq!(writes_in(&acts), vec![text("queued"), text("later")]);
+    assert_eq!(delivered_in(&sim.recv(text("data"))), vec![text("data")]);
+}
+
+#[test]
+fn a_failed_or_late_handshake_is_a_failed_attempt_with_its_reason() {
+    let mut sim = Sim::new(with_hook(), 64);
+    let id = sim.current();
+    sim.open_current();
+    let now = sim.now;
+    let acts = sim.input(|m, _| m.handshake_done(id, Err("auth rejected".into()), now));
+    assert_eq!(close_sockets_in(&acts)[0].0, id);
+    let (attempt, _, last_close) = the_reconnecting(&acts);
+    assert_eq!(attempt, 1);
+    assert!(last_close.is_handshake_failure() && !last_close.was_open);
+    assert!(last_close.close.reason.contains("auth rejected"));
+    // The next attempt's hook never finishes: the connect timeout ends it.
+    sim.advance_to_next_timer();
+    sim.open_current();
+    let acts = sim.advance(secs(10));
+    let (_, _, last_close) = the_reconnecting(&acts);
+    assert!(last_close.is_handshake_failure(), "{last_close:?}");
 }

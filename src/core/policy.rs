@@ -3,7 +3,7 @@
 
 use crate::core::backoff::Backoff;
 use crate::core::queue::Overflow;
-use crate::{CloseInfo, Error};
+use crate::{CloseInfo, Error, Message};
 use std::fmt;
 use std::rc::Rc;
 use std::time::Duration;
@@ -27,6 +27,12 @@ pub const HEARTBEAT_TIMEOUT_CODE: u16 = 4000;
 pub const HEARTBEAT_TIMEOUT_REASON: &str = "heartbeat timeout";
 
 impl Disconnect {
+    /// Whether this attempt failed in the handshake hook (it opened, the hook failed or
+    /// timed out; the reason says how).
+    pub fn is_handshake_failure(&self) -> bool {
+        !self.was_open && self.close.reason.starts_with(HANDSHAKE_FAILED_REASON)
+    }
+
     /// Whether this is an attempt abandoned by the connect timeout.
     pub fn is_connect_timeout(&self) -> bool {
         !self.was_open && self.close.code == 1006 && self.close.reason == CONNECT_TIMEOUT_REASON
@@ -83,35 +89,165 @@ impl fmt::Debug for ClosePolicy {
     }
 }
 
-/// An application-level heartbeat (browsers can't send protocol pings).
+/// How a matched pong answers our ping: with its number (for servers that echo it), or not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Pong {
+    /// Answers the ping with this number (the `n` the ping function was given).
+    Numbered(u64),
+    /// Answers the oldest unanswered ping (servers whose pongs carry no number).
+    Unnumbered,
+}
+
+type PingFn = Rc<dyn Fn(u64) -> Message>;
+type PongFn = Rc<dyn Fn(&Message) -> Option<Pong>>;
+type AnswerFn = Rc<dyn Fn(&Message) -> Option<Message>>;
+
+/// Who speaks in a heartbeat, and how.
+#[derive(Clone)]
+pub(crate) enum Liveness {
+    /// We ping after `interval` of silence and expect a pong within `timeout`.
+    Ping { ping: PingFn, pong: PongFn },
+    /// Nobody pings: silence for `timeout` is death.
+    Silence,
+    /// The server pings; we answer, and silence for `timeout` is death.
+    Answer(AnswerFn),
+}
+
+/// An application-level heartbeat (browsers can't send protocol pings): how a dead peer is
+/// found, in the wire format your server speaks. Pick the constructor for your server:
 ///
-/// When nothing has arrived for `interval`, the socket sends the text `"\u{1}ping:<n>"`; the
-/// server must answer `"\u{1}pong:<n>"` (the test server does). Any inbound message counts
-/// as proof of life. If nothing at all arrives within `timeout` of a ping, the socket is
-/// closed with [`HEARTBEAT_TIMEOUT_CODE`] and reconnected, so a dead peer is found within
-/// `interval + timeout`. Pongs are not delivered as messages; their round-trip time is.
+/// - **Your server answers pings** ([`Heartbeat::new`], then [`ping`](Self::ping) and
+///   [`pong`](Self::pong) for its format): after `interval` with nothing received we send a
+///   ping; if nothing at all arrives within `timeout` of it, the peer is dead. The default
+///   format is ws-tether's own (`"\u{1}ping:<n>"` answered by `"\u{1}pong:<n>"`), which the
+///   project's test server speaks; other servers need theirs.
+/// - **Your server pings, you answer** (engine.io, graphql-ws with server pings, ...):
+///   [`Heartbeat::answer`]. Its pings are answered with the reply your function makes and
+///   are not delivered; silence for `timeout` is death.
+/// - **Your server pushes on its own and never answers** (a feed): [`Heartbeat::silence`].
+///   Nothing is sent; silence for `timeout` is death.
+///
+/// The rule for every mode: any inbound message is proof of life, so `timeout` must be
+/// longer than the longest gap the server leaves between messages (its push or ping period)
+/// plus a network delay, or a healthy connection is declared dead. A peer declared dead is
+/// closed with [`HEARTBEAT_TIMEOUT_CODE`] and reconnected. Matched pings and pongs are never
+/// delivered as messages; pong round-trip times are reported.
 ///
 /// Deadlines are wall-clock times, and a timer that fires late (a throttled background tab,
-/// a frozen page) never declares the peer dead by itself: the socket pings again and gives
-/// the peer a full `timeout`. If that fresh ping also goes unanswered, the peer is dead.
+/// a frozen page) never declares the peer dead by itself: the socket pings again (or, with
+/// no pings, waits) and gives the peer a full `timeout` once more.
 ///
-/// Defaults: `interval` 15 s, `timeout` 10 s.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Default ([`Heartbeat::default`]): ws-tether's format, `interval` 15 s, `timeout` 10 s.
+#[derive(Clone)]
 pub struct Heartbeat {
-    /// Idle time before a ping.
-    pub interval: Duration,
-    /// How long to wait for anything after a ping.
-    pub timeout: Duration,
+    pub(crate) interval: Duration,
+    pub(crate) timeout: Duration,
+    pub(crate) liveness: Liveness,
+}
+
+impl Heartbeat {
+    /// We ping after `interval` of silence; the peer is dead if nothing arrives within
+    /// `timeout` of a ping. In ws-tether's wire format until [`ping`](Self::ping) and
+    /// [`pong`](Self::pong) set yours.
+    pub fn new(interval: Duration, timeout: Duration) -> Heartbeat {
+        Heartbeat {
+            interval,
+            timeout,
+            liveness: Liveness::Ping {
+                ping: Rc::new(|n| Message::Text(format!("{PING_PREFIX}{n}"))),
+                pong: Rc::new(|m| {
+                    let n = m.as_text()?.strip_prefix(PONG_PREFIX)?.parse().ok()?;
+                    Some(Pong::Numbered(n))
+                }),
+            },
+        }
+    }
+
+    /// No pings: the peer is dead after `timeout` with nothing received. For servers that
+    /// push (or ping) on their own, more often than `timeout`.
+    pub fn silence(timeout: Duration) -> Heartbeat {
+        Heartbeat {
+            interval: timeout,
+            timeout,
+            liveness: Liveness::Silence,
+        }
+    }
+
+    /// The server pings and we answer: `answer` returns the reply to a message that is the
+    /// server's ping (`None` for anything else, which is delivered). The peer is dead after
+    /// `timeout` with nothing received.
+    pub fn answer(timeout: Duration, answer: impl Fn(&Message) -> Option<Message> + 'static) -> Heartbeat {
+        Heartbeat {
+            interval: timeout,
+            timeout,
+            liveness: Liveness::Answer(Rc::new(answer)),
+        }
+    }
+
+    /// The ping to send: a function of the ping's number (1, 2, ...). Only with pings.
+    pub fn ping(mut self, ping: impl Fn(u64) -> Message + 'static) -> Heartbeat {
+        if let Liveness::Ping { ping: p, .. } = &mut self.liveness {
+            *p = Rc::new(ping);
+        }
+        self
+    }
+
+    /// Recognises the server's pong: `Some` for a message that answers a ping (it is not
+    /// delivered), `None` for anything else. Only a pong while a ping is unanswered is taken;
+    /// a look-alike at any other time is the application's. Only with pings.
+    pub fn pong(mut self, pong: impl Fn(&Message) -> Option<Pong> + 'static) -> Heartbeat {
+        if let Liveness::Ping { pong: p, .. } = &mut self.liveness {
+            *p = Rc::new(pong);
+        }
+        self
+    }
+
+    /// Idle time before a ping (with pings; otherwise `timeout`).
+    pub fn interval(&self) -> Duration {
+        self.interval
+    }
+
+    /// How long silence may last (after a ping, or at all without pings).
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    pub(crate) fn pings(&self) -> bool {
+        matches!(self.liveness, Liveness::Ping { .. })
+    }
 }
 
 impl Default for Heartbeat {
     fn default() -> Self {
-        Heartbeat {
-            interval: Duration::from_secs(15),
-            timeout: Duration::from_secs(10),
-        }
+        Heartbeat::new(Duration::from_secs(15), Duration::from_secs(10))
     }
 }
+
+impl fmt::Debug for Heartbeat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mode = match self.liveness {
+            Liveness::Ping { .. } => "ping",
+            Liveness::Silence => "silence",
+            Liveness::Answer(_) => "answer",
+        };
+        f.debug_struct("Heartbeat")
+            .field("mode", &mode)
+            .field("interval", &self.interval)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+const PING_PREFIX: &str = "\u{1}ping:";
+const PONG_PREFIX: &str = "\u{1}pong:";
+
+/// The shortest silence a heartbeat without pings accepts.
+pub(crate) const MIN_SILENCE: Duration = Duration::from_secs(1);
+
+/// The reason of the close reported when the handshake hook failed or didn't finish in
+/// time; the hook's own message follows it.
+pub const HANDSHAKE_FAILED_REASON: &str = "handshake failed";
 
 /// The default send-queue bound: 1 MiB.
 pub const DEFAULT_QUEUE_BYTES: usize = 1 << 20;
@@ -124,6 +260,7 @@ pub(crate) struct Config {
     pub(crate) stable_after: Duration,
     pub(crate) close_policy: ClosePolicy,
     pub(crate) heartbeat: Option<Heartbeat>,
+    pub(crate) handshake: bool,
     pub(crate) queue_max_bytes: usize,
     pub(crate) overflow: Overflow,
     pub(crate) replay: bool,
@@ -137,6 +274,7 @@ impl Default for Config {
             stable_after: Duration::from_secs(5),
             close_policy: ClosePolicy::Default,
             heartbeat: None,
+            handshake: false,
             queue_max_bytes: DEFAULT_QUEUE_BYTES,
             overflow: Overflow::Reject,
             replay: true,
@@ -153,11 +291,19 @@ impl Config {
                 allowed: "a duration above zero",
             });
         }
-        if let Some(hb) = self.heartbeat {
+        if let Some(hb) = &self.heartbeat {
             if hb.interval.is_zero() || hb.timeout.is_zero() {
                 return Err(Error::InvalidOption {
                     field: "heartbeat",
                     allowed: "an interval and a timeout above zero",
+                });
+            }
+            // Without pings only the server's own messages prove life, and timers fire up
+            // to a second late: a shorter silence would be declared dead by jitter alone.
+            if !hb.pings() && hb.timeout < MIN_SILENCE {
+                return Err(Error::InvalidOption {
+                    field: "heartbeat.timeout",
+                    allowed: "at least 1 s without pings (longer than the server's own period)",
                 });
             }
         }
@@ -210,10 +356,7 @@ mod tests {
             })
         ));
         let cfg = Config {
-            heartbeat: Some(Heartbeat {
-                interval: Duration::ZERO,
-                timeout: Duration::from_secs(1),
-            }),
+            heartbeat: Some(Heartbeat::new(Duration::ZERO, Duration::from_secs(1))),
             ..Config::default()
         };
         assert!(matches!(
