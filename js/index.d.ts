@@ -69,14 +69,60 @@ export interface ReconnectingWebSocketOptions {
   stableAfter?: number;
   /** true = retry. Default: stop on 1002, 1003, 1007-1010, 3000, 3003, 4400-4499. Throwing retries; send/close/reconnect from it throw InvalidStateError. */
   closePolicy?: (close: CloseDetail & { wasOpen: boolean }) => boolean;
-  /** Application heartbeat ("\u0001ping:<n>" answered by "\u0001pong:<n>"). Default off. */
-  heartbeat?: { interval: number; timeout: number } | false | null;
+  /**
+   * Application heartbeat, in your server's format. Default off. Any message received counts
+   * as proof of life, so `timeout` must outlast the server's longest quiet period.
+   * - `{ interval, timeout }`: we ping after `interval` ms of silence ("\u0001ping:<n>",
+   *   answered by "\u0001pong:<n>": ws-tether's format), dead if nothing arrives within
+   *   `timeout`; `ping` and `pong` set your server's format.
+   * - `{ timeout, answer }`: the server pings; `answer(data)` returns the reply to its ping
+   *   (null for other messages). Dead after `timeout` ms of silence.
+   * - `{ timeout, mode: 'silence' }`: the server pushes on its own; dead after `timeout` ms
+   *   (at least 1000) of silence.
+   */
+  heartbeat?: HeartbeatPing | HeartbeatAnswer | HeartbeatSilence | false | null;
+  /**
+   * Runs on every connection after it opens, before anything queued is written and before
+   * `open` fires: send your protocol's hello, await its reply, resubscribe. A rejection (or
+   * not settling within `connectTimeout`) fails the attempt; the reason reaches `reconnecting`.
+   */
+  handshake?: (connection: HandshakeConnection) => Promise<void> | void;
   /** Bound of the queue used while not open, bytes. Default 1048576. */
   queueMaxBytes?: number;
   /** When the queue is full. Default "reject" (send throws QuotaExceededError). */
   overflow?: 'reject' | 'drop-oldest' | 'drop-newest';
   /** Queue sends while not open and write them on open. Default true. */
   replay?: boolean;
+}
+
+export interface HeartbeatPing {
+  interval: number;
+  timeout: number;
+  /** The ping to send: fixed, or made from the ping's number (1, 2, ...). */
+  ping?: string | ArrayBuffer | ArrayBufferView | ((n: number) => string | ArrayBuffer | ArrayBufferView);
+  /** Whether a received message is the server's pong: its ping number, `true`, or `false`. Pongs are not delivered. */
+  pong?: (data: string | ArrayBuffer | Blob) => number | boolean;
+}
+
+export interface HeartbeatAnswer {
+  timeout: number;
+  /** The reply to the server's ping, or null for any other message. Pings are not delivered. */
+  answer: (data: string | ArrayBuffer | Blob) => string | ArrayBuffer | ArrayBufferView | null | undefined;
+}
+
+export interface HeartbeatSilence {
+  timeout: number;
+  mode: 'silence';
+}
+
+/** What the `handshake` option gets for one connection. */
+export interface HandshakeConnection {
+  /** Writes at once (the queue waits until the handshake is done). */
+  send(data: string | ArrayBuffer | ArrayBufferView | Blob): void;
+  /** The next message; the application won't see it (unless kept). Rejects if the connection closes. */
+  receive(): Promise<string | ArrayBuffer | Blob>;
+  /** Hands a received message back: delivered after `open`, before the ones not received. */
+  keep(data: string | ArrayBuffer | Blob): void;
 }
 
 export interface ReconnectingWebSocketEventMap {

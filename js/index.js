@@ -51,6 +51,8 @@ export class ReconnectingWebSocket extends EventTarget {
   #errored = false;
   /** Counts sockets, so a handler that replaced or closed the socket is noticed. */
   #socketGen = 0;
+  /** The handshake hook running on a socket: { id, inbox, kept }. */
+  #hook = null;
   #origin = '';
   #constructing = true;
   #constructError = null;
@@ -71,7 +73,15 @@ export class ReconnectingWebSocket extends EventTarget {
     this.#source = typeof url === 'function' ? url : String(url);
     this.#protocols = protocols;
     this.#core = new Core(options); // throws a TypeError naming a bad option
-    this.#policies = { backoff: options?.backoff, closePolicy: options?.closePolicy };
+    const hb = options?.heartbeat;
+    this.#policies = {
+      backoff: options?.backoff,
+      closePolicy: options?.closePolicy,
+      ping: hb?.ping,
+      pong: hb?.pong,
+      answer: hb?.answer,
+      handshake: options?.handshake,
+    };
     this.#io = this.#makeIo();
     this.#attachPage();
     // The first dial runs now: a bad URL or protocol list throws here, as `new WebSocket` does.
@@ -104,13 +114,7 @@ export class ReconnectingWebSocket extends EventTarget {
         clearTimeout(this.#timers[timer]);
         this.#timers[timer] = 0;
       },
-      deliver: () => {
-        // As in browsers, nothing is dispatched once close() was called.
-        if (this.readyState !== STATES.OPEN) return;
-        const raw = this.#incoming;
-        const data = typeof raw === 'string' || this.#binaryType === 'arraybuffer' ? raw : new Blob([raw]);
-        this.#fire(new MessageEvent('message', { data, origin: this.#origin }));
-      },
+      deliver: () => this.#dispatchMessage(this.#incoming),
       opened: (protocol) => {
         this.#negotiated = [protocol, this.#socket?.ws.extensions ?? ''];
         this.#opened = true;
@@ -153,6 +157,18 @@ export class ReconnectingWebSocket extends EventTarget {
           return -1; // a throwing backoff stops, as `null` does
         }
       },
+      // The heartbeat's functions, on the message being fed. A throw means "not ours".
+      heartbeatPing: (n) => {
+        try { return outgoing(this.#policies.ping(n)); } catch { return undefined; }
+      },
+      heartbeatPong: () => {
+        try { return this.#policies.pong(this.#data(this.#incoming)); } catch { return false; }
+      },
+      heartbeatAnswer: () => {
+        try { return outgoing(this.#policies.answer(this.#data(this.#incoming))); } catch { return undefined; }
+      },
+      handshake: (id) => this.#runHandshake(id),
+      toHandshake: () => this.#hook?.inbox.push(this.#incoming),
       closePolicy: (code, reason, wasClean, wasOpen) => {
         try {
           return Boolean(this.#policies.closePolicy({ code, reason, wasClean, wasOpen }));
@@ -180,6 +196,47 @@ export class ReconnectingWebSocket extends EventTarget {
     if (gen === this.#socketGen && this.#core.readyState === STATES.CONNECTING) {
       this.#fire(new CustomEvent('reconnecting', { detail }));
     }
+  }
+
+  /** A received payload as the application sees it (binaryType). */
+  #data(raw) {
+    return typeof raw === 'string' || this.#binaryType === 'arraybuffer' ? raw : new Blob([raw]);
+  }
+
+  #dispatchMessage(raw) {
+    // As in browsers, nothing is dispatched once close() was called.
+    if (this.readyState !== STATES.OPEN) return;
+    this.#fire(new MessageEvent('message', { data: this.#data(raw), origin: this.#origin }));
+  }
+
+  /** Runs the handshake option on socket `id`, then tells the core how it ended. */
+  #runHandshake(id) {
+    const hook = { id, inbox: new Inbox(), kept: [] };
+    this.#hook = hook;
+    const handle = {
+      send: (data) => {
+        const ws = this.#socket?.id === id && this.#hook === hook ? this.#socket.ws : null;
+        if (ws?.readyState !== STATES.OPEN) throw this.#stoppedError();
+        ws.send(payload(data));
+      },
+      receive: () => hook.inbox.next().then((raw) => this.#data(raw)),
+      keep: (data) => { hook.kept.push(data); },
+    };
+    Promise.resolve()
+      .then(() => this.#policies.handshake(handle))
+      .then(() => [true, ''], (e) => [false, messageOf(e)])
+      .then(([ok, reason]) => {
+        if (this.#hook !== hook) return; // the attempt already ended
+        this.#hook = null;
+        hook.inbox.close();
+        this.#core.handshakeDone(this.#io, id, ok, reason);
+        if (!ok || !this.#core.isOpen(id)) return;
+        // What the hook didn't consume goes to the application, in order.
+        for (const data of hook.kept) {
+          if (this.readyState === STATES.OPEN) this.#fire(new MessageEvent('message', { data, origin: this.#origin }));
+        }
+        for (const raw of hook.inbox.drain()) this.#dispatchMessage(raw);
+      });
   }
 
   #dropped(reason, count, data) {
@@ -236,6 +293,11 @@ export class ReconnectingWebSocket extends EventTarget {
     const socket = this.#socket;
     if (socket?.id !== id) return null;
     this.#socket = null;
+    if (this.#hook?.id === id) {
+      // The attempt ended under the handshake hook: its receive() rejects.
+      this.#hook.inbox.close();
+      this.#hook = null;
+    }
     socket.ws.onopen = socket.ws.onmessage = socket.ws.onclose = socket.ws.onerror = null;
     return socket.ws;
   }
@@ -420,6 +482,35 @@ export class ReconnectingWebSocket extends EventTarget {
       this.removeEventListener('close', onClose);
     }
   }
+}
+
+/** A heartbeat message from a user function: a string or bytes, else nothing. */
+function outgoing(value) {
+  if (typeof value === 'string' || ArrayBuffer.isView(value)) return value;
+  if (value !== null && typeof value === 'object' && tag(value) === 'ArrayBuffer') return new Uint8Array(value);
+  return undefined;
+}
+
+/** The handshake hook's inbox: received payloads, in order, and who waits for the next. */
+class Inbox {
+  #items = [];
+  #waiters = [];
+  #closed = false;
+  push(raw) {
+    const waiter = this.#waiters.shift();
+    if (waiter) waiter.resolve(raw);
+    else this.#items.push(raw);
+  }
+  next() {
+    if (this.#items.length) return Promise.resolve(this.#items.shift());
+    if (this.#closed) return Promise.reject(new DOMException('The connection closed during the handshake.', 'InvalidStateError'));
+    return new Promise((resolve, reject) => this.#waiters.push({ resolve, reject }));
+  }
+  close() {
+    this.#closed = true;
+    for (const w of this.#waiters.splice(0)) w.reject(new DOMException('The connection closed during the handshake.', 'InvalidStateError'));
+  }
+  drain() { return this.#items.splice(0); }
 }
 
 /** What `WebSocket.send` accepts, as it converts it; a TypeError for the rest. */

@@ -18,3 +18,23 @@ start_test_server() {
   export WS_TETHER_SERVER="127.0.0.1:$port"
   echo "[server] test-server on http://$WS_TETHER_SERVER (log: $SERVER_LOG)"
 }
+
+# Starts the interop servers (scripts/interop: Node ws, graphql-ws, engine.io, Python
+# websockets) and exports WS_TETHER_INTEROP, a JSON object of their ports and the control
+# port. Stops them when the calling script exits (with the test server).
+start_interop_servers() {
+  INTEROP_LOG=$(mktemp)
+  node scripts/interop/supervisor.mjs "$PWD/.venv-interop/bin/python" >"$INTEROP_LOG" 2>&1 &
+  INTEROP_PID=$!
+  trap 'kill "$SERVER_PID" "$INTEROP_PID" 2>/dev/null || true; wait 2>/dev/null || true' EXIT
+  local ports=""
+  for _ in $(seq 1 300); do
+    ports=$(grep -m1 '^{' "$INTEROP_LOG" || true)
+    [ -n "$ports" ] && break
+    kill -0 "$INTEROP_PID" 2>/dev/null || { cat "$INTEROP_LOG"; echo "interop servers exited"; exit 1; }
+    sleep 0.1
+  done
+  [ -n "$ports" ] || { cat "$INTEROP_LOG"; echo "interop servers did not report their ports"; exit 1; }
+  export WS_TETHER_INTEROP="$ports"
+  echo "[server] interop servers: $WS_TETHER_INTEROP (log: $INTEROP_LOG)"
+}

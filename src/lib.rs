@@ -5,6 +5,7 @@
 
 mod core;
 mod error;
+mod handshake;
 mod reconnecting;
 mod socket;
 
@@ -29,6 +30,7 @@ pub use crate::core::policy::{
 pub use crate::core::queue::{Overflow, SendOutcome};
 pub use crate::core::status::ConnectionStatus;
 pub use crate::error::Error;
+pub use crate::handshake::Handshake;
 pub use crate::reconnecting::{
     ConnectionEvents, Endpoint, ReconnectingBuilder, ReconnectingWebSocket,
 };

@@ -117,6 +117,7 @@ pub(crate) struct Reconnecting(Void);
 impl Reconnecting {
     pub(crate) fn start(
         _: EndpointSource,
+        _: Option<crate::handshake::HookFn>,
         _: u32,
         _: bool,
         _: Config,

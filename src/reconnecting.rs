@@ -7,6 +7,7 @@ use crate::core::machine::ConnectionEvent;
 use crate::core::policy::{ClosePolicy, Config, Heartbeat};
 use crate::core::queue::{Overflow, SendOutcome};
 use crate::core::validate;
+use crate::handshake::{Handshake, HookFn};
 use crate::socket::DEFAULT_HIGH_WATER_MARK;
 use crate::{sys, CloseCode, Error, Message, ReadyState};
 use futures_core::Stream;
@@ -90,6 +91,7 @@ impl fmt::Debug for EndpointSource {
 #[must_use = "a builder does nothing until `open` is called"]
 pub struct ReconnectingBuilder {
     source: EndpointSource,
+    hook: Option<HookFn>,
     high_water_mark: u32,
     messages_as_events: bool,
     cfg: Config,
@@ -150,10 +152,34 @@ impl ReconnectingBuilder {
         self
     }
 
-    /// Turns the application heartbeat on. Default: off (the server must answer pings; see
-    /// [`Heartbeat`]).
+    /// Turns the application heartbeat on, in your server's wire format. Default: off. See
+    /// [`Heartbeat`] for which constructor fits which server.
     pub fn heartbeat(mut self, heartbeat: Heartbeat) -> Self {
         self.cfg.heartbeat = Some(heartbeat);
+        self
+    }
+
+    /// Runs `hook` on every connection after it opens, before anything queued is written
+    /// and before the application sees it open: a protocol's handshake (auth,
+    /// `connection_init` then `connection_ack`, resubscribing). The hook sends and receives
+    /// through its [`Handshake`]; when it returns `Ok` the connection opens for the
+    /// application (messages it didn't read are delivered first, in order). An `Err`, or not
+    /// finishing within the connect timeout (which bounds the whole attempt), fails the
+    /// attempt: the close policy and the backoff decide as for any failed attempt, and the
+    /// reason (after [`HANDSHAKE_FAILED_REASON`](crate::HANDSHAKE_FAILED_REASON)) reaches
+    /// [`ConnectionEvent::Reconnecting`]. Default: none.
+    pub fn handshake<F, Fut, E>(mut self, hook: F) -> Self
+    where
+        F: Fn(Handshake) -> Fut + 'static,
+        Fut: Future<Output = Result<(), E>> + 'static,
+        E: fmt::Display,
+    {
+        self.hook = Some(HookFn(Rc::new(move |hs: Handshake| {
+            let fut = hook(hs);
+            Box::pin(async move { fut.await.map_err(|e| e.to_string()) })
+                as Pin<Box<dyn Future<Output = Result<(), String>>>>
+        })));
+        self.cfg.handshake = true;
         self
     }
 
@@ -196,6 +222,16 @@ impl ReconnectingBuilder {
         self
     }
 
+    /// For drivers of your own: the machine pauses each connection in a handshake phase
+    /// ([`Action::Handshake`](crate::sans_io::Action::Handshake)) that your driver runs and
+    /// ends with [`Machine::handshake_done`](crate::sans_io::Machine::handshake_done), as
+    /// [`handshake`](Self::handshake) does for this crate's socket. Default `false`.
+    #[cfg(feature = "sans-io")]
+    pub fn handshake_phase(mut self, on: bool) -> Self {
+        self.cfg.handshake = on;
+        self
+    }
+
     /// Checks the policy options and returns them as a sans-IO
     /// [`Machine`](crate::sans_io::Machine) that has just asked to dial: you carry out its
     /// actions. The URL, protocols, `high_water_mark` and `messages_as_events` are yours to
@@ -222,6 +258,7 @@ impl ReconnectingBuilder {
         }
         let inner = sys::Reconnecting::start(
             source,
+            self.hook,
             self.high_water_mark,
             self.messages_as_events,
             self.cfg,
@@ -263,6 +300,7 @@ impl ReconnectingWebSocket {
     pub fn builder(url: impl Into<String>) -> ReconnectingBuilder {
         ReconnectingBuilder {
             source: EndpointSource::Fixed(Endpoint::new(url)),
+            hook: None,
             high_water_mark: DEFAULT_HIGH_WATER_MARK,
             messages_as_events: false,
             cfg: Config::default(),

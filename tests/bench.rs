@@ -424,7 +424,10 @@ async fn ours_reconnect_memory(cycles: &[u32]) -> Vec<(f64, f64)> {
     let id = unique_id("bench-mem");
     let ws = ReconnectingWebSocket::builder(ws_url(&format!("/drop?after=0&id={id}")))
         .backoff(Backoff::custom(|_| Some(Duration::ZERO)))
-        .heartbeat(Heartbeat::new(Duration::from_secs(5), Duration::from_secs(5)))
+        .heartbeat(Heartbeat::new(
+            Duration::from_secs(5),
+            Duration::from_secs(5),
+        ))
         .open()
         .unwrap();
     let mut events = ws.events();
@@ -576,7 +579,7 @@ async fn bench_dead_peer_detection() {
     let mut samples = Vec::new();
     for _ in 0..ROUNDS {
         let ws = ReconnectingWebSocket::builder(ws_url("/silent?hold=5"))
-            .heartbeat(hb)
+            .heartbeat(hb.clone())
             .open()
             .unwrap();
         let mut events = ws.events();

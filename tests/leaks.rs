@@ -18,7 +18,10 @@ async fn a_thousand_reconnects_leave_no_listener_socket_or_timer_behind() {
     let id = unique_id("rc-leak");
     let ws = ReconnectingWebSocket::builder(ws_url(&format!("/drop?after=0&id={id}")))
         .backoff(Backoff::custom(|_| Some(Duration::ZERO)))
-        .heartbeat(Heartbeat::new(Duration::from_secs(5), Duration::from_secs(5)))
+        .heartbeat(Heartbeat::new(
+            Duration::from_secs(5),
+            Duration::from_secs(5),
+        ))
         .open()
         .unwrap();
     let mut events = ws.events();

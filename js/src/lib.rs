@@ -79,6 +79,21 @@ extern "C" {
     /// The user's `backoff` function: ms until the next retry, or -1 to stop.
     #[wasm_bindgen(method)]
     fn backoff(this: &Io, attempt: u32, elapsed: f64, code: u16, reason: &str, clean: bool) -> f64;
+    /// The heartbeat's `ping(n)` function: the ping to send.
+    #[wasm_bindgen(method, js_name = heartbeatPing)]
+    fn heartbeat_ping(this: &Io, n: f64) -> JsValue;
+    /// The heartbeat's `pong(data)` on the message being fed: a ping number, `true`, or not.
+    #[wasm_bindgen(method, js_name = heartbeatPong)]
+    fn heartbeat_pong(this: &Io) -> JsValue;
+    /// The heartbeat's `answer(data)` on the message being fed: the reply, or null.
+    #[wasm_bindgen(method, js_name = heartbeatAnswer)]
+    fn heartbeat_answer(this: &Io) -> JsValue;
+    /// Run the `handshake` hook on socket `id`, then call `Core.handshakeDone`.
+    #[wasm_bindgen(method)]
+    fn handshake(this: &Io, id: f64);
+    /// Hand the message being fed to the running handshake hook.
+    #[wasm_bindgen(method, js_name = toHandshake)]
+    fn to_handshake(this: &Io);
     /// The user's `closePolicy` function: whether to retry.
     #[wasm_bindgen(method, js_name = closePolicy)]
     fn close_policy(this: &Io, code: u16, reason: &str, clean: bool, was_open: bool) -> bool;
@@ -191,6 +206,9 @@ impl Core {
             }
             Action::SetTimer { timer, after } => io.set_timer(timer.index(), millis(after)),
             Action::CancelTimer(timer) => io.cancel_timer(timer.index()),
+            Action::Handshake { id } => io.handshake(id as f64),
+            // Like deliveries, it comes from the input being fed: the glue holds the data.
+            Action::ToHandshake { .. } => io.to_handshake(),
             // Every delivery comes from the `on_message` of the input being fed, whose
             // payload the glue still holds: no copy back out of wasm memory.
             Action::Deliver(_) => io.deliver(),
@@ -287,6 +305,25 @@ impl Core {
             was_clean: clean,
         };
         self.input(io, |m, now| m.on_close(id as u64, close, now))
+    }
+
+    /// The handshake hook on socket `id` finished: well, or failing with `reason`.
+    #[wasm_bindgen(js_name = handshakeDone)]
+    pub fn handshake_done(
+        &self,
+        io: &Io,
+        id: f64,
+        ok: bool,
+        reason: String,
+    ) -> Result<(), JsValue> {
+        let result = if ok { Ok(()) } else { Err(reason) };
+        self.input(io, |m, now| m.handshake_done(id as u64, result, now))
+    }
+
+    /// Whether socket `id` is open for the application (a hook's leftovers go to it).
+    #[wasm_bindgen(js_name = isOpen)]
+    pub fn is_open(&self, id: f64) -> bool {
+        self.read(|m| m.open_socket() == Some(id as u64), false)
     }
 
     /// Socket `id` was created (after the URL provider, if any).

@@ -12,12 +12,13 @@ use std::time::Duration;
 use wasm_bindgen::{JsCast, JsValue};
 use ws_tether::sans_io::from_millis;
 use ws_tether::{
-    Backoff, ClosePolicy, Disconnect, ExponentialBackoff, Heartbeat, Jitter, Overflow,
-    ReconnectingBuilder, RetryContext,
+    Backoff, ClosePolicy, Disconnect, ExponentialBackoff, Heartbeat, Jitter, Message, Overflow,
+    Pong, ReconnectingBuilder, RetryContext,
 };
 
 const FIELDS: &str = "minDelay, maxDelay, factor, jitter, maxRetries, backoff, connectTimeout, \
-                      stableAfter, closePolicy, heartbeat, queueMaxBytes, overflow, replay";
+                      stableAfter, closePolicy, heartbeat, handshake, queueMaxBytes, overflow, \
+                      replay";
 
 /// A JavaScript value of the type an option needs: exactly that type, no coercion.
 trait FromJs: Sized {
@@ -86,21 +87,82 @@ fn object(value: &JsValue) -> Option<&Object> {
     value.is_object().then(|| value.unchecked_ref::<Object>())
 }
 
-/// `{ interval, timeout }`, both positive milliseconds and nothing else.
+/// A message the glue hands over: a string, or bytes (an `ArrayBuffer` or a view).
+pub(crate) fn message(value: &JsValue) -> Option<Message> {
+    if let Some(text) = value.as_string() {
+        return Some(Message::Text(text));
+    }
+    if value.is_instance_of::<js_sys::ArrayBuffer>() || js_sys::ArrayBuffer::is_view(value) {
+        return Some(Message::Binary(js_sys::Uint8Array::new(value).to_vec()));
+    }
+    None
+}
+
+const HEARTBEAT: &str =
+    "{ interval, timeout } in milliseconds above 0 (with ping and pong for your \
+                         server's format), { timeout, answer } when the server pings, \
+                         { timeout, mode: \"silence\" } when it pushes, or false";
+
+/// The heartbeat in one of its forms (see `HEARTBEAT`), or `None` if it is none of them.
 fn heartbeat(value: &JsValue) -> Option<Heartbeat> {
     let obj = object(value)?;
-    let mut got = [None, None];
+    let (mut interval, mut timeout) = (None, None);
+    let (mut ping, mut pong, mut answer, mut silence) = (None, None, false, false);
     for key in Object::keys(obj).iter() {
-        let slot = match key.as_string()?.as_str() {
-            "interval" => 0,
-            "timeout" => 1,
-            _ => return None,
-        };
         let value = Reflect::get(obj, &key).ok()?;
-        let ms: f64 = value.as_f64()?;
-        got[slot] = Some(ms).filter(|ms| ms.is_finite() && *ms > 0.0);
+        let ms = || Some(value.as_f64()?).filter(|ms| ms.is_finite() && *ms > 0.0);
+        match key.as_string()?.as_str() {
+            "interval" => interval = Some(from_millis(ms()?)),
+            "timeout" => timeout = Some(from_millis(ms()?)),
+            // A fixed message, or a function of the ping's number the glue calls.
+            "ping" if value.is_function() => ping = Some(None),
+            "ping" => ping = Some(Some(message(&value)?)),
+            "pong" if value.is_function() => pong = Some(()),
+            "answer" if value.is_function() => answer = true,
+            "mode" if value.as_string()? == "silence" => silence = true,
+            _ => return None,
+        }
     }
-    Some(Heartbeat::new(from_millis(got[0]?), from_millis(got[1]?)))
+    let timeout = timeout?;
+    if answer || silence {
+        // No pings of ours: an interval, ping or pong would never be used.
+        if interval.is_some() || ping.is_some() || pong.is_some() || (answer && silence) {
+            return None;
+        }
+        return Some(if silence {
+            Heartbeat::silence(timeout)
+        } else {
+            Heartbeat::answer(timeout, |_| {
+                let reply = with_io(|io| io.heartbeat_answer())?;
+                message(&reply)
+            })
+        });
+    }
+    let mut hb = Heartbeat::new(interval?, timeout);
+    match ping {
+        Some(Some(fixed)) => hb = hb.ping(move |_| fixed.clone()),
+        Some(None) => {
+            hb = hb.ping(|n| {
+                let made = with_io(|io| io.heartbeat_ping(n as f64));
+                // A function that throws or returns nothing usable pings with nothing.
+                made.as_ref()
+                    .and_then(message)
+                    .unwrap_or(Message::Text(String::new()))
+            })
+        }
+        None => {}
+    }
+    if pong.is_some() {
+        hb = hb.pong(|_| {
+            let verdict = with_io(|io| io.heartbeat_pong())?;
+            match verdict.as_f64() {
+                Some(n) if n >= 0.0 && n.fract() == 0.0 => Some(Pong::Numbered(n as u64)),
+                _ if verdict.as_bool() == Some(true) => Some(Pong::Unnumbered),
+                _ => None,
+            }
+        });
+    }
+    Some(hb)
 }
 
 /// Applies `options` (undefined, null or a plain object) to the builder.
@@ -154,8 +216,7 @@ pub(crate) fn apply(
                 if value.is_null() || value.as_bool() == Some(false) {
                     continue;
                 }
-                let allowed = "{ interval, timeout } in milliseconds above 0, or false";
-                let hb = heartbeat(&value).ok_or_else(|| bad("heartbeat", allowed))?;
+                let hb = heartbeat(&value).ok_or_else(|| bad("heartbeat", HEARTBEAT))?;
                 builder = builder.heartbeat(hb);
             }
             "queueMaxBytes" => {
@@ -176,6 +237,11 @@ pub(crate) fn apply(
                     })
             }
             "replay" => builder = builder.replay(read(value, "replay", "true or false")?),
+            // The glue keeps and runs the function; the core only pauses for it.
+            "handshake" => {
+                function(value, "handshake")?;
+                builder = builder.handshake_phase(true);
+            }
             other => {
                 return Err(type_error(&join(&[
                     "ReconnectingWebSocket has no option `",

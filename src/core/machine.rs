@@ -325,6 +325,14 @@ impl Machine {
         }
     }
 
+    /// The socket whose handshake hook runs, if one does.
+    pub fn handshaking(&self) -> Option<ConnId> {
+        match self.phase {
+            Phase::Handshaking { id } => Some(id),
+            _ => None,
+        }
+    }
+
     /// Whether socket `id` is the attempt in flight (a provider's late answer may not be).
     pub fn is_dialing(&self, id: ConnId) -> bool {
         self.phase == Phase::Connecting { id }
@@ -549,13 +557,9 @@ impl Machine {
     pub fn on_message(&mut self, id: ConnId, message: Message, now: Time) {
         self.tick(now);
         match self.phase {
-            Phase::Closing { id: cur } if cur == id => {
-                // Sent by the peer before it saw our close: still the user's data (a late
-                // answer to our own ping is not).
-                if self.take_pong(&message).is_none() {
-                    self.actions.push_back(Action::Deliver(message));
-                }
-            }
+            // Sent by the peer before it saw our close: still the user's data (a late answer
+            // to our own ping is not).
+            Phase::Closing { id: cur } if cur == id => self.deliver_unless_pong(message),
             Phase::Handshaking { id: cur } if cur == id => {
                 self.last_seen = now;
                 if !self.answer_ping(id, &message) {
@@ -564,6 +568,12 @@ impl Machine {
             }
             Phase::Open { id: cur, .. } if cur == id => self.on_open_message(id, message, now),
             _ => {}
+        }
+    }
+
+    fn deliver_unless_pong(&mut self, message: Message) {
+        if self.take_pong(&message).is_none() {
+            self.actions.push_back(Action::Deliver(message));
         }
     }
 
@@ -726,7 +736,9 @@ impl Machine {
     }
 
     fn heartbeat_tick(&mut self, id: ConnId, now: Time) {
-        let Some(hb) = &self.cfg.heartbeat else { return };
+        let Some(hb) = &self.cfg.heartbeat else {
+            return;
+        };
         let (interval, timeout, pings) = (hb.interval, hb.timeout, hb.pings());
         let late = now > self.heartbeat_due.saturating_add(LATE_TIMER_SLACK);
         if !pings {

@@ -173,7 +173,10 @@ impl Sim {
                 }
                 Action::Deliver(message) => self.delivered.push(message.clone()),
                 Action::Handshake { id } => {
-                    assert!(self.opened.contains(id), "a handshake on socket {id}, not open");
+                    assert!(
+                        self.opened.contains(id),
+                        "a handshake on socket {id}, not open"
+                    );
                     self.handshakes.push(*id);
                 }
                 Action::ToHandshake { id, message } => {
@@ -1794,12 +1797,13 @@ mod props {
                         assert!(!self.sim.live.contains(&id), "the failed socket stays");
                         let lost = events.iter().any(|e| match e {
                             ConnectionEvent::Reconnecting { last_close, .. }
-                            | ConnectionEvent::WaitingForNetwork { last_close: Some(last_close) } => {
-                                last_close.is_handshake_failure()
-                            }
-                            ConnectionEvent::Closed { reason: StopReason::Policy(d) | StopReason::GaveUp(d), .. } => {
-                                d.is_handshake_failure()
-                            }
+                            | ConnectionEvent::WaitingForNetwork {
+                                last_close: Some(last_close),
+                            } => last_close.is_handshake_failure(),
+                            ConnectionEvent::Closed {
+                                reason: StopReason::Policy(d) | StopReason::GaveUp(d),
+                                ..
+                            } => d.is_handshake_failure(),
                             _ => false,
                         });
                         assert!(lost, "the failure is not reported: {events:?}");
@@ -2464,7 +2468,10 @@ fn answer_mode_replies_to_the_servers_ping_and_hides_it() {
     let acts = sim.recv(text("2"));
     assert_eq!(writes_in(&acts), vec![text("3")]);
     assert!(delivered_in(&acts).is_empty());
-    assert_eq!(delivered_in(&sim.recv(text("4hello"))), vec![text("4hello")]);
+    assert_eq!(
+        delivered_in(&sim.recv(text("4hello"))),
+        vec![text("4hello")]
+    );
     // A refused answer is not replayed as the application's data.
     sim.m.write_failed(text("3"));
     assert_eq!(sim.m.queued_bytes(), 0);
@@ -2495,7 +2502,7 @@ fn with_hook() -> Config {
 #[test]
 fn the_handshake_hook_runs_before_open_and_before_the_queue() {
     let mut sim = Sim::new(with_hook(), 63);
-    sim.send(text("queued"));
+    assert!(sim.send(text("queued")).0.is_ok());
     let id = sim.current();
     let acts = sim.open_current();
     assert_eq!(acts, vec![Action::Handshake { id }]);

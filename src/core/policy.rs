@@ -177,7 +177,10 @@ impl Heartbeat {
     /// The server pings and we answer: `answer` returns the reply to a message that is the
     /// server's ping (`None` for anything else, which is delivered). The peer is dead after
     /// `timeout` with nothing received.
-    pub fn answer(timeout: Duration, answer: impl Fn(&Message) -> Option<Message> + 'static) -> Heartbeat {
+    pub fn answer(
+        timeout: Duration,
+        answer: impl Fn(&Message) -> Option<Message> + 'static,
+    ) -> Heartbeat {
         Heartbeat {
             interval: timeout,
             timeout,

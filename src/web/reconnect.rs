@@ -14,6 +14,7 @@ use crate::core::clock::{self, Clock};
 use crate::core::machine::{Action, ConnId, ConnectionEvent, Machine, Timer};
 use crate::core::policy::Config;
 use crate::core::queue::SendOutcome;
+use crate::handshake::{Handshake, HookFn, HookState};
 use crate::reconnecting::{Accept, Endpoint, EndpointSource};
 use crate::{CloseCode, ConnectionStatus, Error, Event, Message, ReadyState};
 use futures_channel::mpsc::{unbounded, UnboundedSender};
@@ -67,6 +68,9 @@ enum Deferred {
 struct Driver {
     machine: Machine,
     source: EndpointSource,
+    hook_fn: Option<HookFn>,
+    /// The handshake hook running on a socket; dropping it cancels the hook's task.
+    hook: Option<RunningHook>,
     high_water: u32,
     messages_as_events: bool,
     socket: Option<(ConnId, Conn)>,
@@ -118,6 +122,18 @@ fn feed(driver: &Rc<RefCell<Driver>>, f: impl FnOnce(&mut Driver)) {
     }
 }
 
+struct RunningHook {
+    id: ConnId,
+    state: Rc<RefCell<HookState>>,
+    _cancel: oneshot::Sender<()>,
+}
+
+impl Drop for RunningHook {
+    fn drop(&mut self) {
+        self.state.borrow_mut().close();
+    }
+}
+
 impl Driver {
     fn now(&mut self) -> Duration {
         self.clock.now(js_sys::Date::now())
@@ -127,6 +143,7 @@ impl Driver {
 impl Reconnecting {
     pub(crate) fn start(
         source: EndpointSource,
+        hook_fn: Option<HookFn>,
         high_water: u32,
         messages_as_events: bool,
         cfg: Config,
@@ -139,6 +156,8 @@ impl Reconnecting {
             RefCell::new(Driver {
                 machine,
                 source,
+                hook_fn,
+                hook: None,
                 high_water,
                 messages_as_events,
                 socket: None,
@@ -385,14 +404,18 @@ impl Driver {
                     woken.extend(self.rx_waker.take());
                     woken.extend(self.tx_waker.take());
                 }
-                Action::Deliver(message) if self.messages_as_events => {
-                    broadcast(&mut self.subscribers, ConnectionEvent::Message(message));
-                }
-                Action::Deliver(message) => {
-                    self.inbox.push_back(message);
-                    woken.extend(self.rx_waker.take());
+                Action::Deliver(message) => self.deliver(message),
+                Action::Handshake { id } => self.start_hook(id),
+                Action::ToHandshake { id, message } => {
+                    if let Some(hook) = self.hook.as_ref().filter(|h| h.id == id) {
+                        hook.state.borrow_mut().push(message);
+                    }
                 }
             }
+        }
+        if self.hook.as_ref().map(|h| h.id) != self.machine.handshaking() {
+            // The attempt ended (or opened): the hook's task is cancelled.
+            self.hook = None;
         }
         if self.machine.is_closed_for_good() {
             // Closed after giving up: no event says so, but nothing will follow either.
@@ -409,6 +432,59 @@ impl Driver {
             stopped: self.machine.is_stopped(),
         };
         woken.into_iter().for_each(Waker::wake);
+    }
+
+    fn deliver(&mut self, message: Message) {
+        if self.messages_as_events {
+            broadcast(&mut self.subscribers, ConnectionEvent::Message(message));
+        } else {
+            self.inbox.push_back(message);
+            if let Some(w) = self.rx_waker.take() {
+                w.wake();
+            }
+        }
+    }
+
+    /// Runs the user's handshake hook on socket `id` and reports how it ended.
+    fn start_hook(&mut self, id: ConnId) {
+        let (Some(hook_fn), Some((cur, conn))) = (self.hook_fn.clone(), &self.socket) else {
+            return;
+        };
+        if *cur != id {
+            return;
+        }
+        let state = Rc::new(RefCell::new(HookState::default()));
+        let weak = conn.downgrade();
+        let write = Rc::new(move |m: &Message| match weak.upgrade() {
+            Some(conn) => conn.send(m),
+            None => Err(Error::AlreadyClosed),
+        });
+        let (cancel_tx, cancel_rx) = oneshot::channel::<()>();
+        self.hook = Some(RunningHook {
+            id,
+            state: state.clone(),
+            _cancel: cancel_tx,
+        });
+        let run = (hook_fn.0)(Handshake::new(state.clone(), write));
+        let this = self.this.clone();
+        spawn_local(async move {
+            let Some(result) = until_cancelled(run, cancel_rx).await else {
+                return;
+            };
+            let Some(driver) = this.upgrade() else { return };
+            feed(&driver, |d| {
+                let now = d.now();
+                d.machine.handshake_done(id, result, now);
+                d.run();
+                if d.machine.open_socket() == Some(id) {
+                    // What the hook didn't consume goes to the application, in order.
+                    let leftovers = state.borrow_mut().leftovers();
+                    for message in leftovers {
+                        d.deliver(message);
+                    }
+                }
+            });
+        });
     }
 
     fn dial(&mut self, id: ConnId) {
@@ -501,6 +577,20 @@ impl Driver {
 enum Outcome {
     Fired,
     Cancelled,
+}
+
+/// Runs `fut` unless the cancellation comes first (`None`).
+async fn until_cancelled<T>(
+    mut fut: Pin<Box<dyn Future<Output = T>>>,
+    mut cancel: oneshot::Receiver<()>,
+) -> Option<T> {
+    std::future::poll_fn(|cx| {
+        if Pin::new(&mut cancel).poll(cx).is_ready() {
+            return Poll::Ready(None);
+        }
+        fut.as_mut().poll(cx).map(Some)
+    })
+    .await
 }
 
 /// Waits for the timer or the cancellation, whichever comes first.
