@@ -102,3 +102,28 @@ where
 pub fn now_ms() -> f64 {
     js_sys::Date::now()
 }
+
+/// The port of an interop server (scripts/interop), from WS_TETHER_INTEROP set by
+/// scripts/test when it builds the tests.
+pub fn interop_port(name: &str) -> u16 {
+    let ports = match option_env!("WS_TETHER_INTEROP") {
+        Some(ports) => ports,
+        None => panic!("WS_TETHER_INTEROP is not set: run the browser tests with `npm test`"),
+    };
+    let ports: serde_json::Value = serde_json::from_str(ports).expect("WS_TETHER_INTEROP is JSON");
+    ports[name].as_u64().expect("a port") as u16
+}
+
+/// Asks the interop supervisor to `action` (restart, stop, cont) the server `name`.
+pub async fn interop_control(action: &str, name: &str) {
+    let url = format!(
+        "http://127.0.0.1:{}/{action}/{name}",
+        interop_port("control")
+    );
+    let window = web_sys::window().expect("a window");
+    let resp = JsFuture::from(window.fetch_with_str(&url))
+        .await
+        .expect("fetch failed");
+    let resp: web_sys::Response = resp.dyn_into().expect("a Response");
+    assert!(resp.ok(), "{url}: HTTP {}", resp.status());
+}
