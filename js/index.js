@@ -72,12 +72,17 @@ export class ReconnectingWebSocket extends EventTarget {
     }
     this.#source = typeof url === 'function' ? url : String(url);
     this.#protocols = protocols;
-    this.#core = new Core(options); // throws a TypeError naming a bad option
     const hb = options?.heartbeat;
+    // A fixed binary ping goes to the core as a function of the ping's number.
+    if (hb && typeof hb === 'object' && hb.ping !== undefined && typeof hb.ping !== 'string' && typeof hb.ping !== 'function') {
+      const fixed = hb.ping;
+      options = { ...options, heartbeat: { ...hb, ping: () => fixed } };
+    }
+    this.#core = new Core(options); // throws a TypeError naming a bad option
     this.#policies = {
       backoff: options?.backoff,
       closePolicy: options?.closePolicy,
-      ping: hb?.ping,
+      ping: options?.heartbeat?.ping,
       pong: hb?.pong,
       answer: hb?.answer,
       handshake: options?.handshake,
@@ -166,6 +171,10 @@ export class ReconnectingWebSocket extends EventTarget {
       },
       heartbeatAnswer: () => {
         try { return outgoing(this.#policies.answer(this.#data(this.#incoming))); } catch { return undefined; }
+      },
+      toBytes: (value) => {
+        const bytes = outgoing(value);
+        return typeof bytes === 'object' ? new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) : undefined;
       },
       handshake: (id) => this.#runHandshake(id),
       toHandshake: () => this.#hook?.inbox.push(this.#incoming),

@@ -88,6 +88,9 @@ extern "C" {
     /// The heartbeat's `answer(data)` on the message being fed: the reply, or null.
     #[wasm_bindgen(method, js_name = heartbeatAnswer)]
     fn heartbeat_answer(this: &Io) -> JsValue;
+    /// The bytes of an `ArrayBuffer` or a view; `undefined` for anything else.
+    #[wasm_bindgen(method, js_name = toBytes)]
+    fn to_bytes(this: &Io, value: &JsValue) -> Option<Vec<u8>>;
     /// Run the `handshake` hook on socket `id`, then call `Core.handshakeDone`.
     #[wasm_bindgen(method)]
     fn handshake(this: &Io, id: f64);
@@ -415,7 +418,7 @@ impl Core {
                             "InvalidAccessError",
                             &join(&[
                                 "The close code must be either 1000, or between 3000 and 4999. ",
-                                &clamped.to_string(),
+                                &u32::from(clamped).to_string(),
                                 " is neither.",
                             ]),
                         )

@@ -6,7 +6,7 @@
 //! wasm with it, 24.0 KB without, for the same checks and messages.
 
 use crate::errors::{bad_option as bad, join, type_error};
-use crate::with_io;
+use crate::{with_io, Io};
 use js_sys::{Object, Reflect};
 use std::time::Duration;
 use wasm_bindgen::{JsCast, JsValue};
@@ -87,15 +87,13 @@ fn object(value: &JsValue) -> Option<&Object> {
     value.is_object().then(|| value.unchecked_ref::<Object>())
 }
 
-/// A message the glue hands over: a string, or bytes (an `ArrayBuffer` or a view).
-pub(crate) fn message(value: &JsValue) -> Option<Message> {
-    if let Some(text) = value.as_string() {
-        return Some(Message::Text(text));
+/// A message a user function made: a string, or bytes the glue copies in (copying here
+/// with `Uint8Array::to_vec` would link its index assertions' formatting).
+fn message(io: &Io, value: &JsValue) -> Option<Message> {
+    match value.as_string() {
+        Some(text) => Some(Message::Text(text)),
+        None => io.to_bytes(value).map(Message::Binary),
     }
-    if value.is_instance_of::<js_sys::ArrayBuffer>() || js_sys::ArrayBuffer::is_view(value) {
-        return Some(Message::Binary(js_sys::Uint8Array::new(value).to_vec()));
-    }
-    None
 }
 
 const HEARTBEAT: &str =
@@ -114,9 +112,10 @@ fn heartbeat(value: &JsValue) -> Option<Heartbeat> {
         match key.as_string()?.as_str() {
             "interval" => interval = Some(from_millis(ms()?)),
             "timeout" => timeout = Some(from_millis(ms()?)),
-            // A fixed message, or a function of the ping's number the glue calls.
+            // A fixed text, or a function of the ping's number the glue calls (the glue
+            // turns a fixed binary ping into such a function).
             "ping" if value.is_function() => ping = Some(None),
-            "ping" => ping = Some(Some(message(&value)?)),
+            "ping" => ping = Some(Some(Message::Text(value.as_string()?))),
             "pong" if value.is_function() => pong = Some(()),
             "answer" if value.is_function() => answer = true,
             "mode" if value.as_string()? == "silence" => silence = true,
@@ -133,8 +132,7 @@ fn heartbeat(value: &JsValue) -> Option<Heartbeat> {
             Heartbeat::silence(timeout)
         } else {
             Heartbeat::answer(timeout, |_| {
-                let reply = with_io(|io| io.heartbeat_answer())?;
-                message(&reply)
+                with_io(|io| message(io, &io.heartbeat_answer())).flatten()
             })
         });
     }
@@ -143,11 +141,9 @@ fn heartbeat(value: &JsValue) -> Option<Heartbeat> {
         Some(Some(fixed)) => hb = hb.ping(move |_| fixed.clone()),
         Some(None) => {
             hb = hb.ping(|n| {
-                let made = with_io(|io| io.heartbeat_ping(n as f64));
+                let made = with_io(|io| message(io, &io.heartbeat_ping(n as f64)));
                 // A function that throws or returns nothing usable pings with nothing.
-                made.as_ref()
-                    .and_then(message)
-                    .unwrap_or(Message::Text(String::new()))
+                made.flatten().unwrap_or(Message::Text(String::new()))
             })
         }
         None => {}

@@ -411,18 +411,23 @@ impl Machine {
         if user {
             // A close from inside a handler of this very step: what was decided before it
             // (a retry, its announcement) will not happen, so it is not carried out either.
-            self.actions.retain(|action| {
-                !matches!(
-                    action,
-                    Action::Dial { .. }
-                        | Action::SetTimer { .. }
-                        | Action::Emit(
-                            ConnectionEvent::Connecting { .. }
-                                | ConnectionEvent::Reconnecting { .. }
-                                | ConnectionEvent::WaitingForNetwork { .. }
-                        )
-                )
-            });
+            // Not `VecDeque::retain`: its index checks link panic formatting into the wasm.
+            let actions = std::mem::take(&mut self.actions);
+            self.actions = actions
+                .into_iter()
+                .filter(|action| {
+                    !matches!(
+                        action,
+                        Action::Dial { .. }
+                            | Action::SetTimer { .. }
+                            | Action::Emit(
+                                ConnectionEvent::Connecting { .. }
+                                    | ConnectionEvent::Reconnecting { .. }
+                                    | ConnectionEvent::WaitingForNetwork { .. }
+                            )
+                    )
+                })
+                .collect();
         }
         self.cancel_timer(Timer::Retry);
         let unsent = self.queue.clear();
@@ -629,8 +634,10 @@ impl Machine {
             Pong::Numbered(n) => n,
             _ => *self.unanswered.first()?,
         };
-        let at = self.unanswered.iter().position(|s| *s == seq)?;
-        self.unanswered.remove(at);
+        if !self.unanswered.contains(&seq) {
+            return None;
+        }
+        self.unanswered.retain(|s| *s != seq);
         Some(seq)
     }
 
