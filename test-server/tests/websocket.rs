@@ -222,3 +222,17 @@ async fn every_route_answers_heartbeats() {
         assert_eq!(next_text(&mut c).await, "\u{1}pong?", "{path}");
     }
 }
+
+#[tokio::test]
+async fn garbage_sends_a_frame_no_client_may_accept() {
+    use futures_util::StreamExt;
+    let addr = start_default().await;
+    let mut c = connect(addr, "/garbage").await;
+    // Reserved bits set without an extension: a protocol error on the client's side.
+    match c.next().await {
+        Some(Err(tokio_tungstenite::tungstenite::Error::Protocol(e))) => {
+            assert!(e.to_string().contains("Reserved bits"), "{e}")
+        }
+        other => panic!("expected a protocol error, got {other:?}"),
+    }
+}
