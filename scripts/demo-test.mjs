@@ -45,7 +45,8 @@ try {
 
   // The README's JavaScript example, run as written against this server.
   const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
-  const snippet = readme.match(/```js\n([\s\S]*?)```/)[1]
+  // The example is the JS block that imports the package (the others are option recipes).
+  const snippet = [...readme.matchAll(/```js\n([\s\S]*?)```/g)].map((m) => m[1]).find((b) => b.includes('import init'))
     .replaceAll("from 'ws-tether'", "from '/pkg/index.js'")
     .replaceAll('ws://127.0.0.1:8787', `ws://${new URL(url).host}`);
   const example = await browser.newPage();
