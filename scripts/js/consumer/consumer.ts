@@ -14,7 +14,10 @@ const options: ReconnectingWebSocketOptions = {
 const ws = new ReconnectingWebSocket(() => Promise.resolve('ws://example.test/'), ['chat'], options);
 ws.addEventListener('reconnecting', (event) => {
   const attempt: number = event.detail.attempt;
-  const delay: number = event.detail.delay;
+  // null while offline: the retry waits for the browser to be online.
+  const delay: number | null = event.detail.delay;
+  const offline: boolean = event.detail.offline;
+  console.log(offline);
   console.log(attempt, delay, event.detail.code);
 });
 ws.onmessage = (event: MessageEvent) => console.log(event.data);
@@ -27,3 +30,22 @@ for await (const message of ws) console.log(message);
 new ReconnectingWebSocket('ws://example.test/', [], { jitter: 'lots' });
 // @ts-expect-error: send takes data, not a number
 ws.send(42);
+
+ws.addEventListener('dropped', (event) => {
+  const reason: 'overflow' | 'not-sent' | 'closed' = event.detail.reason;
+  console.log(reason, event.detail.count);
+});
+ws.addEventListener('close', (event) => console.log(event.stopReason, event.unsent));
+const graphql = new ReconnectingWebSocket('ws://example.test/graphql', 'graphql-transport-ws', {
+  heartbeat: { interval: 10000, timeout: 5000, ping: '{"type":"ping"}', pong: (data) => data === '{"type":"pong"}' },
+  handshake: async (connection) => {
+    connection.send('{"type":"connection_init"}');
+    const ack = await connection.receive();
+    connection.keep(ack);
+  },
+});
+const engineIo = new ReconnectingWebSocket('ws://example.test/engine.io/', [], {
+  heartbeat: { timeout: 50000, answer: (data) => (data === '2' ? '3' : null) },
+});
+const feed = new ReconnectingWebSocket('ws://example.test/feed', [], { heartbeat: { timeout: 5000, mode: 'silence' } });
+console.log(graphql, engineIo, feed);
