@@ -100,14 +100,14 @@ export interface HeartbeatPing {
   timeout: number;
   /** The ping to send: fixed, or made from the ping's number (1, 2, ...). */
   ping?: string | ArrayBuffer | ArrayBufferView | ((n: number) => string | ArrayBuffer | ArrayBufferView);
-  /** Whether a received message is the server's pong: its ping number, `true`, or `false`. Pongs are not delivered. */
-  pong?: (data: string | ArrayBuffer | Blob) => number | boolean;
+  /** Whether a received message (binary as an `ArrayBuffer`) is the server's pong: its ping number, `true`, or `false`. Pongs are not delivered. */
+  pong?: (data: string | ArrayBuffer) => number | boolean;
 }
 
 export interface HeartbeatAnswer {
   timeout: number;
-  /** The reply to the server's ping, or null for any other message. Pings are not delivered. */
-  answer: (data: string | ArrayBuffer | Blob) => string | ArrayBuffer | ArrayBufferView | null | undefined;
+  /** The reply to the server's ping (binary as an `ArrayBuffer`), or null for any other message. Pings are not delivered. */
+  answer: (data: string | ArrayBuffer) => string | ArrayBuffer | ArrayBufferView | null | undefined;
 }
 
 export interface HeartbeatSilence {

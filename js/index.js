@@ -162,15 +162,16 @@ export class ReconnectingWebSocket extends EventTarget {
           return -1; // a throwing backoff stops, as `null` does
         }
       },
-      // The heartbeat's functions, on the message being fed. A throw means "not ours".
+      // The heartbeat's functions, on the message being fed (binary as an ArrayBuffer
+      // whatever binaryType says: a matcher must decide synchronously). A throw: "not ours".
       heartbeatPing: (n) => {
         try { return outgoing(this.#policies.ping(n)); } catch { return undefined; }
       },
       heartbeatPong: () => {
-        try { return this.#policies.pong(this.#data(this.#incoming)); } catch { return false; }
+        try { return this.#policies.pong(this.#incoming); } catch { return false; }
       },
       heartbeatAnswer: () => {
-        try { return outgoing(this.#policies.answer(this.#data(this.#incoming))); } catch { return undefined; }
+        try { return outgoing(this.#policies.answer(this.#incoming)); } catch { return undefined; }
       },
       toBytes: (value) => {
         const bytes = outgoing(value);
