@@ -354,8 +354,23 @@ fn on_message(weak: &Weak<Shared>, event: web_sys::Event) {
 }
 
 fn on_error(weak: &Weak<Shared>) {
-    if let Some(shared) = weak.upgrade() {
-        shared.state.borrow_mut().emit_event(Event::Error);
+    let Some(shared) = weak.upgrade() else { return };
+    let opened = {
+        let mut st = shared.state.borrow_mut();
+        st.emit_event(Event::Error);
+        st.opened
+    };
+    // An error before open with the socket already CLOSED ends the attempt. WebKit fires no
+    // `close` after it for a refused connection (a blocked port), so finish it here as every
+    // engine reports it (1006, unclean); a `close` that does follow is then ignored. The npm
+    // glue (js/index.js, `onerror`) does the same.
+    if !opened && shared.ws.ready_state() == web_sys::WebSocket::CLOSED {
+        let info = CloseInfo {
+            code: 1006,
+            reason: String::new(),
+            was_clean: false,
+        };
+        finish(&shared, info);
     }
 }
 
@@ -369,8 +384,16 @@ fn on_close(weak: &Weak<Shared>, event: web_sys::Event) {
         reason: event.reason(),
         was_clean: event.was_clean(),
     };
+    finish(&shared, info);
+}
+
+/// Records the close once and wakes everyone waiting on the socket.
+fn finish(shared: &Shared, info: CloseInfo) {
     let (rx_waker, waiters) = {
         let mut st = shared.state.borrow_mut();
+        if st.close.is_some() {
+            return;
+        }
         st.emit_event(Event::Close(info.clone()));
         st.emit_state(ReadyState::Closed);
         // Nothing follows a close: end the subscribers' streams.
