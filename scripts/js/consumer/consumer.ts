@@ -14,7 +14,7 @@ const options: ReconnectingWebSocketOptions = {
 const ws = new ReconnectingWebSocket(() => Promise.resolve('ws://example.test/'), ['chat'], options);
 ws.addEventListener('reconnecting', (event) => {
   const attempt: number = event.detail.attempt;
-  const delay: number = event.detail.delay;
+  const delay: number | null = event.detail.delay; // null while offline
   console.log(attempt, delay, event.detail.code);
 });
 ws.onmessage = (event: MessageEvent) => console.log(event.data);
