@@ -65,8 +65,13 @@ export async function launch(engine = ENGINE) {
       browser: 'firefox',
       executablePath: '/usr/bin/firefox-esr',
       headless: true,
-      // Firefox checks for updates and telemetry endpoints otherwise.
-      extraPrefsFirefox: { 'app.update.enabled': false, 'datareporting.policy.dataSubmissionEnabled': false },
+      // As in webdriver.json: no update, telemetry or connectivity checks (no internet here).
+      extraPrefsFirefox: {
+        'app.update.auto': false,
+        'datareporting.policy.dataSubmissionEnabled': false,
+        'network.captive-portal-service.enabled': false,
+        'network.connectivity-service.enabled': false,
+      },
     });
     return wrap('firefox', browser, async () => {
       const page = await browser.newPage();
