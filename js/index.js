@@ -222,11 +222,11 @@ export class ReconnectingWebSocket extends EventTarget {
     ws.onerror = () => {
       if (this.#socket?.id !== id) return;
       this.#errored = true;
-      // An error before open with the socket already CLOSED ends the attempt. WebKit fires
-      // no close after it for a refused connection (a blocked port): close it here as every
-      // engine reports it; onclose forgets the socket, so a close that follows is ignored.
-      // The Rust driver (src/web/conn.rs, on_error) does the same.
-      if (!opened && ws.readyState === STATES.CLOSED) ws.onclose({ code: 1006, reason: '', wasClean: false });
+      // An error before open ends the attempt: browsers follow it with close 1006, except
+      // WebKit for a refused connection (a blocked port), which fires no close. Close it
+      // here as the others do; onclose forgets the socket, so a close that follows is
+      // ignored. The Rust driver (src/web/conn.rs, on_error) does the same.
+      if (!opened) ws.onclose({ code: 1006, reason: '', wasClean: false });
     };
     ws.onmessage = (e) => {
       this.#incoming = e.data;

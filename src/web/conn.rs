@@ -360,11 +360,12 @@ fn on_error(weak: &Weak<Shared>) {
         st.emit_event(Event::Error);
         st.opened
     };
-    // An error before open with the socket already CLOSED ends the attempt. WebKit fires no
-    // `close` after it for a refused connection (a blocked port), so finish it here as every
-    // engine reports it (1006, unclean); a `close` that does follow is then ignored. The npm
+    // An error before open ends the attempt: browsers fire it only when failing the
+    // connection, and follow it with close 1006, except WebKit for a refused connection (a
+    // blocked port): error with readyState still CONNECTING, then CLOSED, and no `close`.
+    // So finish it here as the others report it; a `close` that follows is ignored. The npm
     // glue (js/index.js, `onerror`) does the same.
-    if !opened && shared.ws.ready_state() == web_sys::WebSocket::CLOSED {
+    if !opened {
         let info = CloseInfo {
             code: 1006,
             reason: String::new(),
