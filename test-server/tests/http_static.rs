@@ -115,7 +115,7 @@ async fn stats_and_control_have_cors_and_json() {
     for key in ["opened", "open", "received", "refused"] {
         assert_eq!(v[key], 0, "{key}");
     }
-    assert_eq!(v["routes"].as_object().unwrap().len(), 8);
+    assert_eq!(v["routes"].as_object().unwrap().len(), 9);
 
     // POST with a body is accepted and the body ignored.
     let resp = http_raw(
