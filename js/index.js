@@ -284,8 +284,17 @@ export class ReconnectingWebSocket extends EventTarget {
     this.#socket = { id, ws };
     this.#errored = false;
     this.#socketGen += 1;
-    ws.onopen = () => this.#core.opened(this.#io, id, ws.protocol);
-    ws.onerror = () => { if (this.#socket?.id === id) this.#errored = true; };
+    let opened = false;
+    ws.onopen = () => { opened = true; this.#core.opened(this.#io, id, ws.protocol); };
+    ws.onerror = () => {
+      if (this.#socket?.id !== id) return;
+      this.#errored = true;
+      // An error before open ends the attempt: browsers follow it with close 1006, except
+      // WebKit for a refused connection (a blocked port), which fires no close. Close it
+      // here as the others do; onclose forgets the socket, so a close that follows is
+      // ignored. The Rust driver (src/web/conn.rs, on_error) does the same.
+      if (!opened) ws.onclose({ code: 1006, reason: '', wasClean: false });
+    };
     ws.onmessage = (e) => {
       this.#incoming = e.data;
       if (typeof e.data === 'string') this.#core.receivedText(this.#io, id, e.data);
@@ -407,10 +416,22 @@ export class ReconnectingWebSocket extends EventTarget {
    * @param {string} [reason]
    */
   close(code = undefined, reason = undefined) {
-    // As WebIDL converts them: a code passed as undefined with a reason is NaN, hence 0.
-    const given = arguments.length >= 2 || code !== undefined;
     const text = reason === undefined ? undefined : String(reason);
-    const c = Core.closeCode(given ? Number(code) : undefined, text);
+    const ws = this.#pending ? null : this.#socket?.ws;
+    let c;
+    if (ws && ws.readyState < STATES.CLOSING) {
+      // Engines convert the arguments differently: Firefox rounds 3000.7 to 3001 where the
+      // others truncate; Firefox and WebKit read close(undefined, reason) as no code where
+      // Chromium reads 0. The live socket's own close() applies its engine's rules and
+      // throws its exceptions; its close event reports what it sent, and the core's close
+      // then only records the stop (any valid code will do).
+      ws.close(...arguments);
+      try { c = Core.closeCode(code === undefined ? undefined : Number(code), text); } catch { c = 1000; }
+    } else {
+      // As WebIDL converts them: a code passed as undefined with a reason is NaN, hence 0.
+      const given = arguments.length >= 2 || code !== undefined;
+      c = Core.closeCode(given ? Number(code) : undefined, text);
+    }
     if (this.#pending) {
       this.#closeAfter ??= [c, text ?? ''];
       return;

@@ -1,68 +1,92 @@
-// Drives the chat demo in two headless Chromium tabs: a message crosses between them, one
-// tab's connection is dropped by the server, a message sent while it is down is queued and
-// arrives after the reconnect. Also runs the README's JavaScript example as written.
-// SCREENSHOT=1 saves www/screenshot.png after the reconnect.
+// Drives the chat demo in two pages of one browser engine (ENGINE; see js/engines.mjs): a
+// message crosses between them, one page's connection is dropped by the server, a message
+// sent while it is down is queued and arrives after the reconnect. Also runs the README's
+// JavaScript example as written. Run by scripts/test-js under node:test with the test
+// server up. SCREENSHOT=1 (Chromium) saves www/screenshot.png after the reconnect.
 import { readFileSync } from 'node:fs';
-import { launch } from './js/browser.mjs';
+import { after, before, test } from 'node:test';
+import { launch } from './js/engines.mjs';
 
-const url = process.argv[2];
-if (!url) throw new Error('usage: node scripts/demo-test.mjs http://127.0.0.1:PORT/');
+const server = process.env.WS_TETHER_SERVER;
+if (!server) throw new Error('WS_TETHER_SERVER=127.0.0.1:PORT: start the test server first (scripts/test does)');
+const url = `http://${server}/`;
 
-const browser = await launch();
-let failed = false;
-const step = (text) => console.log(`demo: ${text}`);
-try {
-  const [a, b] = [await browser.newPage({ viewport: { width: 760, height: 900 } }), await browser.newPage()];
-  const errors = [];
-  for (const page of [a, b]) page.on('pageerror', (e) => errors.push(e.message));
+// What a person does and sees, as scripts in the page (the same in every engine).
+const fill = (page, id, value) => page.evaluate(([id, value]) => {
+  const input = document.getElementById(id);
+  input.value = value;
+  input.dispatchEvent(new Event('input', { bubbles: true }));
+}, [id, value]);
+const click = (page, id) => page.evaluate((id) => document.getElementById(id).click(), id);
+const shows = (page, what, selector, text, timeout = 5000) => page.waitFor(what,
+  ([selector, text]) => [...document.querySelectorAll(selector)].some((e) => e.textContent.includes(text)),
+  [selector, text], timeout);
+const badge = (page, state, timeout = 10000) => page.waitFor(`the badge to show ${state}`,
+  (state) => document.querySelector('#badge')?.dataset.state === state, state, timeout);
+// Uncaught errors and rejections, kept by the page from the moment this is called.
+const keepErrors = (page) => page.evaluate(() => {
+  window.pageErrors = [];
+  window.addEventListener('error', (e) => window.pageErrors.push(e.message));
+  window.addEventListener('unhandledrejection', (e) => window.pageErrors.push(String(e.reason)));
+});
+
+let browser;
+before(async () => { browser = await launch(); });
+after(() => browser?.close());
+
+test('demo: a message crosses between two pages; a dropped page queues and delivers after the reconnect', async () => {
+  const [a, b] = [await browser.newPage(), await browser.newPage()];
   for (const page of [a, b]) {
     await page.goto(url);
-    await page.waitForSelector('#badge[data-state="open"]', { timeout: 10000 });
+    await keepErrors(page);
+    await badge(page, 'open');
   }
-  await a.fill('#name', 'alice');
-  await a.fill('#text', 'hello from alice');
-  await a.click('#send');
-  await b.waitForSelector('#messages li:has-text("hello from alice")', { timeout: 5000 });
-  step('a message from one tab arrived in the other');
+  await fill(a, 'name', 'alice');
+  await fill(a, 'text', 'hello from alice');
+  await click(a, 'send');
+  await shows(b, 'the message in the other page', '#messages li', 'hello from alice');
 
-  // Keep the server refusing for a while, so the tab stays down long enough to type into,
+  // Keep the server refusing for a while, so the page stays down long enough to type into,
   // however busy the machine is.
-  await a.evaluate(() => fetch('/control/refuse?ms=1500'));
-  await a.click('#drop');
-  await a.waitForSelector('#badge[data-state="reconnecting"]', { timeout: 5000 });
-  await a.fill('#text', 'sent while down');
-  await a.click('#send');
-  await a.waitForSelector('#messages li.queued:has-text("sent while down")', { timeout: 2000 });
-  step('the dropped tab shows reconnecting and queued the message');
-  await a.waitForSelector('#badge[data-state="open"]', { timeout: 10000 });
-  await b.waitForSelector('#messages li:has-text("sent while down")', { timeout: 5000 });
-  await a.waitForSelector('#messages li.mine:not(.queued):has-text("sent while down")', { timeout: 5000 });
-  step('after the reconnect the queued message reached the other tab');
-  const events = await a.locator('#events li').allTextContents();
+  await a.evaluate(() => fetch('/control/refuse?ms=1500').then((r) => r.status));
+  await click(a, 'drop');
+  await badge(a, 'reconnecting', 5000);
+  await fill(a, 'text', 'sent while down');
+  await click(a, 'send');
+  await shows(a, 'the message shown as queued', '#messages li.queued', 'sent while down', 2000);
+  await badge(a, 'open');
+  await shows(b, 'the queued message in the other page', '#messages li', 'sent while down');
+  await shows(a, 'the queued message delivered', '#messages li.mine:not(.queued)', 'sent while down');
+  const events = await a.evaluate(() => [...document.querySelectorAll('#events li')].map((li) => li.textContent));
   if (!events.some((e) => e.includes('retry 1'))) throw new Error(`no retry in the event log: ${events}`);
-  if (process.env.SCREENSHOT) await a.screenshot({ path: 'www/screenshot.png', fullPage: true });
-  if (errors.length) throw new Error(`page errors: ${errors.join('; ')}`);
+  if (process.env.SCREENSHOT && a.screenshot) await a.screenshot('www/screenshot.png');
+  for (const page of [a, b]) {
+    const errors = await page.evaluate(() => window.pageErrors);
+    if (errors.length) throw new Error(`page errors: ${errors.join('; ')}`);
+  }
+  await a.close();
+  await b.close();
+});
 
-  // The README's JavaScript example, run as written against this server.
+test("the README's JavaScript example runs as written", async () => {
   const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
   // The example is the JS block that imports the package (the others are option recipes).
   const snippet = [...readme.matchAll(/```js\n([\s\S]*?)```/g)].map((m) => m[1]).find((b) => b.includes('import init'))
     .replaceAll("from 'ws-tether'", "from '/pkg/index.js'")
-    .replaceAll('ws://127.0.0.1:8787', `ws://${new URL(url).host}`);
-  const example = await browser.newPage();
-  const logs = [];
-  example.on('console', (m) => logs.push(m.text()));
-  example.on('pageerror', (e) => logs.push(`pageerror: ${e.message}`));
-  await example.goto(new URL('/pkg/index.js', url).href);
-  await example.addScriptTag({ type: 'module', content: snippet });
-  const deadline = Date.now() + 10000;
-  while (!logs.includes('echo: hello') && Date.now() < deadline) await example.waitForTimeout(50);
-  if (!logs.includes('echo: hello')) throw new Error(`README example: no echo; console: ${logs.join(' | ')}`);
-  step("the README's JavaScript example connected and logged the echo");
-} catch (e) {
-  failed = true;
-  console.error('demo test failed:', e.message);
-} finally {
-  await browser.close();
-}
-process.exit(failed ? 1 : 0);
+    .replaceAll('ws://127.0.0.1:8787', `ws://${server}`);
+  const page = await browser.newPage();
+  await page.goto(new URL('/pkg/index.js', url).href);
+  await page.evaluate((snippet) => {
+    window.logs = [];
+    const log = console.log;
+    console.log = (...args) => { window.logs.push(args.join(' ')); log(...args); };
+    window.addEventListener('error', (e) => window.logs.push(`error: ${e.message}`));
+    const script = document.createElement('script');
+    script.type = 'module';
+    script.textContent = snippet;
+    document.documentElement.append(script);
+  }, snippet);
+  await page.waitFor("the example's 'echo: hello'", () => window.logs.includes('echo: hello'))
+    .catch(async (e) => { throw new Error(`${e.message}; console: ${(await page.evaluate(() => window.logs)).join(' | ')}`); });
+  await page.close();
+});

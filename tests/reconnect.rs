@@ -504,3 +504,39 @@ async fn status_reflects_events_emitted_before_anyone_subscribed() {
         ws_tether::ConnectionStatus::Closed { .. }
     ));
 }
+
+#[wasm_bindgen_test]
+async fn a_connection_the_browser_refuses_ends_in_a_retry_and_gives_up_on_schedule() {
+    // Port 1: nobody listens, and browsers refuse the port outright. WebKit reports that with
+    // `error` and no `close`; each attempt must still end, be retried, and count.
+    let ws = ReconnectingWebSocket::builder("ws://127.0.0.1:1/")
+        .backoff(fast().max_attempts(2))
+        .open()
+        .unwrap();
+    let mut events = ws.events();
+    for attempt in 1..=2 {
+        let ev = next_event(&mut events, 10000, "a retry", |e| {
+            matches!(e, Ev::Reconnecting { .. })
+        })
+        .await;
+        assert!(
+            matches!(ev, Ev::Reconnecting { attempt: a, ref last_close, .. } if a == attempt && !last_close.was_open && last_close.close.code == 1006),
+            "{ev:?}"
+        );
+    }
+    let ev = next_event(&mut events, 10000, "give up", |e| {
+        matches!(e, Ev::Closed { .. })
+    })
+    .await;
+    assert!(
+        matches!(
+            ev,
+            Ev::Closed {
+                reason: StopReason::GaveUp(_),
+                ..
+            }
+        ),
+        "{ev:?}"
+    );
+    assert_eq!(ws.ready_state(), ReadyState::Closed);
+}

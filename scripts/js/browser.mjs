@@ -1,5 +1,6 @@
-// Shared Playwright helpers: Debian's Chromium, headless, no downloads; repo files served
-// under /ws-tether/ on the test server's origin by request routing.
+// Playwright helpers for the benchmark (scripts/js/bench.mjs): Debian's Chromium, headless,
+// no downloads; repo files served under /ws-tether/ on the test server's origin by request
+// routing. The tests drive every engine through engines.mjs instead.
 import { chromium } from 'playwright-core';
 import { readFile } from 'node:fs/promises';
 import { extname, join, resolve } from 'node:path';
@@ -30,22 +31,4 @@ export async function serveDir(page, origin, prefix, dir) {
       await route.fulfill({ status: 404, body: 'not found' });
     }
   });
-}
-
-let failures = 0;
-export async function check(name, fn) {
-  try {
-    await fn();
-    console.log(`ok   ${name}`);
-  } catch (e) {
-    failures += 1;
-    console.log(`FAIL ${name}\n     ${e.message.split('\n').join('\n     ')}`);
-  }
-}
-export function failed() { return failures; }
-
-export function assertEqual(actual, expected, what) {
-  const a = JSON.stringify(actual);
-  const b = JSON.stringify(expected);
-  if (a !== b) throw new Error(`${what}:\n  got      ${a}\n  expected ${b}`);
 }

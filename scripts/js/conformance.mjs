@@ -1,80 +1,95 @@
-// The JavaScript package in headless Chromium: each WebSocket API case run against the
-// browser's WebSocket and our ReconnectingWebSocket must give the same observable result;
-// then the features beyond the drop-in.
-import { launch, check, failed, assertEqual } from './browser.mjs';
+// The JavaScript package in one browser engine (ENGINE: chromium, firefox or webkit; see
+// engines.mjs): each WebSocket API case run against that engine's own WebSocket and our
+// ReconnectingWebSocket must give the same observable result there; then the features
+// beyond the drop-in. Run by scripts/test-js under node:test with the test server up.
+import { after, before, test } from 'node:test';
+import { ENGINE, assertEqual, launch } from './engines.mjs';
 
-const origin = process.argv[2]?.replace(/\/$/, '');
-if (!origin) throw new Error('usage: node scripts/js/conformance.mjs http://127.0.0.1:PORT');
-const wsOrigin = origin.replace('http', 'ws');
+const server = process.env.WS_TETHER_SERVER;
+if (!server) throw new Error('WS_TETHER_SERVER=127.0.0.1:PORT: start the test server first (scripts/test does)');
+const origin = `http://${server}`;
+const wsOrigin = `ws://${server}`;
 
-const browser = await launch();
-const page = await browser.newPage();
-page.on('pageerror', (e) => console.log('pageerror:', e.message));
-page.on('crash', () => console.log('page crashed'));
-page.on('close', () => console.log('page closed'));
-await page.goto(`${origin}/`);
-await page.evaluate(async () => {
-  // A stray close() on a stale handle would land on window: catch it instead of losing the page.
-  window.closeCalls = [];
-  window.close = (...args) => window.closeCalls.push(`${JSON.stringify(args)} ${new Error().stack}`);
-  const m = await import('/pkg/index.js');
-  await m.default();
-  window.RWS = m.ReconnectingWebSocket;
-  // Runs one scenario with a constructor; returns what a script could observe.
-  window.observe = (Ctor, url, protocols, options, script) => new Promise((resolve) => {
-    const log = [];
-    let ws;
-    const make = () => (Ctor === WebSocket ? new WebSocket(url, protocols) : new Ctor(url, protocols, options));
-    try { ws = make(); } catch (e) { resolve({ threw: e.name }); return; }
-    log.push(`state:${ws.readyState}`);
-    const done = () => resolve({ log, url: ws.url, protocol: ws.protocol });
-    ws.addEventListener('open', () => log.push(`open:${ws.readyState}`));
-    ws.addEventListener('error', () => log.push(`error:${ws.readyState}`));
-    ws.addEventListener('message', (e) => log.push(`message:${typeof e.data === 'string' ? e.data : e.data.constructor.name}`));
-    ws.addEventListener('close', (e) => { log.push(`close:${e.code}:${e.reason}:${e.wasClean}:${ws.readyState}`); done(); });
-    script(ws, log, done);
+let browser;
+let page;
+before(async () => {
+  browser = await launch();
+  page = await browser.newPage();
+  await page.goto(`${origin}/`);
+  await page.evaluate(async () => {
+    // A stray close() on a stale handle would land on window: catch it instead of losing the page.
+    window.closeCalls = [];
+    window.close = (...args) => window.closeCalls.push(`${JSON.stringify(args)} ${new Error().stack}`);
+    const m = await import('/pkg/index.js');
+    await m.default();
+    window.RWS = m.ReconnectingWebSocket;
+    // Runs one scenario with a constructor; returns what a script could observe.
+    window.observe = (Ctor, url, protocols, options, script) => new Promise((resolve) => {
+      const log = [];
+      let ws;
+      const make = () => (Ctor === WebSocket ? new WebSocket(url, protocols) : new Ctor(url, protocols, options));
+      try { ws = make(); } catch (e) { resolve({ threw: e.name }); return; }
+      log.push(`state:${ws.readyState}`);
+      const done = () => resolve({ log, url: ws.url, protocol: ws.protocol });
+      ws.addEventListener('open', () => log.push(`open:${ws.readyState}`));
+      ws.addEventListener('error', () => log.push(`error:${ws.readyState}`));
+      ws.addEventListener('message', (e) => log.push(`message:${typeof e.data === 'string' ? e.data : e.data.constructor.name}`));
+      ws.addEventListener('close', (e) => { log.push(`close:${e.code}:${e.reason}:${e.wasClean}:${ws.readyState}`); done(); });
+      script(ws, log, done);
+    });
   });
 });
+after(() => browser?.close());
 
-async function both(name, url, protocols, options, scriptSource) {
-  await check(`conformance: ${name}`, async () => {
+// `defect`: { [engine]: [why, what ours must observe instead] } for a case where an engine's
+// own WebSocket breaks the standard and ours does not copy the breakage; or [why, f] where
+// the engine's own result varies from run to run: f(result) keeps what must still agree.
+function both(name, url, protocols, options, scriptSource, defect = {}) {
+  test(`conformance: ${name}`, async () => {
     const run = (which) => page.evaluate(async ([which, url, protocols, options, scriptSource]) => {
       const script = new Function('ws', 'log', 'done', scriptSource);
       return window.observe(which === 'browser' ? WebSocket : window.RWS, url, protocols, options, script);
     }, [which, url, protocols, options, scriptSource]);
-    const expected = await run('browser');
+    const browserResult = await run('browser');
     const ours = await run('ours');
-    assertEqual(ours, expected, 'ReconnectingWebSocket vs WebSocket');
+    const [why, expected] = defect[ENGINE] ?? [];
+    if (typeof expected === 'function') {
+      assertEqual(expected(ours), expected(browserResult), `ReconnectingWebSocket vs ${ENGINE}'s WebSocket (${why})`);
+    } else if (expected) {
+      assertEqual(ours, expected, `ReconnectingWebSocket in ${ENGINE} (its own WebSocket ${why})`);
+    } else {
+      assertEqual(ours, browserResult, `ReconnectingWebSocket vs ${ENGINE}'s WebSocket`);
+    }
   });
 }
 
 // Constructor errors and URL handling.
 for (const url of ['ftp://127.0.0.1/', `${wsOrigin}/echo#frag`, 'ws://[::1', 'http://', 'ws://exa mple.com/']) {
-  await both(`constructor rejects ${url}`, url, undefined, undefined, 'done()');
+  both(`constructor rejects ${url}`, url, undefined, undefined, 'done()');
 }
-await both('http URLs become ws, relative URLs resolve', `${origin}/echo`, undefined, undefined, 'ws.close(1000); ');
-await both('relative URL', '/echo', undefined, undefined, 'ws.close(1000)');
+both('http URLs become ws, relative URLs resolve', `${origin}/echo`, undefined, undefined, 'ws.close(1000); ');
+both('relative URL', '/echo', undefined, undefined, 'ws.close(1000)');
 for (const protocols of [['a', 'a'], ['a b'], [''], ['chat', 'a,b']]) {
-  await both(`constructor rejects protocols ${JSON.stringify(protocols)}`, `${wsOrigin}/echo`, protocols, undefined, 'done()');
+  both(`constructor rejects protocols ${JSON.stringify(protocols)}`, `${wsOrigin}/echo`, protocols, undefined, 'done()');
 }
 // close() argument errors, checked while connecting as browsers do.
-await both('close argument errors', `${wsOrigin}/echo`, undefined, undefined, `
+both('close argument errors', `${wsOrigin}/echo`, undefined, undefined, `
   for (const args of [[1001], [999], [2999], [5000], [0], [1000, 'x'.repeat(124)], [3000, '€'.repeat(42)]]) {
     try { ws.close(...args); log.push('closed?'); } catch (e) { log.push(args[0] + ':' + e.name); }
   }
   ws.close(1000);`);
 // readyState sequence and event order in a whole session.
-await both('readyState and event order', `${wsOrigin}/echo`, undefined, { maxRetries: 0 }, `
+both('readyState and event order', `${wsOrigin}/echo`, undefined, { maxRetries: 0 }, `
   ws.addEventListener('open', () => ws.send('hi'));
   ws.addEventListener('message', () => { ws.close(4000, 'bye'); log.push('after close():' + ws.readyState); });`);
-await both('close() with no code while open', `${wsOrigin}/echo`, undefined, undefined, `
+both('close() with no code while open', `${wsOrigin}/echo`, undefined, undefined, `
   ws.addEventListener('open', () => ws.close());`);
-await both('close() while connecting', `${wsOrigin}/echo`, undefined, undefined, 'ws.close()');
-await both('server close with an application code', `${wsOrigin}/close?code=4001&reason=kick`, undefined, { maxRetries: 0 }, '');
-await both('refused handshake', `${wsOrigin}/reject?status=403`, undefined, { maxRetries: 0 }, '');
-await both('subprotocol selection', `${wsOrigin}/protocols`, ['chat.v2', 'chat.v1'], undefined, `
+both('close() while connecting', `${wsOrigin}/echo`, undefined, undefined, 'ws.close()');
+both('server close with an application code', `${wsOrigin}/close?code=4001&reason=kick`, undefined, { maxRetries: 0 }, '');
+both('refused handshake', `${wsOrigin}/reject?status=403`, undefined, { maxRetries: 0 }, '');
+both('subprotocol selection', `${wsOrigin}/protocols`, ['chat.v2', 'chat.v1'], undefined, `
   ws.addEventListener('open', () => { log.push('protocol:' + ws.protocol); ws.close(1000); });`);
-await both('binaryType blob (default) and arraybuffer', `${wsOrigin}/echo`, undefined, undefined, `
+both('binaryType blob (default) and arraybuffer', `${wsOrigin}/echo`, undefined, undefined, `
   log.push('type:' + ws.binaryType);
   ws.binaryType = 'nonsense';
   log.push('type:' + ws.binaryType);
@@ -85,32 +100,32 @@ await both('binaryType blob (default) and arraybuffer', `${wsOrigin}/echo`, unde
     if (n === 1) { ws.binaryType = 'arraybuffer'; ws.send(new Uint8Array([4]).buffer); }
     else ws.close(1000);
   });`);
-await both('send before open (ours with replay: false)', `${wsOrigin}/echo`, undefined, { replay: false }, `
+both('send before open (ours with replay: false)', `${wsOrigin}/echo`, undefined, { replay: false }, `
   try { ws.send('early'); log.push('sent'); } catch (e) { log.push('send:' + e.name); }
   ws.close(1000);`);
-await both('on<event> handlers and { once }', `${wsOrigin}/echo`, undefined, undefined, `
+both('on<event> handlers and { once }', `${wsOrigin}/echo`, undefined, undefined, `
   let onmessage = 0, once = 0;
   ws.onopen = () => { ws.send('a'); ws.send('b'); };
   ws.onmessage = () => { onmessage += 1; if (onmessage === 2) { log.push('onmessage:2 once:' + once); ws.close(1000); } };
   ws.addEventListener('message', () => { once += 1; }, { once: true });
   log.push('handler:' + (typeof ws.onopen));`);
-await both('constants', `${wsOrigin}/echo`, undefined, undefined, `
+both('constants', `${wsOrigin}/echo`, undefined, undefined, `
   log.push([ws.CONNECTING, ws.OPEN, ws.CLOSING, ws.CLOSED, ws.constructor.OPEN].join(','));
   ws.close(1000);`);
 
 // close() arguments as WebIDL converts them ([Clamp] unsigned short, optional arguments).
 for (const args of ['1000.5', '3000.5, "r"', '3001.5, "r"', '3000.7', '4999.4', '1000, undefined']) {
-  await both(`close(${args}) sends what the browser sends`, `${wsOrigin}/echo`, undefined, undefined, `
+  both(`close(${args}) sends what the browser sends`, `${wsOrigin}/echo`, undefined, undefined, `
     ws.addEventListener('open', () => {
       try { ws.close(${args}); log.push('closing:' + ws.readyState); } catch (e) { log.push('threw:' + e.name); }
     });`);
 }
 for (const args of ['null', 'undefined, "bye"', 'NaN', '-1', '66536', '"1000"', '"abc"', 'undefined']) {
-  await both(`close(${args}) while connecting`, `${wsOrigin}/echo`, undefined, undefined, `
+  both(`close(${args}) while connecting`, `${wsOrigin}/echo`, undefined, undefined, `
     try { ws.close(${args}); log.push('closing:' + ws.readyState); } catch (e) { log.push('threw:' + e.name); ws.close(); }`);
 }
 // send() arguments: what throws, and what is sent.
-await both('send() argument conversion', `${wsOrigin}/echo`, undefined, undefined, `
+both('send() argument conversion', `${wsOrigin}/echo`, undefined, undefined, `
   ws.binaryType = 'arraybuffer';
   const detached = new ArrayBuffer(8);
   structuredClone(detached, { transfer: [detached] });
@@ -137,14 +152,21 @@ await both('send() argument conversion', `${wsOrigin}/echo`, undefined, undefine
     }
     log.push('shared memory available:' + (shared !== null));
   });`);
-await both('new WebSocket() without arguments, toString tag, constructor length', `${wsOrigin}/echo`, undefined, undefined, `
+both('new WebSocket() without arguments, toString tag, constructor length', `${wsOrigin}/echo`, undefined, undefined, `
   const Ctor = ws.constructor;
   try { new Ctor(); log.push('constructed'); } catch (e) { log.push('no url:' + e.name); }
   log.push('tag:' + Object.prototype.toString.call(ws), 'length:' + Ctor.length);
   ws.close();`);
 // A Blob keeps its place; close() waits for it; bufferedAmount counts it at once.
 const blobId = `blob-order-${Date.now()}`;
-await both('send text, Blob, text, close: all three delivered in order, then the close', `${wsOrigin}/echo?id=${blobId}`, undefined, undefined, `
+// WebKit's own socket closes at once, uncleanly, and loses the Blob and what follows it.
+const BLOB_DEFECT = 'closes without sending a Blob still being read, or anything after it';
+const blobOrder = {
+  log: ['state:0', 'open:1', 'buffered counts the blob:true', 'state after close:2', 'close:1000:bye:true:3'],
+  url: `${wsOrigin}/echo?id=${blobId}`,
+  protocol: '',
+};
+both('send text, Blob, text, close: all three delivered in order, then the close', `${wsOrigin}/echo?id=${blobId}`, undefined, undefined, `
   ws.binaryType = 'arraybuffer';
   ws.addEventListener('message', (e) => log.push('got:' + (typeof e.data === 'string' ? e.data : 'bytes' + e.data.byteLength)));
   ws.addEventListener('open', () => {
@@ -154,20 +176,27 @@ await both('send text, Blob, text, close: all three delivered in order, then the
     ws.send('after');
     ws.close(1000, 'bye');
     log.push('state after close:' + ws.readyState);
-  });`);
-await check('send text, Blob, text, close: the server got all three, in order, from both', async () => {
+  });`, { webkit: [BLOB_DEFECT, blobOrder] });
+test('send text, Blob, text, close: the server got all three, in order, from both', async () => {
   const stats = await (await fetch(`${origin}/stats?id=${blobId}`)).json();
   const three = ['before', '<binary 5 bytes>', 'after'];
-  assertEqual(stats.messages, [...three, ...three], 'messages the server received (browser, then ours)');
+  if (ENGINE === 'webkit') {
+    // WebKit's own socket sent only 'before' (BLOB_DEFECT); ours sent all three.
+    assertEqual(stats.messages, ['before', ...three], `messages the server received (WebKit's, then ours)`);
+  } else {
+    assertEqual(stats.messages, [...three, ...three], 'messages the server received (browser, then ours)');
+  }
 });
-await both('a connection the browser fails after it opened: error, then close 1006', `${wsOrigin}/garbage`, undefined, { maxRetries: 0 }, '');
-await both('MessageEvent.origin; an object as onmessage', `${wsOrigin}/echo`, undefined, undefined, `
+both('a connection the browser fails after it opened: error, then close 1006', `${wsOrigin}/garbage`, undefined, { maxRetries: 0 }, '', {
+  firefox: ['fires open for this connection in some runs and not in others', (r) => ({ ...r, log: r.log.filter((e) => e !== 'open:1') })],
+});
+both('MessageEvent.origin; an object as onmessage', `${wsOrigin}/echo`, undefined, undefined, `
   const handler = { handleEvent() { log.push('handleEvent called'); } };
   ws.onmessage = handler;
   log.push('reads back:' + (ws.onmessage === handler));
   ws.addEventListener('message', (e) => { log.push('origin:' + e.origin); ws.close(1000); });
   ws.addEventListener('open', () => ws.send('x'));`);
-await both('send and close from another realm (an iframe)', `${wsOrigin}/echo`, undefined, undefined, `
+both('send and close from another realm (an iframe)', `${wsOrigin}/echo`, undefined, undefined, `
   const frame = document.createElement('iframe');
   document.body.append(frame);
   const other = frame.contentWindow;
@@ -184,7 +213,7 @@ await both('send and close from another realm (an iframe)', `${wsOrigin}/echo`, 
   });`);
 
 // Beyond the drop-in.
-await check('options: a wrong value throws a TypeError naming the field', async () => {
+test('options: a wrong value throws a TypeError naming the field', async () => {
   const got = await page.evaluate(() => {
     const out = [];
     for (const options of [{ minDelay: 'soon' }, { jitter: 'lots' }, { heartbeat: { interval: 1 } }, { bogus: 1 }, { factor: 0.5 }]) {
@@ -199,7 +228,7 @@ await check('options: a wrong value throws a TypeError naming the field', async 
   if (!got[1].includes('"full"')) throw new Error(`jitter error does not say what is allowed: ${got[1]}`);
 });
 
-await check('reconnects after a drop, queues while down, fires reconnecting/reconnect', async () => {
+test('reconnects after a drop, queues while down, fires reconnecting/reconnect', async () => {
   const id = `js-${Date.now()}`;
   const result = await page.evaluate(async ([url]) => {
     const log = [];
@@ -231,7 +260,7 @@ await check('reconnects after a drop, queues while down, fires reconnecting/reco
   assertEqual(result.log.slice(0, 3), ['close:1006', 'reconnecting:1:1006', 'reconnect'], 'events');
 });
 
-await check('send(Blob) keeps its place before later sends; reconnect() dials again', async () => {
+test('send(Blob) keeps its place before later sends; reconnect() dials again', async () => {
   const got = await page.evaluate(async ([url]) => {
     const ws = new window.RWS(url);
     ws.binaryType = 'arraybuffer';
@@ -253,7 +282,7 @@ await check('send(Blob) keeps its place before later sends; reconnect() dials ag
   assertEqual(got.retryCount, 0, 'retryCount after a forced reconnect');
 });
 
-await check('async iteration yields every message until closed', async () => {
+test('async iteration yields every message until closed', async () => {
   const got = await page.evaluate(async ([url]) => {
     const ws = new window.RWS(url);
     const out = [];
@@ -267,7 +296,7 @@ await check('async iteration yields every message until closed', async () => {
   assertEqual(got[99].startsWith('99:'), true, 'last message');
 });
 
-await check('heartbeat reports rtt; a URL provider is asked on every attempt', async () => {
+test('heartbeat reports rtt; a URL provider is asked on every attempt', async () => {
   const got = await page.evaluate(async ([base]) => {
     let calls = 0;
     const ws = new window.RWS(async () => { calls += 1; return `${base}/drop?after=0&n=${calls}`; }, [], { minDelay: 20, maxDelay: 50 });
@@ -283,7 +312,7 @@ await check('heartbeat reports rtt; a URL provider is asked on every attempt', a
   assertEqual(got.getter, 'number', 'rtt getter');
 });
 
-await check('policy functions: calling the socket from one throws InvalidStateError; a throwing backoff stops', async () => {
+test('policy functions: calling the socket from one throws InvalidStateError; a throwing backoff stops', async () => {
   const got = await page.evaluate(async ([url]) => {
     const seen = [];
     const ws = new window.RWS(url, [], {
@@ -303,7 +332,10 @@ await check('policy functions: calling the socket from one throws InvalidStateEr
   assertEqual([got.code, got.state, got.after], [4001, 3, 'InvalidStateError'], 'stopped after the backoff threw');
 });
 
-await check('closed and given-up sockets leave no timer or listener behind: all are garbage collected', async () => {
+// Only Chromium lets a page force a collection (window.gc with --expose-gc); Firefox and
+// WebKit run FinalizationRegistry callbacks whenever they collect, maybe never in a test.
+const forcedGc = ENGINE === 'chromium' || `${ENGINE} has no window.gc() to force a collection`;
+test('closed and given-up sockets leave no timer or listener behind: all are garbage collected', { skip: forcedGc !== true && forcedGc }, async () => {
   const got = await page.evaluate(async ([base]) => {
     let collected = 0;
     const alive = new Set();
@@ -334,7 +366,7 @@ await check('closed and given-up sockets leave no timer or listener behind: all 
   assertEqual(got.collected, got.n, `sockets collected (still alive: ${got.alive.join(', ') || 'none'})`);
 });
 
-await check('options: limits and cross-field rules are named in JavaScript terms; an iframe\'s object is accepted', async () => {
+test('options: limits and cross-field rules are named in JavaScript terms; an iframe\'s object is accepted', async () => {
   const got = await page.evaluate(() => {
     const out = [];
     for (const options of [{ minDelay: 5000, maxDelay: 1000 }, { maxRetries: 2 ** 32 }, { minDelay: 0 }, { connectTimeout: 0 }]) {
@@ -354,7 +386,7 @@ await check('options: limits and cross-field rules are named in JavaScript terms
   assertEqual(iframe, 'accepted', 'options from an iframe');
 });
 
-await check('close() while the URL provider is pending closes at once', async () => {
+test('close() while the URL provider is pending closes at once', async () => {
   const got = await page.evaluate(async () => {
     const ws = new window.RWS(() => new Promise(() => {}), [], { connectTimeout: 60000 });
     const events = [];
@@ -368,7 +400,7 @@ await check('close() while the URL provider is pending closes at once', async ()
   assertEqual(got, { state: 3, events: ['close:1005:user'] }, 'closed at once');
 });
 
-await check('close() from a close handler: nothing follows the final close', async () => {
+test('close() from a close handler: nothing follows the final close', async () => {
   const got = await page.evaluate(async ([url]) => {
     const ws = new window.RWS(url, [], { minDelay: 50, maxDelay: 60 });
     const events = [];
@@ -382,7 +414,7 @@ await check('close() from a close handler: nothing follows the final close', asy
   assertEqual(got, { events: ['close:1006:lost', 'close:1005:user'], state: 3 }, 'events');
 });
 
-await check('close() after the policy stopped fires no second close', async () => {
+test('close() after the policy stopped fires no second close', async () => {
   const got = await page.evaluate(async ([url]) => {
     const ws = new window.RWS(url);
     const events = [];
@@ -395,7 +427,7 @@ await check('close() after the policy stopped fires no second close', async () =
   assertEqual(got, { events: ['close:4401:policy:0'], state: 3 }, 'one close');
 });
 
-await check('a connection lost while offline fires close, then reconnecting (offline); online again reconnects', async () => {
+test('a connection lost while offline fires close, then reconnecting (offline); online again reconnects', async () => {
   const got = await page.evaluate(async ([url]) => {
     const ws = new window.RWS(url, [], { minDelay: 50, maxDelay: 60 });
     const events = [];
@@ -422,7 +454,7 @@ await check('a connection lost while offline fires close, then reconnecting (off
   }, 'events');
 });
 
-await check('nothing dropped silently: drop-oldest reports each drop; the final close counts the unsent', async () => {
+test('nothing dropped silently: drop-oldest reports each drop; the final close counts the unsent', async () => {
   const got = await page.evaluate(async () => {
     // Port 1 refuses: the socket never opens, so every send is queued.
     const ws = new window.RWS('ws://127.0.0.1:1/', [], { minDelay: 60000, maxDelay: 60000, queueMaxBytes: 100, overflow: 'drop-oldest' });
@@ -437,7 +469,25 @@ await check('nothing dropped silently: drop-oldest reports each drop; the final 
   assertEqual(got, { dropped: 5, outcomes: ['queued'], final: ['user', 10] }, '15 sent = 5 dropped + 10 unsent');
 });
 
-await check('send(Blob) after close() throws; a Blob larger than the queue throws at once', async () => {
+test('a connection the browser refuses ends in error and a retry, every time, then gives up', async () => {
+  // Port 1: nobody listens and browsers refuse the port. WebKit's own socket fires error
+  // and no close here; ours must still end each attempt, retry and stop on schedule.
+  const got = await page.evaluate(async () => {
+    const ws = new window.RWS('ws://127.0.0.1:1/', [], { minDelay: 20, maxDelay: 40, maxRetries: 2 });
+    const events = [];
+    ws.addEventListener('error', () => events.push(`error:${ws.readyState}`));
+    ws.addEventListener('reconnecting', (e) => events.push(`reconnecting:${e.detail.attempt}:${e.detail.code}:${e.detail.wasOpen}`));
+    const close = await new Promise((r) => ws.addEventListener('close', (e) => r(`close:${e.code}:${e.stopReason}`), { once: true }));
+    return { events, close, state: ws.readyState };
+  });
+  assertEqual(got, {
+    events: ['error:0', 'reconnecting:1:1006:false', 'error:0', 'reconnecting:2:1006:false', 'error:3'],
+    close: 'close:1006:gave-up',
+    state: 3,
+  }, 'events');
+});
+
+test('send(Blob) after close() throws; a Blob larger than the queue throws at once', async () => {
   const got = await page.evaluate(async () => {
     const out = [];
     const down = new window.RWS('ws://127.0.0.1:1/', [], { minDelay: 60000, maxDelay: 60000 });
@@ -449,13 +499,8 @@ await check('send(Blob) after close() throws; a Blob larger than the queue throw
   assertEqual(got, ['QuotaExceededError', 'InvalidStateError'], 'send outcomes');
 });
 
-await check('nothing ever called window.close()', async () => {
+test('nothing ever called window.close()', async () => {
   const calls = await page.evaluate(() => window.closeCalls);
   if (calls.length) throw new Error(calls.join('\n'));
 });
 
-await browser.close();
-if (failed()) {
-  console.log(`${failed()} JavaScript package check(s) failed`);
-  process.exit(1);
-}

@@ -1,17 +1,19 @@
-// The package as users get it: `npm pack ./npm` packs it the way a clean clone does (its
-// prepack step builds the wasm and copies the files in), the tarball's files and manifest
-// are checked, then it is installed into an empty project and used with no bundler (an
-// import map) and from a Vite build in headless Chromium, the README example it ships is run
-// as written, and its types are checked by `tsc --noEmit` on a TypeScript consumer.
+// The package as users get it, the part no browser is needed for: `npm pack ./npm` packs it
+// the way a clean clone does (its prepack step builds the wasm and copies the files in), the
+// tarball's files and manifest are checked, then it is installed into an empty project
+// (pkg/consumer/app, which package-pages.mjs then opens in each engine: with no bundler (an
+// import map), from a Vite build, and the README example it ships as written), and its
+// types are checked by `tsc --noEmit` on a TypeScript consumer.
 import { execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { launch, check, failed, assertEqual, ROOT } from './browser.mjs';
+import { test } from 'node:test';
+import { assertEqual } from './engines.mjs';
+import { ROOT } from './browser.mjs';
 
-const origin = process.argv[2]?.replace(/\/$/, '');
-if (!origin) throw new Error('usage: node scripts/js/package.mjs http://127.0.0.1:PORT');
-const server = new URL(origin).host;
+const server = process.env.WS_TETHER_SERVER;
+if (!server) throw new Error('WS_TETHER_SERVER=127.0.0.1:PORT: start the test server first (scripts/test does)');
 const bin = (name) => join(ROOT, 'node_modules', '.bin', name);
 const run = (cmd, args, cwd) => execFileSync(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] }).toString();
 
@@ -27,8 +29,7 @@ const packDir = mkdtempSync(join(tmpdir(), 'ws-tether-pack-'));
 try {
   run('npm', ['pack', './npm', '--pack-destination', packDir], ROOT);
 } catch (e) {
-  console.log(`FAIL npm pack ./npm\n${e.stdout}${e.stderr}`);
-  process.exit(1);
+  throw new Error(`npm pack ./npm failed:\n${e.stdout}${e.stderr}`);
 }
 const name = `${manifest.name}-${manifest.version}.tgz`;
 
@@ -42,12 +43,12 @@ renameSync(join(packDir, name), tarball);
 rmSync(packDir, { recursive: true, force: true });
 const packed = (file) => execFileSync('tar', ['-xzOf', tarball, `package/${file}`]);
 
-await check('the tarball holds exactly the package files', async () => {
+test('the tarball holds exactly the package files', async () => {
   const files = run('tar', ['-tzf', tarball]).trim().split('\n').map((f) => f.replace(/^package\//, '')).sort();
   assertEqual(files, EXPECTED_FILES, 'files in the tarball');
 });
 
-await check('the published manifest has the public fields and no development ones', async () => {
+test('the published manifest has the public fields and no development ones', async () => {
   const published = JSON.parse(packed('package.json'));
   const cargo = readFileSync(join(ROOT, 'Cargo.toml'), 'utf8').match(/^version = "(.*)"$/m)[1];
   const problems = [];
@@ -68,13 +69,13 @@ await check('the published manifest has the public fields and no development one
   if (problems.length) throw new Error(problems.join('; '));
 });
 
-await check('the licences and the JavaScript README are the ones in the repository', async () => {
+test('the licences and the JavaScript README are the ones in the repository', async () => {
   for (const [file, source] of [['LICENSE-MIT', 'LICENSE-MIT'], ['LICENSE-APACHE', 'LICENSE-APACHE'], ['README.md', 'npm/README.md']]) {
     if (!packed(file).equals(readFileSync(join(ROOT, source)))) throw new Error(`${file} differs from ${source}`);
   }
 });
 
-await check('the README documents every option and event the types declare', async () => {
+test('the README documents every option and event the types declare', async () => {
   const types = packed('index.d.ts').toString();
   const readme = packed('README.md').toString();
   const members = (name) => {
@@ -97,9 +98,12 @@ console.log(`packed ${name} from npm/ and installed it into an empty project`);
 const readme = readFileSync(join(app, 'node_modules', 'ws-tether', 'README.md'), 'utf8');
 const example = readme.match(/```js\n([\s\S]*?)```/)[1].replaceAll('ws://127.0.0.1:8787', `ws://${server}`);
 writeFileSync(join(app, 'readme-example.js'), example);
-writeFileSync(join(app, 'readme.html'), readFileSync(join(app, 'nobundler.html'), 'utf8').replace('./main.js', './readme-example.js'));
+// The page keeps what the example logs in window.logs, for the test to read in any engine.
+const keepLogs = '<script>window.logs = []; const log = console.log; console.log = (...a) => { window.logs.push(a.join(" ")); log(...a); };</script>';
+writeFileSync(join(app, 'readme.html'), readFileSync(join(app, 'nobundler.html'), 'utf8')
+  .replace('./main.js', './readme-example.js').replace('</head>', `${keepLogs}\n</head>`));
 
-await check('tsc --noEmit on a TypeScript consumer', async () => {
+test('tsc --noEmit on a TypeScript consumer', async () => {
   try {
     run(bin('tsc'), ['-p', app], app);
   } catch (e) {
@@ -107,7 +111,7 @@ await check('tsc --noEmit on a TypeScript consumer', async () => {
   }
 });
 
-await check('vite build of the consumer', async () => {
+test('vite build of the consumer', async () => {
   try {
     run(bin('vite'), ['build', '--base', './', '--outDir', 'dist', '--logLevel', 'warn'], app);
   } catch (e) {
@@ -115,36 +119,3 @@ await check('vite build of the consumer', async () => {
   }
 });
 
-const browser = await launch();
-const pageErrors = (page) => {
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  page.on('requestfailed', (r) => errors.push(`failed: ${r.url()}`));
-  return errors;
-};
-for (const [name, path] of [['no bundler (import map)', 'app/nobundler.html'], ['Vite build', 'app/dist/index.html']]) {
-  await check(`the installed package works: ${name}`, async () => {
-    const page = await browser.newPage();
-    const errors = pageErrors(page);
-    page.on('console', (m) => errors.push(`console: ${m.text()}`));
-    await page.goto(`${origin}/pkg/consumer/${path}?server=${server}`);
-    await page.waitForFunction(() => document.title.startsWith('echo:'), null, { timeout: 10000 })
-      .catch(async () => { throw new Error(`no echo; title "${await page.title()}", errors: ${errors.join('; ')}`); });
-    const title = await page.title();
-    if (title !== 'echo: from the package') throw new Error(`title: ${title}`);
-    await page.close();
-  });
-}
-await check("the package README's example runs as written", async () => {
-  const page = await browser.newPage();
-  const errors = pageErrors(page);
-  const logs = [];
-  page.on('console', (m) => logs.push(m.text()));
-  await page.goto(`${origin}/pkg/consumer/app/readme.html`);
-  const deadline = Date.now() + 10000;
-  while (!logs.includes('echo: hello') && Date.now() < deadline) await page.waitForTimeout(50);
-  if (!logs.includes('echo: hello')) throw new Error(`no echo; console: ${logs.join(' | ')}; errors: ${errors.join('; ')}`);
-  await page.close();
-});
-await browser.close();
-if (failed()) process.exit(1);

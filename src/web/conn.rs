@@ -354,8 +354,24 @@ fn on_message(weak: &Weak<Shared>, event: web_sys::Event) {
 }
 
 fn on_error(weak: &Weak<Shared>) {
-    if let Some(shared) = weak.upgrade() {
-        shared.state.borrow_mut().emit_event(Event::Error);
+    let Some(shared) = weak.upgrade() else { return };
+    let opened = {
+        let mut st = shared.state.borrow_mut();
+        st.emit_event(Event::Error);
+        st.opened
+    };
+    // An error before open ends the attempt: browsers fire it only when failing the
+    // connection, and follow it with close 1006, except WebKit for a refused connection (a
+    // blocked port): error with readyState still CONNECTING, then CLOSED, and no `close`.
+    // So finish it here as the others report it; a `close` that follows is ignored. The npm
+    // glue (js/index.js, `onerror`) does the same.
+    if !opened {
+        let info = CloseInfo {
+            code: 1006,
+            reason: String::new(),
+            was_clean: false,
+        };
+        finish(&shared, info);
     }
 }
 
@@ -369,8 +385,16 @@ fn on_close(weak: &Weak<Shared>, event: web_sys::Event) {
         reason: event.reason(),
         was_clean: event.was_clean(),
     };
+    finish(&shared, info);
+}
+
+/// Records the close once and wakes everyone waiting on the socket.
+fn finish(shared: &Shared, info: CloseInfo) {
     let (rx_waker, waiters) = {
         let mut st = shared.state.borrow_mut();
+        if st.close.is_some() {
+            return;
+        }
         st.emit_event(Event::Close(info.clone()));
         st.emit_state(ReadyState::Closed);
         // Nothing follows a close: end the subscribers' streams.
