@@ -19,7 +19,7 @@ use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use crate::app::text;
 use crate::routes::{WsQuery, WsRoute};
 use crate::state::State as Shared;
-use crate::ws::{admit, CLOSE_TIMEOUT};
+use crate::ws::{admit, upgrade_required, version_unsupported, CLOSE_TIMEOUT};
 
 /// FIN + text opcode with RSV1-3 set, payload length 1, payload `x`.
 const INVALID_FRAME: [u8; 3] = [0xF1, 0x01, b'x'];
@@ -37,30 +37,18 @@ pub async fn handle(
                 .is_ok_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
         })
     };
-    let wants = is_token(header::UPGRADE, "websocket");
-    if !wants || !is_token(header::CONNECTION, "upgrade") || req.method() != Method::GET {
-        let mut resp = text(
-            StatusCode::UPGRADE_REQUIRED,
-            "this route needs a WebSocket upgrade",
-        );
-        resp.headers_mut()
-            .insert(header::UPGRADE, HeaderValue::from_static("websocket"));
-        return resp;
+    if !is_token(header::UPGRADE, "websocket")
+        || !is_token(header::CONNECTION, "upgrade")
+        || req.method() != Method::GET
+    {
+        return upgrade_required();
     }
     if headers
         .get(header::SEC_WEBSOCKET_VERSION)
         .map(HeaderValue::as_bytes)
         != Some(b"13")
     {
-        let mut resp = text(
-            StatusCode::UPGRADE_REQUIRED,
-            "unsupported Sec-WebSocket-Version (need 13)",
-        );
-        resp.headers_mut().insert(
-            header::SEC_WEBSOCKET_VERSION,
-            HeaderValue::from_static("13"),
-        );
-        return resp;
+        return version_unsupported();
     }
     let Some(accept) = headers
         .get(header::SEC_WEBSOCKET_KEY)

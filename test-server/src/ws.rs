@@ -8,7 +8,7 @@ use std::time::Duration;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
 use futures_util::SinkExt;
@@ -37,35 +37,38 @@ fn wants_websocket(headers: &HeaderMap) -> bool {
         .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"websocket"))
 }
 
+/// 426 for a plain request to a WebSocket route.
+pub(crate) fn upgrade_required() -> Response {
+    let mut resp = text(
+        StatusCode::UPGRADE_REQUIRED,
+        "this route needs a WebSocket upgrade",
+    );
+    resp.headers_mut()
+        .insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+    resp
+}
+
+/// 426 naming the version this server speaks (RFC 6455 4.4).
+pub(crate) fn version_unsupported() -> Response {
+    let mut resp = text(
+        StatusCode::UPGRADE_REQUIRED,
+        "unsupported Sec-WebSocket-Version (need 13)",
+    );
+    resp.headers_mut().insert(
+        header::SEC_WEBSOCKET_VERSION,
+        HeaderValue::from_static("13"),
+    );
+    resp
+}
+
 /// Answers a request that could not be upgraded: 426 for a plain request or an
-/// unsupported version (RFC 6455 4.4), axum's own refusal otherwise.
-pub(crate) fn not_upgradable(
-    headers: &HeaderMap,
-    rejection: WebSocketUpgradeRejection,
-) -> Response {
+/// unsupported version, axum's own refusal otherwise.
+fn not_upgradable(headers: &HeaderMap, rejection: WebSocketUpgradeRejection) -> Response {
     if !wants_websocket(headers) {
-        let mut resp = text(
-            StatusCode::UPGRADE_REQUIRED,
-            "this route needs a WebSocket upgrade",
-        );
-        resp.headers_mut().insert(
-            header::UPGRADE,
-            header::HeaderValue::from_static("websocket"),
-        );
-        return resp;
+        return upgrade_required();
     }
     match rejection {
-        WebSocketUpgradeRejection::InvalidWebSocketVersionHeader(_) => {
-            let mut resp = text(
-                StatusCode::UPGRADE_REQUIRED,
-                "unsupported Sec-WebSocket-Version (need 13)",
-            );
-            resp.headers_mut().insert(
-                header::SEC_WEBSOCKET_VERSION,
-                header::HeaderValue::from_static("13"),
-            );
-            resp
-        }
+        WebSocketUpgradeRejection::InvalidWebSocketVersionHeader(_) => version_unsupported(),
         other => other.into_response(),
     }
 }
@@ -127,7 +130,7 @@ pub async fn handle(
             .get(header::SEC_WEBSOCKET_PROTOCOL)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.split(',').map(str::trim).find(|p| !p.is_empty()))
-            .and_then(|p| header::HeaderValue::from_str(p).ok());
+            .and_then(|p| HeaderValue::from_str(p).ok());
         if let Some(first) = first {
             upgrade.set_selected_protocol(first);
         }
