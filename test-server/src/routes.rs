@@ -1,16 +1,11 @@
-//! Route table: WebSocket routes with their query parameters, and the plain
-//! HTTP routes (`/stats`, `/control/*`, static files, CORS preflight).
+//! The WebSocket routes and their query parameters: which values each accepts and the
+//! message a bad one gets. Nothing here touches a socket.
 
 use std::ops::RangeInclusive;
 use std::str::FromStr;
 use std::time::Duration;
 
-use serde_json::json;
-
-use crate::files;
-use crate::http::RequestHead;
-use crate::response::Response;
-use crate::state::State;
+use serde::Deserialize;
 
 /// Paths of all WebSocket routes (listed in `/stats` from the start).
 pub const WS_ROUTES: &[&str] = &[
@@ -94,9 +89,35 @@ impl WsRoute {
     }
 }
 
-/// Parses an optional numeric query parameter within a range.
+/// The query parameters of every WebSocket route (each route reads its own).
+///
+/// Values stay strings so that a bad one gets this server's own message (naming the
+/// parameter and its range), not a deserializer's.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct WsQuery {
+    /// Groups connections in the stats (`/stats?id=`) and for `/control/drop-all?id=`.
+    pub id: Option<String>,
+    /// `/close`: the close code.
+    pub code: Option<String>,
+    /// `/close`: the close reason.
+    pub reason: Option<String>,
+    /// `/close`, `/drop`: messages echoed first.
+    pub after: Option<String>,
+    /// `/silent`: seconds to hold the connection.
+    pub hold: Option<String>,
+    /// `/reject`: the HTTP status.
+    pub status: Option<String>,
+    /// `/flood`: number of messages.
+    pub n: Option<String>,
+    /// `/flood`: size of each message.
+    pub size: Option<String>,
+    /// `/flood`: binary frames instead of text.
+    pub binary: Option<String>,
+}
+
+/// Parses an optional numeric query parameter within a range; empty means absent.
 fn param<T>(
-    head: &RequestHead,
+    raw: Option<&str>,
     name: &str,
     default: T,
     range: RangeInclusive<T>,
@@ -111,7 +132,7 @@ where
             range.end()
         )
     };
-    match head.query_param(name) {
+    match raw {
         None | Some("") => Ok(default),
         Some(raw) => {
             let v: T = raw.trim().parse().map_err(|_| bad())?;
@@ -128,26 +149,29 @@ fn valid_close_code(code: u16) -> bool {
     matches!(code, 1000..=1003 | 1007..=1014 | 3000..=4999)
 }
 
-/// Parses a WebSocket route: `None` if the path is not one, `Err` (HTTP 400
-/// message) if a query value is invalid.
-pub fn parse_ws_route(head: &RequestHead) -> Option<Result<WsRoute, String>> {
-    let route = match head.path.as_str() {
-        "/echo" => Ok(WsRoute::Echo),
-        "/protocols" => Ok(WsRoute::Protocols),
-        "/room" => Ok(WsRoute::Room),
-        "/garbage" => Ok(WsRoute::Garbage),
-        "/close" => parse_close(head),
-        "/drop" => param(head, "after", 0, 0..=u64::MAX).map(|after| WsRoute::Drop { after }),
-        "/silent" => parse_silent(head),
-        "/reject" => param(head, "status", 403, 400..=599).map(|status| WsRoute::Reject { status }),
-        "/flood" => parse_flood(head),
-        _ => return None,
-    };
-    Some(route)
+impl WsRoute {
+    /// Validates the query of the WebSocket route at `path` (one of [`WS_ROUTES`]);
+    /// `Err` is the HTTP 400 message.
+    pub fn parse(path: &str, q: &WsQuery) -> Result<WsRoute, String> {
+        match path {
+            "/close" => parse_close(q),
+            "/drop" => param(q.after.as_deref(), "after", 0, 0..=u64::MAX)
+                .map(|after| WsRoute::Drop { after }),
+            "/silent" => parse_silent(q),
+            "/reject" => param(q.status.as_deref(), "status", 403, 400..=599)
+                .map(|status| WsRoute::Reject { status }),
+            "/flood" => parse_flood(q),
+            "/protocols" => Ok(WsRoute::Protocols),
+            "/room" => Ok(WsRoute::Room),
+            "/garbage" => Ok(WsRoute::Garbage),
+            "/echo" => Ok(WsRoute::Echo),
+            _ => Err(format!("no WebSocket route at {path}")),
+        }
+    }
 }
 
-fn parse_close(head: &RequestHead) -> Result<WsRoute, String> {
-    let code = match head.query_param("code") {
+fn parse_close(q: &WsQuery) -> Result<WsRoute, String> {
+    let code = match q.code.as_deref() {
         None | Some("") => 1000,
         Some(raw) => raw
             .trim()
@@ -158,13 +182,13 @@ fn parse_close(head: &RequestHead) -> Result<WsRoute, String> {
                 "bad query parameter code: must be 1000-1003, 1007-1014 or 3000-4999".to_owned()
             })?,
     };
-    let reason = head.query_param("reason").unwrap_or_default().to_owned();
+    let reason = q.reason.clone().unwrap_or_default();
     if reason.len() > MAX_CLOSE_REASON {
         return Err(format!(
             "bad query parameter reason: at most {MAX_CLOSE_REASON} bytes of UTF-8"
         ));
     }
-    let after = param(head, "after", 0, 0..=u64::MAX)?;
+    let after = param(q.after.as_deref(), "after", 0, 0..=u64::MAX)?;
     Ok(WsRoute::Close {
         code,
         reason,
@@ -172,9 +196,9 @@ fn parse_close(head: &RequestHead) -> Result<WsRoute, String> {
     })
 }
 
-fn parse_silent(head: &RequestHead) -> Result<WsRoute, String> {
+fn parse_silent(q: &WsQuery) -> Result<WsRoute, String> {
     let bad = || "bad query parameter hold: must be seconds from 0 to 3600".to_owned();
-    let secs = match head.query_param("hold") {
+    let secs = match q.hold.as_deref() {
         None | Some("") => 30.0,
         Some(raw) => raw.trim().parse::<f64>().map_err(|_| bad())?,
     };
@@ -186,10 +210,10 @@ fn parse_silent(head: &RequestHead) -> Result<WsRoute, String> {
     })
 }
 
-fn parse_flood(head: &RequestHead) -> Result<WsRoute, String> {
-    let n: u64 = param(head, "n", 100, 0..=10_000_000)?;
-    let size: usize = param(head, "size", 16, 0..=16 * 1024 * 1024)?;
-    let binary = match head.query_param("binary").unwrap_or("0") {
+fn parse_flood(q: &WsQuery) -> Result<WsRoute, String> {
+    let n: u64 = param(q.n.as_deref(), "n", 100, 0..=10_000_000)?;
+    let size: usize = param(q.size.as_deref(), "size", 16, 0..=16 * 1024 * 1024)?;
+    let binary = match q.binary.as_deref().unwrap_or("0") {
         "" | "0" | "false" => false,
         "1" | "true" => true,
         _ => return Err("bad query parameter binary: must be 0, 1, true or false".to_owned()),
@@ -202,111 +226,19 @@ fn parse_flood(head: &RequestHead) -> Result<WsRoute, String> {
     Ok(WsRoute::Flood { n, size, binary })
 }
 
-/// Longest window accepted by `/control/refuse` and `/control/mute-pings`: one day.
-pub const MAX_WINDOW_MS: u64 = 86_400_000;
-
-fn ms_param(head: &RequestHead) -> Result<u64, Response> {
-    head.query_param("ms")
-        .and_then(|raw| raw.trim().parse::<u64>().ok())
-        .filter(|ms| *ms <= MAX_WINDOW_MS)
-        .ok_or_else(|| {
-            Response::text(
-                400,
-                format!("bad query parameter ms: must be an integer from 0 to {MAX_WINDOW_MS} (milliseconds)"),
-            )
-        })
-}
-
-/// Answers a plain (non-upgrade) HTTP request.
-pub async fn handle_http(state: &State, head: &RequestHead) -> Response {
-    let method = head.method.as_str();
-    if method == "OPTIONS" {
-        return Response::empty(204)
-            .with_header("Access-Control-Allow-Methods", "GET, POST, HEAD, OPTIONS")
-            .with_header("Access-Control-Allow-Headers", "*")
-            .with_header("Access-Control-Max-Age", "86400");
-    }
-    if !matches!(method, "GET" | "HEAD" | "POST") {
-        return Response::text(405, "method not allowed: use GET, HEAD, POST or OPTIONS")
-            .with_header("Allow", "GET, HEAD, POST, OPTIONS");
-    }
-    let path = head.path.as_str();
-    match path {
-        "/stats" => {
-            let stats = state.stats();
-            let doc = match head.query_param("id") {
-                Some(id) => stats.id_json(id),
-                None => stats.to_json(),
-            };
-            return Response::json(200, &doc);
-        }
-        "/control/drop-all" => {
-            // `?id=X` drops only the connections opened with that id.
-            let n = state.drop_all(head.query_param("id"));
-            tracing::info!(dropped = n, "control: drop-all");
-            return Response::json(200, &json!({ "dropped": n }));
-        }
-        "/control/refuse" => {
-            return match ms_param(head) {
-                Ok(ms) => {
-                    state.refuse_for(ms);
-                    tracing::info!(ms, "control: refusing handshakes");
-                    Response::json(200, &json!({ "refusing_ms": ms }))
-                }
-                Err(resp) => resp,
-            };
-        }
-        "/control/mute-pings" => {
-            return match ms_param(head) {
-                Ok(ms) => {
-                    state.mute_pings_for(ms);
-                    tracing::info!(ms, "control: muting heartbeat pings");
-                    Response::json(200, &json!({ "muted_ms": ms }))
-                }
-                Err(resp) => resp,
-            };
-        }
-        "/control/reset" => {
-            let id = head.query_param("id");
-            state.stats().reset(id);
-            return Response::json(200, &json!({ "reset": id.unwrap_or("*") }));
-        }
-        _ => {}
-    }
-    if path.starts_with("/control/") {
-        return Response::text(
-            404,
-            "unknown control route: use drop-all, refuse, mute-pings or reset",
-        );
-    }
-    if let Some(route) = parse_ws_route(head) {
-        return match route {
-            Ok(WsRoute::Reject { status }) => {
-                Response::text(status, format!("rejected by /reject with status {status}"))
-            }
-            Ok(_) => Response::text(426, "this route needs a WebSocket upgrade")
-                .with_header("Upgrade", "websocket"),
-            Err(msg) => Response::text(400, msg),
-        };
-    }
-    if let Some(rest) = path.strip_prefix("/pkg/") {
-        if let Some(dir) = &state.config.pkg {
-            return files::serve(dir, rest).await;
-        }
-    } else if let (Some(dir), Some(rest)) = (&state.config.www, path.strip_prefix('/')) {
-        return files::serve(dir, rest).await;
-    }
-    Response::text(404, "not found")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::http::parse_head;
 
+    /// Parses `target` as the router would: the path picks the route, the query
+    /// is deserialized like axum's `Query` does.
     fn route(target: &str) -> Option<Result<WsRoute, String>> {
-        let head = parse_head(format!("GET {target} HTTP/1.1\r\n\r\n").as_bytes()).unwrap();
-        parse_ws_route(&head)
+        let uri: axum::http::Uri = target.parse().unwrap();
+        if !WS_ROUTES.contains(&uri.path()) {
+            return None;
+        }
+        let axum::extract::Query(q) = axum::extract::Query::<WsQuery>::try_from_uri(&uri).unwrap();
+        Some(WsRoute::parse(uri.path(), &q))
     }
 
     #[test]

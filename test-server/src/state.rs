@@ -6,8 +6,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use axum::extract::ws::Message;
 use tokio::sync::{broadcast, Notify};
-use tokio_tungstenite::tungstenite::Message;
 
 use crate::config::Config;
 use crate::stats::Stats;

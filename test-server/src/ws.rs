@@ -1,140 +1,184 @@
-//! The WebSocket handshake (done by hand) and the per-route sessions.
+//! The WebSocket routes on axum's `WebSocketUpgrade`: admission (refusals, limits,
+//! `/reject`), the subprotocol of `/protocols`, and each route's session.
+//! `/garbage` is upgraded by hand, in [`crate::garbage`].
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::{SinkExt, StreamExt};
-use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::TcpStream;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Extension;
+use futures_util::SinkExt;
 use tokio::sync::broadcast;
 use tokio_tungstenite::tungstenite::error::Error as WsError;
-use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
-use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
-use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::WebSocketStream;
 
-use crate::http::RequestHead;
-use crate::response::{send_and_close, Response};
-use crate::routes::WsRoute;
-use crate::state::{ConnGuard, Refusal, State};
-
-type Ws = WebSocketStream<BufReader<TcpStream>>;
+use crate::app::text;
+use crate::conn::Linger;
+use crate::routes::{WsQuery, WsRoute};
+use crate::state::{ConnGuard, Refusal, State as Shared};
 
 /// Prefix of a heartbeat ping text message.
 pub const PING_PREFIX: &str = "\u{1}ping";
 /// Prefix of the answer to a heartbeat ping.
 pub const PONG_PREFIX: &str = "\u{1}pong";
 /// How long to wait for the client's reply to our close frame.
-const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
+pub(crate) const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 /// Slack above `--max-message-size` given to tungstenite's own limits, so our
 /// own check (with its deterministic 1009) normally fires first.
 const TUNGSTENITE_SLACK: usize = 1024 * 1024;
-/// Most bytes discarded after an oversized frame before giving up.
-const DRAIN_LIMIT: usize = 256 * 1024 * 1024;
 
-/// Validates the upgrade request, applies refusals and limits, writes the
-/// `101` response and runs the route's session.
-pub async fn handle_upgrade(
-    state: Arc<State>,
-    mut stream: BufReader<TcpStream>,
-    head: RequestHead,
-    route: WsRoute,
-    peer: SocketAddr,
-) {
-    if let WsRoute::Reject { status } = route {
-        tracing::info!(%peer, status, "handshake rejected by /reject");
-        let resp = Response::text(status, format!("rejected by /reject with status {status}"));
-        send_and_close(&mut stream, &resp, false).await;
-        return;
+/// Whether the request asks for a WebSocket (`Upgrade: websocket`), well-formed or not.
+fn wants_websocket(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::UPGRADE)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"websocket"))
+}
+
+/// 426 for a plain request to a WebSocket route.
+pub(crate) fn upgrade_required() -> Response {
+    let mut resp = text(
+        StatusCode::UPGRADE_REQUIRED,
+        "this route needs a WebSocket upgrade",
+    );
+    resp.headers_mut()
+        .insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+    resp
+}
+
+/// 426 naming the version this server speaks (RFC 6455 4.4).
+pub(crate) fn version_unsupported() -> Response {
+    let mut resp = text(
+        StatusCode::UPGRADE_REQUIRED,
+        "unsupported Sec-WebSocket-Version (need 13)",
+    );
+    resp.headers_mut().insert(
+        header::SEC_WEBSOCKET_VERSION,
+        HeaderValue::from_static("13"),
+    );
+    resp
+}
+
+/// Answers a request that could not be upgraded: 426 for a plain request or an
+/// unsupported version, axum's own refusal otherwise.
+fn not_upgradable(headers: &HeaderMap, rejection: WebSocketUpgradeRejection) -> Response {
+    if !wants_websocket(headers) {
+        return upgrade_required();
     }
-    let key = match check_upgrade_headers(&head) {
-        Ok(key) => key,
-        Err(resp) => {
-            send_and_close(&mut stream, &resp, false).await;
-            return;
-        }
-    };
-    let id = head.query_param("id").map(str::to_owned);
+    match rejection {
+        WebSocketUpgradeRejection::InvalidWebSocketVersionHeader(_) => version_unsupported(),
+        other => other.into_response(),
+    }
+}
+
+/// Admits a connection on `route`, or says why not (answered 503: `/control/refuse`,
+/// `--max-connections`).
+pub(crate) fn admit(
+    state: &Arc<Shared>,
+    route: &WsRoute,
+    id: Option<String>,
+) -> Result<ConnGuard, &'static str> {
     let path = route.path();
-    let guard = match state.admit(path, id, matches!(route, WsRoute::Room)) {
-        Ok(g) => g,
-        Err(refusal) => {
+    state
+        .admit(path, id, matches!(route, WsRoute::Room))
+        .map_err(|refusal| {
             let msg = match refusal {
                 Refusal::Refusing => "refusing WebSocket handshakes (/control/refuse)",
                 Refusal::Full => "too many open WebSocket connections (--max-connections)",
             };
-            tracing::info!(%peer, route = path, "handshake refused: {msg}");
-            send_and_close(&mut stream, &Response::text(503, msg), false).await;
-            return;
+            tracing::info!(route = path, "handshake refused: {msg}");
+            msg
+        })
+}
+
+/// Validates the query, applies `/reject`, refusals and limits, and upgrades to the
+/// route's session.
+pub async fn handle(
+    path: &'static str,
+    State(state): State<Arc<Shared>>,
+    Query(query): Query<WsQuery>,
+    headers: HeaderMap,
+    Extension(linger): Extension<Linger>,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Response {
+    let route = match WsRoute::parse(path, &query) {
+        Ok(route) => route,
+        Err(msg) => {
+            tracing::info!(path, "bad handshake query: {msg}");
+            return text(StatusCode::BAD_REQUEST, msg);
         }
     };
-
-    let protocol = match route {
-        WsRoute::Protocols => head
-            .header_items("sec-websocket-protocol")
-            .into_iter()
-            .next(),
-        _ => None,
+    if let WsRoute::Reject { status } = route {
+        tracing::info!(status, "handshake rejected by /reject");
+        let code = StatusCode::from_u16(status).unwrap_or(StatusCode::FORBIDDEN);
+        return text(code, format!("rejected by /reject with status {status}"));
+    }
+    let mut upgrade = match upgrade {
+        Ok(upgrade) => upgrade,
+        Err(rejection) => return not_upgradable(&headers, rejection),
     };
-    let mut reply = format!(
-        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n",
-        derive_accept_key(key.as_bytes())
-    );
-    if let Some(p) = &protocol {
-        reply.push_str(&format!("Sec-WebSocket-Protocol: {p}\r\n"));
+    let guard = match admit(&state, &route, query.id) {
+        Ok(guard) => guard,
+        Err(msg) => return text(StatusCode::SERVICE_UNAVAILABLE, msg),
+    };
+    if route == WsRoute::Protocols {
+        // The client's first offer. Read from the header: axum's
+        // `requested_protocols` is a sorted set, which loses the client's order.
+        let first = headers
+            .get(header::SEC_WEBSOCKET_PROTOCOL)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').map(str::trim).find(|p| !p.is_empty()))
+            .and_then(|p| HeaderValue::from_str(p).ok());
+        if let Some(first) = first {
+            upgrade.set_selected_protocol(first);
+        }
     }
-    reply.push_str("\r\n");
-    if stream.write_all(reply.as_bytes()).await.is_err() || stream.flush().await.is_err() {
-        return;
-    }
+    let protocol = upgrade
+        .selected_protocol()
+        .and_then(|p| p.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let limit = state
+        .config
+        .max_message_size
+        .saturating_add(TUNGSTENITE_SLACK);
+    upgrade
+        .max_message_size(limit)
+        .max_frame_size(limit)
+        .on_upgrade(move |socket| run(socket, guard, route, protocol, linger))
+}
 
-    let limit = state.config.max_message_size;
-    let tungstenite_limit = limit.saturating_add(TUNGSTENITE_SLACK);
-    let config = WebSocketConfig::default()
-        .max_message_size(Some(tungstenite_limit))
-        .max_frame_size(Some(tungstenite_limit));
-    let mut ws = WebSocketStream::from_raw_socket(stream, Role::Server, Some(config)).await;
-
+/// Runs a session until it ends or `/control/drop-all` drops it; dropping the socket
+/// closes TCP (without a close frame unless the session sent one).
+async fn run(
+    mut ws: WebSocket,
+    guard: ConnGuard,
+    route: WsRoute,
+    protocol: String,
+    linger: Linger,
+) {
+    let path = route.path();
     tracing::info!(
         conn = guard.conn_id,
-        %peer,
         route = path,
         id = guard.id.as_deref().unwrap_or(""),
-        protocol = protocol.as_deref().unwrap_or(""),
+        protocol,
         "connection opened"
     );
     let kill = guard.kill.clone();
     let mut guard = guard;
     let ended = tokio::select! {
         _ = kill.notified() => "dropped by /control/drop-all".to_owned(),
-        ended = session(&mut ws, &mut guard, route) => ended,
+        ended = session(&mut ws, &mut guard, route, &linger) => ended,
     };
-    // Dropping the stream closes the TCP connection (no close frame unless the
-    // session sent one).
     drop(ws);
-    tracing::info!(conn = guard.conn_id, %peer, route = path, "connection closed: {ended}");
-}
-
-/// Checks the handshake headers; returns the `Sec-WebSocket-Key`.
-fn check_upgrade_headers(head: &RequestHead) -> Result<String, Response> {
-    if head.method != "GET" {
-        return Err(Response::text(405, "WebSocket handshakes must use GET"));
-    }
-    if !head.header_has_token("connection", "upgrade") {
-        return Err(Response::text(400, "missing 'Connection: Upgrade'"));
-    }
-    if head.header("sec-websocket-version") != Some("13") {
-        return Err(
-            Response::text(426, "unsupported Sec-WebSocket-Version (need 13)")
-                .with_header("Sec-WebSocket-Version", "13"),
-        );
-    }
-    match head.header("sec-websocket-key") {
-        Some(key) if !key.is_empty() => Ok(key.to_owned()),
-        _ => Err(Response::text(400, "missing Sec-WebSocket-Key")),
-    }
+    tracing::info!(
+        conn = guard.conn_id,
+        route = path,
+        "connection closed: {ended}"
+    );
 }
 
 /// What happens once `after` messages were echoed.
@@ -149,7 +193,12 @@ enum Finish {
 }
 
 /// Runs a route's behaviour; returns a description of how it ended.
-async fn session(ws: &mut Ws, guard: &mut ConnGuard, route: WsRoute) -> String {
+async fn session(
+    ws: &mut WebSocket,
+    guard: &mut ConnGuard,
+    route: WsRoute,
+    linger: &Linger,
+) -> String {
     match route {
         WsRoute::Silent { hold } => {
             tokio::time::sleep(hold).await;
@@ -159,27 +208,21 @@ async fn session(ws: &mut Ws, guard: &mut ConnGuard, route: WsRoute) -> String {
             if let Err(e) = flood(ws, n, size, binary).await {
                 return format!("flood failed: {e}");
             }
-            message_loop(ws, guard, Finish::Never, 0).await
+            message_loop(ws, guard, Finish::Never, 0, linger).await
         }
         WsRoute::Close {
             code,
             reason,
             after,
-        } => message_loop(ws, guard, Finish::Close(code, reason), after).await,
-        WsRoute::Drop { after } => message_loop(ws, guard, Finish::Drop, after).await,
-        WsRoute::Garbage => {
-            // FIN + text opcode with all three reserved bits set, no extension agreed.
-            let stream = ws.get_mut().get_mut();
-            if stream.write_all(&[0xF1, 0x01, b'x']).await.is_err() {
-                return "client gone before the garbage (/garbage)".to_owned();
-            }
-            let _ = stream.flush().await;
-            tokio::time::sleep(CLOSE_TIMEOUT).await;
-            "sent an invalid frame (/garbage)".to_owned()
-        }
-        WsRoute::Echo | WsRoute::Protocols | WsRoute::Room | WsRoute::Reject { .. } => {
-            message_loop(ws, guard, Finish::Never, 0).await
-        }
+        } => message_loop(ws, guard, Finish::Close(code, reason), after, linger).await,
+        WsRoute::Drop { after } => message_loop(ws, guard, Finish::Drop, after, linger).await,
+        // `/reject` refuses before upgrading and `/garbage` is upgraded in
+        // `crate::garbage`: neither gets here.
+        WsRoute::Echo
+        | WsRoute::Protocols
+        | WsRoute::Room
+        | WsRoute::Reject { .. }
+        | WsRoute::Garbage => message_loop(ws, guard, Finish::Never, 0, linger).await,
     }
 }
 
@@ -192,13 +235,13 @@ pub fn flood_message(i: u64, size: usize) -> String {
     s
 }
 
-async fn flood(ws: &mut Ws, n: u64, size: usize, binary: bool) -> Result<(), WsError> {
+async fn flood(ws: &mut WebSocket, n: u64, size: usize, binary: bool) -> Result<(), axum::Error> {
     for i in 0..n {
         let text = flood_message(i, size);
         let msg = if binary {
-            Message::binary(text.into_bytes())
+            Message::Binary(text.into_bytes().into())
         } else {
-            Message::text(text)
+            Message::Text(text.into())
         };
         ws.feed(msg).await?;
     }
@@ -216,48 +259,54 @@ async fn room_recv(
 }
 
 /// Sends a close frame and waits (bounded) for the peer's close reply.
-async fn close_with(ws: &mut Ws, code: u16, reason: &str) {
+async fn close_with(ws: &mut WebSocket, code: u16, reason: &str) {
     let frame = CloseFrame {
-        code: CloseCode::from(code),
+        code,
         reason: reason.into(),
     };
     let handshake = async {
-        if ws.close(Some(frame)).await.is_ok() {
-            while let Some(Ok(_)) = ws.next().await {}
+        if ws.send(Message::Close(Some(frame))).await.is_ok() {
+            while let Some(Ok(_)) = ws.recv().await {}
         }
     };
     let _ = tokio::time::timeout(CLOSE_TIMEOUT, handshake).await;
 }
 
-/// Best effort after tungstenite refused an oversized frame: send close 1009,
-/// then discard the rest of what the client sends (bounded), so that closing
-/// the socket does not reset the connection before the close frame is read.
-async fn close_after_capacity_error(ws: &mut Ws) {
+/// Whether a receive error is tungstenite refusing a frame or message above its limit.
+fn is_too_big(e: &axum::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = source {
+        if matches!(err.downcast_ref::<WsError>(), Some(WsError::Capacity(_))) {
+            return true;
+        }
+        source = err.source();
+    }
+    false
+}
+
+/// Best effort after tungstenite refused an oversized frame: send close 1009 and
+/// have the connection linger, as the rest of the frame is still on its way and
+/// closing over unread bytes would reset the connection before the close is read.
+async fn close_after_capacity_error(ws: &mut WebSocket, linger: &Linger) {
     let frame = CloseFrame {
-        code: CloseCode::Size,
+        code: 1009,
         reason: "message too big".into(),
     };
-    let sent = tokio::time::timeout(Duration::from_secs(1), ws.close(Some(frame))).await;
-    if !matches!(sent, Ok(Ok(()))) {
-        return;
+    let sent = tokio::time::timeout(Duration::from_secs(1), ws.send(Message::Close(Some(frame))));
+    if matches!(sent.await, Ok(Ok(()))) {
+        linger.arm();
     }
-    let raw = ws.get_mut();
-    let drain = async {
-        let mut buf = vec![0u8; 64 * 1024];
-        let mut total = 0usize;
-        while total < DRAIN_LIMIT {
-            match raw.read(&mut buf).await {
-                Ok(0) | Err(_) => break,
-                Ok(n) => total += n,
-            }
-        }
-    };
-    let _ = tokio::time::timeout(CLOSE_TIMEOUT, drain).await;
 }
 
 /// The common receive loop: heartbeat pings, size limit, stats, echo or
 /// broadcast, and the route's finishing action after `after` messages.
-async fn message_loop(ws: &mut Ws, guard: &mut ConnGuard, finish: Finish, after: u64) -> String {
+async fn message_loop(
+    ws: &mut WebSocket,
+    guard: &mut ConnGuard,
+    finish: Finish,
+    after: u64,
+    linger: &Linger,
+) -> String {
     let state = Arc::clone(guard.state());
     let limit = state.config.max_message_size;
     let mut room = guard.room.take();
@@ -275,7 +324,7 @@ async fn message_loop(ws: &mut Ws, guard: &mut ConnGuard, finish: Finish, after:
             }
         }
         let msg = tokio::select! {
-            incoming = ws.next() => incoming,
+            incoming = ws.recv() => incoming,
             from_room = room_recv(&mut room) => {
                 match from_room {
                     Ok(msg) => {
@@ -294,8 +343,8 @@ async fn message_loop(ws: &mut Ws, guard: &mut ConnGuard, finish: Finish, after:
         let msg = match msg {
             None => return "closed by peer".to_owned(),
             Some(Ok(msg)) => msg,
-            Some(Err(WsError::Capacity(e))) => {
-                close_after_capacity_error(ws).await;
+            Some(Err(e)) if is_too_big(&e) => {
+                close_after_capacity_error(ws, linger).await;
                 return format!("message too big ({e}); sent close 1009");
             }
             Some(Err(e)) => return format!("read error: {e}"),
@@ -304,7 +353,7 @@ async fn message_loop(ws: &mut Ws, guard: &mut ConnGuard, finish: Finish, after:
             Message::Text(text) => {
                 if let Some(payload) = text.as_str().strip_prefix(PING_PREFIX) {
                     if !state.pings_muted() {
-                        let pong = Message::text(format!("{PONG_PREFIX}{payload}"));
+                        let pong = Message::Text(format!("{PONG_PREFIX}{payload}").into());
                         if let Err(e) = ws.send(pong).await {
                             return format!("send failed: {e}");
                         }
