@@ -95,17 +95,97 @@ pub mod diagnostics {
 pub use futures_core::Stream;
 pub use futures_sink::Sink;
 
-#[cfg(test)]
+/// The public types' auto traits, checked when the crate compiles, on every target: the
+/// native stand-ins (server-side rendering) must not promise what the browser types can't
+/// keep. Values are `Send + Sync`; everything that holds a socket, a subscription to one, or
+/// a user function is neither, because the browser's socket and our callbacks live on one
+/// thread. The README's "Versioning" counts a change here as breaking.
+///
+/// What users see (these fail to compile on every target):
+///
+/// ```compile_fail
+/// fn needs_send<T: Send>() {}
+/// needs_send::<ws_tether::WebSocket>();
+/// ```
+///
+/// ```compile_fail
+/// fn needs_sync<T: Sync>() {}
+/// needs_sync::<ws_tether::ReconnectingWebSocket>();
+/// ```
+///
+/// ```compile_fail
+/// fn needs_send<T: Send>() {}
+/// needs_send::<ws_tether::ConnectionEvents>();
+/// ```
 mod assert_impls {
-    fn assert_unpin<T: Unpin>() {}
-    fn assert_error<T: std::error::Error + Send + Sync + 'static>() {}
+    use crate::*;
 
-    #[test]
-    fn public_types_have_the_expected_auto_traits() {
-        assert_unpin::<crate::WebSocket>();
-        assert_unpin::<crate::WsSender>();
-        assert_unpin::<crate::WsReceiver>();
-        assert_unpin::<crate::ReconnectingWebSocket>();
-        assert_error::<crate::Error>();
+    fn send_sync<T: Send + Sync>() {}
+    fn unpin<T: Unpin>() {}
+    fn error<T: std::error::Error + Send + Sync + 'static>() {}
+
+    // A negative check without a dependency: for a `T` that is `Send`, both impls apply
+    // and `<T as MaybeSend<_>>::CHECK` is ambiguous, which fails the build.
+    trait MaybeSend<A> {
+        const CHECK: () = ();
     }
+    impl<T: ?Sized> MaybeSend<()> for T {}
+    impl<T: ?Sized + Send> MaybeSend<u8> for T {}
+    trait MaybeSync<A> {
+        const CHECK: () = ();
+    }
+    impl<T: ?Sized> MaybeSync<()> for T {}
+    impl<T: ?Sized + Sync> MaybeSync<u8> for T {}
+
+    macro_rules! neither_send_nor_sync {
+        ($($t:ty),* $(,)?) => {
+            $( let () = <$t as MaybeSend<_>>::CHECK; let () = <$t as MaybeSync<_>>::CHECK; )*
+        };
+    }
+
+    const _: fn() = || {
+        send_sync::<Message>();
+        send_sync::<Error>();
+        send_sync::<CloseCode>();
+        send_sync::<CloseInfo>();
+        send_sync::<ReadyState>();
+        send_sync::<Event>();
+        send_sync::<ConnectionEvent>();
+        send_sync::<ConnectionStatus>();
+        send_sync::<StopReason>();
+        send_sync::<SendOutcome>();
+        send_sync::<Overflow>();
+        send_sync::<Jitter>();
+        send_sync::<ExponentialBackoff>();
+        send_sync::<Disconnect>();
+        send_sync::<RetryContext>();
+        send_sync::<Endpoint>();
+        send_sync::<Pong>();
+        send_sync::<WebSocketBuilder>();
+        error::<Error>();
+
+        neither_send_nor_sync!(
+            WebSocket,
+            WsSender,
+            WsReceiver,
+            CloseHandle,
+            Events,
+            StateChanges,
+            ReconnectingWebSocket,
+            ReconnectingBuilder,
+            ConnectionEvents,
+            Handshake,
+            Backoff,
+            ClosePolicy,
+            Heartbeat,
+        );
+
+        unpin::<WebSocket>();
+        unpin::<WsSender>();
+        unpin::<WsReceiver>();
+        unpin::<Events>();
+        unpin::<StateChanges>();
+        unpin::<ReconnectingWebSocket>();
+        unpin::<ConnectionEvents>();
+    };
 }
