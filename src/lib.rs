@@ -57,7 +57,7 @@ pub use crate::socket::{
 /// });
 /// let id = dial.expect("the first action dials");
 /// // Sent before open: queued, then written first thing once socket 1 opens.
-/// machine.send(Message::from("hi"))?;
+/// let _ = machine.send(Message::from("hi"))?;
 /// machine.on_open(id, String::new(), Duration::from_millis(30));
 /// let hi = Action::Write { id, message: Message::from("hi") };
 /// assert!(std::iter::from_fn(|| machine.poll_action()).any(|action| action == hi));
@@ -116,6 +116,59 @@ pub use futures_sink::Sink;
 /// ```compile_fail
 /// fn needs_send<T: Send>() {}
 /// needs_send::<ws_tether::ConnectionEvents>();
+/// ```
+///
+/// The enums that will grow are `#[non_exhaustive]`: a `match` needs a fallback arm, so a
+/// new variant doesn't break you. This compiles:
+///
+/// ```
+/// use ws_tether::{Backoff, ClosePolicy, Event};
+/// fn names(b: &Backoff, p: &ClosePolicy, e: &Event) -> [&'static str; 3] {
+///     let b = match b { Backoff::Exponential(_) => "exponential", _ => "other" };
+///     let p = match p { ClosePolicy::Default => "default", _ => "other" };
+///     let e = match e { Event::Message(_) => "message", _ => "other" };
+///     [b, p, e]
+/// }
+/// ```
+///
+/// and each of these doesn't:
+///
+/// ```compile_fail
+/// fn name(b: &ws_tether::Backoff) -> &'static str {
+///     match b { ws_tether::Backoff::Exponential(_) => "exponential", ws_tether::Backoff::Custom(_) => "custom" }
+/// }
+/// ```
+///
+/// ```compile_fail
+/// fn name(p: &ws_tether::ClosePolicy) -> &'static str {
+///     match p { ws_tether::ClosePolicy::Default => "default", ws_tether::ClosePolicy::Custom(_) => "custom" }
+/// }
+/// ```
+///
+/// ```compile_fail
+/// use ws_tether::Event;
+/// fn name(e: &Event) -> &'static str {
+///     match e { Event::Open { .. } => "open", Event::Message(_) => "message", Event::Error => "error", Event::Close(_) => "close" }
+/// }
+/// ```
+///
+/// A send's outcome must be looked at: `?` alone would let `Ok(Dropped)` pass.
+///
+/// ```
+/// #![deny(unused_must_use)]
+/// fn send(ws: &ws_tether::ReconnectingWebSocket) -> Result<(), ws_tether::Error> {
+///     let _ = ws.send("any outcome will do".into())?;
+///     if ws.send("hi".into())? == ws_tether::SendOutcome::Dropped { /* tell the user */ }
+///     Ok(())
+/// }
+/// ```
+///
+/// ```compile_fail
+/// #![deny(unused_must_use)]
+/// fn send(ws: &ws_tether::ReconnectingWebSocket) -> Result<(), ws_tether::Error> {
+///     ws.send("hi".into())?;
+///     Ok(())
+/// }
 /// ```
 mod assert_impls {
     use crate::*;

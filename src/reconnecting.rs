@@ -415,7 +415,8 @@ impl ReconnectingWebSocket {
                 Accept::Yes => {
                     self.wait = None;
                     if let Some(message) = self.slot.take() {
-                        self.inner.send(message)?;
+                        // Accepted without a drop: `Written` or `Queued { dropped: 0 }`.
+                        let _ = self.inner.send(message)?;
                     }
                     return Poll::Ready(Ok(()));
                 }

@@ -1,6 +1,10 @@
 //! The message and state values applications see.
 
 /// One WebSocket data message.
+///
+/// Exhaustive on purpose: the protocol has exactly two kinds of data frame, and browsers
+/// handle control frames (ping, pong, close) themselves, so `match` on both variants needs
+/// no fallback arm.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Message {
     /// A text frame.
@@ -56,7 +60,7 @@ impl From<&[u8]> for Message {
     }
 }
 
-/// The browser's `readyState`, as an enum.
+/// The browser's `readyState`, as an enum. Exhaustive: the standard defines these four.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ReadyState {
     /// 0: the handshake is in progress.
@@ -81,8 +85,11 @@ impl ReadyState {
     }
 }
 
-/// One of the browser socket's four events.
+/// One of the browser socket's events: open, message, error and close today.
+///
+/// `#[non_exhaustive]`: the socket may report more (match with a fallback arm).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Event {
     /// The connection opened; carries the subprotocol the server selected (empty if none).
     Open {
