@@ -19,6 +19,9 @@ mod native;
 #[cfg(not(target_arch = "wasm32"))]
 use native as sys;
 
+#[cfg(all(feature = "tungstenite", not(target_arch = "wasm32")))]
+mod tungstenite;
+
 pub use crate::core::backoff::{Backoff, ExponentialBackoff, Jitter, RetryContext};
 pub use crate::core::close::{CloseCode, CloseInfo, MAX_CLOSE_REASON_BYTES};
 pub use crate::core::machine::{ConnectionEvent, StopReason};
