@@ -5,6 +5,7 @@
 
 mod core;
 mod error;
+mod handle;
 mod handshake;
 mod reconnecting;
 mod socket;
@@ -33,6 +34,7 @@ pub use crate::core::policy::{
 pub use crate::core::queue::{Overflow, SendOutcome};
 pub use crate::core::status::ConnectionStatus;
 pub use crate::error::Error;
+pub use crate::handle::{ReconnectingHandle, ReconnectingReceiver};
 pub use crate::handshake::Handshake;
 pub use crate::reconnecting::{
     ConnectionEvents, Endpoint, ReconnectingBuilder, ReconnectingWebSocket,
@@ -228,6 +230,8 @@ mod assert_impls {
             Events,
             StateChanges,
             ReconnectingWebSocket,
+            ReconnectingHandle,
+            ReconnectingReceiver,
             ReconnectingBuilder,
             ConnectionEvents,
             Handshake,
@@ -242,6 +246,8 @@ mod assert_impls {
         unpin::<Events>();
         unpin::<StateChanges>();
         unpin::<ReconnectingWebSocket>();
+        unpin::<ReconnectingHandle>();
+        unpin::<ReconnectingReceiver>();
         unpin::<ConnectionEvents>();
     };
 }

@@ -183,4 +183,7 @@ impl Reconnecting {
     pub(crate) fn backpressure_delay(&self) -> Delay {
         match self.0 {}
     }
+    pub(crate) fn receiver_dropped(&self) {
+        match self.0 {}
+    }
 }

@@ -504,3 +504,47 @@ async fn status_reflects_events_emitted_before_anyone_subscribed() {
         ws_tether::ConnectionStatus::Closed { .. }
     ));
 }
+
+#[wasm_bindgen_test]
+async fn split_halves_share_one_connection_that_closes_when_the_last_is_dropped() {
+    let ws = ReconnectingWebSocket::builder(ws_url("/echo"))
+        .backoff(fast())
+        .open()
+        .unwrap();
+    let (handle, mut receiver) = ws.split();
+    let other = handle.clone();
+    let mut events = handle.events();
+    // One clone queues before open; the connection writes it once open.
+    assert!(matches!(
+        other.send(text("from a clone")),
+        Ok(SendOutcome::Queued { dropped: 0 })
+    ));
+    next_event(&mut events, 5000, "open", |e| matches!(e, Ev::Open { .. })).await;
+    assert_eq!(handle.status(), ws_tether::ConnectionStatus::Open);
+    assert_eq!(other.ready_state(), ReadyState::Open);
+    assert_eq!(
+        within(5000, "echo", receiver.next()).await,
+        Some(text("from a clone"))
+    );
+    // Each clone is a Sink of its own.
+    let mut sink = handle.clone();
+    SinkExt::send(&mut sink, text("through the sink"))
+        .await
+        .unwrap();
+    assert_eq!(
+        within(5000, "echo", receiver.next()).await,
+        Some(text("through the sink"))
+    );
+    // Without the receiver the connection stays up for the handles.
+    drop(receiver);
+    drop(sink);
+    drop(handle);
+    assert_eq!(other.send(text("unread")), Ok(SendOutcome::Written));
+    assert_eq!(other.ready_state(), ReadyState::Open);
+    // The last half gone: closed, and the event stream ends.
+    drop(other);
+    within(5000, "events end", async {
+        while events.next().await.is_some() {}
+    })
+    .await;
+}
