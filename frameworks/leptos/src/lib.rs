@@ -43,14 +43,15 @@ pub use ws_tether::{Error, Message, ReconnectingBuilder, SendOutcome};
 
 use leptos::prelude::*;
 use std::rc::Rc;
-use ws_tether::{ReadyState, ReconnectingWebSocket};
-
-type Shared = Rc<ReconnectingWebSocket>;
+use ws_tether::{ReadyState, ReconnectingHandle, ReconnectingWebSocket};
 
 /// The socket of one hook, and whether [`WebSocketHandle::close`] closed it.
 #[derive(Default)]
 struct Slot {
-    socket: Option<Shared>,
+    /// The socket's handle; its receiver is dropped at once (messages come as events).
+    socket: Option<ReconnectingHandle>,
+    /// Bumped for every socket opened: a pump whose socket was replaced stops.
+    opened: u64,
     closed_by_user: bool,
 }
 
@@ -107,16 +108,23 @@ pub fn use_reconnecting_websocket_with(
         status.set(socket.status());
         // Subscribed before yielding: no message can arrive unseen.
         let events = socket.events();
-        let socket = Rc::new(socket);
-        let weak = Rc::downgrade(&socket);
-        slot.set_value(Slot {
-            socket: Some(socket),
-            closed_by_user: false,
-        });
+        let (socket, receiver) = socket.split();
+        drop(receiver);
+        let opened = slot
+            .try_update_value(|slot| {
+                slot.socket = Some(socket);
+                slot.closed_by_user = false;
+                slot.opened = slot.opened.wrapping_add(1);
+                slot.opened
+            })
+            .unwrap_or_default();
         let on_message = Rc::clone(&on_message);
         leptos::task::spawn_local(pump::pump(
-            weak,
             events,
+            move || {
+                slot.try_with_value(|slot| slot.opened == opened && slot.socket.is_some())
+                    .unwrap_or(false)
+            },
             move |message| on_message(message),
             move |next| {
                 // The signal may be gone already if the owner is being torn down.
@@ -124,7 +132,7 @@ pub fn use_reconnecting_websocket_with(
             },
         ));
         // Runs before the effect runs again (new URL, reopen) and when the owner is
-        // cleaned up. Dropping the last strong reference also ends the task.
+        // cleaned up. Taking the handle out of the slot also ends the task.
         on_cleanup(move || {
             let socket = slot.try_update_value(|slot| slot.socket.take()).flatten();
             if let Some(socket) = socket {
@@ -153,7 +161,7 @@ pub struct WebSocketHandle {
 }
 
 impl WebSocketHandle {
-    fn socket(&self) -> Option<Shared> {
+    fn socket(&self) -> Option<ReconnectingHandle> {
         self.slot
             .try_with_value(|slot| slot.socket.clone())
             .flatten()

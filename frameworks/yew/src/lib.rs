@@ -62,17 +62,19 @@ pub use ws_tether::{Error, Message, ReconnectingBuilder, SendOutcome};
 use std::cell::RefCell;
 use std::fmt;
 use std::rc::Rc;
-use ws_tether::{ReadyState, ReconnectingWebSocket};
+use ws_tether::{ReadyState, ReconnectingHandle, ReconnectingWebSocket};
 use yew::prelude::*;
 
-type Shared = Rc<ReconnectingWebSocket>;
 type Configure = Rc<dyn Fn(ReconnectingBuilder) -> ReconnectingBuilder>;
 type OnMessage = Rc<dyn Fn(Message)>;
 
 /// What the hook keeps between renders.
 #[derive(Default)]
 struct Slot {
-    socket: Option<Shared>,
+    /// The socket's handle; its receiver is dropped at once (messages come as events).
+    socket: Option<ReconnectingHandle>,
+    /// Bumped for every socket opened: a pump whose socket was replaced stops.
+    opened: u64,
     /// Set by `close()`; `reconnect()` then opens a new socket.
     closed_by_user: bool,
     /// Bumped to open a new socket after a user close.
@@ -177,17 +179,25 @@ fn open(url: &str, slot: &Rc<RefCell<Slot>>, status: UseStateSetter<Status>) {
     status.set(socket.status());
     // Subscribed before yielding: no message can arrive unseen.
     let events = socket.events();
-    let socket = Rc::new(socket);
-    let weak = Rc::downgrade(&socket);
-    {
+    let (socket, receiver) = socket.split();
+    drop(receiver);
+    let opened = {
         let mut slot = slot.borrow_mut();
         slot.socket = Some(socket);
         slot.closed_by_user = false;
-    }
+        slot.opened = slot.opened.wrapping_add(1);
+        slot.opened
+    };
+    let this_socket = Rc::downgrade(slot);
     let callbacks = Rc::downgrade(slot);
     yew::platform::spawn_local(pump::pump(
-        weak,
         events,
+        move || {
+            this_socket.upgrade().is_some_and(|slot| {
+                let slot = slot.borrow();
+                slot.opened == opened && slot.socket.is_some()
+            })
+        },
         move |message| {
             // Cloned out first: the callback may render, and a render writes the slot.
             let on_message = callbacks
@@ -213,7 +223,7 @@ pub struct WebSocketHandle {
 }
 
 impl WebSocketHandle {
-    fn socket(&self) -> Option<Shared> {
+    fn socket(&self) -> Option<ReconnectingHandle> {
         self.slot.borrow().socket.clone()
     }
 
