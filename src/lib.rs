@@ -96,6 +96,11 @@ pub mod diagnostics {
     }
 }
 
+/// The web-sys crate, whose `WebSocket` [`WebSocket::as_web_sys`] returns (wasm32 only).
+#[cfg(target_arch = "wasm32")]
+#[cfg_attr(docsrs, doc(cfg(target_arch = "wasm32")))]
+pub use web_sys;
+
 /// Re-exported so the `Stream`/`Sink` in our signatures need no extra dependency.
 pub use futures_core::Stream;
 pub use futures_sink::Sink;

@@ -156,6 +156,10 @@ impl Conn {
         self.0.ws.buffered_amount()
     }
 
+    pub(crate) fn web_sys(&self) -> &web_sys::WebSocket {
+        &self.0.ws
+    }
+
     pub(crate) fn subscribe_events(&self) -> Subscription<Event> {
         let (tx, rx) = unbounded();
         let mut st = self.state();
