@@ -3,6 +3,7 @@
 #![deny(missing_docs)]
 #![warn(missing_debug_implementations)]
 
+mod codec;
 mod core;
 mod error;
 mod handle;
@@ -23,6 +24,9 @@ use native as sys;
 #[cfg(all(feature = "tungstenite", not(target_arch = "wasm32")))]
 mod tungstenite;
 
+#[cfg(feature = "serde")]
+pub use crate::codec::Json;
+pub use crate::codec::{Decoder, Encoder};
 pub use crate::core::backoff::{Backoff, ExponentialBackoff, Jitter, RetryContext};
 pub use crate::core::close::{CloseCode, CloseInfo, MAX_CLOSE_REASON_BYTES};
 pub use crate::core::machine::{ConnectionEvent, StopReason};
@@ -225,6 +229,8 @@ mod assert_impls {
         send_sync::<Endpoint>();
         send_sync::<Pong>();
         send_sync::<WebSocketBuilder>();
+        #[cfg(feature = "serde")]
+        send_sync::<Json>();
         error::<Error>();
 
         neither_send_nor_sync!(
