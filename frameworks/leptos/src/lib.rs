@@ -70,7 +70,7 @@ pub fn use_reconnecting_websocket(
 }
 
 /// [`use_reconnecting_websocket_with`] for typed messages: `on_message` gets each message
-/// decoded by `decoder` (such as [`Json`](ws_tether::Json), with the `serde` feature), or the
+/// decoded by `decoder` (such as `Json`, with the `serde` feature), or the
 /// [`Error::Codec`] saying why it isn't a `T`. Send typed values with
 /// [`WebSocketHandle::send_encoded`].
 ///
@@ -224,7 +224,7 @@ impl WebSocketHandle {
         }
     }
 
-    /// Encodes `value` with `encoder` (such as [`Json`](ws_tether::Json)) and sends it as
+    /// Encodes `value` with `encoder` (such as `Json`) and sends it as
     /// [`send`](Self::send) does; [`Error::Codec`] if it can't be encoded.
     pub fn send_encoded<T: ?Sized>(
         &self,
