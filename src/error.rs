@@ -132,6 +132,15 @@ pub enum Error {
         message: String,
     },
 
+    /// A value could not be encoded, or a message could not be decoded, by a codec (see
+    /// [`Decoder`](crate::Decoder)). The connection is unaffected: log or skip this one
+    /// message, or fix the types on either side.
+    #[error("codec error: {reason}")]
+    Codec {
+        /// The codec's own description (for `Json`, serde_json's).
+        reason: String,
+    },
+
     /// WebSockets are only available in the browser (`wasm32`). On other targets, such as
     /// server-side rendering, every connect returns this: don't connect during SSR.
     #[error("WebSocket is only available on wasm32 in a browser")]

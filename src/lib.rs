@@ -3,8 +3,10 @@
 #![deny(missing_docs)]
 #![warn(missing_debug_implementations)]
 
+mod codec;
 mod core;
 mod error;
+mod handle;
 mod handshake;
 mod reconnecting;
 mod socket;
@@ -19,6 +21,12 @@ mod native;
 #[cfg(not(target_arch = "wasm32"))]
 use native as sys;
 
+#[cfg(all(feature = "tungstenite", not(target_arch = "wasm32")))]
+mod tungstenite;
+
+#[cfg(feature = "serde")]
+pub use crate::codec::Json;
+pub use crate::codec::{Decoder, Encoder};
 pub use crate::core::backoff::{Backoff, ExponentialBackoff, Jitter, RetryContext};
 pub use crate::core::close::{CloseCode, CloseInfo, MAX_CLOSE_REASON_BYTES};
 pub use crate::core::machine::{ConnectionEvent, StopReason};
@@ -30,6 +38,7 @@ pub use crate::core::policy::{
 pub use crate::core::queue::{Overflow, SendOutcome};
 pub use crate::core::status::ConnectionStatus;
 pub use crate::error::Error;
+pub use crate::handle::{ReconnectingHandle, ReconnectingReceiver};
 pub use crate::handshake::Handshake;
 pub use crate::reconnecting::{
     ConnectionEvents, Endpoint, ReconnectingBuilder, ReconnectingWebSocket,
@@ -57,7 +66,7 @@ pub use crate::socket::{
 /// });
 /// let id = dial.expect("the first action dials");
 /// // Sent before open: queued, then written first thing once socket 1 opens.
-/// machine.send(Message::from("hi"))?;
+/// let _ = machine.send(Message::from("hi"))?;
 /// machine.on_open(id, String::new(), Duration::from_millis(30));
 /// let hi = Action::Write { id, message: Message::from("hi") };
 /// assert!(std::iter::from_fn(|| machine.poll_action()).any(|action| action == hi));
@@ -91,21 +100,165 @@ pub mod diagnostics {
     }
 }
 
+/// The web-sys crate, whose `WebSocket` [`WebSocket::as_web_sys`] returns (wasm32 only).
+#[cfg(target_arch = "wasm32")]
+#[cfg_attr(docsrs, doc(cfg(target_arch = "wasm32")))]
+pub use web_sys;
+
 /// Re-exported so the `Stream`/`Sink` in our signatures need no extra dependency.
 pub use futures_core::Stream;
 pub use futures_sink::Sink;
 
-#[cfg(test)]
+/// The public types' auto traits, checked when the crate compiles, on every target: the
+/// native stand-ins (server-side rendering) must not promise what the browser types can't
+/// keep. Values are `Send + Sync`; everything that holds a socket, a subscription to one, or
+/// a user function is neither, because the browser's socket and our callbacks live on one
+/// thread. The README's "Versioning" counts a change here as breaking.
+///
+/// What users see (these fail to compile on every target):
+///
+/// ```compile_fail
+/// fn needs_send<T: Send>() {}
+/// needs_send::<ws_tether::WebSocket>();
+/// ```
+///
+/// ```compile_fail
+/// fn needs_sync<T: Sync>() {}
+/// needs_sync::<ws_tether::ReconnectingWebSocket>();
+/// ```
+///
+/// ```compile_fail
+/// fn needs_send<T: Send>() {}
+/// needs_send::<ws_tether::ConnectionEvents>();
+/// ```
+///
+/// The enums that will grow are `#[non_exhaustive]`: a `match` needs a fallback arm, so a
+/// new variant doesn't break you. This compiles:
+///
+/// ```
+/// use ws_tether::{Backoff, ClosePolicy, Event};
+/// fn names(b: &Backoff, p: &ClosePolicy, e: &Event) -> [&'static str; 3] {
+///     let b = match b { Backoff::Exponential(_) => "exponential", _ => "other" };
+///     let p = match p { ClosePolicy::Default => "default", _ => "other" };
+///     let e = match e { Event::Message(_) => "message", _ => "other" };
+///     [b, p, e]
+/// }
+/// ```
+///
+/// and each of these doesn't:
+///
+/// ```compile_fail
+/// fn name(b: &ws_tether::Backoff) -> &'static str {
+///     match b { ws_tether::Backoff::Exponential(_) => "exponential", ws_tether::Backoff::Custom(_) => "custom" }
+/// }
+/// ```
+///
+/// ```compile_fail
+/// fn name(p: &ws_tether::ClosePolicy) -> &'static str {
+///     match p { ws_tether::ClosePolicy::Default => "default", ws_tether::ClosePolicy::Custom(_) => "custom" }
+/// }
+/// ```
+///
+/// ```compile_fail
+/// use ws_tether::Event;
+/// fn name(e: &Event) -> &'static str {
+///     match e { Event::Open { .. } => "open", Event::Message(_) => "message", Event::Error => "error", Event::Close(_) => "close" }
+/// }
+/// ```
+///
+/// A send's outcome must be looked at: `?` alone would let `Ok(Dropped)` pass.
+///
+/// ```
+/// #![deny(unused_must_use)]
+/// fn send(ws: &ws_tether::ReconnectingWebSocket) -> Result<(), ws_tether::Error> {
+///     let _ = ws.send("any outcome will do".into())?;
+///     if ws.send("hi".into())? == ws_tether::SendOutcome::Dropped { /* tell the user */ }
+///     Ok(())
+/// }
+/// ```
+///
+/// ```compile_fail
+/// #![deny(unused_must_use)]
+/// fn send(ws: &ws_tether::ReconnectingWebSocket) -> Result<(), ws_tether::Error> {
+///     ws.send("hi".into())?;
+///     Ok(())
+/// }
+/// ```
 mod assert_impls {
-    fn assert_unpin<T: Unpin>() {}
-    fn assert_error<T: std::error::Error + Send + Sync + 'static>() {}
+    use crate::*;
 
-    #[test]
-    fn public_types_have_the_expected_auto_traits() {
-        assert_unpin::<crate::WebSocket>();
-        assert_unpin::<crate::WsSender>();
-        assert_unpin::<crate::WsReceiver>();
-        assert_unpin::<crate::ReconnectingWebSocket>();
-        assert_error::<crate::Error>();
+    fn send_sync<T: Send + Sync>() {}
+    fn unpin<T: Unpin>() {}
+    fn error<T: std::error::Error + Send + Sync + 'static>() {}
+
+    // A negative check without a dependency: for a `T` that is `Send`, both impls apply
+    // and `<T as MaybeSend<_>>::CHECK` is ambiguous, which fails the build.
+    trait MaybeSend<A> {
+        const CHECK: () = ();
     }
+    impl<T: ?Sized> MaybeSend<()> for T {}
+    impl<T: ?Sized + Send> MaybeSend<u8> for T {}
+    trait MaybeSync<A> {
+        const CHECK: () = ();
+    }
+    impl<T: ?Sized> MaybeSync<()> for T {}
+    impl<T: ?Sized + Sync> MaybeSync<u8> for T {}
+
+    macro_rules! neither_send_nor_sync {
+        ($($t:ty),* $(,)?) => {
+            $( let () = <$t as MaybeSend<_>>::CHECK; let () = <$t as MaybeSync<_>>::CHECK; )*
+        };
+    }
+
+    const _: fn() = || {
+        send_sync::<Message>();
+        send_sync::<Error>();
+        send_sync::<CloseCode>();
+        send_sync::<CloseInfo>();
+        send_sync::<ReadyState>();
+        send_sync::<Event>();
+        send_sync::<ConnectionEvent>();
+        send_sync::<ConnectionStatus>();
+        send_sync::<StopReason>();
+        send_sync::<SendOutcome>();
+        send_sync::<Overflow>();
+        send_sync::<Jitter>();
+        send_sync::<ExponentialBackoff>();
+        send_sync::<Disconnect>();
+        send_sync::<RetryContext>();
+        send_sync::<Endpoint>();
+        send_sync::<Pong>();
+        send_sync::<WebSocketBuilder>();
+        #[cfg(feature = "serde")]
+        send_sync::<Json>();
+        error::<Error>();
+
+        neither_send_nor_sync!(
+            WebSocket,
+            WsSender,
+            WsReceiver,
+            CloseHandle,
+            Events,
+            StateChanges,
+            ReconnectingWebSocket,
+            ReconnectingHandle,
+            ReconnectingReceiver,
+            ReconnectingBuilder,
+            ConnectionEvents,
+            Handshake,
+            Backoff,
+            ClosePolicy,
+            Heartbeat,
+        );
+
+        unpin::<WebSocket>();
+        unpin::<WsSender>();
+        unpin::<WsReceiver>();
+        unpin::<Events>();
+        unpin::<StateChanges>();
+        unpin::<ReconnectingWebSocket>();
+        unpin::<ReconnectingHandle>();
+        unpin::<ReconnectingReceiver>();
+        unpin::<ConnectionEvents>();
+    };
 }

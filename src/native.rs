@@ -11,11 +11,16 @@ use crate::{CloseCode, CloseInfo, Error, Event, Message, ReadyState};
 use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
+use std::rc::Rc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 #[derive(Debug, Clone, Copy)]
 enum Void {}
+
+/// Makes a stand-in `!Send` and `!Sync`, as the browser types it stands for are (they hold
+/// `Rc`s and JavaScript objects): code that compiles here compiles on wasm32 too.
+type NotSend = PhantomData<Rc<()>>;
 
 /// Checks the URL without a browser (relative URLs can't be resolved here).
 pub(crate) fn resolve_url(url: &str) -> Result<String, Error> {
@@ -24,16 +29,16 @@ pub(crate) fn resolve_url(url: &str) -> Result<String, Error> {
 }
 
 #[derive(Debug, Clone)]
-pub(crate) struct Conn(Void);
+pub(crate) struct Conn(Void, NotSend);
 
 #[derive(Debug, Clone)]
-pub(crate) struct WeakConn(Void);
+pub(crate) struct WeakConn(Void, NotSend);
 
 #[derive(Debug)]
-pub(crate) struct Subscription<T>(Void, PhantomData<T>);
+pub(crate) struct Subscription<T>(Void, PhantomData<T>, NotSend);
 
 #[derive(Debug)]
-pub(crate) struct Delay(Void);
+pub(crate) struct Delay(Void, NotSend);
 
 impl Conn {
     pub(crate) fn open(_url: &str, _protocols: &[String], _high_water: u32) -> Result<Conn, Error> {
@@ -112,7 +117,7 @@ impl Future for Delay {
 }
 
 #[derive(Debug)]
-pub(crate) struct Reconnecting(Void);
+pub(crate) struct Reconnecting(Void, NotSend);
 
 impl Reconnecting {
     pub(crate) fn start(
@@ -176,6 +181,9 @@ impl Reconnecting {
         match self.0 {}
     }
     pub(crate) fn backpressure_delay(&self) -> Delay {
+        match self.0 {}
+    }
+    pub(crate) fn receiver_dropped(&self) {
         match self.0 {}
     }
 }

@@ -2,11 +2,11 @@
 //! is made by `core::machine`; the browser work is done by `sys` (the driver on wasm32).
 
 use crate::core::backoff::Backoff;
-use crate::core::close::check_reason;
 use crate::core::machine::ConnectionEvent;
 use crate::core::policy::{ClosePolicy, Config, Heartbeat};
 use crate::core::queue::{Overflow, SendOutcome};
 use crate::core::validate;
+use crate::handle::{ReconnectingHandle, ReconnectingReceiver};
 use crate::handshake::{Handshake, HookFn};
 use crate::socket::DEFAULT_HIGH_WATER_MARK;
 use crate::{sys, CloseCode, Error, Message, ReadyState};
@@ -263,11 +263,8 @@ impl ReconnectingBuilder {
             self.messages_as_events,
             self.cfg,
         )?;
-        Ok(ReconnectingWebSocket {
-            inner,
-            slot: None,
-            wait: None,
-        })
+        let (handle, receiver) = crate::handle::halves(inner);
+        Ok(ReconnectingWebSocket { handle, receiver })
     }
 }
 
@@ -286,13 +283,15 @@ impl ReconnectingBuilder {
 ///   [`Error::Stopped`] only once closed for good.
 /// - [`events`](Self::events) reports connecting, open, reconnecting, round-trip times and
 ///   the final close.
-/// - Dropping it closes the connection, cancels every timer and removes every listener.
+/// - [`split`](Self::split) gives a cloneable [`ReconnectingHandle`] (send, close,
+///   reconnect, status, events; also a `Sink`) and a [`ReconnectingReceiver`] (the
+///   `Stream`), to hand to different tasks or components.
+/// - Dropping it (after `split`: every handle and the receiver) closes the connection,
+///   cancels every timer and removes every listener.
 #[derive(Debug)]
 pub struct ReconnectingWebSocket {
-    inner: sys::Reconnecting,
-    /// The message `start_send` took, until the core accepts it.
-    slot: Option<Message>,
-    wait: Option<sys::Delay>,
+    handle: ReconnectingHandle,
+    receiver: ReconnectingReceiver,
 }
 
 impl ReconnectingWebSocket {
@@ -307,92 +306,99 @@ impl ReconnectingWebSocket {
         }
     }
 
+    /// Splits into a cloneable handle that sends, closes, reconnects and reads the status,
+    /// and the receiving `Stream`. The connection stays up until it is closed, or every
+    /// handle and the receiver are dropped. Dropping the receiver first discards the
+    /// messages that arrive from then on (nobody could read them); to read them with the
+    /// events instead, use [`messages_as_events`](ReconnectingBuilder::messages_as_events).
+    pub fn split(self) -> (ReconnectingHandle, ReconnectingReceiver) {
+        (self.handle, self.receiver)
+    }
+
     /// Writes `message` if open, otherwise queues it (see [`SendOutcome`]). Fails with
     /// [`Error::QueueFull`] (overflow `Reject`), [`Error::NotOpen`] (replay off) or
     /// [`Error::Stopped`]; never drops a message without saying so.
     pub fn send(&self, message: Message) -> Result<SendOutcome, Error> {
-        self.inner.send(message)
+        self.handle.send(message)
     }
 
     /// A stream of [`ConnectionEvent`]s from now on; it ends when the socket is dropped or
     /// closed by the user.
     pub fn events(&self) -> ConnectionEvents {
-        ConnectionEvents(self.inner.subscribe())
+        self.handle.events()
     }
 
     /// Where the connection is now, folded from every [`ConnectionEvent`] so far (including
     /// those emitted before anyone subscribed, such as the first `Connecting`).
     pub fn status(&self) -> crate::ConnectionStatus {
-        self.inner.status()
+        self.handle.status()
     }
 
     /// `Open` while connected; `Connecting` while dialling or waiting to retry; `Closed` once
     /// closed for good.
     pub fn ready_state(&self) -> ReadyState {
-        self.inner.ready_state()
+        self.handle.ready_state()
     }
 
     /// Retries since the last stable connection (0 while the first attempt runs).
     pub fn attempt(&self) -> u32 {
-        self.inner.attempt()
+        self.handle.attempt()
     }
 
     /// The last heartbeat round-trip time, if the heartbeat is on and was answered.
     pub fn rtt(&self) -> Option<Duration> {
-        self.inner.rtt()
+        self.handle.rtt()
     }
 
     /// Bytes waiting in the send queue.
     pub fn queued_bytes(&self) -> usize {
-        self.inner.queued_bytes()
+        self.handle.queued_bytes()
     }
 
     /// The subprotocol of the last connection that opened (empty if none).
     pub fn protocol(&self) -> String {
-        self.inner.protocol()
+        self.handle.protocol()
     }
 
     /// The extensions of the last connection that opened (empty if none).
     pub fn extensions(&self) -> String {
-        self.inner.extensions()
+        self.handle.extensions()
     }
 
     /// Bytes the open socket holds but hasn't sent yet (0 when not open).
     pub fn buffered_amount(&self) -> u32 {
-        self.inner.buffered_amount()
+        self.handle.buffered_amount()
     }
 
     /// Closes for good with 1000: no retry will run, whatever is scheduled or in flight.
     /// `ready_state` is `Closing` until the closing handshake ends (at most the connect
     /// timeout); the final [`ConnectionEvent::Closed`] carries the close the browser reported.
     pub fn close(&self) {
-        self.inner.close(Some(CloseCode::NORMAL), "");
+        self.handle.close();
     }
 
     /// Closes for good with this code and reason (at most 123 bytes of UTF-8).
     pub fn close_with(&self, code: CloseCode, reason: &str) -> Result<(), Error> {
-        check_reason(reason)?;
-        self.inner.close(Some(code), reason);
-        Ok(())
+        self.handle.close_with(code, reason)
     }
 
     /// Closes for good sending no status code, as the browser's `WebSocket.close()` without
     /// arguments does: the peer sees 1005.
     pub fn close_without_status(&self) {
-        self.inner.close(None, "");
+        self.handle.close_without_status();
     }
 
     /// Drops the current connection (if any) and dials at once with the backoff reset; also
     /// restarts after the policy gave up. Does nothing after [`close`](Self::close).
     pub fn reconnect(&self) {
-        self.inner.reconnect();
+        self.handle.reconnect();
     }
 }
 
 impl Stream for ReconnectingWebSocket {
     type Item = Message;
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Message>> {
-        self.inner.poll_message(cx)
+        Pin::new(&mut self.get_mut().receiver).poll_next(cx)
     }
 }
 
@@ -400,37 +406,25 @@ impl futures_core::FusedStream for ReconnectingWebSocket {
     /// True while stopped with nothing left to read; `reconnect()` after giving up makes it
     /// false again.
     fn is_terminated(&self) -> bool {
-        self.inner.is_finished()
+        self.receiver.is_terminated()
     }
 }
 
-impl ReconnectingWebSocket {
-    /// Hands the slot's message to the core once it can take it without an error or a drop.
-    fn poll_slot(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        loop {
-            let Some(message) = self.slot.as_ref() else {
-                return Poll::Ready(Ok(()));
-            };
-            match self.inner.poll_accept(message.len(), cx) {
-                Accept::Yes => {
-                    self.wait = None;
-                    if let Some(message) = self.slot.take() {
-                        self.inner.send(message)?;
-                    }
-                    return Poll::Ready(Ok(()));
-                }
-                Accept::Stopped => return Poll::Ready(Err(Error::Stopped)),
-                Accept::Wait => return Poll::Pending,
-                Accept::Full => {
-                    let inner = &self.inner;
-                    let wait = self.wait.get_or_insert_with(|| inner.backpressure_delay());
-                    if Pin::new(wait).poll(cx).is_pending() {
-                        return Poll::Pending;
-                    }
-                    self.wait = None;
-                }
-            }
-        }
+impl Sink<Message> for ReconnectingWebSocket {
+    type Error = Error;
+
+    fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        Pin::new(&mut self.get_mut().handle).poll_ready(cx)
+    }
+    fn start_send(self: Pin<&mut Self>, item: Message) -> Result<(), Error> {
+        Pin::new(&mut self.get_mut().handle).start_send(item)
+    }
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        Pin::new(&mut self.get_mut().handle).poll_flush(cx)
+    }
+    /// Hands over the last message, closes for good with 1000 and resolves once closed.
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        Pin::new(&mut self.get_mut().handle).poll_close(cx)
     }
 }
 
@@ -446,45 +440,9 @@ pub(crate) enum Accept {
     Stopped,
 }
 
-impl Sink<Message> for ReconnectingWebSocket {
-    type Error = Error;
-
-    fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        let this = self.get_mut();
-        match this.poll_slot(cx) {
-            Poll::Ready(Ok(())) if this.inner.is_stopped() => Poll::Ready(Err(Error::Stopped)),
-            other => other,
-        }
-    }
-
-    fn start_send(self: Pin<&mut Self>, item: Message) -> Result<(), Error> {
-        let this = self.get_mut();
-        if this.inner.is_stopped() {
-            return Err(Error::Stopped);
-        }
-        this.slot = Some(item);
-        Ok(())
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        self.get_mut().poll_slot(cx)
-    }
-
-    /// Hands over the last message, closes for good with 1000 and resolves once closed.
-    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        let this = self.get_mut();
-        let flushed = match this.poll_slot(cx) {
-            Poll::Pending => return Poll::Pending,
-            Poll::Ready(flushed) => flushed,
-        };
-        this.inner.close(Some(CloseCode::NORMAL), "");
-        this.inner.poll_finished(cx).map(|()| flushed)
-    }
-}
-
 /// The stream returned by [`ReconnectingWebSocket::events`].
 #[derive(Debug)]
-pub struct ConnectionEvents(sys::Subscription<ConnectionEvent>);
+pub struct ConnectionEvents(pub(crate) sys::Subscription<ConnectionEvent>);
 
 impl Stream for ConnectionEvents {
     type Item = ConnectionEvent;

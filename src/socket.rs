@@ -161,6 +161,18 @@ impl WebSocket {
         self.rx.conn.buffered_amount()
     }
 
+    /// The browser's own socket underneath, for what this type doesn't cover (wasm32 only).
+    ///
+    /// Read it freely. Writing through it bypasses this type: don't change `binaryType`
+    /// (binary messages would stop arriving) or set its `on*` handlers (ours are listeners
+    /// and keep working, but yours would see the same events); a `send` or `close` on it
+    /// works but skips the checks and the `Sink`'s backpressure.
+    #[cfg(target_arch = "wasm32")]
+    #[cfg_attr(docsrs, doc(cfg(target_arch = "wasm32")))]
+    pub fn as_web_sys(&self) -> &web_sys::WebSocket {
+        self.rx.conn.web_sys()
+    }
+
     /// A stream of every event from now on: open (if still connecting), message, error and
     /// close. It ends after the close event, or when the socket is dropped. Independent of
     /// the message stream: both see every message.

@@ -256,7 +256,7 @@ async fn throughput(imp: Imp, n: u32, size: usize, binary: bool) -> f64 {
             let (mut ws, _events) = open_reconnecting(&url).await;
             let t0 = perf_now();
             for _ in 0..n {
-                ws.send(msg.clone()).unwrap();
+                let _ = ws.send(msg.clone()).unwrap();
             }
             within(limit, "echoes", async {
                 for _ in 0..n {
@@ -306,7 +306,7 @@ async fn latency(imp: Imp, n: u32) -> Vec<f64> {
             let (mut ws, _events) = open_reconnecting(&url).await;
             for _ in 0..n {
                 let t0 = perf_now();
-                ws.send(msg.clone()).unwrap();
+                let _ = ws.send(msg.clone()).unwrap();
                 ws.next().await.unwrap();
                 samples.push(perf_now() - t0);
             }

@@ -40,7 +40,7 @@ async fn a_connection_lost_while_offline_reports_its_close() {
     let mut events = ws.events();
     next_event(&mut events, 5000, "open", |e| matches!(e, Ev::Open { .. })).await;
     dispatch("offline");
-    ws.send(text("bye")).unwrap();
+    let _ = ws.send(text("bye")).unwrap();
     let ev = next_event(&mut events, 5000, "the loss", |e| {
         matches!(e, Ev::WaitingForNetwork { .. })
     })
@@ -108,7 +108,7 @@ async fn the_stream_stays_ended_after_giving_up_until_reconnect() {
     assert!(!ws.is_terminated());
     let mut events = ws.events();
     next_event(&mut events, 5000, "open", |e| matches!(e, Ev::Open { .. })).await;
-    ws.send(text("again")).unwrap();
+    let _ = ws.send(text("again")).unwrap();
     assert_eq!(within(5000, "echo", ws.next()).await, Some(text("again")));
     assert_eq!(calls.get(), 2);
     ws.close();

@@ -68,9 +68,9 @@ async fn json_echo() {
         )
         .open()
         .unwrap();
-    ws.send(Message::from("a")).unwrap();
+    let _ = ws.send(Message::from("a")).unwrap();
     let mut got = drain(&mut ws, 2500).await;
-    ws.send(Message::from("b")).unwrap();
+    let _ = ws.send(Message::from("b")).unwrap();
     got.extend(drain(&mut ws, 300).await);
     assert_eq!(
         got,
@@ -193,7 +193,7 @@ async fn engineio() {
     })
     .await;
     let mut got = drain(&mut ws, 4500).await;
-    ws.send(Message::from("4hello")).unwrap();
+    let _ = ws.send(Message::from("4hello")).unwrap();
     got.extend(drain(&mut ws, 300).await);
     assert_eq!(
         got,
@@ -259,7 +259,7 @@ async fn refused_handshake() {
         .handshake(|hs| auth("good", hs))
         .open()
         .unwrap();
-    good.send(Message::from("queued before open")).unwrap();
+    let _ = good.send(Message::from("queued before open")).unwrap();
     let echo = within(5000, "echo after auth", good.next()).await;
     assert_eq!(echo, Some(Message::from("queued before open")));
     good.close();

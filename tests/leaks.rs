@@ -39,7 +39,8 @@ async fn a_thousand_reconnects_leave_no_listener_socket_or_timer_behind() {
             .expect("events ended");
         if matches!(ev, Ev::Open { .. }) {
             opens += 1;
-            ws.send(Message::Text("cycle".into())).unwrap();
+            let sent = ws.send(Message::Text("cycle".into())).unwrap();
+            assert_eq!(sent, ws_tether::SendOutcome::Written);
         }
         max_sockets = max_sockets.max(ws_tether::diagnostics::live_counts().1 - before.1);
     }

@@ -104,7 +104,7 @@ async fn muted_heartbeats_are_detected_and_recovered() {
         matches!(e, Ev::Rtt(_))
     })
     .await;
-    ws.send(Message::Text("alive".into())).unwrap();
+    let _ = ws.send(Message::Text("alive".into())).unwrap();
     assert_eq!(
         within(5000, "mute: echo", ws.next()).await,
         Some(Message::Text("alive".into()))

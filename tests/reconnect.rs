@@ -63,7 +63,7 @@ async fn a_dropped_connection_comes_back_and_keeps_delivering() {
     })
     .await;
     assert_eq!(ws.ready_state(), ReadyState::Open);
-    ws.send(text("two")).unwrap();
+    let _ = ws.send(text("two")).unwrap();
     assert_eq!(within(5000, "echo", ws.next()).await, Some(text("two")));
     assert!(stats(&id).await["opened"].as_u64().unwrap() >= 2);
     ws.close();
@@ -96,7 +96,7 @@ async fn messages_sent_while_down_arrive_once_and_in_order() {
         .unwrap();
     let mut events = ws.events();
     next_event(&mut events, 5000, "open", |e| matches!(e, Ev::Open { .. })).await;
-    ws.send(text("first")).unwrap();
+    let _ = ws.send(text("first")).unwrap();
     next_event(&mut events, 5000, "drop", |e| {
         matches!(e, Ev::Reconnecting { .. })
     })
@@ -113,7 +113,7 @@ async fn messages_sent_while_down_arrive_once_and_in_order() {
         matches!(e, Ev::Open { .. })
     })
     .await;
-    ws.send(text("after")).unwrap();
+    let _ = ws.send(text("after")).unwrap();
     let s = wait_for_stats(&id, 5000, "all messages", |s| s["received"] == 22).await;
     let mut expected = vec!["first".to_string()];
     expected.extend((0..20).map(|i| format!("q{i}")));
@@ -153,7 +153,7 @@ async fn a_full_queue_rejects_and_says_so() {
         .overflow(Overflow::DropOldest)
         .open()
         .unwrap();
-    ws.send(text("12345678")).unwrap();
+    let _ = ws.send(text("12345678")).unwrap();
     assert_eq!(ws.send(text("abc")), Ok(SendOutcome::Queued { dropped: 1 }));
 
     let ws = ReconnectingWebSocket::builder("ws://127.0.0.1:1/")
@@ -171,7 +171,7 @@ async fn the_sink_waits_for_room_instead_of_failing() {
         .open()
         .unwrap();
     // Still connecting: "abcd" fills the queue; the Sink waits for the open to send "efgh".
-    ws.send(text("abcd")).unwrap();
+    let _ = ws.send(text("abcd")).unwrap();
     within(
         5000,
         "sink send",
@@ -342,7 +342,7 @@ async fn a_failing_url_provider_is_retried_not_fatal() {
     );
     next_event(&mut events, 5000, "open", |e| matches!(e, Ev::Open { .. })).await;
     assert_eq!(calls.get(), 3);
-    ws.send(text("ok")).unwrap();
+    let _ = ws.send(text("ok")).unwrap();
     assert_eq!(within(5000, "echo", ws.next()).await, Some(text("ok")));
 }
 
@@ -384,7 +384,7 @@ async fn heartbeat_replies_report_rtt_and_are_not_delivered() {
     let Ev::Rtt(rtt) = ev else { unreachable!() };
     assert!(rtt < Duration::from_secs(2));
     assert_eq!(ws.rtt(), Some(rtt));
-    ws.send(text("data")).unwrap();
+    let _ = ws.send(text("data")).unwrap();
     // Only the data comes back through the stream, never a pong.
     assert_eq!(within(5000, "echo", ws.next()).await, Some(text("data")));
     ws.close();
@@ -539,4 +539,48 @@ async fn a_connection_the_browser_refuses_ends_in_a_retry_and_gives_up_on_schedu
         "{ev:?}"
     );
     assert_eq!(ws.ready_state(), ReadyState::Closed);
+}
+
+#[wasm_bindgen_test]
+async fn split_halves_share_one_connection_that_closes_when_the_last_is_dropped() {
+    let ws = ReconnectingWebSocket::builder(ws_url("/echo"))
+        .backoff(fast())
+        .open()
+        .unwrap();
+    let (handle, mut receiver) = ws.split();
+    let other = handle.clone();
+    let mut events = handle.events();
+    // One clone queues before open; the connection writes it once open.
+    assert!(matches!(
+        other.send(text("from a clone")),
+        Ok(SendOutcome::Queued { dropped: 0 })
+    ));
+    next_event(&mut events, 5000, "open", |e| matches!(e, Ev::Open { .. })).await;
+    assert_eq!(handle.status(), ws_tether::ConnectionStatus::Open);
+    assert_eq!(other.ready_state(), ReadyState::Open);
+    assert_eq!(
+        within(5000, "echo", receiver.next()).await,
+        Some(text("from a clone"))
+    );
+    // Each clone is a Sink of its own.
+    let mut sink = handle.clone();
+    SinkExt::send(&mut sink, text("through the sink"))
+        .await
+        .unwrap();
+    assert_eq!(
+        within(5000, "echo", receiver.next()).await,
+        Some(text("through the sink"))
+    );
+    // Without the receiver the connection stays up for the handles.
+    drop(receiver);
+    drop(sink);
+    drop(handle);
+    assert_eq!(other.send(text("unread")), Ok(SendOutcome::Written));
+    assert_eq!(other.ready_state(), ReadyState::Open);
+    // The last half gone: closed, and the event stream ends.
+    drop(other);
+    within(5000, "events end", async {
+        while events.next().await.is_some() {}
+    })
+    .await;
 }

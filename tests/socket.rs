@@ -258,3 +258,26 @@ async fn the_event_stream_and_the_message_stream_both_see_every_message() {
         .collect();
     assert_eq!(seen, got);
 }
+
+#[wasm_bindgen_test]
+async fn as_web_sys_is_the_browser_socket_underneath() {
+    let mut ws = within(5000, "connect", WebSocket::connect(ws_url("/echo")))
+        .await
+        .unwrap();
+    let raw = ws.as_web_sys().clone();
+    assert_eq!(raw.url(), ws.url());
+    assert_eq!(raw.ready_state(), 1);
+    assert_eq!(
+        raw.binary_type(),
+        ws_tether::web_sys::BinaryType::Arraybuffer
+    );
+    // Written through the browser's socket, read through ours: the same connection.
+    raw.send_with_str("raw").unwrap();
+    assert_eq!(
+        within(5000, "echo", ws.next()).await,
+        Some(Ok(Message::Text("raw".into())))
+    );
+    ws.close();
+    assert_eq!(within(5000, "end", ws.next()).await, None);
+    assert_eq!(raw.ready_state(), 3);
+}

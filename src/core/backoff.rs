@@ -146,7 +146,10 @@ type BackoffFn = Rc<dyn Fn(&RetryContext) -> Option<Duration>>;
 
 /// The retry policy: an [`ExponentialBackoff`] (the default) or a function of the attempt,
 /// the elapsed time and the last close, returning the next delay or `None` to stop.
+///
+/// `#[non_exhaustive]`: more built-in policies may come; match with a fallback arm.
 #[derive(Clone)]
+#[non_exhaustive]
 pub enum Backoff {
     /// Exponential growth with jitter.
     Exponential(ExponentialBackoff),

@@ -24,7 +24,11 @@ const LATE_TIMER_SLACK: Duration = Duration::from_secs(1);
 const CLOSING_TIMEOUT_REASON: &str = "closing handshake timed out";
 
 /// The machine's timers; the driver keeps at most one of each.
+///
+/// `#[non_exhaustive]`: a driver keeps them by [`index`](Self::index) in an array of
+/// [`Timer::ALL`]`.len()`, which grows with them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Timer {
     /// Waiting out the backoff delay before the next attempt.
     Retry,

@@ -653,7 +653,7 @@ fn start_close(acts: &[Action]) -> Vec<(ConnId, u16, String)> {
 fn close_while_open_closes_the_socket_and_stops_for_good() {
     let mut sim = Sim::new(heartbeat(secs(10), secs(5)), 6);
     sim.open_current();
-    sim.send(text("queued? no, written")).0.unwrap();
+    let _ = sim.send(text("queued? no, written")).0.unwrap();
     let acts = sim.close(4100, "bye");
     assert_eq!(start_close(&acts), vec![(1, 4100, "bye".to_owned())]);
     assert!(
@@ -810,7 +810,7 @@ fn reconnect_after_giving_up_starts_again() {
     sim.advance_to_next_timer();
     sim.drop_current(1006);
     sim.advance_to_next_timer();
-    sim.send(text("queued")).0.unwrap();
+    let _ = sim.send(text("queued")).0.unwrap();
     let acts = sim.drop_current(1006);
     let (reason, unsent) = the_closed(&acts);
     assert_eq!(
@@ -1256,7 +1256,7 @@ fn drop_oldest_overflow_reports_what_it_dropped() {
     };
     let mut sim = Sim::new(cfg, 29);
     for s in ["aaa", "bbb", "ccc"] {
-        sim.send(text(s)).0.unwrap();
+        let _ = sim.send(text(s)).0.unwrap();
     }
     assert_eq!(
         sim.send(text("ddddd")).0,
@@ -1277,7 +1277,7 @@ fn drop_newest_overflow_reports_the_drop() {
         ..Config::default()
     };
     let mut sim = Sim::new(cfg, 30);
-    sim.send(text("aaaa")).0.unwrap();
+    let _ = sim.send(text("aaaa")).0.unwrap();
     assert_eq!(sim.send(text("b")).0, Ok(SendOutcome::Dropped));
     assert_eq!(sim.m.queued_bytes(), 4);
     assert_eq!(writes_in(&sim.open_current()), vec![text("aaaa")]);
@@ -1307,7 +1307,7 @@ fn without_replay_sends_fail_while_not_open() {
 fn close_reports_the_discarded_queued_messages() {
     let mut sim = Sim::new(Config::default(), 32);
     for s in ["a", "b", "c"] {
-        sim.send(text(s)).0.unwrap();
+        let _ = sim.send(text(s)).0.unwrap();
     }
     sim.close(1000, "bye");
     let acts = sim.close_event(1, 1006);

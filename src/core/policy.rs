@@ -56,7 +56,10 @@ impl Disconnect {
 type CloseFn = Rc<dyn Fn(&Disconnect) -> bool>;
 
 /// Decides, after each close or failed attempt, whether to reconnect.
+///
+/// `#[non_exhaustive]`: more built-in policies may come; match with a fallback arm.
 #[derive(Clone, Default)]
+#[non_exhaustive]
 pub enum ClosePolicy {
     /// [`Disconnect::should_retry_by_default`].
     #[default]

@@ -19,8 +19,13 @@ pub enum Overflow {
 }
 
 /// What became of a message given to `send`.
+///
+/// `#[must_use]`: `ws.send(message)?;` would let an `Ok(Dropped)` pass unnoticed, so the
+/// compiler warns until you look at it (`matches!(.., SendOutcome::Dropped)`, or `let _ =`
+/// when any outcome will do).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
+#[must_use = "`Dropped` means the message was not sent: check the outcome"]
 pub enum SendOutcome {
     /// Handed to the open socket.
     Written,
@@ -164,7 +169,7 @@ mod tests {
     fn drop_oldest_makes_room_and_counts() {
         let mut q = SendQueue::new(10, Overflow::DropOldest);
         for c in ['a', 'b', 'c'] {
-            q.push(text(3, c)).unwrap();
+            let _ = q.push(text(3, c)).unwrap();
         }
         assert_eq!(q.push(text(5, 'd')), Ok(SendOutcome::Queued { dropped: 2 }));
         assert_eq!(q.pop(), Some(text(3, 'c')));
@@ -176,7 +181,7 @@ mod tests {
     #[test]
     fn drop_newest_reports_the_drop() {
         let mut q = SendQueue::new(4, Overflow::DropNewest);
-        q.push(text(4, 'a')).unwrap();
+        let _ = q.push(text(4, 'a')).unwrap();
         assert_eq!(q.push(text(1, 'b')), Ok(SendOutcome::Dropped));
         assert_eq!(q.len(), 1);
     }
@@ -187,7 +192,7 @@ mod tests {
             for first in [0, 3, 10] {
                 for len in [0, 1, 4, 7, 10, 11] {
                     let mut q = SendQueue::new(10, overflow);
-                    q.push(text(first, 'a')).unwrap();
+                    let _ = q.push(text(first, 'a')).unwrap();
                     let checked = q.check(len);
                     let pushed = q.push(text(len, 'b')).map(|_| ());
                     assert_eq!(checked, pushed, "{overflow:?} {first} {len}");

@@ -156,13 +156,17 @@ impl Conn {
         self.0.ws.buffered_amount()
     }
 
+    pub(crate) fn web_sys(&self) -> &web_sys::WebSocket {
+        &self.0.ws
+    }
+
     pub(crate) fn subscribe_events(&self) -> Subscription<Event> {
         let (tx, rx) = unbounded();
         let mut st = self.state();
         if st.close.is_none() {
             st.events.push(tx);
         }
-        Subscription(rx)
+        Subscription::new(rx)
     }
 
     pub(crate) fn subscribe_states(&self) -> Subscription<ReadyState> {
@@ -171,7 +175,7 @@ impl Conn {
         if st.close.is_none() {
             st.states.push(tx);
         }
-        Subscription(rx)
+        Subscription::new(rx)
     }
 
     /// Starts closing; `None` sends no status code (the peer sees 1005).
@@ -418,13 +422,14 @@ pub(crate) fn broadcast<T: Clone>(subscribers: &mut Vec<UnboundedSender<T>>, ite
     }
 }
 
-/// A stream of values pushed by the listeners.
+/// A stream of values pushed by the listeners. `!Send` like the socket it came from (the
+/// channel alone would be `Send`), so the public stream types are the same on every target.
 #[derive(Debug)]
-pub(crate) struct Subscription<T>(UnboundedReceiver<T>);
+pub(crate) struct Subscription<T>(UnboundedReceiver<T>, std::marker::PhantomData<Rc<()>>);
 
 impl<T> Subscription<T> {
     pub(crate) fn new(rx: UnboundedReceiver<T>) -> Self {
-        Subscription(rx)
+        Subscription(rx, std::marker::PhantomData)
     }
 
     pub(crate) fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<T>> {

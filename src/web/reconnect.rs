@@ -45,6 +45,8 @@ struct Side {
     /// Subprotocol and extensions of the last connection that opened (kept after it
     /// closes, as browsers keep them).
     negotiated: RefCell<(String, String)>,
+    /// The receiving half was dropped: nobody can read the message stream any more.
+    unread: std::cell::Cell<bool>,
 }
 
 /// The getters' values as of the end of the last input.
@@ -325,6 +327,13 @@ impl Reconnecting {
     pub(crate) fn backpressure_delay(&self) -> Delay {
         Delay::backpressure()
     }
+    /// The message stream's reader is gone: stop buffering for it.
+    pub(crate) fn receiver_dropped(&self) {
+        self.side.unread.set(true);
+        if let Ok(mut d) = self.driver.try_borrow_mut() {
+            d.inbox = VecDeque::new();
+        }
+    }
 }
 
 impl Drop for Reconnecting {
@@ -437,6 +446,9 @@ impl Driver {
     fn deliver(&mut self, message: Message) {
         if self.messages_as_events {
             broadcast(&mut self.subscribers, ConnectionEvent::Message(message));
+        } else if self.side.unread.get() {
+            // The receiver was dropped: nobody can read it (and nothing older waits).
+            self.inbox.clear();
         } else {
             self.inbox.push_back(message);
             if let Some(w) = self.rx_waker.take() {

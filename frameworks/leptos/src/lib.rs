@@ -39,18 +39,24 @@ mod pump;
 pub use ws_tether;
 /// The connection status, from the core library.
 pub use ws_tether::ConnectionStatus as Status;
-pub use ws_tether::{Error, Message, ReconnectingBuilder, SendOutcome};
+/// JSON over text frames, for [`use_reconnecting_websocket_typed`] and
+/// [`WebSocketHandle::send_encoded`] (the `serde` feature).
+#[cfg(feature = "serde")]
+#[cfg_attr(docsrs, doc(cfg(feature = "serde")))]
+pub use ws_tether::Json;
+pub use ws_tether::{Decoder, Encoder, Error, Message, ReconnectingBuilder, SendOutcome};
 
 use leptos::prelude::*;
 use std::rc::Rc;
-use ws_tether::{ReadyState, ReconnectingWebSocket};
-
-type Shared = Rc<ReconnectingWebSocket>;
+use ws_tether::{ReadyState, ReconnectingHandle, ReconnectingWebSocket};
 
 /// The socket of one hook, and whether [`WebSocketHandle::close`] closed it.
 #[derive(Default)]
 struct Slot {
-    socket: Option<Shared>,
+    /// The socket's handle; its receiver is dropped at once (messages come as events).
+    socket: Option<ReconnectingHandle>,
+    /// Bumped for every socket opened: a pump whose socket was replaced stops.
+    opened: u64,
     closed_by_user: bool,
 }
 
@@ -61,6 +67,44 @@ pub fn use_reconnecting_websocket(
     on_message: impl Fn(Message) + 'static,
 ) -> WebSocketHandle {
     use_reconnecting_websocket_with(url, |builder| builder, on_message)
+}
+
+/// [`use_reconnecting_websocket_with`] for typed messages: `on_message` gets each message
+/// decoded by `decoder` (such as `Json`, with the `serde` feature), or the
+/// [`Error::Codec`] saying why it isn't a `T`. Send typed values with
+/// [`WebSocketHandle::send_encoded`].
+///
+/// ```no_run
+/// # #[cfg(feature = "serde")] mod chat {
+/// use leptos::prelude::*;
+/// use serde::Deserialize;
+/// use ws_tether_leptos::{use_reconnecting_websocket_typed, Json};
+///
+/// #[derive(Deserialize)]
+/// struct Said { name: String, text: String }
+///
+/// #[component]
+/// fn Chat() -> impl IntoView {
+///     let (last, set_last) = signal(String::new());
+///     let ws = use_reconnecting_websocket_typed("wss://chat.example/room", |b| b, Json,
+///         move |said: Result<Said, _>| match said {
+///             Ok(said) => set_last.set(format!("{}: {}", said.name, said.text)),
+///             Err(error) => set_last.set(format!("not a chat message: {error}")),
+///         });
+///     view! {
+///         <p>{last}</p>
+///         <button on:click=move |_| { let _ = ws.send_encoded(&Json, &"hi"); }>"hi"</button>
+///     }
+/// }
+/// # }
+/// ```
+pub fn use_reconnecting_websocket_typed<T: 'static>(
+    url: impl Into<Signal<String>>,
+    configure: impl Fn(ReconnectingBuilder) -> ReconnectingBuilder + 'static,
+    decoder: impl Decoder<T> + 'static,
+    on_message: impl Fn(Result<T, Error>) + 'static,
+) -> WebSocketHandle {
+    use_reconnecting_websocket_with(url, configure, typed(decoder, on_message))
 }
 
 /// Opens a reconnecting WebSocket to `url` for the current component's lifetime.
@@ -107,16 +151,23 @@ pub fn use_reconnecting_websocket_with(
         status.set(socket.status());
         // Subscribed before yielding: no message can arrive unseen.
         let events = socket.events();
-        let socket = Rc::new(socket);
-        let weak = Rc::downgrade(&socket);
-        slot.set_value(Slot {
-            socket: Some(socket),
-            closed_by_user: false,
-        });
+        let (socket, receiver) = socket.split();
+        drop(receiver);
+        let opened = slot
+            .try_update_value(|slot| {
+                slot.socket = Some(socket);
+                slot.closed_by_user = false;
+                slot.opened = slot.opened.wrapping_add(1);
+                slot.opened
+            })
+            .unwrap_or_default();
         let on_message = Rc::clone(&on_message);
         leptos::task::spawn_local(pump::pump(
-            weak,
             events,
+            move || {
+                slot.try_with_value(|slot| slot.opened == opened && slot.socket.is_some())
+                    .unwrap_or(false)
+            },
             move |message| on_message(message),
             move |next| {
                 // The signal may be gone already if the owner is being torn down.
@@ -124,7 +175,7 @@ pub fn use_reconnecting_websocket_with(
             },
         ));
         // Runs before the effect runs again (new URL, reopen) and when the owner is
-        // cleaned up. Dropping the last strong reference also ends the task.
+        // cleaned up. Taking the handle out of the slot also ends the task.
         on_cleanup(move || {
             let socket = slot.try_update_value(|slot| slot.socket.take()).flatten();
             if let Some(socket) = socket {
@@ -153,7 +204,7 @@ pub struct WebSocketHandle {
 }
 
 impl WebSocketHandle {
-    fn socket(&self) -> Option<Shared> {
+    fn socket(&self) -> Option<ReconnectingHandle> {
         self.slot
             .try_with_value(|slot| slot.socket.clone())
             .flatten()
@@ -171,6 +222,16 @@ impl WebSocketHandle {
             Some(socket) => socket.send(message.into()),
             None => Err(self.no_socket()),
         }
+    }
+
+    /// Encodes `value` with `encoder` (such as `Json`) and sends it as
+    /// [`send`](Self::send) does; [`Error::Codec`] if it can't be encoded.
+    pub fn send_encoded<T: ?Sized>(
+        &self,
+        encoder: &impl Encoder<T>,
+        value: &T,
+    ) -> Result<SendOutcome, Error> {
+        self.send(encoder.encode(value)?)
     }
 
     fn no_socket(&self) -> Error {
@@ -218,5 +279,43 @@ impl std::fmt::Debug for WebSocketHandle {
         f.debug_struct("WebSocketHandle")
             .field("status", &self.status.try_get_untracked())
             .finish_non_exhaustive()
+    }
+}
+
+/// `on_message` for typed values: each message decoded by `decoder`, or the
+/// [`Error::Codec`] saying why it isn't a `T`.
+fn typed<T>(decoder: impl Decoder<T>, on_message: impl Fn(Result<T, Error>)) -> impl Fn(Message) {
+    move |message| on_message(decoder.decode(&message))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::RefCell;
+
+    /// Numbers as decimal text.
+    struct Decimal;
+
+    impl Decoder<u32> for Decimal {
+        fn decode(&self, message: &Message) -> Result<u32, Error> {
+            let text = message.as_text().unwrap_or_default();
+            text.parse().map_err(|_| Error::Codec {
+                reason: format!("not a number: {text:?}"),
+            })
+        }
+    }
+
+    #[test]
+    fn typed_on_message_gets_each_message_decoded_in_order() {
+        let got = RefCell::new(Vec::new());
+        let on_message = typed(Decimal, |value| got.borrow_mut().push(value));
+        for text in ["1", "x", "3"] {
+            on_message(Message::from(text));
+        }
+        drop(on_message);
+        let got = got.into_inner();
+        assert_eq!(got[0], Ok(1));
+        assert!(matches!(&got[1], Err(Error::Codec { reason }) if reason.contains("\"x\"")));
+        assert_eq!(got[2], Ok(3));
     }
 }

@@ -57,22 +57,29 @@ mod pump;
 pub use ws_tether;
 /// The connection status, from the core library.
 pub use ws_tether::ConnectionStatus as Status;
-pub use ws_tether::{Error, Message, ReconnectingBuilder, SendOutcome};
+/// JSON over text frames, for [`use_reconnecting_websocket_typed`] and
+/// [`WebSocketHandle::send_encoded`] (the `serde` feature).
+#[cfg(feature = "serde")]
+#[cfg_attr(docsrs, doc(cfg(feature = "serde")))]
+pub use ws_tether::Json;
+pub use ws_tether::{Decoder, Encoder, Error, Message, ReconnectingBuilder, SendOutcome};
 
 use std::cell::RefCell;
 use std::fmt;
 use std::rc::Rc;
-use ws_tether::{ReadyState, ReconnectingWebSocket};
+use ws_tether::{ReadyState, ReconnectingHandle, ReconnectingWebSocket};
 use yew::prelude::*;
 
-type Shared = Rc<ReconnectingWebSocket>;
 type Configure = Rc<dyn Fn(ReconnectingBuilder) -> ReconnectingBuilder>;
 type OnMessage = Rc<dyn Fn(Message)>;
 
 /// What the hook keeps between renders.
 #[derive(Default)]
 struct Slot {
-    socket: Option<Shared>,
+    /// The socket's handle; its receiver is dropped at once (messages come as events).
+    socket: Option<ReconnectingHandle>,
+    /// Bumped for every socket opened: a pump whose socket was replaced stops.
+    opened: u64,
     /// Set by `close()`; `reconnect()` then opens a new socket.
     closed_by_user: bool,
     /// Bumped to open a new socket after a user close.
@@ -92,6 +99,49 @@ where
     F: Fn(Message) + 'static,
 {
     use_reconnecting_websocket_with(url, |builder| builder, on_message)
+}
+
+/// [`use_reconnecting_websocket_with`] for typed messages: `on_message` gets each message
+/// decoded by `decoder` (such as `Json`, with the `serde` feature), or the
+/// [`Error::Codec`] saying why it isn't a `T`. Send typed values with
+/// [`WebSocketHandle::send_encoded`].
+///
+/// ```no_run
+/// # #[cfg(feature = "serde")] mod chat {
+/// use serde::Deserialize;
+/// use yew::prelude::*;
+/// use ws_tether_yew::{use_reconnecting_websocket_typed, Json};
+///
+/// #[derive(Deserialize)]
+/// struct Said { name: String, text: String }
+///
+/// #[function_component]
+/// fn Chat() -> Html {
+///     let ws = use_reconnecting_websocket_typed("wss://chat.example/room", |b| b, Json,
+///         move |said: Result<Said, _>| match said {
+///             Ok(said) => log(&format!("{}: {}", said.name, said.text)),
+///             Err(error) => log(&format!("not a chat message: {error}")),
+///         });
+///     let hi = Callback::from(move |_| { let _ = ws.send_encoded(&Json, &"hi"); });
+///     html! { <button onclick={hi}>{ "hi" }</button> }
+/// }
+/// # fn log(_: &str) {}
+/// # }
+/// ```
+#[hook]
+pub fn use_reconnecting_websocket_typed<T, C, D, F>(
+    url: impl Into<AttrValue>,
+    configure: C,
+    decoder: D,
+    on_message: F,
+) -> WebSocketHandle
+where
+    T: 'static,
+    C: Fn(ReconnectingBuilder) -> ReconnectingBuilder + 'static,
+    D: Decoder<T> + 'static,
+    F: Fn(Result<T, Error>) + 'static,
+{
+    use_reconnecting_websocket_with(url, configure, typed(decoder, on_message))
 }
 
 /// Opens a reconnecting WebSocket to `url` for the component's lifetime.
@@ -177,17 +227,25 @@ fn open(url: &str, slot: &Rc<RefCell<Slot>>, status: UseStateSetter<Status>) {
     status.set(socket.status());
     // Subscribed before yielding: no message can arrive unseen.
     let events = socket.events();
-    let socket = Rc::new(socket);
-    let weak = Rc::downgrade(&socket);
-    {
+    let (socket, receiver) = socket.split();
+    drop(receiver);
+    let opened = {
         let mut slot = slot.borrow_mut();
         slot.socket = Some(socket);
         slot.closed_by_user = false;
-    }
+        slot.opened = slot.opened.wrapping_add(1);
+        slot.opened
+    };
+    let this_socket = Rc::downgrade(slot);
     let callbacks = Rc::downgrade(slot);
     yew::platform::spawn_local(pump::pump(
-        weak,
         events,
+        move || {
+            this_socket.upgrade().is_some_and(|slot| {
+                let slot = slot.borrow();
+                slot.opened == opened && slot.socket.is_some()
+            })
+        },
         move |message| {
             // Cloned out first: the callback may render, and a render writes the slot.
             let on_message = callbacks
@@ -213,7 +271,7 @@ pub struct WebSocketHandle {
 }
 
 impl WebSocketHandle {
-    fn socket(&self) -> Option<Shared> {
+    fn socket(&self) -> Option<ReconnectingHandle> {
         self.slot.borrow().socket.clone()
     }
 
@@ -234,6 +292,16 @@ impl WebSocketHandle {
                 _ => Error::NotOpen,
             }),
         }
+    }
+
+    /// Encodes `value` with `encoder` (such as `Json`) and sends it as
+    /// [`send`](Self::send) does; [`Error::Codec`] if it can't be encoded.
+    pub fn send_encoded<T: ?Sized>(
+        &self,
+        encoder: &impl Encoder<T>,
+        value: &T,
+    ) -> Result<SendOutcome, Error> {
+        self.send(encoder.encode(value)?)
     }
 
     /// Closes the socket for good with 1000 (normal closure); no retry runs. The status is
@@ -284,5 +352,43 @@ impl fmt::Debug for WebSocketHandle {
         f.debug_struct("WebSocketHandle")
             .field("status", &self.status)
             .finish_non_exhaustive()
+    }
+}
+
+/// `on_message` for typed values: each message decoded by `decoder`, or the
+/// [`Error::Codec`] saying why it isn't a `T`.
+fn typed<T>(decoder: impl Decoder<T>, on_message: impl Fn(Result<T, Error>)) -> impl Fn(Message) {
+    move |message| on_message(decoder.decode(&message))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::RefCell;
+
+    /// Numbers as decimal text.
+    struct Decimal;
+
+    impl Decoder<u32> for Decimal {
+        fn decode(&self, message: &Message) -> Result<u32, Error> {
+            let text = message.as_text().unwrap_or_default();
+            text.parse().map_err(|_| Error::Codec {
+                reason: format!("not a number: {text:?}"),
+            })
+        }
+    }
+
+    #[test]
+    fn typed_on_message_gets_each_message_decoded_in_order() {
+        let got = RefCell::new(Vec::new());
+        let on_message = typed(Decimal, |value| got.borrow_mut().push(value));
+        for text in ["1", "x", "3"] {
+            on_message(Message::from(text));
+        }
+        drop(on_message);
+        let got = got.into_inner();
+        assert_eq!(got[0], Ok(1));
+        assert!(matches!(&got[1], Err(Error::Codec { reason }) if reason.contains("\"x\"")));
+        assert_eq!(got[2], Ok(3));
     }
 }

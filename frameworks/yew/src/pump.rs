@@ -1,24 +1,24 @@
 //! The one task per socket. The socket is opened with `messages_as_events`, so a single
 //! stream carries every message and every connection event in the order they happened:
-//! messages go to the component's callback, the rest to its status. The task holds the
-//! socket weakly; once the hook drops it, the task ends without calling anything again,
-//! even with events still buffered.
+//! messages go to the component's callback, the rest to its status. The task asks `alive`
+//! before each event; once the hook has let go of this socket (unmounted, a new URL), the
+//! task ends without calling anything again, even with events still buffered.
 
 use crate::Status;
 use std::future::poll_fn;
 use std::pin::Pin;
-use std::rc::Weak;
-use ws_tether::{ConnectionEvent, ConnectionEvents, Message, ReconnectingWebSocket, Stream};
+use ws_tether::{ConnectionEvent, ConnectionEvents, Message, Stream};
 
-/// Runs until the socket is dropped, or closed by the user (the stream then ends).
+/// Runs until `alive` says no, or the socket is closed for good by the user or dropped (the
+/// stream then ends).
 pub(crate) async fn pump(
-    socket: Weak<ReconnectingWebSocket>,
     mut events: ConnectionEvents,
+    alive: impl Fn() -> bool,
     on_message: impl Fn(Message),
     on_status: impl Fn(Status),
 ) {
     while let Some(event) = poll_fn(|cx| Pin::new(&mut events).poll_next(cx)).await {
-        if socket.strong_count() == 0 {
+        if !alive() {
             return;
         }
         match event {
