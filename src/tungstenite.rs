@@ -6,10 +6,7 @@
 use crate::Message;
 
 /// A text message becomes a text frame, a binary message a binary frame.
-#[cfg_attr(
-    docsrs,
-    doc(cfg(all(feature = "tungstenite", not(target_arch = "wasm32"))))
-)]
+#[cfg_attr(docsrs, doc(cfg(feature = "tungstenite")))]
 impl From<Message> for tungstenite::Message {
     fn from(message: Message) -> Self {
         match message {
@@ -21,10 +18,7 @@ impl From<Message> for tungstenite::Message {
 
 /// Text and binary frames convert; a ping, pong, close or raw frame is not a data message
 /// and comes back unchanged as the error, for the caller to handle.
-#[cfg_attr(
-    docsrs,
-    doc(cfg(all(feature = "tungstenite", not(target_arch = "wasm32"))))
-)]
+#[cfg_attr(docsrs, doc(cfg(feature = "tungstenite")))]
 impl TryFrom<tungstenite::Message> for Message {
     type Error = tungstenite::Message;
 
