@@ -1,3 +1,18 @@
+# Prints the first line `filter` (a command reading the log on stdin) finds in `log`, waiting
+# up to 30 s while process `pid` runs; on failure shows the log and returns 1.
+wait_for_line() {
+  local pid=$1 log=$2 name=$3 filter=$4 line=""
+  for _ in $(seq 1 300); do
+    line=$(sh -c "$filter" <"$log" | head -n1)
+    [ -n "$line" ] && { echo "$line"; return 0; }
+    kill -0 "$pid" 2>/dev/null || { cat "$log" >&2; echo "$name exited" >&2; return 1; }
+    sleep 0.1
+  done
+  cat "$log" >&2
+  echo "$name did not report its port" >&2
+  return 1
+}
+
 # Sourced by the other scripts: builds and starts the test server on a free port, exports
 # WS_TETHER_SERVER=127.0.0.1:PORT and stops the server when the calling script exits.
 # Extra arguments are passed to the server.
@@ -7,14 +22,9 @@ start_test_server() {
   ./target/debug/test-server --port 0 "$@" >"$SERVER_LOG" 2>&1 &
   SERVER_PID=$!
   trap 'kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true' EXIT
-  local port=""
-  for _ in $(seq 1 300); do
-    port=$(sed -n 's/.*listening on http:\/\/[^:]*:\([0-9]*\).*/\1/p' "$SERVER_LOG" | head -n1)
-    [ -n "$port" ] && break
-    kill -0 "$SERVER_PID" 2>/dev/null || { cat "$SERVER_LOG"; echo "test-server exited"; exit 1; }
-    sleep 0.1
-  done
-  [ -n "$port" ] || { cat "$SERVER_LOG"; echo "test-server did not report its port"; exit 1; }
+  local port
+  port=$(wait_for_line "$SERVER_PID" "$SERVER_LOG" test-server \
+    "sed -n 's/.*listening on http:\/\/[^:]*:\([0-9]*\).*/\1/p'") || exit 1
   export WS_TETHER_SERVER="127.0.0.1:$port"
   echo "[server] test-server on http://$WS_TETHER_SERVER (log: $SERVER_LOG)"
 }
@@ -27,14 +37,8 @@ start_interop_servers() {
   node scripts/interop/supervisor.mjs "$PWD/.venv-interop/bin/python" >"$INTEROP_LOG" 2>&1 &
   INTEROP_PID=$!
   trap 'kill "$SERVER_PID" "$INTEROP_PID" 2>/dev/null || true; wait 2>/dev/null || true' EXIT
-  local ports=""
-  for _ in $(seq 1 300); do
-    ports=$(grep -m1 '^{' "$INTEROP_LOG" || true)
-    [ -n "$ports" ] && break
-    kill -0 "$INTEROP_PID" 2>/dev/null || { cat "$INTEROP_LOG"; echo "interop servers exited"; exit 1; }
-    sleep 0.1
-  done
-  [ -n "$ports" ] || { cat "$INTEROP_LOG"; echo "interop servers did not report their ports"; exit 1; }
+  local ports
+  ports=$(wait_for_line "$INTEROP_PID" "$INTEROP_LOG" "interop servers" "grep '^{'") || exit 1
   export WS_TETHER_INTEROP="$ports"
   echo "[server] interop servers: $WS_TETHER_INTEROP (log: $INTEROP_LOG)"
 }
