@@ -515,13 +515,15 @@ impl Actor {
             self.close_connection(code, reason).await;
         }
         self.conn = None;
-        self.connected(false);
         let ttl = self.config().ttl;
         let changes = Changes::new()
             .received(self.received)
             .acknowledged(self.acknowledged)
             .expire_in(ttl);
-        self.save(changes).await?;
+        let saved = self.save(changes).await;
+        // Reported after the save, so whoever watches the state sees it recorded.
+        self.connected(false);
+        saved?;
         self.recorded_received = self.received;
         Ok(())
     }

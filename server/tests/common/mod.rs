@@ -311,3 +311,6 @@ impl Client {
 pub fn text(s: &str) -> Message {
     Message::Text(s.to_owned())
 }
+
+#[cfg(feature = "redis")]
+pub mod redis;
