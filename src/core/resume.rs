@@ -6,10 +6,8 @@ use crate::Message;
 use std::collections::VecDeque;
 use std::time::Duration;
 
-/// The subprotocol a resuming socket offers and the server must select.
-pub const RESUME_PROTOCOL: &str = "tether.resume.v1";
-
-/// The close reason when the server did not select [`RESUME_PROTOCOL`] (with code 1002).
+/// The close reason when the server's first frame was not a welcome: it doesn't speak the
+/// resume protocol (reported with code 1002).
 pub const RESUME_UNSUPPORTED_REASON: &str = "the server does not speak tether.resume.v1";
 
 /// The close reason prefix when the server broke the resume protocol.
@@ -18,8 +16,9 @@ pub(crate) const PROTOCOL_ERROR_REASON: &str = "resume protocol error";
 /// Session resume: every message is numbered and acknowledged by the server, and after a
 /// reconnect both sides replay what the other hasn't acknowledged (see
 /// `docs/resume-protocol.md`). Needs a server that speaks `tether.resume.v1`, such as
-/// `ws-tether-server`; any other server stops the socket with close code 1002 and
-/// [`RESUME_UNSUPPORTED_REASON`].
+/// `ws-tether-server`: the first frames negotiate it (our `hello` or `resume`, its
+/// `welcome`). A server that answers anything else stops the socket with close code 1002
+/// and [`RESUME_UNSUPPORTED_REASON`].
 ///
 /// The replay buffer shares the send queue's bound (`queue_max_bytes`): queued plus
 /// unacknowledged bytes never exceed it.

@@ -20,6 +20,7 @@ pub mod app;
 pub mod config;
 mod conn;
 pub mod garbage;
+pub mod resume;
 pub mod routes;
 pub mod state;
 pub mod stats;
