@@ -87,7 +87,7 @@ pub async fn handle(
             if sink.send(incoming.message).await.is_err() {
                 break;
             }
-            if drop_every > 0 && received % drop_every == 0 {
+            if drop_every > 0 && received.is_multiple_of(drop_every) {
                 kicker.close_connections(DROP_CODE, "drop_every").await;
             }
         }
