@@ -844,25 +844,20 @@ impl Machine {
                 }
                 self.session.id = Some(session.clone());
                 let expected = self.session.recv.saturating_add(1);
-                let mut events = Vec::new();
-                if next <= expected {
-                    self.session.skip = expected - next;
-                } else {
-                    self.session.skip = 0;
-                    self.session.recv = next - 1;
-                    events.push(ConnectionEvent::SessionLost {
-                        reason: LostReason::Gap,
-                        missed: Some(next - expected),
-                        unconfirmed: Vec::new(),
-                    });
-                }
-                let resent = self.session.unacked.len();
-                events.insert(0, ConnectionEvent::Resumed { session, resent });
+                let gap = next.saturating_sub(expected);
+                self.session.skip = expected.saturating_sub(next);
+                self.session.recv = self.session.recv.max(next.saturating_sub(1));
                 self.session.reported = self.session.recv;
+                let resent = self.session.unacked.len();
                 let protocol = std::mem::take(&mut self.handshake_protocol);
                 self.become_open(id, protocol, now);
-                for event in events {
-                    self.emit(event);
+                self.emit(ConnectionEvent::Resumed { session, resent });
+                if gap > 0 {
+                    self.emit(ConnectionEvent::SessionLost {
+                        reason: LostReason::Gap,
+                        missed: Some(gap),
+                        unconfirmed: Vec::new(),
+                    });
                 }
                 return;
             }
