@@ -186,8 +186,8 @@ impl Actor {
 
     async fn main_loop(&mut self) -> Error {
         loop {
+            // Unbiased: neither a flood of client frames nor a busy sink starves the other.
             let wake = tokio::select! {
-                biased;
                 command = self.commands.recv() => Wake::Command(command),
                 () = self.shared.actor.notified() => Wake::Shared,
                 permit = self.incoming.clone().reserve_owned(),
