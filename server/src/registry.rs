@@ -78,8 +78,7 @@ impl Sessions {
         &self.registry.config
     }
 
-    /// Accepts a WebSocket for the resume protocol, selecting the subprotocol
-    /// `tether.resume.v1`.
+    /// Accepts a WebSocket for the resume protocol (`tether.resume.v1`).
     ///
     /// `on_session` runs (on the connection's task) with each session this process starts
     /// running: a new one (`hello`, or a resume of a lost session), or one taken over from
@@ -170,6 +169,8 @@ impl Registry {
             Ok(Some(Ok(WsMessage::Text(_)))) => {
                 Err(frame::ProtocolError("data before the welcome"))
             }
+            // The client gave up before its first frame.
+            Ok(Some(Ok(WsMessage::Close(_)))) => return None,
             Ok(Some(Ok(_))) => Err(frame::ProtocolError("expected hello or resume")),
             // Gone or silent: nothing to answer.
             Ok(None | Some(Err(_))) | Err(_) => return None,
