@@ -179,8 +179,14 @@ impl Sink<Message> for ReconnectingHandle {
         Ok(())
     }
 
+    /// Hands over the last message; with resume, then waits until the server acknowledged
+    /// everything sent (`Err(Stopped)` if the socket stops first).
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        self.get_mut().poll_slot(cx)
+        let this = self.get_mut();
+        match this.poll_slot(cx) {
+            Poll::Ready(Ok(())) => this.inner.poll_acked(cx),
+            other => other,
+        }
     }
 
     /// Hands over the last message, closes for good with 1000 and resolves once closed.

@@ -153,6 +153,9 @@ impl Reconnecting {
     pub(crate) fn queued_bytes(&self) -> usize {
         match self.0 {}
     }
+    pub(crate) fn poll_acked(&self, _cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        Poll::Ready(Err(Error::Unsupported))
+    }
     pub(crate) fn is_finished(&self) -> bool {
         match self.0 {}
     }

@@ -9,6 +9,10 @@ use crate::core::policy::{
     HEARTBEAT_TIMEOUT_CODE, HEARTBEAT_TIMEOUT_REASON,
 };
 use crate::core::queue::{SendOutcome, SendQueue};
+use crate::core::resume::{
+    Control, Frame, LostReason, Session, PROTOCOL_ERROR_REASON, RESUME_PROTOCOL,
+    RESUME_UNSUPPORTED_REASON,
+};
 use crate::{CloseInfo, Error, Message, ReadyState};
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -37,11 +41,18 @@ pub enum Timer {
     ConnectTimeout,
     /// The next heartbeat check: send a ping, or find the peer dead.
     Heartbeat,
+    /// With resume: acknowledge the messages received since the last acknowledgement.
+    Ack,
 }
 
 impl Timer {
     /// Every timer, each at its [`index`](Self::index): a driver can keep them in an array.
-    pub const ALL: [Timer; 3] = [Timer::Retry, Timer::ConnectTimeout, Timer::Heartbeat];
+    pub const ALL: [Timer; 4] = [
+        Timer::Retry,
+        Timer::ConnectTimeout,
+        Timer::Heartbeat,
+        Timer::Ack,
+    ];
 
     /// This timer's place in [`Timer::ALL`].
     pub fn index(self) -> usize {
@@ -59,6 +70,8 @@ pub enum StopReason {
     Policy(Disconnect),
     /// The backoff gave up (attempts used up, or a custom backoff returned `None`).
     GaveUp(Disconnect),
+    /// With resume: the server ended the session (it sent `end`).
+    SessionEnded,
 }
 
 /// What happens to the connection, as a stream of events.
@@ -102,6 +115,26 @@ pub enum ConnectionEvent {
     /// next connection instead; this event means replay is off (or the socket stopped for
     /// good), so it was not sent and comes back to you.
     Unsent(Message),
+    /// With resume: the connection continues the session. Sent after `Open`.
+    Resumed {
+        /// The session's identifier, as the server issued it.
+        session: String,
+        /// Messages the server hadn't received before, sent again (before any newer one).
+        resent: usize,
+    },
+    /// With resume: the session could not continue (or ended before the server confirmed
+    /// everything). Sent after `Open` when a connection starts a new session instead; before
+    /// `Closed` when the socket stops with messages unconfirmed.
+    SessionLost {
+        /// Why.
+        reason: LostReason,
+        /// How many of the server's messages will never arrive (`None`: the server doesn't
+        /// know).
+        missed: Option<u64>,
+        /// Messages sent but never acknowledged: the server may or may not have processed
+        /// them. They are not sent again; resend what you must.
+        unconfirmed: Vec<Message>,
+    },
     /// Closed for good. `unsent` queued messages were discarded (they are counted, not lost
     /// silently). `reconnect()` starts again, except after a user close.
     Closed {
@@ -237,6 +270,10 @@ pub struct Machine {
     /// consumed (an application message that merely looks like a pong is delivered).
     unanswered: Vec<u64>,
     rtt: Option<Duration>,
+    /// With resume: the session carried across connections.
+    session: Session,
+    /// With resume: `end` went out on the socket being closed by the user.
+    end_sent: bool,
     /// The socket the driver reported created (after the URL provider, if any).
     created: Option<ConnId>,
     /// The latest time an input carried.
@@ -269,6 +306,8 @@ impl Machine {
             heartbeat_due: now,
             unanswered: Vec::new(),
             rtt: None,
+            session: Session::default(),
+            end_sent: false,
             created: None,
             now,
             long_deadline: [None; Timer::ALL.len()],
@@ -322,11 +361,23 @@ impl Machine {
     /// Whether `send` would take a message of `len` bytes now without an error or a drop.
     pub fn can_accept(&self, len: usize) -> bool {
         match self.phase {
-            Phase::Open { .. } => true,
+            // With resume, unacknowledged messages count against the bound too.
+            Phase::Open { .. } => self.cfg.resume.is_none() || self.queue.fits(len),
             Phase::Closing { .. } | Phase::Stopped | Phase::Closed => false,
             // Without replay nothing is taken until a connection is open.
             _ => self.cfg.replay && self.queue.fits(len),
         }
+    }
+
+    /// With resume: messages sent and not acknowledged by the server yet (always 0 without).
+    pub fn unacknowledged(&self) -> usize {
+        self.session.unacked.len()
+    }
+
+    /// Whether sessions are resumed: the driver then offers
+    /// [`RESUME_PROTOCOL`](crate::RESUME_PROTOCOL) and no other subprotocol.
+    pub fn resumes(&self) -> bool {
+        self.cfg.resume.is_some()
     }
 
     /// The socket whose handshake hook runs, if one does.
@@ -408,6 +459,9 @@ impl Machine {
         }
         self.cancel_timer(Timer::ConnectTimeout);
         self.cancel_timer(Timer::Heartbeat);
+        if self.cfg.resume.is_some() {
+            self.cancel_timer(Timer::Ack);
+        }
     }
 
     fn stop(&mut self, reason: StopReason, close: Option<CloseInfo>) {
@@ -435,6 +489,21 @@ impl Machine {
         }
         self.cancel_timer(Timer::Retry);
         let unsent = self.queue.clear();
+        if self.cfg.resume.is_some() {
+            self.cancel_timer(Timer::Ack);
+            // After `end` and a clean close the server has everything (one ordered stream).
+            let delivered = user && self.end_sent && close.as_ref().is_some_and(|c| c.was_clean);
+            let unconfirmed = self.session.reset();
+            self.sync_reserved();
+            self.end_sent = false;
+            if !delivered && !unconfirmed.is_empty() {
+                self.emit(ConnectionEvent::SessionLost {
+                    reason: LostReason::Stopped,
+                    missed: None,
+                    unconfirmed,
+                });
+            }
+        }
         self.phase = if user { Phase::Closed } else { Phase::Stopped };
         self.emit(ConnectionEvent::Closed {
             reason,
@@ -457,6 +526,9 @@ impl Machine {
         };
         self.cancel_timer(Timer::ConnectTimeout);
         self.cancel_timer(Timer::Heartbeat);
+        if self.cfg.resume.is_some() {
+            self.cancel_timer(Timer::Ack);
+        }
         self.ping = None;
         self.unanswered.clear();
         let down_since = *self.down_since.get_or_insert(now);
@@ -508,6 +580,25 @@ impl Machine {
             return;
         }
         self.last_seen = now;
+        if self.cfg.resume.is_some() {
+            if protocol != RESUME_PROTOCOL {
+                // Never a silent downgrade to plain messages.
+                self.drop_socket(1002, RESUME_UNSUPPORTED_REASON);
+                let close = CloseInfo {
+                    code: 1002,
+                    reason: RESUME_UNSUPPORTED_REASON.into(),
+                    was_clean: false,
+                };
+                self.lost(close, now);
+                return;
+            }
+            // The connect timeout keeps running: it bounds the welcome too.
+            self.phase = Phase::Handshaking { id };
+            self.handshake_protocol = protocol;
+            let message = self.session.greeting().encode();
+            self.actions.push_back(Action::Write { id, message });
+            return;
+        }
         if self.cfg.handshake {
             // The connect timeout keeps running: it bounds the hook too.
             self.phase = Phase::Handshaking { id };
@@ -550,9 +641,18 @@ impl Machine {
         self.down_since = None;
         self.cancel_timer(Timer::ConnectTimeout);
         self.emit(ConnectionEvent::Open { protocol });
-        // Everything queued goes out first, in order, before anything newer.
-        while let Some(message) = self.queue.pop() {
-            self.actions.push_back(Action::Write { id, message });
+        // Everything queued goes out first, in order, before anything newer (with resume:
+        // after what the server hasn't received yet).
+        if self.cfg.resume.is_some() {
+            for message in &self.session.unacked {
+                let message = crate::core::resume::wrap(message);
+                self.actions.push_back(Action::Write { id, message });
+            }
+            self.write_queued(id);
+        } else {
+            while let Some(message) = self.queue.pop() {
+                self.actions.push_back(Action::Write { id, message });
+            }
         }
         self.last_seen = now;
         self.excused = false;
@@ -568,7 +668,14 @@ impl Machine {
         match self.phase {
             // Sent by the peer before it saw our close: still the user's data (a late answer
             // to our own ping is not).
+            Phase::Closing { id: cur } if cur == id && self.cfg.resume.is_some() => {
+                self.on_frame(id, message, now)
+            }
             Phase::Closing { id: cur } if cur == id => self.deliver_unless_pong(message),
+            Phase::Handshaking { id: cur } if cur == id && self.cfg.resume.is_some() => {
+                self.last_seen = now;
+                self.on_welcome(id, message, now);
+            }
             Phase::Handshaking { id: cur } if cur == id => {
                 self.last_seen = now;
                 if !self.answer_ping(id, &message) {
@@ -596,21 +703,204 @@ impl Machine {
                 self.schedule_heartbeat(idle, now);
             }
         }
+        if self.cfg.resume.is_some() {
+            self.on_frame(id, message, now);
+            return;
+        }
         if self.answer_ping(id, &message) {
             return;
         }
         if let Some(seq) = self.take_pong(&message) {
-            if let Some((sent_seq, sent)) = self.ping {
-                if sent_seq == seq {
-                    let rtt = now.saturating_sub(sent);
-                    self.rtt = Some(rtt);
-                    self.ping = None;
-                    self.emit(ConnectionEvent::Rtt(rtt));
-                }
-            }
+            self.pong(seq, now);
             return;
         }
         self.actions.push_back(Action::Deliver(message));
+    }
+
+    /// Our ping `seq` was answered.
+    fn pong(&mut self, seq: u64, now: Time) {
+        if let Some((sent_seq, sent)) = self.ping {
+            if sent_seq == seq {
+                let rtt = now.saturating_sub(sent);
+                self.rtt = Some(rtt);
+                self.ping = None;
+                self.emit(ConnectionEvent::Rtt(rtt));
+            }
+        }
+    }
+
+    /// With resume: a frame on the open (or closing) socket `id`.
+    fn on_frame(&mut self, id: ConnId, message: Message, now: Time) {
+        match Frame::parse(message) {
+            Frame::App(message) => {
+                if self.session.skip > 0 {
+                    // Sent again by the server, but we have it already.
+                    self.session.skip -= 1;
+                    return;
+                }
+                self.session.recv += 1;
+                self.actions.push_back(Action::Deliver(message));
+                let ack = self.cfg.resume.map(|r| (r.ack_every, r.ack_delay));
+                if let (Some((every, delay)), Phase::Open { .. }) = (ack, self.phase) {
+                    let pending = self.session.recv - self.session.reported;
+                    if pending >= u64::from(every) {
+                        self.send_ack(id);
+                    } else if pending == 1 {
+                        self.set_timer(Timer::Ack, delay);
+                    }
+                }
+            }
+            Frame::Control(Control::Ack(n)) => {
+                if !self.take_ack(n) {
+                    return self.protocol_error("acknowledged messages never sent", now);
+                }
+                // Every answer to a ping is an ack: it answers the oldest one outstanding.
+                if let Some(&seq) = self.unanswered.first() {
+                    self.unanswered.remove(0);
+                    self.pong(seq, now);
+                }
+            }
+            Frame::Control(Control::Ping(n)) => {
+                if !self.take_ack(n) {
+                    return self.protocol_error("acknowledged messages never sent", now);
+                }
+                if matches!(self.phase, Phase::Open { .. }) {
+                    self.send_ack(id);
+                }
+            }
+            Frame::Control(Control::End) => {
+                if matches!(self.phase, Phase::Open { .. }) {
+                    self.drop_socket(1000, "");
+                    let close = CloseInfo {
+                        code: 1000,
+                        reason: "the server ended the session".into(),
+                        was_clean: true,
+                    };
+                    self.stop(StopReason::SessionEnded, Some(close));
+                }
+            }
+            Frame::Control(_) => self.protocol_error("a welcome on an open connection", now),
+            Frame::Invalid(why) => self.protocol_error(why, now),
+        }
+    }
+
+    /// The server has our messages `..=n`.
+    fn take_ack(&mut self, n: u64) -> bool {
+        let ok = self.session.ack(n);
+        self.sync_reserved();
+        ok
+    }
+
+    fn send_ack(&mut self, id: ConnId) {
+        self.session.reported = self.session.recv;
+        let message = Control::Ack(self.session.recv).encode();
+        self.actions.push_back(Action::Write { id, message });
+        self.cancel_timer(Timer::Ack);
+    }
+
+    /// The server broke the protocol: drop the connection and resume on a new one.
+    fn protocol_error(&mut self, why: &str, now: Time) {
+        if matches!(self.phase, Phase::Closing { .. }) {
+            return; // closing anyway
+        }
+        self.drop_socket(1002, PROTOCOL_ERROR_REASON);
+        let close = CloseInfo {
+            code: 1006,
+            reason: format!("{PROTOCOL_ERROR_REASON}: {why}"),
+            was_clean: false,
+        };
+        self.lost(close, now);
+    }
+
+    /// With resume: the server's first frame on socket `id`, its welcome.
+    fn on_welcome(&mut self, id: ConnId, message: Message, now: Time) {
+        let welcome = match Frame::parse(message) {
+            Frame::Control(c) => c,
+            Frame::App(_) => return self.protocol_error("a message before the welcome", now),
+            Frame::Invalid(why) => return self.protocol_error(why, now),
+        };
+        let event = match welcome {
+            Control::New { session } if self.session.id.is_none() => {
+                self.session.id = Some(session);
+                None
+            }
+            // Asked to resume, got a new session: as if the server had said "unknown".
+            Control::New { session } => Some(self.session_lost(LostReason::Unknown, None, session)),
+            Control::Lost {
+                reason,
+                session,
+                missed,
+            } if self.session.id.is_some() => Some(self.session_lost(reason, missed, session)),
+            Control::Resumed {
+                session,
+                recv,
+                next,
+            } if self.session.id.is_some() => {
+                if !self.take_ack(recv) {
+                    return self.protocol_error("resumed past the messages sent", now);
+                }
+                self.session.id = Some(session.clone());
+                let expected = self.session.recv.saturating_add(1);
+                let mut events = Vec::new();
+                if next <= expected {
+                    self.session.skip = expected - next;
+                } else {
+                    self.session.skip = 0;
+                    self.session.recv = next - 1;
+                    events.push(ConnectionEvent::SessionLost {
+                        reason: LostReason::Gap,
+                        missed: Some(next - expected),
+                        unconfirmed: Vec::new(),
+                    });
+                }
+                let resent = self.session.unacked.len();
+                events.insert(0, ConnectionEvent::Resumed { session, resent });
+                self.session.reported = self.session.recv;
+                let protocol = std::mem::take(&mut self.handshake_protocol);
+                self.become_open(id, protocol, now);
+                for event in events {
+                    self.emit(event);
+                }
+                return;
+            }
+            _ => return self.protocol_error("an unexpected welcome", now),
+        };
+        let protocol = std::mem::take(&mut self.handshake_protocol);
+        self.become_open(id, protocol, now);
+        if let Some(event) = event {
+            self.emit(event);
+        }
+    }
+
+    /// The old session is gone: start `session` afresh and say what was lost.
+    fn session_lost(
+        &mut self,
+        reason: LostReason,
+        missed: Option<u64>,
+        session: String,
+    ) -> ConnectionEvent {
+        let unconfirmed = self.session.reset();
+        self.session.id = Some(session);
+        self.sync_reserved();
+        ConnectionEvent::SessionLost {
+            reason,
+            missed,
+            unconfirmed,
+        }
+    }
+
+    /// With resume: writes the queued messages, numbering them.
+    fn write_queued(&mut self, id: ConnId) {
+        while let Some(message) = self.queue.pop() {
+            let message = self.session.record_sent(message);
+            self.actions.push_back(Action::Write { id, message });
+        }
+        self.sync_reserved();
+    }
+
+    /// The queue's bound covers the unacknowledged messages too.
+    fn sync_reserved(&mut self) {
+        self.queue.set_reserved(self.session.unacked_bytes);
     }
 
     /// With [`Heartbeat::answer`](crate::Heartbeat::answer): answers `message` if it is the
@@ -700,6 +990,9 @@ impl Machine {
                 self.handshake_failed("not done within the connect timeout", now)
             }
             (Timer::Heartbeat, Phase::Open { id, .. }) => self.heartbeat_tick(id, now),
+            (Timer::Ack, Phase::Open { id, .. }) if self.session.recv > self.session.reported => {
+                self.send_ack(id)
+            }
             (Timer::ConnectTimeout, Phase::Closing { id }) => {
                 // The peer never finished the closing handshake: stop waiting for it.
                 self.actions.push_back(Action::CloseSocket {
@@ -729,7 +1022,13 @@ impl Machine {
             return;
         };
         self.ping_seq += 1;
-        let message = ping(self.ping_seq);
+        let message = if self.cfg.resume.is_some() {
+            // The protocol's own ping, which also acknowledges what we received.
+            self.session.reported = self.session.recv;
+            Control::Ping(self.session.recv).encode()
+        } else {
+            ping(self.ping_seq)
+        };
         self.ping = Some((self.ping_seq, now));
         self.unanswered.push(self.ping_seq);
         self.last_ping = Some(message.clone());
@@ -800,6 +1099,16 @@ impl Machine {
     /// The user sends a message.
     pub fn send(&mut self, message: Message) -> Result<SendOutcome, Error> {
         match self.phase {
+            Phase::Open { id, .. } if self.cfg.resume.is_some() => {
+                // Through the queue: the bound covers what awaits its acknowledgement.
+                match self.queue.push(message)? {
+                    SendOutcome::Dropped => Ok(SendOutcome::Dropped),
+                    _ => {
+                        self.write_queued(id);
+                        Ok(SendOutcome::Written)
+                    }
+                }
+            }
             Phase::Open { id, .. } => {
                 self.actions.push_back(Action::Write { id, message });
                 Ok(SendOutcome::Written)
@@ -817,8 +1126,9 @@ impl Machine {
     #[cfg_attr(not(feature = "sans-io"), allow(dead_code))]
     pub fn check_send(&self, len: usize) -> Result<(), Error> {
         match self.phase {
-            Phase::Open { .. } => Ok(()),
+            Phase::Open { .. } if self.cfg.resume.is_none() => Ok(()),
             Phase::Closing { .. } | Phase::Stopped | Phase::Closed => Err(Error::Stopped),
+            Phase::Open { .. } => self.queue.check(len),
             _ if !self.cfg.replay => Err(Error::NotOpen),
             _ => self.queue.check(len),
         }
@@ -829,6 +1139,11 @@ impl Machine {
     /// order, to be written on the next connection; otherwise (or once stopped) it comes back
     /// to the application as [`ConnectionEvent::Unsent`]. Never dropped silently.
     pub fn write_failed(&mut self, message: Message) {
+        if self.cfg.resume.is_some() {
+            // Already in the replay buffer (or one of the protocol's own frames): the next
+            // connection sends it again, or the session's loss reports it.
+            return;
+        }
         // Our own heartbeat messages are not the application's: not replayed.
         let ours = |sent: &Option<Message>| sent.as_ref() == Some(&message);
         if ours(&self.last_ping) || ours(&self.last_answer) {
@@ -858,6 +1173,15 @@ impl Machine {
             Phase::Connecting { id } | Phase::Handshaking { id } | Phase::Open { id, .. } => {
                 self.cancel_timer(Timer::Retry);
                 self.cancel_timer(Timer::Heartbeat);
+                if self.cfg.resume.is_some() {
+                    self.cancel_timer(Timer::Ack);
+                    if matches!(self.phase, Phase::Open { .. }) {
+                        // The session ends: the server may forget it.
+                        let message = Control::End.encode();
+                        self.actions.push_back(Action::Write { id, message });
+                        self.end_sent = true;
+                    }
+                }
                 let reason = reason.to_owned();
                 self.actions
                     .push_back(Action::StartClose { id, code, reason });

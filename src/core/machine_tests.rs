@@ -33,6 +33,7 @@ fn timer_rank(timer: Timer) -> u8 {
         Timer::Retry => 0,
         Timer::ConnectTimeout => 1,
         Timer::Heartbeat => 2,
+        Timer::Ack => 3,
     }
 }
 
@@ -187,7 +188,12 @@ impl Sim {
             self.log.push(action.clone());
             out.push(action);
         }
-        let open = self.m.open_socket();
+        // With resume the machine also writes the greeting while handshaking and `end` just
+        // before closing: still to the one socket it holds.
+        let open = match self.m.phase {
+            Phase::Handshaking { id } | Phase::Closing { id } if self.m.resumes() => Some(id),
+            _ => self.m.open_socket(),
+        };
         for action in &out {
             if let Action::Write { id, .. } = action {
                 assert_eq!(
@@ -1414,6 +1420,7 @@ mod props {
                 overflow: self.overflow,
                 replay: self.replay,
                 handshake: self.handshake,
+                resume: None,
             };
             cfg.validate().expect("a valid config");
             cfg
@@ -2551,3 +2558,6 @@ fn a_failed_or_late_handshake_is_a_failed_attempt_with_its_reason() {
     let (_, _, last_close) = the_reconnecting(&acts);
     assert!(last_close.is_handshake_failure(), "{last_close:?}");
 }
+
+#[path = "resume_tests.rs"]
+mod resume_tests;

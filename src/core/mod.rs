@@ -12,5 +12,6 @@ pub(crate) mod machine;
 pub(crate) mod message;
 pub(crate) mod policy;
 pub(crate) mod queue;
+pub(crate) mod resume;
 pub(crate) mod status;
 pub(crate) mod validate;

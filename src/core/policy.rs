@@ -3,6 +3,7 @@
 
 use crate::core::backoff::Backoff;
 use crate::core::queue::Overflow;
+use crate::core::resume::Resume;
 use crate::{CloseInfo, Error, Message};
 use std::fmt;
 use std::rc::Rc;
@@ -270,6 +271,7 @@ pub(crate) struct Config {
     pub(crate) queue_max_bytes: usize,
     pub(crate) overflow: Overflow,
     pub(crate) replay: bool,
+    pub(crate) resume: Option<Resume>,
 }
 
 impl Default for Config {
@@ -284,6 +286,7 @@ impl Default for Config {
             queue_max_bytes: DEFAULT_QUEUE_BYTES,
             overflow: Overflow::Reject,
             replay: true,
+            resume: None,
         }
     }
 }
@@ -296,6 +299,26 @@ impl Config {
                 field: "connect_timeout",
                 allowed: "a duration above zero",
             });
+        }
+        if let Some(resume) = &self.resume {
+            if resume.ack_delay.is_zero() || resume.ack_every == 0 {
+                return Err(Error::InvalidOption {
+                    field: "resume",
+                    allowed: "an ack delay above zero and ack_every of at least 1",
+                });
+            }
+            if self.handshake {
+                return Err(Error::InvalidOption {
+                    field: "handshake",
+                    allowed: "no handshake hook with resume (the resume handshake runs instead)",
+                });
+            }
+            if self.heartbeat.as_ref().is_some_and(|hb| !hb.pings()) {
+                return Err(Error::InvalidOption {
+                    field: "heartbeat",
+                    allowed: "with resume, a heartbeat that pings (Heartbeat::new): the protocol's ping is used",
+                });
+            }
         }
         if let Some(hb) = &self.heartbeat {
             if hb.interval.is_zero() || hb.timeout.is_zero() {

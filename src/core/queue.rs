@@ -43,6 +43,9 @@ pub(crate) struct SendQueue {
     max_bytes: usize,
     overflow: Overflow,
     bytes: usize,
+    /// Bytes of the bound taken by messages outside the queue (with resume: sent and not
+    /// acknowledged yet).
+    reserved: usize,
     items: VecDeque<Message>,
 }
 
@@ -52,6 +55,7 @@ impl SendQueue {
             max_bytes,
             overflow,
             bytes: 0,
+            reserved: 0,
             items: VecDeque::new(),
         }
     }
@@ -76,10 +80,15 @@ impl SendQueue {
                 Overflow::DropNewest => return Ok(SendOutcome::Dropped),
                 Overflow::DropOldest => {
                     while len > self.free() {
-                        if let Some(old) = self.items.pop_front() {
-                            self.bytes -= old.len();
-                            dropped += 1;
-                        }
+                        let Some(old) = self.items.pop_front() else {
+                            // What takes the room is not queued (reserved): nothing to drop.
+                            return Err(Error::QueueFull {
+                                message_bytes: len,
+                                free_bytes: self.free(),
+                            });
+                        };
+                        self.bytes -= old.len();
+                        dropped += 1;
                     }
                 }
             }
@@ -93,8 +102,12 @@ impl SendQueue {
     // Used by drivers that read payloads late (the npm package's Blobs).
     #[cfg_attr(not(feature = "sans-io"), allow(dead_code))]
     pub(crate) fn check(&self, len: usize) -> Result<(), Error> {
-        let fits =
-            len <= self.free() || (len <= self.max_bytes && self.overflow != Overflow::Reject);
+        let fits = len <= self.free()
+            || match self.overflow {
+                Overflow::Reject => false,
+                Overflow::DropNewest => len <= self.max_bytes,
+                Overflow::DropOldest => len <= self.max_bytes.saturating_sub(self.reserved),
+            };
         match fits {
             true => Ok(()),
             false => Err(Error::QueueFull {
@@ -117,7 +130,12 @@ impl SendQueue {
     }
 
     pub(crate) fn free(&self) -> usize {
-        self.max_bytes.saturating_sub(self.bytes)
+        self.max_bytes.saturating_sub(self.bytes + self.reserved)
+    }
+
+    /// Takes `bytes` of the bound for messages kept elsewhere.
+    pub(crate) fn set_reserved(&mut self, bytes: usize) {
+        self.reserved = bytes;
     }
 
     pub(crate) fn bytes(&self) -> usize {
@@ -199,6 +217,25 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn reserved_room_counts_against_the_bound_and_is_never_dropped() {
+        let mut q = SendQueue::new(10, Overflow::DropOldest);
+        q.set_reserved(8);
+        assert_eq!(q.free(), 2);
+        assert!(q.check(3).is_err());
+        assert!(matches!(
+            q.push(text(3, 'a')),
+            Err(Error::QueueFull {
+                message_bytes: 3,
+                free_bytes: 2
+            })
+        ));
+        assert_eq!(q.push(text(2, 'b')), Ok(SendOutcome::Queued { dropped: 0 }));
+        q.set_reserved(5);
+        assert_eq!(q.push(text(4, 'c')), Ok(SendOutcome::Queued { dropped: 1 }));
+        assert_eq!(q.len(), 1);
     }
 
     #[test]

@@ -81,6 +81,8 @@ struct Driver {
     inbox: VecDeque<Message>,
     rx_waker: Option<Waker>,
     tx_waker: Option<Waker>,
+    /// With resume: unacknowledged messages after the last step (a change wakes the Sink).
+    unacked: usize,
     subscribers: Vec<UnboundedSender<ConnectionEvent>>,
     clock: Clock,
     side: Rc<Side>,
@@ -163,10 +165,11 @@ impl Reconnecting {
                 high_water,
                 messages_as_events,
                 socket: None,
-                timers: [None, None, None],
+                timers: Default::default(),
                 inbox: VecDeque::new(),
                 rx_waker: None,
                 tx_waker: None,
+                unacked: 0,
                 subscribers: Vec::new(),
                 clock,
                 side: side.clone(),
@@ -291,6 +294,24 @@ impl Reconnecting {
         };
         if d.machine.is_finished() {
             return Poll::Ready(());
+        }
+        d.tx_waker = Some(cx.waker().clone());
+        Poll::Pending
+    }
+    /// With resume: ready once the server acknowledged everything sent and queued;
+    /// `Err(Stopped)` once the socket stopped.
+    pub(crate) fn poll_acked(&self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        let Ok(mut d) = self.driver.try_borrow_mut() else {
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
+        };
+        if d.machine.is_stopped() {
+            return Poll::Ready(Err(Error::Stopped));
+        }
+        if !d.machine.resumes()
+            || (d.machine.unacknowledged() == 0 && d.machine.queued_bytes() == 0)
+        {
+            return Poll::Ready(Ok(()));
         }
         d.tx_waker = Some(cx.waker().clone());
         Poll::Pending
@@ -426,6 +447,11 @@ impl Driver {
             // The attempt ended (or opened): the hook's task is cancelled.
             self.hook = None;
         }
+        if self.machine.unacknowledged() != self.unacked {
+            // Acknowledgements free room in the bound and may complete a flush.
+            self.unacked = self.machine.unacknowledged();
+            woken.extend(self.tx_waker.take());
+        }
         if self.machine.is_closed_for_good() {
             // Closed after giving up: no event says so, but nothing will follow either.
             self.subscribers.clear();
@@ -527,9 +553,11 @@ impl Driver {
         if !self.machine.is_dialing(id) {
             return; // Closed or replaced while the provider was running.
         }
-        let opened = endpoint
-            .resolve()
-            .and_then(|e| Conn::open(&e.url, &e.protocols, self.high_water));
+        let resumes = self.machine.resumes();
+        let opened = endpoint.resolve().and_then(|e| {
+            let protocols = crate::reconnecting::offered_protocols(e.protocols, resumes)?;
+            Conn::open(&e.url, &protocols, self.high_water)
+        });
         let conn = match opened {
             Ok(conn) => conn,
             Err(err) => {

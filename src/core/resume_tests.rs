@@ -1,0 +1,502 @@
+//! The resume protocol in the machine (docs/resume-protocol.md), driven by the `Sim` of
+//! machine_tests and, for the randomized test, a model server that follows the spec.
+
+use super::*;
+use crate::core::resume::{Control, Frame, LostReason, Resume, RESUME_PROTOCOL};
+
+fn ctl(text: &str) -> Message {
+    let mut bytes = vec![1u8];
+    bytes.extend_from_slice(text.as_bytes());
+    Message::Binary(bytes)
+}
+
+fn resume_cfg() -> Config {
+    Config {
+        backoff: no_jitter(ms(100), ms(100)),
+        resume: Some(Resume::default()),
+        ..Config::default()
+    }
+}
+
+/// Opens the current socket as a resume server would (selecting the protocol).
+fn open_resume(sim: &mut Sim) -> Vec<Action> {
+    let id = sim.current();
+    sim.opened.insert(id);
+    sim.input(|m, now| m.on_open(id, RESUME_PROTOCOL.into(), now))
+}
+
+/// Opens and welcomes a new session `s1`.
+fn start(sim: &mut Sim) -> ConnId {
+    open_resume(sim);
+    sim.recv(ctl("welcome new s1"));
+    sim.current()
+}
+
+fn sent_on(sim: &Sim, id: ConnId) -> Vec<Message> {
+    sim.writes.get(&id).cloned().unwrap_or_default()
+}
+
+#[test]
+fn a_server_that_does_not_select_the_protocol_stops_the_socket_with_1002() {
+    let mut sim = Sim::new(resume_cfg(), 1);
+    let id = sim.current();
+    let acts = sim.open(id); // selects "chat"
+    assert_eq!(
+        close_sockets_in(&acts),
+        vec![(id, 1002, RESUME_UNSUPPORTED_REASON.to_owned())]
+    );
+    let (reason, _) = the_closed(&acts);
+    let StopReason::Policy(d) = reason else {
+        panic!("{reason:?}")
+    };
+    assert_eq!(d.close.code, 1002);
+    assert_eq!(d.close.reason, RESUME_UNSUPPORTED_REASON);
+    assert!(!events_in(&acts)
+        .iter()
+        .any(|e| matches!(e, ConnectionEvent::Open { .. })));
+}
+
+#[test]
+fn hello_then_welcome_opens_and_numbers_messages() {
+    let mut sim = Sim::new(resume_cfg(), 1);
+    let _ = sim.m.send(text("queued"));
+    let acts = open_resume(&mut sim);
+    assert_eq!(
+        writes_in(&acts),
+        vec![ctl("hello")],
+        "nothing before the welcome"
+    );
+    assert!(!events_in(&acts)
+        .iter()
+        .any(|e| matches!(e, ConnectionEvent::Open { .. })));
+    let acts = sim.recv(ctl("welcome new s1"));
+    assert!(events_in(&acts).contains(&ConnectionEvent::Open {
+        protocol: RESUME_PROTOCOL.into()
+    }));
+    assert_eq!(writes_in(&acts), vec![text("queued")]);
+    let (out, acts) = sim.send(Message::Binary(vec![7]));
+    assert_eq!(out, Ok(SendOutcome::Written));
+    assert_eq!(writes_in(&acts), vec![Message::Binary(vec![0, 7])]);
+    assert_eq!(sim.m.unacknowledged(), 2);
+    sim.recv(ctl("ack 1"));
+    assert_eq!(sim.m.unacknowledged(), 1);
+    sim.recv(ctl("ack 2"));
+    assert_eq!(sim.m.unacknowledged(), 0);
+}
+
+#[test]
+fn after_a_drop_both_sides_replay_what_the_other_lacks_without_duplicates() {
+    let mut sim = Sim::new(resume_cfg(), 1);
+    start(&mut sim);
+    for m in ["a", "b", "c"] {
+        let _ = sim.send(text(m));
+    }
+    sim.recv(ctl("ack 1"));
+    sim.recv(text("s1"));
+    sim.recv(text("s2"));
+    sim.drop_current(1006);
+    let _ = sim.m.send(text("d")); // queued while down
+    sim.advance_to_next_timer(); // the retry dials
+    let acts = open_resume(&mut sim);
+    assert_eq!(writes_in(&acts), vec![ctl("resume s1 2")]);
+    // The server had "a" and "b"; it sends again from its message 2 ("s2", a duplicate).
+    let acts = sim.recv(ctl("welcome resumed s1 2 2"));
+    assert_eq!(
+        writes_in(&acts),
+        vec![text("c"), text("d")],
+        "c again, then d"
+    );
+    let events = events_in(&acts);
+    assert!(events.contains(&ConnectionEvent::Resumed {
+        session: "s1".into(),
+        resent: 1
+    }));
+    let acts = sim.recv(text("s2"));
+    assert!(delivered_in(&acts).is_empty(), "a duplicate is discarded");
+    let acts = sim.recv(text("s3"));
+    assert_eq!(delivered_in(&acts), vec![text("s3")]);
+    assert_eq!(sim.delivered, vec![text("s1"), text("s2"), text("s3")]);
+}
+
+#[test]
+fn a_session_the_server_lost_is_reported_with_its_unconfirmed_messages() {
+    let mut sim = Sim::new(resume_cfg(), 1);
+    start(&mut sim);
+    let _ = sim.send(text("a"));
+    let _ = sim.send(text("b"));
+    sim.recv(ctl("ack 1"));
+    sim.drop_current(1006);
+    sim.advance_to_next_timer();
+    open_resume(&mut sim);
+    let acts = sim.recv(ctl("welcome lost expired s2 5"));
+    let events = events_in(&acts);
+    assert!(events.contains(&ConnectionEvent::SessionLost {
+        reason: LostReason::Expired,
+        missed: Some(5),
+        unconfirmed: vec![text("b")],
+    }));
+    assert!(writes_in(&acts).is_empty(), "not sent again on its own");
+    // A new session: numbering restarts, the next drop resumes s2 from 0.
+    let _ = sim.send(text("c"));
+    sim.drop_current(1006);
+    sim.advance_to_next_timer();
+    let acts = open_resume(&mut sim);
+    assert_eq!(writes_in(&acts), vec![ctl("resume s2 0")]);
+    let acts = sim.recv(ctl("welcome resumed s2 0 1"));
+    assert_eq!(writes_in(&acts), vec![text("c")]);
+}
+
+#[test]
+fn a_gap_in_the_servers_replay_is_reported_as_missed() {
+    let mut sim = Sim::new(resume_cfg(), 1);
+    start(&mut sim);
+    sim.recv(text("s1"));
+    sim.drop_current(1006);
+    sim.advance_to_next_timer();
+    open_resume(&mut sim);
+    let acts = sim.recv(ctl("welcome resumed s1 0 5"));
+    assert!(events_in(&acts).contains(&ConnectionEvent::SessionLost {
+        reason: LostReason::Gap,
+        missed: Some(3),
+        unconfirmed: vec![],
+    }));
+    sim.recv(text("s5"));
+    sim.drop_current(1006);
+    sim.advance_to_next_timer();
+    let acts = open_resume(&mut sim);
+    assert_eq!(writes_in(&acts), vec![ctl("resume s1 5")]);
+}
+
+#[test]
+fn acks_go_out_after_the_delay_or_at_once_after_every_64() {
+    let mut sim = Sim::new(resume_cfg(), 1);
+    let id = start(&mut sim);
+    sim.recv(text("1"));
+    assert!(sent_on(&sim, id).iter().all(|m| *m != ctl("ack 1")));
+    sim.advance(ms(100));
+    assert!(sent_on(&sim, id).contains(&ctl("ack 1")));
+    for n in 2..=65 {
+        sim.recv(text(&n.to_string()));
+    }
+    assert!(sent_on(&sim, id).contains(&ctl("ack 65")), "64 pending");
+    let acks = sent_on(&sim, id)
+        .iter()
+        .filter(|m| Frame::parse((*m).clone()) != Frame::App((*m).clone()))
+        .count();
+    assert_eq!(acks, 3, "hello, ack 1, ack 65");
+}
+
+#[test]
+fn the_heartbeat_pings_in_the_protocol_and_any_ack_answers_it() {
+    let mut cfg = resume_cfg();
+    cfg.heartbeat = Some(Heartbeat::new(secs(5), secs(2)));
+    let mut sim = Sim::new(cfg, 1);
+    let id = start(&mut sim);
+    sim.recv(text("x"));
+    sim.advance(secs(5));
+    assert!(sent_on(&sim, id).contains(&ctl("ping 1")));
+    sim.advance(ms(30));
+    let acts = sim.recv(ctl("ack 0"));
+    assert!(events_in(&acts).contains(&ConnectionEvent::Rtt(ms(30))));
+    // Unanswered: the peer is dead.
+    sim.advance(secs(5));
+    let acts = sim.advance(secs(2));
+    assert_eq!(close_sockets_in(&acts)[0].1, HEARTBEAT_TIMEOUT_CODE);
+}
+
+#[test]
+fn the_bound_covers_unacknowledged_messages_and_acks_free_it() {
+    let mut cfg = resume_cfg();
+    cfg.queue_max_bytes = 10;
+    let mut sim = Sim::new(cfg, 1);
+    start(&mut sim);
+    assert_eq!(sim.send(text("12345678")).0, Ok(SendOutcome::Written));
+    assert!(!sim.m.can_accept(3));
+    assert!(matches!(
+        sim.send(text("abc")).0,
+        Err(Error::QueueFull {
+            message_bytes: 3,
+            free_bytes: 2
+        })
+    ));
+    sim.recv(ctl("ack 1"));
+    assert!(sim.m.can_accept(10));
+    assert_eq!(sim.send(text("abc")).0, Ok(SendOutcome::Written));
+}
+
+#[test]
+fn drop_oldest_cannot_drop_what_is_in_flight() {
+    let mut cfg = resume_cfg();
+    cfg.queue_max_bytes = 10;
+    cfg.overflow = Overflow::DropOldest;
+    let mut sim = Sim::new(cfg, 1);
+    start(&mut sim);
+    let _ = sim.send(text("12345678"));
+    assert!(sim.m.check_send(3).is_err());
+    assert!(matches!(
+        sim.send(text("abc")).0,
+        Err(Error::QueueFull { .. })
+    ));
+}
+
+#[test]
+fn close_ends_the_session_and_a_clean_close_confirms_everything() {
+    let mut sim = Sim::new(resume_cfg(), 1);
+    let id = start(&mut sim);
+    let _ = sim.send(text("a"));
+    let acts = sim.close(1000, "bye");
+    let w = writes_in(&acts);
+    assert_eq!(w, vec![ctl("end")]);
+    assert_eq!(start_close(&acts)[0].0, id);
+    let acts = sim.close_event(id, 1000);
+    assert!(!events_in(&acts)
+        .iter()
+        .any(|e| matches!(e, ConnectionEvent::SessionLost { .. })));
+}
+
+#[test]
+fn giving_up_reports_the_unconfirmed_messages_before_the_final_close() {
+    let mut cfg = resume_cfg();
+    cfg.close_policy = ClosePolicy::Custom(Rc::new(|_| false));
+    let mut sim = Sim::new(cfg, 1);
+    start(&mut sim);
+    let _ = sim.send(text("a"));
+    let acts = sim.drop_current(1006);
+    let events = events_in(&acts);
+    let lost = events
+        .iter()
+        .position(|e| {
+            *e == ConnectionEvent::SessionLost {
+                reason: LostReason::Stopped,
+                missed: None,
+                unconfirmed: vec![text("a")],
+            }
+        })
+        .expect("reported");
+    let closed = events
+        .iter()
+        .position(|e| matches!(e, ConnectionEvent::Closed { .. }))
+        .expect("closed");
+    assert!(lost < closed);
+}
+
+#[test]
+fn the_server_ending_the_session_stops_the_socket() {
+    let mut sim = Sim::new(resume_cfg(), 1);
+    start(&mut sim);
+    let acts = sim.recv(ctl("end"));
+    assert_eq!(the_closed(&acts).0, StopReason::SessionEnded);
+    assert!(dials_in(&acts).is_empty());
+}
+
+#[test]
+fn protocol_errors_drop_the_connection_and_resume_on_the_next() {
+    for bad in [
+        ctl("welcome new s9"),
+        ctl("ack 9"),
+        ctl("bogus"),
+        Message::Binary(vec![]),
+    ] {
+        let mut sim = Sim::new(resume_cfg(), 1);
+        start(&mut sim);
+        let acts = sim.recv(bad.clone());
+        assert_eq!(close_sockets_in(&acts)[0].1, 1002, "{bad:?}");
+        let (_, _, last) = the_reconnecting(&acts);
+        assert!(
+            last.close.reason.starts_with("resume protocol error"),
+            "{last:?}"
+        );
+        sim.advance_to_next_timer();
+        let acts = open_resume(&mut sim);
+        assert_eq!(writes_in(&acts), vec![ctl("resume s1 0")]);
+    }
+    // Before the welcome too.
+    let mut sim = Sim::new(resume_cfg(), 1);
+    open_resume(&mut sim);
+    let acts = sim.recv(text("too early"));
+    assert_eq!(close_sockets_in(&acts)[0].1, 1002);
+}
+
+/// A model server following the spec, on a lossy link: every connection may be cut with
+/// frames in flight both ways. Nothing is lost, duplicated or reordered either way.
+#[test]
+fn randomized_drops_lose_nothing_in_either_direction() {
+    struct Server {
+        session: u64,
+        recv: u64,
+        got: Vec<Message>,
+        /// Everything the server app sent, message n at n - 1.
+        sent: Vec<Message>,
+        acked: u64,
+        /// Whether the current connection has been welcomed.
+        live: bool,
+    }
+    impl Server {
+        fn on_frame(&mut self, frame: Message, out: &mut Vec<Message>) {
+            match Frame::parse(frame) {
+                Frame::App(m) => {
+                    self.recv += 1;
+                    self.got.push(m);
+                    out.push(Control::Ack(self.recv).encode());
+                }
+                Frame::Control(Control::Hello) => {
+                    // The client never learned an earlier session (its welcome was lost in
+                    // flight) and sent nothing in it; what the server sent there is gone.
+                    assert!(self.got.is_empty() || self.session == 0);
+                    self.sent.clear();
+                    self.recv = 0;
+                    self.session += 1;
+                    out.push(ctl(&format!("welcome new s{}", self.session)));
+                    self.live = true;
+                }
+                Frame::Control(Control::Resume { recv, .. }) => {
+                    self.acked = self.acked.max(recv);
+                    let next = recv + 1;
+                    out.push(ctl(&format!(
+                        "welcome resumed s{} {} {next}",
+                        self.session, self.recv
+                    )));
+                    for m in &self.sent[recv as usize..] {
+                        out.push(crate::core::resume::wrap(m));
+                    }
+                    self.live = true;
+                }
+                Frame::Control(Control::Ack(n)) => self.acked = self.acked.max(n),
+                Frame::Control(Control::Ping(n)) => {
+                    self.acked = self.acked.max(n);
+                    out.push(Control::Ack(self.recv).encode());
+                }
+                other => panic!("the client sent {other:?}"),
+            }
+        }
+    }
+
+    for seed in 0..200u64 {
+        let mut rng = crate::core::backoff::Rng::new(seed);
+        let mut cfg = resume_cfg();
+        cfg.heartbeat = Some(Heartbeat::new(secs(1), secs(1)));
+        let mut sim = Sim::new(cfg, seed);
+        let mut server = Server {
+            session: 0,
+            recv: 0,
+            got: Vec::new(),
+            sent: Vec::new(),
+            acked: 0,
+            live: false,
+        };
+        let mut client_sent = Vec::new();
+        // Frames in flight on the current connection, and how many client writes were seen.
+        let (mut c2s, mut s2c) = (VecDeque::new(), VecDeque::<Message>::new());
+        let mut seen_writes = 0usize;
+        let mut conn: Option<ConnId> = None;
+        for step in 0..400 {
+            // Pick up the client's new writes on the current connection.
+            if let Some(id) = conn {
+                let w = sent_on(&sim, id);
+                c2s.extend(w[seen_writes..].iter().cloned());
+                seen_writes = w.len();
+            }
+            match (rng.next_f64() * 10.0) as u32 {
+                0 | 1 => {
+                    let m = text(&format!("c{step}"));
+                    if let Ok(SendOutcome::Written | SendOutcome::Queued { .. }) =
+                        sim.m.send(m.clone())
+                    {
+                        client_sent.push(m);
+                    }
+                    sim.drain();
+                }
+                2 if server.session > 0 => {
+                    let m = text(&format!("s{step}"));
+                    server.sent.push(m.clone());
+                    if server.live {
+                        s2c.push_back(crate::core::resume::wrap(&m));
+                    }
+                }
+                3 | 4 => {
+                    if let Some(f) = c2s.pop_front() {
+                        let mut out = Vec::new();
+                        server.on_frame(f, &mut out);
+                        s2c.extend(out);
+                    }
+                }
+                5 | 6 => {
+                    if let (Some(f), Some(id)) = (s2c.pop_front(), conn) {
+                        sim.recv_on(id, f);
+                    }
+                }
+                7 if rng.next_f64() < 0.25 => {
+                    // The connection drops: whatever is in flight is gone.
+                    if let Some(id) = conn.take() {
+                        if sim.live.contains(&id) {
+                            sim.close_event(id, 1006);
+                        }
+                    }
+                    c2s.clear();
+                    s2c.clear();
+                    server.live = false;
+                }
+                _ => {
+                    sim.advance(ms(50));
+                }
+            }
+            // A dial opens at once (the server selects the protocol).
+            if conn.is_none() && sim.live.len() == 1 && !sim.opened.contains(&sim.live[0]) {
+                let id = sim.live[0];
+                conn = Some(id);
+                seen_writes = 0;
+                open_resume(&mut sim);
+            }
+            if let Some(id) = conn {
+                if !sim.live.contains(&id) {
+                    // The client dropped it (heartbeat, protocol error).
+                    conn = None;
+                    c2s.clear();
+                    s2c.clear();
+                    server.live = false;
+                }
+            }
+        }
+        // Heal: deliver everything both ways until quiet.
+        for _ in 0..10_000 {
+            if conn.is_none() {
+                if sim.live.len() == 1 && !sim.opened.contains(&sim.live[0]) {
+                    let id = sim.live[0];
+                    conn = Some(id);
+                    seen_writes = 0;
+                    open_resume(&mut sim);
+                } else {
+                    sim.advance_to_next_timer();
+                    continue;
+                }
+            }
+            let id = conn.expect("connected");
+            let w = sent_on(&sim, id);
+            c2s.extend(w[seen_writes..].iter().cloned());
+            seen_writes = w.len();
+            let mut busy = false;
+            while let Some(f) = c2s.pop_front() {
+                let mut out = Vec::new();
+                server.on_frame(f, &mut out);
+                s2c.extend(out);
+                busy = true;
+            }
+            while let Some(f) = s2c.pop_front() {
+                sim.recv_on(id, f);
+                busy = true;
+            }
+            if !busy {
+                if sim.m.unacknowledged() == 0 && sim.m.queued_bytes() == 0 {
+                    break;
+                }
+                sim.advance(ms(100));
+            }
+        }
+        assert_eq!(server.got, client_sent, "client to server, seed {seed}");
+        assert_eq!(sim.delivered, server.sent, "server to client, seed {seed}");
+        assert!(!sim
+            .events
+            .iter()
+            .any(|e| matches!(e, ConnectionEvent::SessionLost { .. })));
+    }
+}
