@@ -1,7 +1,8 @@
 //! The browser side: the socket, the 10 ms sender, the receiver and the event watcher.
 
 use crate::Sequence;
-use futures_util::StreamExt;
+use futures_util::future::{select, Either};
+use futures_util::{SinkExt, StreamExt};
 use gloo_timers::callback::Interval;
 use gloo_timers::future::TimeoutFuture;
 use std::cell::RefCell;
@@ -11,16 +12,22 @@ use std::time::Duration;
 use wasm_bindgen::prelude::*;
 use ws_tether::{
     ConnectionEvent, Endpoint, ExponentialBackoff, Heartbeat, Message, ReadyState,
-    ReconnectingHandle, ReconnectingWebSocket,
+    ReconnectingHandle, ReconnectingWebSocket, Resume,
 };
 
 /// Every soak client, in both APIs, uses these (the page passes the same to the npm
-/// package): quick retries, a short connect timeout, and a heartbeat that notices a
-/// stopped server (it pushes every 10 ms, so 1 s of silence is a dead peer).
+/// package, `www/soak.js`): quick retries, a short connect timeout, and a heartbeat that
+/// notices a stopped server (it pushes every 10 ms, so 1 s of silence is a dead peer).
 const MIN_DELAY: Duration = Duration::from_millis(100);
 const MAX_DELAY: Duration = Duration::from_millis(2000);
 const CONNECT_TIMEOUT: Duration = Duration::from_millis(2000);
+/// Faults come every second or two: the backoff resets after 1 s up, so each reconnect
+/// time is one fault's recovery, not the backoff piled up by the faults before it.
+const STABLE_AFTER: Duration = Duration::from_millis(1000);
 const SILENCE: Duration = Duration::from_millis(1000);
+/// With resume: a ping after 500 ms of silence, dead 500 ms later (1 s in all, as above).
+const PING_AFTER: Duration = Duration::from_millis(500);
+const PING_TIMEOUT: Duration = Duration::from_millis(500);
 const SEND_EVERY_MS: u32 = 10;
 
 #[derive(Debug, Default)]
@@ -39,6 +46,9 @@ struct State {
     reconnect_ms: Vec<f64>,
     connected: bool,
     closed_for_good: bool,
+    /// Connections that resumed the session.
+    resumed: u64,
+    sessions_lost: u64,
     other_events: Vec<String>,
 }
 
@@ -72,10 +82,15 @@ impl SoakClient {
             })
             .backoff(ExponentialBackoff::new().min(MIN_DELAY).max(MAX_DELAY))
             .connect_timeout(CONNECT_TIMEOUT)
-            .heartbeat(Heartbeat::silence(SILENCE));
-        if resume {
-            return Err(JsError::new("resume is not in this build of ws-tether yet"));
-        }
+            .stable_after(STABLE_AFTER);
+        // Resume's heartbeat is the protocol's ping; the plain server never answers pings.
+        let builder = if resume {
+            builder
+                .resume(Resume::default())
+                .heartbeat(Heartbeat::new(PING_AFTER, PING_TIMEOUT))
+        } else {
+            builder.heartbeat(Heartbeat::silence(SILENCE))
+        };
         let (ws, mut receiver) = builder
             .open()
             .map_err(|e| JsError::new(&e.to_string()))?
@@ -114,6 +129,18 @@ impl SoakClient {
                             s.reconnects += 1;
                             s.down_since = Some(now);
                         }
+                    }
+                    ConnectionEvent::Resumed { .. } => s.resumed += 1,
+                    ConnectionEvent::SessionLost {
+                        reason,
+                        missed,
+                        unconfirmed,
+                    } => {
+                        s.sessions_lost += 1;
+                        s.other_events.push(format!(
+                            "session lost: {reason:?}, missed {missed:?}, unconfirmed {}",
+                            unconfirmed.len()
+                        ));
                     }
                     ConnectionEvent::Closed { reason, .. } => {
                         s.connected = false;
@@ -162,7 +189,16 @@ impl SoakClient {
         let resume = self.resume;
         wasm_bindgen_futures::future_to_promise(async move {
             let deadline = js_sys::Date::now() + f64::from(timeout_ms);
-            let _ = resume;
+            if resume {
+                // With resume, `flush` resolves once the server acknowledged everything.
+                let mut sink = ws.clone();
+                let flush = Box::pin(async move { sink.flush().await.is_ok() });
+                let timeout = Box::pin(TimeoutFuture::new(timeout_ms));
+                return Ok(match select(flush, timeout).await {
+                    Either::Left((ok, _)) => JsValue::from_bool(ok),
+                    Either::Right(_) => JsValue::FALSE,
+                });
+            }
             loop {
                 let empty = ws.ready_state() == ReadyState::Open
                     && ws.queued_bytes() == 0
@@ -198,7 +234,7 @@ impl SoakClient {
                 "{{\"sent\":{},\"sendErrors\":{},\"lastSendError\":{},\"received\":{},",
                 "\"highest\":{},\"gaps\":{},\"duplicates\":{},\"reordered\":{},\"garbage\":{},",
                 "\"opens\":{},\"reconnects\":{},\"reconnectMs\":[{}],\"connected\":{},",
-                "\"closedForGood\":{},\"notes\":[{}]}}"
+                "\"closedForGood\":{},\"resumed\":{},\"sessionsLost\":{},\"notes\":[{}]}}"
             ),
             s.sent,
             s.send_errors,
@@ -214,6 +250,8 @@ impl SoakClient {
             times,
             s.connected,
             s.closed_for_good,
+            s.resumed,
+            s.sessions_lost,
             events.join(","),
         )
     }

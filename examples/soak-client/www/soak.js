@@ -8,7 +8,11 @@ import initPackage, { ReconnectingWebSocket } from '/pkg/index.js';
 import initRust, { SoakClient } from '/client/soak_client.js';
 
 // The same options as the Rust client's (examples/soak-client/src/client.rs).
-const OPTIONS = { minDelay: 100, maxDelay: 2000, connectTimeout: 2000, heartbeat: { timeout: 1000, mode: 'silence' } };
+// Resume's heartbeat is the protocol's ping (a ping after 500 ms of silence, dead 500 ms
+// later); the plain server never answers pings, so plain clients take 1 s of silence as death.
+const OPTIONS = { minDelay: 100, maxDelay: 2000, connectTimeout: 2000, stableAfter: 1000 };
+const PLAIN = { ...OPTIONS, heartbeat: { timeout: 1000, mode: 'silence' } };
+const RESUME = { ...OPTIONS, resume: true, heartbeat: { interval: 500, timeout: 500 } };
 const SEND_EVERY_MS = 10;
 const MAX_JUMP = 10_000_000;
 
@@ -47,9 +51,14 @@ class PackageClient {
     this.resume = resume;
     this.incoming = new Sequence();
     Object.assign(this, { sent: 0, sendErrors: 0, lastSendError: '', opens: 0, reconnects: 0, reconnectMs: [],
-      downSince: null, connected: false, closedForGood: false, notes: [] });
-    if (resume) throw new Error('resume is not in this build of the npm package yet');
-    this.ws = new ReconnectingWebSocket(url, undefined, OPTIONS);
+      downSince: null, connected: false, closedForGood: false, resumed: 0, sessionsLost: 0, notes: [] });
+    this.ws = new ReconnectingWebSocket(url, undefined, resume ? RESUME : PLAIN);
+    this.ws.addEventListener('resumed', () => { this.resumed += 1; });
+    this.ws.addEventListener('sessionlost', (e) => {
+      this.sessionsLost += 1;
+      const { reason, missed, unconfirmed } = e.detail ?? {};
+      this.notes.push(`session lost: ${reason}, missed ${missed}, unconfirmed ${unconfirmed?.length ?? unconfirmed}`);
+    });
     this.ws.addEventListener('message', (e) => this.incoming.recordText(typeof e.data === 'string' ? e.data : ''));
     this.ws.addEventListener('open', () => {
       this.opens += 1;
@@ -84,6 +93,14 @@ class PackageClient {
 
   async stop(timeoutMs) {
     clearInterval(this.timer);
+    if (this.resume) {
+      // With resume, flush() resolves once the server acknowledged everything sent.
+      let timer;
+      const timeout = new Promise((r) => { timer = setTimeout(() => r(false), timeoutMs); });
+      const flushed = await Promise.race([this.ws.flush().then(() => true, () => false), timeout]);
+      clearTimeout(timer);
+      return flushed;
+    }
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       if (this.ws.readyState === ReconnectingWebSocket.OPEN && this.ws.bufferedAmount === 0) return true;
@@ -100,7 +117,8 @@ class PackageClient {
       sent: this.sent, sendErrors: this.sendErrors, lastSendError: this.lastSendError,
       received: i.received, highest: i.highest, gaps: i.missing.size, duplicates: i.duplicates,
       reordered: i.reordered, garbage: i.garbage, opens: this.opens, reconnects: this.reconnects,
-      reconnectMs: this.reconnectMs, connected: this.connected, closedForGood: this.closedForGood, notes: this.notes,
+      reconnectMs: this.reconnectMs, connected: this.connected, closedForGood: this.closedForGood,
+      resumed: this.resumed, sessionsLost: this.sessionsLost, notes: this.notes,
     };
   }
 
