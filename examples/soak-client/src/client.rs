@@ -123,12 +123,12 @@ impl SoakClient {
                         }
                     }
                     ConnectionEvent::Reconnecting { .. }
-                    | ConnectionEvent::WaitingForNetwork { .. } => {
-                        if s.connected {
-                            s.connected = false;
-                            s.reconnects += 1;
-                            s.down_since = Some(now);
-                        }
+                    | ConnectionEvent::WaitingForNetwork { .. }
+                        if s.connected =>
+                    {
+                        s.connected = false;
+                        s.reconnects += 1;
+                        s.down_since = Some(now);
                     }
                     ConnectionEvent::Resumed { .. } => s.resumed += 1,
                     ConnectionEvent::SessionLost {
