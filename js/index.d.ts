@@ -35,10 +35,31 @@ export interface DroppedDetail {
   data?: string | ArrayBuffer | Blob | ArrayBufferView;
 }
 
+/** `resumed` event detail (option `resume`): the connection continues the session. */
+export interface ResumedDetail {
+  session: string;
+  /** Messages the server hadn't received, sent again before any newer one. */
+  resent: number;
+}
+
+/**
+ * `sessionlost` event detail (option `resume`): the session could not continue ("unknown",
+ * "expired", "overflow": a new one started), the server no longer had some of its messages
+ * ("gap"), or the socket stopped before the server confirmed everything ("stopped").
+ */
+export interface SessionLostDetail {
+  reason: 'unknown' | 'expired' | 'overflow' | 'gap' | 'stopped' | string;
+  /** Server messages that will never arrive; null when the server doesn't know. */
+  missed: number | null;
+  /** Messages sent but never acknowledged: maybe processed, maybe not. Not sent again. */
+  unconfirmed: number;
+}
+
 /** The final `close` event (closed for good) also says why, and what was left unsent. */
 export interface FinalCloseEvent extends CloseEvent {
-  /** "user": close() was called; "policy": the close policy said stop; "gave-up": the backoff. */
-  readonly stopReason?: 'user' | 'policy' | 'gave-up';
+  /** "user": close() was called; "policy": the close policy said stop; "gave-up": the backoff;
+   * "session-ended": the server ended the resumed session. */
+  readonly stopReason?: 'user' | 'policy' | 'gave-up' | 'session-ended';
   /** Queued messages discarded unsent. */
   readonly unsent?: number;
 }
@@ -93,6 +114,16 @@ export interface ReconnectingWebSocketOptions {
   overflow?: 'reject' | 'drop-oldest' | 'drop-newest';
   /** Queue sends while not open and write them on open. Default true. */
   replay?: boolean;
+  /**
+   * Resume the session across reconnects (docs/resume-protocol.md): the server acknowledges
+   * every message, and after a reconnect both sides send again what the other lacks, in
+   * order, without duplicates. Needs a server speaking `tether.resume.v1`
+   * (ws-tether-server); any other stops the socket with close code 1002. The socket then
+   * offers only that subprotocol (pass no `protocols`), takes no `handshake`, and a
+   * `heartbeat` must be `{ interval, timeout }` (the protocol's own ping is sent).
+   * `queueMaxBytes` bounds queued plus unacknowledged bytes. Default false.
+   */
+  resume?: boolean | { ackDelay?: number; ackEvery?: number };
 }
 
 export interface HeartbeatPing {
@@ -134,6 +165,8 @@ export interface ReconnectingWebSocketEventMap {
   reconnect: CustomEvent<{ protocol: string }>;
   rtt: CustomEvent<number>;
   dropped: CustomEvent<DroppedDetail>;
+  resumed: CustomEvent<ResumedDetail>;
+  sessionlost: CustomEvent<SessionLostDetail>;
 }
 
 /** A drop-in for the browser's WebSocket that reconnects, queues and can heartbeat. */
@@ -171,11 +204,18 @@ export class ReconnectingWebSocket extends EventTarget {
   onreconnecting: ((this: ReconnectingWebSocket, ev: CustomEvent<ReconnectingDetail>) => unknown) | null;
   onreconnect: ((this: ReconnectingWebSocket, ev: CustomEvent<{ protocol: string }>) => unknown) | null;
   ondropped: ((this: ReconnectingWebSocket, ev: CustomEvent<DroppedDetail>) => unknown) | null;
+  onresumed: ((this: ReconnectingWebSocket, ev: CustomEvent<ResumedDetail>) => unknown) | null;
+  onsessionlost: ((this: ReconnectingWebSocket, ev: CustomEvent<SessionLostDetail>) => unknown) | null;
 
   /** Writes now if open, else queues. Returns what happened; throws if full or closed. A drop reported later fires `dropped`. */
   send(data: string | ArrayBuffer | ArrayBufferView | Blob): 'written' | 'queued' | 'dropped';
   /** Closes for good. */
   close(code?: number, reason?: string): void;
+  /**
+   * Resolves once nothing is queued and, with `resume`, the server acknowledged everything
+   * sent so far; rejects with an InvalidStateError if the socket stops first.
+   */
+  flush(): Promise<void>;
   /** Drops the current connection and dials at once (also after giving up). */
   reconnect(): void;
 

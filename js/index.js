@@ -17,6 +17,7 @@ export default function init(source) {
 export { init };
 
 const STATES = { CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3 };
+const EMPTY = new Uint8Array(0);
 const messageOf = (e) => (e && typeof e.message === 'string' ? e.message : String(e));
 // Type tags work across realms (an iframe's ArrayBuffer is not `instanceof ArrayBuffer` here).
 const tag = (v) => Object.prototype.toString.call(v).slice(8, -1);
@@ -35,7 +36,10 @@ export class ReconnectingWebSocket extends EventTarget {
   #socket = null;
   /** The data of the message being fed to the core (it delivers it without a copy back). */
   #incoming;
-  #timers = [0, 0, 0];
+  #timers = [];
+  /** `flush()` promises waiting for the server's acknowledgements (or an empty queue). */
+  #flushes = [];
+  #resumes = false;
   #detachPage = null;
   #negotiated = ['', ''];
   #binaryType = 'blob';
@@ -79,6 +83,15 @@ export class ReconnectingWebSocket extends EventTarget {
       options = { ...options, heartbeat: { ...hb, ping: () => fixed } };
     }
     this.#core = new Core(options); // throws a TypeError naming a bad option
+    this.#resumes = this.#core.resumes;
+    if (this.#resumes) {
+      // The resume protocol is the subprotocol: the server must select it.
+      if (protocols !== undefined && (typeof protocols === 'string' || [...protocols].length > 0)) {
+        this.#core.free();
+        throw new TypeError('ReconnectingWebSocket: with `resume` the socket offers the subprotocol tether.resume.v1 and no other; pass no protocols');
+      }
+      this.#protocols = 'tether.resume.v1';
+    }
     this.#policies = {
       backoff: options?.backoff,
       closePolicy: options?.closePolicy,
@@ -119,13 +132,19 @@ export class ReconnectingWebSocket extends EventTarget {
         clearTimeout(this.#timers[timer]);
         this.#timers[timer] = 0;
       },
-      deliver: () => this.#dispatchMessage(this.#incoming),
+      // With resume a binary message carries a one-byte tag before the application's bytes.
+      deliver: () => this.#dispatchMessage(this.#resumes && typeof this.#incoming !== 'string' ? this.#incoming.slice(1) : this.#incoming),
       opened: (protocol) => {
         this.#negotiated = [protocol, this.#socket?.ws.extensions ?? ''];
         this.#opened = true;
         this.#fire(new Event('open'));
         if (this.#everOpened) this.#fire(new CustomEvent('reconnect', { detail: { protocol } }));
         this.#everOpened = true;
+        this.#settleFlushes();
+      },
+      resumed: (session, resent) => this.#fire(new CustomEvent('resumed', { detail: { session, resent } })),
+      sessionLost: (reason, missed, unconfirmed) => {
+        this.#fire(new CustomEvent('sessionlost', { detail: { reason, missed: Number.isNaN(missed) ? null : missed, unconfirmed } }));
       },
       reconnecting: (attempt, delay, code, reason, wasClean, wasOpen) => {
         this.#lost({ attempt, delay, code, reason, wasClean, wasOpen, offline: false });
@@ -141,7 +160,7 @@ export class ReconnectingWebSocket extends EventTarget {
       closed: (why, unsent, code, reason, wasClean) => {
         // Stopped: nothing may keep running or keep this object alive.
         this.#timers.forEach(clearTimeout);
-        this.#timers = [0, 0, 0];
+        this.#timers = [];
         this.#detachPage?.();
         if (this.#errored || (!this.#opened && code !== 0 && !wasClean)) this.#fire(new Event('error'));
         this.#errored = false;
@@ -153,6 +172,7 @@ export class ReconnectingWebSocket extends EventTarget {
           unsent: { value: unsent, enumerable: true },
         });
         this.#fire(event);
+        this.#settleFlushes();
       },
       backoff: (attempt, elapsed, code, reason, wasClean) => {
         try {
@@ -298,14 +318,47 @@ export class ReconnectingWebSocket extends EventTarget {
     ws.onmessage = (e) => {
       this.#incoming = e.data;
       if (typeof e.data === 'string') this.#core.receivedText(this.#io, id, e.data);
-      else this.#core.receivedBinary(this.#io, id);
+      else this.#core.receivedBinary(this.#io, id, this.#head(e.data));
       this.#incoming = undefined;
+      if (this.#flushes.length) this.#settleFlushes();
     };
     ws.onclose = (e) => {
       this.#forget(id);
       this.#core.closed(this.#io, id, e.code, e.reason, e.wasClean);
     };
     this.#core.created(this.#io, id);
+  }
+
+  /** What the core reads of a binary message: nothing, or with resume its tag (a whole
+   * control frame, which is small). The application's bytes stay here. */
+  #head(buffer) {
+    if (!this.#resumes) return EMPTY;
+    const bytes = new Uint8Array(buffer);
+    return bytes[0] === 1 ? bytes : bytes.subarray(0, 1);
+  }
+
+  /** Resolves the `flush()` promises once nothing waits (rejects them once stopped). */
+  #settleFlushes() {
+    if (!this.#flushes.length) return;
+    const stopped = this.#core.readyState >= STATES.CLOSING;
+    const done = this.#core.queuedBytes === 0 && this.#core.unacknowledged === 0 && !this.#pending;
+    if (!stopped && !done) return;
+    for (const f of this.#flushes.splice(0)) {
+      if (stopped) f.reject(this.#stoppedError());
+      else f.resolve();
+    }
+  }
+
+  /**
+   * Resolves once everything sent so far is out of the queue and, with `resume`,
+   * acknowledged by the server; rejects (InvalidStateError) if the socket stops first.
+   * @returns {Promise<void>}
+   */
+  flush() {
+    return new Promise((resolve, reject) => {
+      this.#flushes.push({ resolve, reject });
+      this.#settleFlushes();
+    });
   }
 
   #forget(id) {
@@ -490,6 +543,10 @@ export class ReconnectingWebSocket extends EventTarget {
   set onreconnect(handler) { this.#setHandler('reconnect', handler); }
   get ondropped() { return this.#handlers.dropped ?? null; }
   set ondropped(handler) { this.#setHandler('dropped', handler); }
+  get onresumed() { return this.#handlers.resumed ?? null; }
+  set onresumed(handler) { this.#setHandler('resumed', handler); }
+  get onsessionlost() { return this.#handlers.sessionlost ?? null; }
+  set onsessionlost(handler) { this.#setHandler('sessionlost', handler); }
 
   get [Symbol.toStringTag]() { return 'WebSocket'; }
 

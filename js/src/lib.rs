@@ -75,6 +75,12 @@ extern "C" {
     fn dropped(this: &Io, count: u32);
     /// Closed for good (`why`: "user", "policy" or "gave-up"); code 0: no socket was left.
     #[wasm_bindgen(method)]
+    fn resumed(this: &Io, session: &str, resent: u32);
+    /// `missed` is NaN when the server doesn't know.
+    #[wasm_bindgen(method, js_name = sessionLost)]
+    fn session_lost(this: &Io, reason: &str, missed: f64, unconfirmed: u32);
+
+    #[wasm_bindgen(method)]
     fn closed(this: &Io, why: &str, unsent: u32, code: u16, reason: &str, clean: bool);
     /// The user's `backoff` function: ms until the next retry, or -1 to stop.
     #[wasm_bindgen(method)]
@@ -256,6 +262,7 @@ fn emit(io: &Io, event: ConnectionEvent) {
             let why = match reason {
                 StopReason::UserClosed => "user",
                 StopReason::Policy(_) => "policy",
+                StopReason::SessionEnded => "session-ended",
                 _ => "gave-up",
             };
             let unsent = u32::try_from(unsent).unwrap_or(u32::MAX);
@@ -264,6 +271,18 @@ fn emit(io: &Io, event: ConnectionEvent) {
                 None => io.closed(why, unsent, 0, "", true),
             }
         }
+        ConnectionEvent::Resumed { session, resent } => {
+            io.resumed(&session, u32::try_from(resent).unwrap_or(u32::MAX))
+        }
+        ConnectionEvent::SessionLost {
+            reason,
+            missed,
+            unconfirmed,
+        } => io.session_lost(
+            reason.as_str(),
+            missed.map_or(f64::NAN, |n| n as f64),
+            u32::try_from(unconfirmed.len()).unwrap_or(u32::MAX),
+        ),
         // Connecting and going offline while waiting have no DOM event; readyState says it.
         _ => {}
     }
@@ -284,12 +303,13 @@ impl Core {
         })
     }
 
-    /// A binary message arrived on socket `id`. The core never looks inside one (the glue
-    /// delivers its own copy), so the bytes stay in JavaScript.
+    /// A binary message arrived on socket `id`. The core looks at most at `head` (empty, or
+    /// with resume the frame's tag, or a whole control frame): the glue delivers its own
+    /// copy, so an application's bytes stay in JavaScript.
     #[wasm_bindgen(js_name = receivedBinary)]
-    pub fn received_binary(&self, io: &Io, id: f64) -> Result<(), JsValue> {
+    pub fn received_binary(&self, io: &Io, id: f64, head: Vec<u8>) -> Result<(), JsValue> {
         self.input(io, |m, now| {
-            m.on_message(id as u64, Message::Binary(Vec::new()), now)
+            m.on_message(id as u64, Message::Binary(head), now)
         })
     }
 
@@ -471,6 +491,18 @@ impl Core {
     #[wasm_bindgen(getter, js_name = queuedBytes)]
     pub fn queued_bytes(&self) -> f64 {
         self.read(|m| m.queued_bytes() as f64, 0.0)
+    }
+
+    /// With resume: messages sent and not acknowledged by the server yet.
+    #[wasm_bindgen(getter)]
+    pub fn unacknowledged(&self) -> f64 {
+        self.read(|m| m.unacknowledged() as f64, 0.0)
+    }
+
+    /// Whether the session is resumed across connections (the `resume` option).
+    #[wasm_bindgen(getter)]
+    pub fn resumes(&self) -> bool {
+        self.read(|m| m.resumes(), false)
     }
 
     /// Retries since the last stable connection.

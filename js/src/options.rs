@@ -13,12 +13,12 @@ use wasm_bindgen::{JsCast, JsValue};
 use ws_tether::sans_io::from_millis;
 use ws_tether::{
     Backoff, ClosePolicy, Disconnect, ExponentialBackoff, Heartbeat, Jitter, Message, Overflow,
-    Pong, ReconnectingBuilder, RetryContext,
+    Pong, ReconnectingBuilder, Resume, RetryContext,
 };
 
 const FIELDS: &str = "minDelay, maxDelay, factor, jitter, maxRetries, backoff, connectTimeout, \
                       stableAfter, closePolicy, heartbeat, handshake, queueMaxBytes, overflow, \
-                      replay";
+                      replay, resume";
 
 /// A JavaScript value of the type an option needs: exactly that type, no coercion.
 trait FromJs: Sized {
@@ -100,6 +100,37 @@ const HEARTBEAT: &str =
     "{ interval, timeout } in milliseconds above 0 (with ping and pong for your \
                          server's format), { timeout, answer } when the server pings, \
                          { timeout, mode: \"silence\" } when it pushes, or false";
+
+const RESUME: &str = "true, false, or { ackDelay?: ms above 0, ackEvery?: an integer >= 1 }";
+
+/// The `resume` option: `true`, `false`, or `{ ackDelay, ackEvery }`.
+fn resume(value: &JsValue) -> Result<Option<Resume>, JsValue> {
+    if let Some(on) = value.as_bool() {
+        return Ok(on.then(Resume::default));
+    }
+    let Some(obj) = value.dyn_ref::<Object>() else {
+        return Err(bad("resume", RESUME));
+    };
+    let mut resume = Resume::default();
+    for key in Object::keys(obj).iter() {
+        let v = Reflect::get(obj, &key).unwrap_or(JsValue::UNDEFINED);
+        if v.is_undefined() {
+            continue;
+        }
+        match key.as_string().unwrap_or_default().as_str() {
+            "ackDelay" => resume = resume.ack_delay(millis(v, "resume.ackDelay")?),
+            "ackEvery" => {
+                resume = resume.ack_every(read(
+                    v,
+                    "resume.ackEvery",
+                    "an integer from 1 to 4294967295",
+                )?)
+            }
+            _ => return Err(bad("resume", RESUME)),
+        }
+    }
+    Ok(Some(resume))
+}
 
 /// The heartbeat in one of its forms (see `HEARTBEAT`), or `None` if it is none of them.
 fn heartbeat(value: &JsValue) -> Option<Heartbeat> {
@@ -233,6 +264,11 @@ pub(crate) fn apply(
                     })
             }
             "replay" => builder = builder.replay(read(value, "replay", "true or false")?),
+            "resume" => {
+                if let Some(resume) = resume(&value)? {
+                    builder = builder.resume(resume);
+                }
+            }
             // The glue keeps and runs the function; the core only pauses for it.
             "handshake" => {
                 function(value, "handshake")?;

@@ -132,31 +132,60 @@ const TAG_CONTROL: u8 = 1;
 
 impl Control {
     pub(crate) fn encode(&self) -> Message {
-        let text = match self {
-            Control::Hello => "hello".to_owned(),
-            Control::Resume { session, recv } => format!("resume {session} {recv}"),
-            Control::New { session } => format!("welcome new {session}"),
+        // Built by hand, not with `format!`: integer formatting would link `core::fmt`'s
+        // number machinery into the npm package's wasm.
+        let mut out = vec![TAG_CONTROL];
+        let mut word = |w: &str| {
+            if out.len() > 1 {
+                out.push(b' ');
+            }
+            out.extend_from_slice(w.as_bytes());
+        };
+        match self {
+            Control::Hello => word("hello"),
+            Control::Resume { session, recv } => {
+                word("resume");
+                word(session);
+                word(&decimal(*recv));
+            }
+            Control::New { session } => {
+                word("welcome");
+                word("new");
+                word(session);
+            }
             Control::Resumed {
                 session,
                 recv,
                 next,
-            } => format!("welcome resumed {session} {recv} {next}"),
+            } => {
+                word("welcome");
+                word("resumed");
+                word(session);
+                word(&decimal(*recv));
+                word(&decimal(*next));
+            }
             Control::Lost {
                 reason,
                 session,
                 missed,
-            } => match missed {
-                Some(n) => format!("welcome lost {} {session} {n}", reason.as_str()),
-                None => format!("welcome lost {} {session} ?", reason.as_str()),
-            },
-            Control::Ack(n) => format!("ack {n}"),
-            Control::Ping(n) => format!("ping {n}"),
-            Control::End => "end".to_owned(),
-        };
-        let mut bytes = Vec::with_capacity(text.len() + 1);
-        bytes.push(TAG_CONTROL);
-        bytes.extend_from_slice(text.as_bytes());
-        Message::Binary(bytes)
+            } => {
+                word("welcome");
+                word("lost");
+                word(reason.as_str());
+                word(session);
+                word(&missed.map_or_else(|| "?".to_owned(), decimal));
+            }
+            Control::Ack(n) => {
+                word("ack");
+                word(&decimal(*n));
+            }
+            Control::Ping(n) => {
+                word("ping");
+                word(&decimal(*n));
+            }
+            Control::End => word("end"),
+        }
+        Message::Binary(out)
     }
 
     fn decode(bytes: &[u8]) -> Option<Control> {
@@ -206,6 +235,20 @@ impl Control {
             _ => return None,
         })
     }
+}
+
+/// `n` in decimal, without `core::fmt`.
+fn decimal(mut n: u64) -> String {
+    let mut digits = Vec::with_capacity(20);
+    loop {
+        digits.push(b'0' + (n % 10) as u8);
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    digits.reverse();
+    String::from_utf8(digits).unwrap_or_default()
 }
 
 /// What a received frame is.
