@@ -9,7 +9,8 @@
 // are the baseline: reported, not failed.
 //
 //   node scripts/js/soak.mjs --server BIN --redis URL --faults N [--seed S] [--gap MIN-MAX]
-//                            [--plain-only] [--json FILE]
+//                            [--plain-only] [--json FILE] [--readme]
+// --readme writes the figures into README.md between <!-- soak:start --> and <!-- soak:end -->.
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
 import { readFile, writeFile } from 'node:fs/promises';
@@ -35,6 +36,11 @@ const log = (...a) => console.log(`[soak ${((Date.now() - T0) / 1000).toFixed(1)
 const T0 = Date.now();
 
 if (!args.server || !args.redis) throw new Error('usage: soak.mjs --server BIN --redis URL --faults N');
+// A watchdog: whatever hangs, the soak ends (the fault loop stops at the bound on its own).
+setTimeout(() => {
+  console.log(`[soak] FAILED: still running ${(BOUND_MS + 180000) / 1000} s after the start`);
+  process.exit(1);
+}, BOUND_MS + 180000).unref();
 console.log(`[soak] ${FAULTS} faults, seed ${SEED} (SOAK_SEED=${SEED} repeats the schedule), gaps ${GAP_MIN}-${GAP_MAX} ms`);
 
 // ---------------------------------------------------------------------------------------
@@ -288,6 +294,14 @@ if (args.json) {
   await writeFile(args.json, JSON.stringify({ seed: SEED, faults: done, seconds: faultSeconds, applied, rows, problems }, null, 2));
   console.log(`[soak] figures written to ${args.json}`);
 }
+if (args.readme) {
+  const readme = join(ROOT, 'README.md');
+  const text = await readFile(readme, 'utf8');
+  const block = /<!-- soak:start -->[\s\S]*<!-- soak:end -->/;
+  if (!block.test(text)) throw new Error('README.md has no <!-- soak:start --> ... <!-- soak:end --> block');
+  await writeFile(readme, text.replace(block, `<!-- soak:start -->\n${markdown()}<!-- soak:end -->`));
+  console.log('[soak] figures written to README.md');
+}
 await browser.close();
 web.close();
 if (problems.length) {
@@ -298,6 +312,26 @@ console.log('[soak] passed: nothing lost, duplicated or reordered with resume on
 process.exit(0);
 
 // ---------------------------------------------------------------------------------------
+/** The README's figures: the run, then one row per client. */
+function markdown() {
+  const day = new Date().toISOString().slice(0, 10);
+  const kinds = `${applied.kill} SIGKILL + restart, ${applied.stop} SIGSTOP 2–5 s + SIGCONT, ${applied.close1000} close 1000, `
+    + `${applied.close1001} close 1001 + exit + restart, ${applied.switch} switches to the other server`;
+  const lines = [
+    `Measured by \`npm run soak\` on ${day}: ${done} faults in ${faultSeconds.toFixed(0)} s (${kinds}), seed ${SEED}; `
+      + 'headless Chromium, two debug-build soak servers sharing a Redis store, loopback, 2 cores. '
+      + 'Lost, duplicated and reordered are counted on the receiving end of each direction.',
+    '',
+    '| client | c→s sent | lost | duplicated | reordered | s→c pushed | lost | duplicated | reordered | reconnects | reconnect time median / max |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
+    ...rows.map((r) => `| ${r.api === 'npm' ? 'npm package' : 'Rust API'}, resume ${r.resume ? 'on' : 'off'} | ${r.up.sent} | `
+      + `${r.up.lost} | ${r.up.duplicated} | ${r.up.reordered} | ${r.down.pushed} | ${r.down.lost} | ${r.down.duplicated} | `
+      + `${r.down.reordered} | ${r.reconnects} | ${ms(r.reconnectMedianMs)} / ${ms(r.reconnectMaxMs)} ms |`),
+    '',
+  ];
+  return lines.join('\n');
+}
+
 function parseArgs(argv) {
   const out = {};
   for (let i = 0; i < argv.length; i += 1) {
