@@ -1,0 +1,614 @@
+//! The session's task: owns the session's connection (at most one at a time), its replay
+//! buffer, its counters and its timers, and is the only writer of its store record. It
+//! ends with the session (end, expiry, overflow, takeover, store failure) and leaves no
+//! task or timer behind. It never calls the application: it only fills the incoming
+//! channel and drains the queue of the sink's messages.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket};
+use futures_util::StreamExt as _;
+use tokio::sync::mpsc::{self, OwnedPermit};
+use tokio::sync::oneshot;
+use tokio::time::Instant;
+use ws_tether::Message;
+
+use crate::frame::{self, Control, Frame, Reply};
+use crate::registry::Registry;
+use crate::session::{Incoming, Shared};
+use crate::store::{Changes, LostReason, Snapshot};
+use crate::Error;
+
+/// Close codes the server uses besides 1000 (end) and 1002 (protocol error).
+pub(crate) const CLOSE_TAKEN_OVER: u16 = 4000;
+const CLOSE_IDLE: u16 = 1001;
+const CLOSE_STORE_FAILED: u16 = 1011;
+
+/// The most messages written to the store in one call (Lua's argument limit is ~8000).
+const MAX_BATCH: usize = 1000;
+
+/// Messages the session's task takes from outside.
+#[derive(Debug)]
+pub(crate) enum Command {
+    /// A client resumed this session on a new connection. If the session is over, the
+    /// socket comes back through `reply` (the caller then answers from the store).
+    Attach {
+        socket: Box<WebSocket>,
+        client_recv: u64,
+        reply: oneshot::Sender<Option<Box<WebSocket>>>,
+    },
+    /// Close the open connection (the session stays).
+    Disconnect {
+        code: u16,
+        reason: String,
+        done: oneshot::Sender<()>,
+    },
+}
+
+/// How the first connection starts.
+pub(crate) enum Start {
+    /// `welcome new` or `welcome lost` on `socket` (a fresh session).
+    Fresh { socket: WebSocket, welcome: Vec<u8> },
+    /// `welcome resumed` on `socket`, replaying from the snapshot (taken over from the
+    /// store).
+    Resumed {
+        socket: WebSocket,
+        client_recv: u64,
+        snapshot: Snapshot,
+    },
+}
+
+pub(crate) struct Actor {
+    id: String,
+    token: u64,
+    epoch: u64,
+    registry: Arc<Registry>,
+    shared: Arc<Shared>,
+    commands: mpsc::UnboundedReceiver<Command>,
+    incoming: mpsc::Sender<Incoming>,
+    permit: Option<OwnedPermit<Incoming>>,
+    stream_dropped: bool,
+    conn: Option<WebSocket>,
+    /// The client's messages `1..=received` were handed to the application.
+    received: u64,
+    /// ... and `1..=recorded_received` recorded in the store.
+    recorded_received: u64,
+    /// The last `ack` sent to the client.
+    acked_to_client: u64,
+    ack_deadline: Option<Instant>,
+    /// The client acknowledged the server's messages `1..=acknowledged`.
+    acknowledged: u64,
+    /// Recorded, unacknowledged messages, numbered from `acknowledged + 1`.
+    replay: VecDeque<Message>,
+    idle_deadline: Option<Instant>,
+    expiry: Option<Instant>,
+    touch_at: Option<Instant>,
+}
+
+/// What woke the task.
+enum Wake {
+    Command(Option<Command>),
+    Permit(Result<OwnedPermit<Incoming>, mpsc::error::SendError<()>>),
+    StreamDropped,
+    Frame(Option<Result<WsMessage, axum::Error>>),
+    Shared,
+    AckDue,
+    Idle,
+    Expire,
+    Touch,
+}
+
+/// Why a connection must go: the session continues.
+enum Loss {
+    Lost,
+    Close(u16, &'static str),
+}
+
+type Step = Result<(), Outcome>;
+
+/// How the task ends or loses its connection.
+enum Outcome {
+    Connection(Loss),
+    Session(Error),
+}
+
+impl From<Error> for Outcome {
+    fn from(error: Error) -> Self {
+        Outcome::Session(error)
+    }
+}
+
+impl Actor {
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new(
+        id: String,
+        token: u64,
+        epoch: u64,
+        registry: Arc<Registry>,
+        shared: Arc<Shared>,
+        commands: mpsc::UnboundedReceiver<Command>,
+        incoming: mpsc::Sender<Incoming>,
+        received: u64,
+        acknowledged: u64,
+        replay: Vec<Message>,
+    ) -> Actor {
+        Actor {
+            id,
+            token,
+            epoch,
+            registry,
+            shared,
+            commands,
+            incoming,
+            permit: None,
+            stream_dropped: false,
+            conn: None,
+            received,
+            recorded_received: received,
+            acked_to_client: received,
+            ack_deadline: None,
+            acknowledged,
+            replay: replay.into(),
+            idle_deadline: None,
+            expiry: None,
+            touch_at: None,
+        }
+    }
+
+    fn config(&self) -> &crate::Config {
+        &self.registry.config
+    }
+
+    /// The number of the next recorded outgoing message.
+    fn next_out(&self) -> u64 {
+        self.acknowledged + self.replay.len() as u64 + 1
+    }
+
+    pub(crate) async fn run(mut self, start: Start) {
+        let first = match start {
+            Start::Fresh { socket, welcome } => self.open_fresh(socket, welcome).await,
+            Start::Resumed {
+                socket,
+                client_recv,
+                snapshot,
+            } => {
+                debug_assert_eq!(snapshot.epoch, self.epoch);
+                self.attach(socket, client_recv).await
+            }
+        };
+        let end = match self.settle(first).await {
+            Some(end) => end,
+            None => self.main_loop().await,
+        };
+        self.finish(end).await;
+    }
+
+    async fn main_loop(&mut self) -> Error {
+        loop {
+            let wake = tokio::select! {
+                biased;
+                command = self.commands.recv() => Wake::Command(command),
+                () = self.shared.actor.notified() => Wake::Shared,
+                permit = self.incoming.clone().reserve_owned(),
+                    if self.permit.is_none() && !self.stream_dropped => Wake::Permit(permit),
+                () = self.incoming.closed(), if !self.stream_dropped => Wake::StreamDropped,
+                frame = next_frame(&mut self.conn),
+                    if self.permit.is_some() || self.stream_dropped => Wake::Frame(frame),
+                () = sleep(self.ack_deadline) => Wake::AckDue,
+                () = sleep(self.idle_deadline) => Wake::Idle,
+                () = sleep(self.expiry) => Wake::Expire,
+                () = sleep(self.touch_at) => Wake::Touch,
+            };
+            let step = self.handle(wake).await;
+            if let Some(end) = self.settle(step).await {
+                return end;
+            }
+        }
+    }
+
+    /// Applies a step's outcome: a dropped connection is closed (the session goes on), a
+    /// session end is returned.
+    async fn settle(&mut self, step: Step) -> Option<Error> {
+        match step {
+            Ok(()) => None,
+            Err(Outcome::Connection(loss)) => self.disconnect(loss).await.err(),
+            Err(Outcome::Session(end)) => Some(end),
+        }
+    }
+
+    async fn handle(&mut self, wake: Wake) -> Step {
+        match wake {
+            // The registry holds a sender as long as the task is registered.
+            Wake::Command(None) => Err(Error::Ended.into()),
+            Wake::Command(Some(Command::Attach {
+                socket,
+                client_recv,
+                reply,
+            })) => {
+                if let Err(end) = self.check_shared().await {
+                    let _ = reply.send(Some(socket));
+                    return Err(end);
+                }
+                let _ = reply.send(None);
+                if self.conn.is_some() {
+                    self.close_connection(CLOSE_TAKEN_OVER, "taken over").await;
+                }
+                self.attach(*socket, client_recv).await
+            }
+            Wake::Command(Some(Command::Disconnect { code, reason, done })) => {
+                if self.conn.is_some() {
+                    self.close_connection(code, &reason).await;
+                    self.disconnect(Loss::Lost).await?;
+                }
+                let _ = done.send(());
+                Ok(())
+            }
+            Wake::Permit(Ok(permit)) => {
+                self.permit = Some(permit);
+                Ok(())
+            }
+            Wake::Permit(Err(_)) | Wake::StreamDropped => {
+                self.stream_dropped = true;
+                self.permit = None;
+                self.check_shared().await
+            }
+            Wake::Frame(frame) => self.on_frame(frame).await,
+            Wake::Shared => self.check_shared().await,
+            Wake::AckDue => self.send_ack().await,
+            Wake::Idle => Err(Outcome::Connection(Loss::Close(CLOSE_IDLE, "idle"))),
+            Wake::Expire => {
+                let last_sent = self.shared.lock().next_seq - 1;
+                let ttl = self.config().ttl;
+                self.registry
+                    .store
+                    .lose(&self.id, self.epoch, LostReason::Expired, last_sent, ttl)
+                    .await?;
+                Err(Error::Expired.into())
+            }
+            Wake::Touch => {
+                let ttl = self.config().ttl;
+                self.save(Changes::new().expire_in(ttl)).await?;
+                self.touch_at = Some(Instant::now() + ttl / 4);
+                Ok(())
+            }
+        }
+    }
+
+    /// Reacts to the application's side: queued messages, overflow, end, dropped handles.
+    async fn check_shared(&mut self) -> Step {
+        self.drain_queue().await?;
+        let (over, end_requested, sink_dropped) = {
+            let state = self.shared.lock();
+            (state.over.clone(), state.end_requested, state.sink_dropped)
+        };
+        if let Some(Error::Overflow { unsent }) = over {
+            let keep = self.config().ttl;
+            self.registry
+                .store
+                .lose(&self.id, self.epoch, LostReason::Overflow, unsent, keep)
+                .await?;
+            return Err(Error::Overflow { unsent }.into());
+        }
+        if end_requested || (sink_dropped && self.stream_dropped) {
+            if self.conn.is_some() {
+                self.write(WsMessage::Binary(frame::encode_control(&Reply::End).into()))
+                    .await?;
+            }
+            self.end_session().await?;
+            return Err(Error::Ended.into());
+        }
+        Ok(())
+    }
+
+    /// Records the sink's queued messages, then writes them if connected.
+    async fn drain_queue(&mut self) -> Step {
+        loop {
+            let batch: Vec<(u64, Message)> = {
+                let mut state = self.shared.lock();
+                let n = state.queue.len().min(MAX_BATCH);
+                state.queue.drain(..n).collect()
+            };
+            let Some(&(first, _)) = batch.first() else {
+                return Ok(());
+            };
+            if first != self.next_out() {
+                return Err(Error::store(crate::registry::Inconsistent(
+                    "the sink numbered a message out of order",
+                ))
+                .into());
+            }
+            let messages: Vec<Message> = batch.into_iter().map(|(_, m)| m).collect();
+            let changes = Changes::new()
+                .sent(first, &messages)
+                .acknowledged(self.acknowledged);
+            self.save(changes).await?;
+            let last = first + messages.len() as u64 - 1;
+            {
+                let mut state = self.shared.lock();
+                state.recorded = last;
+                state.wake_sink();
+            }
+            self.replay.extend(messages.iter().cloned());
+            if self.conn.is_some() {
+                for message in messages {
+                    self.write(data_frame(message)).await?;
+                }
+            }
+        }
+    }
+
+    async fn on_frame(&mut self, frame: Option<Result<WsMessage, axum::Error>>) -> Step {
+        let decoded = match frame {
+            None | Some(Err(_)) | Some(Ok(WsMessage::Close(_))) => {
+                return Err(Outcome::Connection(Loss::Lost))
+            }
+            Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_))) => {
+                self.idle_deadline = Some(Instant::now() + self.config().idle_timeout);
+                return Ok(());
+            }
+            Some(Ok(WsMessage::Text(text))) => Ok(frame::decode_text(&text)),
+            Some(Ok(WsMessage::Binary(bytes))) => frame::decode_binary(&bytes),
+        };
+        self.idle_deadline = Some(Instant::now() + self.config().idle_timeout);
+        match decoded {
+            Err(error) => Err(Outcome::Connection(Loss::Close(1002, error.0))),
+            Ok(Frame::Data(message)) => {
+                self.received += 1;
+                let incoming = Incoming {
+                    seq: self.received,
+                    message,
+                };
+                // With the stream dropped, the application refused its messages: they
+                // count as delivered.
+                if let Some(permit) = self.permit.take() {
+                    permit.send(incoming);
+                }
+                if self.received - self.acked_to_client >= self.config().ack_every {
+                    self.send_ack().await
+                } else {
+                    if self.ack_deadline.is_none() {
+                        self.ack_deadline = Some(Instant::now() + self.config().ack_delay);
+                    }
+                    Ok(())
+                }
+            }
+            Ok(Frame::Control(Control::Ack(n))) => self.on_client_ack(n),
+            Ok(Frame::Control(Control::Ping(n))) => {
+                self.on_client_ack(n)?;
+                self.send_ack().await
+            }
+            Ok(Frame::Control(Control::End)) => {
+                self.end_session().await?;
+                self.close_connection(1000, "").await;
+                Err(Error::Ended.into())
+            }
+            Ok(Frame::Control(Control::Hello | Control::Resume { .. })) => Err(
+                Outcome::Connection(Loss::Close(1002, "hello or resume after the welcome")),
+            ),
+        }
+    }
+
+    /// `ack n` or `ping n` from the client: drop the acknowledged messages.
+    fn on_client_ack(&mut self, n: u64) -> Step {
+        if n < self.acknowledged {
+            return Err(Outcome::Connection(Loss::Close(1002, "ack went backwards")));
+        }
+        if n >= self.next_out() {
+            return Err(Outcome::Connection(Loss::Close(
+                1002,
+                "ack of a message never sent",
+            )));
+        }
+        let count = (n - self.acknowledged) as usize;
+        let freed: usize = self.replay.drain(..count).map(|m| m.len()).sum();
+        self.acknowledged = n;
+        let mut state = self.shared.lock();
+        state.buffered -= freed;
+        state.wake_sink();
+        Ok(())
+    }
+
+    /// Records what was received, then acknowledges it (spec section 5: an ack only covers
+    /// recorded messages).
+    async fn send_ack(&mut self) -> Step {
+        self.ack_deadline = None;
+        self.record_received().await?;
+        if self.conn.is_some() {
+            let ack = Reply::Ack(self.received);
+            self.write(WsMessage::Binary(frame::encode_control(&ack).into()))
+                .await?;
+            self.acked_to_client = self.received;
+        }
+        Ok(())
+    }
+
+    async fn record_received(&mut self) -> Step {
+        if self.received > self.recorded_received {
+            let changes = Changes::new()
+                .received(self.received)
+                .acknowledged(self.acknowledged);
+            self.save(changes).await?;
+            self.recorded_received = self.received;
+        }
+        Ok(())
+    }
+
+    async fn save(&mut self, changes: Changes<'_>) -> Result<(), Error> {
+        self.registry
+            .store
+            .save(&self.id, self.epoch, changes)
+            .await
+    }
+
+    async fn end_session(&mut self) -> Result<(), Error> {
+        self.registry.store.remove(&self.id, self.epoch).await
+    }
+
+    /// The first connection of a fresh session: the welcome, and the session is live.
+    async fn open_fresh(&mut self, socket: WebSocket, welcome: Vec<u8>) -> Step {
+        self.conn = Some(socket);
+        self.connected(true);
+        self.write(WsMessage::Binary(welcome.into())).await
+    }
+
+    /// A resume (`client_recv`: what the client has received) on a new connection: record
+    /// what was received, welcome, replay.
+    async fn attach(&mut self, socket: WebSocket, client_recv: u64) -> Step {
+        self.conn = Some(socket);
+        self.drain_queue().await?;
+        if client_recv >= self.next_out() {
+            return Err(Outcome::Connection(Loss::Close(
+                1002,
+                "resume beyond the messages sent",
+            )));
+        }
+        if client_recv > self.acknowledged {
+            self.on_client_ack(client_recv)?;
+        }
+        let ttl = self.config().ttl;
+        let changes = Changes::new()
+            .received(self.received)
+            .acknowledged(self.acknowledged)
+            .expire_in(ttl);
+        self.save(changes).await?;
+        self.recorded_received = self.received;
+        self.acked_to_client = self.received;
+        self.connected(true);
+        let welcome = Reply::WelcomeResumed {
+            session: &self.id,
+            recv: self.received,
+            next: self.acknowledged + 1,
+        };
+        self.write(WsMessage::Binary(frame::encode_control(&welcome).into()))
+            .await?;
+        let replay: Vec<Message> = self.replay.iter().cloned().collect();
+        for message in replay {
+            self.write(data_frame(message)).await?;
+        }
+        Ok(())
+    }
+
+    fn connected(&mut self, connected: bool) {
+        let now = Instant::now();
+        let registry = self.registry.clone();
+        let config = &registry.config;
+        if connected {
+            self.idle_deadline = Some(now + config.idle_timeout);
+            self.touch_at = Some(now + config.ttl / 4);
+            self.expiry = None;
+        } else {
+            self.idle_deadline = None;
+            self.touch_at = None;
+            self.ack_deadline = None;
+            self.expiry = Some(now + config.ttl);
+        }
+        let mut state = self.shared.lock();
+        state.connected = connected;
+        state.wake_sink();
+    }
+
+    /// The connection is gone (or must go): close it if asked, then record what was
+    /// received and restart the expiry clock. The session goes on.
+    async fn disconnect(&mut self, loss: Loss) -> Result<(), Error> {
+        if let Loss::Close(code, reason) = loss {
+            self.close_connection(code, reason).await;
+        }
+        self.conn = None;
+        let ttl = self.config().ttl;
+        let changes = Changes::new()
+            .received(self.received)
+            .acknowledged(self.acknowledged)
+            .expire_in(ttl);
+        let saved = self.save(changes).await;
+        // Reported after the save, so whoever watches the state sees it recorded.
+        self.connected(false);
+        saved?;
+        self.recorded_received = self.received;
+        Ok(())
+    }
+
+    async fn close_connection(&mut self, code: u16, reason: &str) {
+        if let Some(mut socket) = self.conn.take() {
+            let close = WsMessage::Close(Some(CloseFrame {
+                code,
+                reason: reason.into(),
+            }));
+            let limit = self.config().handshake_timeout;
+            let _ = tokio::time::timeout(limit, socket.send(close)).await;
+        }
+    }
+
+    /// Writes one frame; a failed or stalled write loses the connection.
+    async fn write(&mut self, message: WsMessage) -> Step {
+        let limit = self.config().handshake_timeout;
+        let Some(socket) = self.conn.as_mut() else {
+            return Ok(());
+        };
+        match tokio::time::timeout(limit, socket.send(message)).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) | Err(_) => Err(Outcome::Connection(Loss::Lost)),
+        }
+    }
+
+    /// The session is over: close the connection, tell the application, leave the
+    /// registry, and hand back any connection that arrived meanwhile.
+    async fn finish(mut self, end: Error) {
+        let (code, reason) = match &end {
+            Error::Ended => (1000, ""),
+            Error::TakenOver => (CLOSE_TAKEN_OVER, "taken over"),
+            Error::Store(_) => (CLOSE_STORE_FAILED, "session store failed"),
+            _ => (1000, ""),
+        };
+        self.close_connection(code, reason).await;
+        if !matches!(end, Error::Ended) {
+            tracing::debug!(session = %short(&self.id), "session over: {end}");
+        }
+        {
+            let mut state = self.shared.lock();
+            if state.over.is_none() {
+                state.over = Some(end);
+            }
+            state.connected = false;
+            state.wake_sink();
+        }
+        self.registry.leave(&self.id, self.token);
+        self.commands.close();
+        while let Ok(command) = self.commands.try_recv() {
+            match command {
+                Command::Attach { socket, reply, .. } => {
+                    let _ = reply.send(Some(socket));
+                }
+                Command::Disconnect { done, .. } => {
+                    let _ = done.send(());
+                }
+            }
+        }
+    }
+}
+
+/// The start of a session id, for logs (the id is a credential).
+fn short(id: &str) -> &str {
+    id.get(..6).unwrap_or(id)
+}
+
+fn data_frame(message: Message) -> WsMessage {
+    match message {
+        Message::Text(text) => WsMessage::Text(text.into()),
+        Message::Binary(bytes) => WsMessage::Binary(frame::encode_binary(&bytes).into()),
+    }
+}
+
+async fn next_frame(conn: &mut Option<WebSocket>) -> Option<Result<WsMessage, axum::Error>> {
+    match conn {
+        Some(socket) => socket.next().await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn sleep(deadline: Option<Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
+}

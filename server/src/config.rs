@@ -1,0 +1,162 @@
+//! Session configuration: bounds and timers, with their defaults.
+
+use std::time::Duration;
+
+use crate::Error;
+
+/// How sessions behave. `#[non_exhaustive]`: build it from [`Config::default`] and the
+/// setters; [`Config::validate`] (called by [`Sessions`](crate::Sessions)) rejects values
+/// out of range, naming the field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Config {
+    /// Bytes of payload a session keeps for replay: sent and not acknowledged, plus accepted
+    /// and not yet recorded. Default 1 MiB (spec section 6). While connected a full buffer
+    /// makes the sink wait; while disconnected it ends the session with
+    /// [`Error::Overflow`].
+    pub max_buffer_bytes: usize,
+    /// How long a session is kept without an open connection. Default 5 minutes (spec
+    /// section 6). A resume after that gets `welcome lost expired`, and after twice that,
+    /// once forgotten, `welcome lost unknown`.
+    pub ttl: Duration,
+    /// The longest an ack waits after the first unacknowledged message. Default 100 ms
+    /// (spec section 5).
+    pub ack_delay: Duration,
+    /// After this many unacknowledged messages the ack goes out at once. Default 64 (spec
+    /// section 5).
+    pub ack_every: u64,
+    /// A connection without any frame from the client for this long is closed (the session
+    /// stays). Default 30 s: twice ws-tether's default heartbeat interval (spec section 5).
+    pub idle_timeout: Duration,
+    /// How long the client has to send its first frame (`hello` or `resume`) and how long a
+    /// single write to the socket may take. Default 10 s.
+    pub handshake_timeout: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            max_buffer_bytes: 1 << 20,
+            ttl: Duration::from_secs(300),
+            ack_delay: Duration::from_millis(100),
+            ack_every: 64,
+            idle_timeout: Duration::from_secs(30),
+            handshake_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+impl Config {
+    /// Sets [`Config::max_buffer_bytes`].
+    pub fn max_buffer_bytes(mut self, bytes: usize) -> Self {
+        self.max_buffer_bytes = bytes;
+        self
+    }
+
+    /// Sets [`Config::ttl`].
+    pub fn ttl(mut self, ttl: Duration) -> Self {
+        self.ttl = ttl;
+        self
+    }
+
+    /// Sets [`Config::ack_delay`].
+    pub fn ack_delay(mut self, delay: Duration) -> Self {
+        self.ack_delay = delay;
+        self
+    }
+
+    /// Sets [`Config::ack_every`].
+    pub fn ack_every(mut self, messages: u64) -> Self {
+        self.ack_every = messages;
+        self
+    }
+
+    /// Sets [`Config::idle_timeout`].
+    pub fn idle_timeout(mut self, timeout: Duration) -> Self {
+        self.idle_timeout = timeout;
+        self
+    }
+
+    /// Sets [`Config::handshake_timeout`].
+    pub fn handshake_timeout(mut self, timeout: Duration) -> Self {
+        self.handshake_timeout = timeout;
+        self
+    }
+
+    /// Checks every field; the error names the first one out of range.
+    pub fn validate(&self) -> Result<(), Error> {
+        let positive = |field, duration: Duration| {
+            if duration.is_zero() {
+                Err(Error::Config {
+                    field,
+                    problem: "must be more than zero",
+                })
+            } else {
+                Ok(())
+            }
+        };
+        if self.max_buffer_bytes == 0 {
+            return Err(Error::Config {
+                field: "max_buffer_bytes",
+                problem: "must be more than zero",
+            });
+        }
+        // Redis keeps expiries in milliseconds; a day-long session is already unusual.
+        if self.ttl < Duration::from_millis(10) || self.ttl > Duration::from_secs(30 * 86_400) {
+            return Err(Error::Config {
+                field: "ttl",
+                problem: "must be between 10 ms and 30 days",
+            });
+        }
+        positive("ack_delay", self.ack_delay)?;
+        if self.ack_every == 0 {
+            return Err(Error::Config {
+                field: "ack_every",
+                problem: "must be more than zero",
+            });
+        }
+        positive("idle_timeout", self.idle_timeout)?;
+        positive("handshake_timeout", self.handshake_timeout)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_the_spec_values_and_valid() {
+        let config = Config::default();
+        assert_eq!(config.max_buffer_bytes, 1024 * 1024);
+        assert_eq!(config.ttl, Duration::from_secs(300));
+        assert_eq!(config.ack_delay, Duration::from_millis(100));
+        assert_eq!(config.ack_every, 64);
+        assert!(config.validate().is_ok());
+    }
+
+    #[test]
+    fn out_of_range_values_name_their_field() {
+        let field = |c: Config| match c.validate() {
+            Err(Error::Config { field, .. }) => field,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            field(Config::default().max_buffer_bytes(0)),
+            "max_buffer_bytes"
+        );
+        assert_eq!(field(Config::default().ttl(Duration::ZERO)), "ttl");
+        assert_eq!(field(Config::default().ack_every(0)), "ack_every");
+        assert_eq!(
+            field(Config::default().ack_delay(Duration::ZERO)),
+            "ack_delay"
+        );
+        assert_eq!(
+            field(Config::default().idle_timeout(Duration::ZERO)),
+            "idle_timeout"
+        );
+        assert_eq!(
+            field(Config::default().handshake_timeout(Duration::ZERO)),
+            "handshake_timeout"
+        );
+    }
+}

@@ -1,0 +1,370 @@
+//! [`RedisStore`]: session records in Redis, shared by server processes.
+//!
+//! Key layout, for a session `ID` and the prefix `P` (default `tether`):
+//!
+//! - `P:{ID}`, a hash: `epoch` (owner epoch), `state` (`live`, `expired` or `overflow`),
+//!   `recv` (the client's messages received), `acked` (the server's messages the client
+//!   acknowledged), `next` (the next outgoing number), `exp` (expiry, milliseconds of the
+//!   Redis server's clock);
+//! - `P:{ID}:out`, a list: the unacknowledged outgoing messages, numbered from `acked + 1`,
+//!   each a tag byte (`t` text, `b` binary) then the payload.
+//!
+//! Both keys carry a Redis TTL: twice the session's time to live from the last refresh
+//! (the second half keeps an expired session answerable as `expired`), or the `keep` time
+//! of a lost session. Every change is one Lua script, which checks the epoch first, so two
+//! processes never interleave writes to one session. Times come from the Redis server's
+//! clock (`TIME`), so processes with skewed clocks agree on expiry.
+
+use std::time::Duration;
+
+use redis::aio::ConnectionManager;
+use redis::Script;
+use ws_tether::Message;
+
+use super::{Changes, Claim, LostReason, Snapshot, Store, StoreFuture};
+use crate::Error;
+
+/// Sessions in Redis (feature `redis`): a client can resume on any server process sharing
+/// the Redis server, and a restarted process resumes the sessions it had.
+///
+/// Clones share one connection (a [`redis::aio::ConnectionManager`], which reconnects
+/// after a failure).
+#[derive(Clone)]
+pub struct RedisStore {
+    connection: ConnectionManager,
+    prefix: String,
+    scripts: std::sync::Arc<Scripts>,
+}
+
+impl std::fmt::Debug for RedisStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisStore")
+            .field("prefix", &self.prefix)
+            .finish_non_exhaustive()
+    }
+}
+
+struct Scripts {
+    create: Script,
+    claim: Script,
+    save: Script,
+    lose: Script,
+    remove: Script,
+}
+
+/// `now` in milliseconds from the Redis server's clock.
+const NOW: &str = "local t = redis.call('TIME') local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n";
+
+/// Sets both keys' Redis TTL (the list only if it exists; an empty list is no key).
+const EXPIRE_BOTH: &str = "local function expire_both(ms) redis.call('PEXPIRE', KEYS[1], ms) if redis.call('EXISTS', KEYS[2]) == 1 then redis.call('PEXPIRE', KEYS[2], ms) end end\n";
+
+const CREATE: &str = "
+local ttl = tonumber(ARGV[1])
+redis.call('DEL', KEYS[2])
+redis.call('HSET', KEYS[1], 'epoch', 1, 'state', 'live', 'recv', 0, 'acked', 0, 'next', 1, 'exp', now + ttl)
+redis.call('PEXPIRE', KEYS[1], 2 * ttl)
+return 1
+";
+
+const CLAIM: &str = "
+local ttl = tonumber(ARGV[1])
+local h = redis.call('HMGET', KEYS[1], 'epoch', 'state', 'recv', 'acked', 'next', 'exp')
+if not h[1] then return {'unknown'} end
+local last = tostring(tonumber(h[5]) - 1)
+if h[2] ~= 'live' then return {h[2], last} end
+if tonumber(h[6]) <= now then
+  redis.call('HSET', KEYS[1], 'state', 'expired')
+  redis.call('DEL', KEYS[2])
+  redis.call('PEXPIRE', KEYS[1], ttl)
+  return {'expired', last}
+end
+local epoch = redis.call('HINCRBY', KEYS[1], 'epoch', 1)
+redis.call('HSET', KEYS[1], 'exp', now + ttl)
+expire_both(2 * ttl)
+local reply = {'live', tostring(epoch), h[3], h[4]}
+for _, m in ipairs(redis.call('LRANGE', KEYS[2], 0, -1)) do table.insert(reply, m) end
+return reply
+";
+
+/// Checks ownership: the script's first lines for every write.
+const OWNED: &str = "
+local h = redis.call('HMGET', KEYS[1], 'epoch', 'state', 'acked', 'next')
+if not h[1] then return 'gone' end
+if h[1] ~= ARGV[1] then return 'fenced' end
+if h[2] ~= 'live' then return 'gone' end
+";
+
+const SAVE: &str = "
+if ARGV[3] ~= '' and tonumber(ARGV[3]) > tonumber(redis.call('HGET', KEYS[1], 'recv')) then
+  redis.call('HSET', KEYS[1], 'recv', ARGV[3])
+end
+local acked = tonumber(h[3])
+local count = #ARGV - 6
+if count > 0 then
+  if tonumber(ARGV[5]) ~= tonumber(h[4]) then return 'gap' end
+  redis.call('RPUSH', KEYS[2], unpack(ARGV, 7))
+  redis.call('HSET', KEYS[1], 'next', tonumber(h[4]) + count)
+  local left = redis.call('PTTL', KEYS[1])
+  if left > 0 then redis.call('PEXPIRE', KEYS[2], left) end
+end
+if ARGV[4] ~= '' and tonumber(ARGV[4]) > acked then
+  redis.call('LTRIM', KEYS[2], tonumber(ARGV[4]) - acked, -1)
+  redis.call('HSET', KEYS[1], 'acked', ARGV[4])
+end
+if ARGV[2] ~= '' then
+  local ttl = tonumber(ARGV[2])
+  redis.call('HSET', KEYS[1], 'exp', now + ttl)
+  expire_both(2 * ttl)
+end
+return 'ok'
+";
+
+const LOSE: &str = "
+redis.call('HSET', KEYS[1], 'state', ARGV[2], 'next', tonumber(ARGV[3]) + 1)
+redis.call('DEL', KEYS[2])
+redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[4]))
+return 'ok'
+";
+
+const REMOVE: &str = "
+local epoch = redis.call('HGET', KEYS[1], 'epoch')
+if epoch and epoch ~= ARGV[1] then return 'fenced' end
+redis.call('DEL', KEYS[1], KEYS[2])
+return 'ok'
+";
+
+impl RedisStore {
+    /// Connects to the Redis server at `url` (e.g. `redis://127.0.0.1:6379`); keys start
+    /// with `tether:`.
+    pub async fn connect(url: &str) -> Result<RedisStore, Error> {
+        let client = redis::Client::open(url).map_err(Error::store)?;
+        let connection = client
+            .get_connection_manager()
+            .await
+            .map_err(Error::store)?;
+        Ok(RedisStore::with_connection(connection))
+    }
+
+    /// A store on an existing connection manager; keys start with `tether:`.
+    pub fn with_connection(connection: ConnectionManager) -> RedisStore {
+        let script = |body: &str, owned: bool| {
+            let check = if owned { OWNED } else { "" };
+            Script::new(&format!("{NOW}{EXPIRE_BOTH}{check}{body}"))
+        };
+        RedisStore {
+            connection,
+            prefix: "tether".to_owned(),
+            scripts: std::sync::Arc::new(Scripts {
+                create: script(CREATE, false),
+                claim: script(CLAIM, false),
+                save: script(SAVE, true),
+                lose: script(LOSE, true),
+                remove: script(REMOVE, false),
+            }),
+        }
+    }
+
+    /// Uses `prefix` instead of `tether` at the start of every key (to share one Redis
+    /// database between applications).
+    pub fn prefix(mut self, prefix: impl Into<String>) -> RedisStore {
+        self.prefix = prefix.into();
+        self
+    }
+
+    /// The session's two keys; the braces keep them in one Redis Cluster slot.
+    fn keys(&self, id: &str) -> [String; 2] {
+        [
+            format!("{}:{{{id}}}", self.prefix),
+            format!("{}:{{{id}}}:out", self.prefix),
+        ]
+    }
+}
+
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis())
+        .unwrap_or(u64::MAX)
+        .max(1)
+}
+
+fn encode(message: &Message) -> Vec<u8> {
+    let (tag, payload) = match message {
+        Message::Text(text) => (b't', text.as_bytes()),
+        Message::Binary(bytes) => (b'b', bytes.as_slice()),
+    };
+    let mut bytes = Vec::with_capacity(payload.len() + 1);
+    bytes.push(tag);
+    bytes.extend_from_slice(payload);
+    bytes
+}
+
+fn decode(bytes: Vec<u8>) -> Result<Message, Error> {
+    match bytes.split_first() {
+        Some((b't', text)) => String::from_utf8(text.to_vec())
+            .map(Message::Text)
+            .map_err(|_| unexpected("a stored text message is not UTF-8")),
+        Some((b'b', payload)) => Ok(Message::Binary(payload.to_vec())),
+        _ => Err(unexpected("a stored message has no known tag")),
+    }
+}
+
+/// A reply from Redis this crate did not write: a bug, or keys written by someone else.
+#[derive(Debug, thiserror::Error)]
+#[error("unexpected Redis reply: {0}")]
+struct Unexpected(&'static str);
+
+fn unexpected(what: &'static str) -> Error {
+    Error::store(Unexpected(what))
+}
+
+fn number(bytes: &[u8]) -> Result<u64, Error> {
+    std::str::from_utf8(bytes)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| unexpected("a stored number is malformed"))
+}
+
+/// The status an ownership-checked script returned.
+fn status(reply: String) -> Result<(), Error> {
+    match reply.as_str() {
+        "ok" => Ok(()),
+        "fenced" => Err(Error::TakenOver),
+        "gone" => Err(Error::Expired),
+        "gap" => Err(unexpected("outgoing messages recorded out of order")),
+        _ => Err(unexpected("unknown script status")),
+    }
+}
+
+impl Store for RedisStore {
+    fn create<'a>(&'a self, id: &'a str, ttl: Duration) -> StoreFuture<'a, u64> {
+        Box::pin(async move {
+            let mut connection = self.connection.clone();
+            let [meta, out] = self.keys(id);
+            let epoch: u64 = self
+                .scripts
+                .create
+                .key(meta)
+                .key(out)
+                .arg(millis(ttl))
+                .invoke_async(&mut connection)
+                .await
+                .map_err(Error::store)?;
+            Ok(epoch)
+        })
+    }
+
+    fn claim<'a>(&'a self, id: &'a str, ttl: Duration) -> StoreFuture<'a, Claim> {
+        Box::pin(async move {
+            let mut connection = self.connection.clone();
+            let [meta, out] = self.keys(id);
+            let reply: Vec<Vec<u8>> = self
+                .scripts
+                .claim
+                .key(meta)
+                .key(out)
+                .arg(millis(ttl))
+                .invoke_async(&mut connection)
+                .await
+                .map_err(Error::store)?;
+            let mut fields = reply.into_iter();
+            let state = fields.next().ok_or_else(|| unexpected("empty claim"))?;
+            let lost = |reason| -> Result<Claim, Error> {
+                Ok(Claim::Lost {
+                    reason,
+                    last_sent: None,
+                })
+            };
+            let reason = match state.as_slice() {
+                b"unknown" => return lost(LostReason::Unknown),
+                b"expired" => LostReason::Expired,
+                b"overflow" => LostReason::Overflow,
+                b"live" => {
+                    let mut next_number = || -> Result<u64, Error> {
+                        number(&fields.next().ok_or_else(|| unexpected("short claim"))?)
+                    };
+                    let epoch = next_number()?;
+                    let received = next_number()?;
+                    let acknowledged = next_number()?;
+                    let unacknowledged = fields.map(decode).collect::<Result<_, _>>()?;
+                    return Ok(Claim::Live(Snapshot::new(
+                        epoch,
+                        received,
+                        acknowledged,
+                        unacknowledged,
+                    )));
+                }
+                _ => return Err(unexpected("unknown session state")),
+            };
+            let last_sent = fields.next().map(|n| number(&n)).transpose()?;
+            Ok(Claim::Lost { reason, last_sent })
+        })
+    }
+
+    fn save<'a>(&'a self, id: &'a str, epoch: u64, changes: Changes<'a>) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            let mut connection = self.connection.clone();
+            let [meta, out] = self.keys(id);
+            let optional = |n: Option<u64>| n.map(|n| n.to_string()).unwrap_or_default();
+            let mut invocation = self.scripts.save.key(meta);
+            invocation
+                .key(out)
+                .arg(epoch)
+                .arg(optional(changes.expire_in.map(millis)))
+                .arg(optional(changes.received))
+                .arg(optional(changes.acknowledged))
+                .arg(changes.first_sent)
+                .arg(changes.sent.len());
+            for message in changes.sent {
+                invocation.arg(encode(message));
+            }
+            let reply: String = invocation
+                .invoke_async(&mut connection)
+                .await
+                .map_err(Error::store)?;
+            status(reply)
+        })
+    }
+
+    fn lose<'a>(
+        &'a self,
+        id: &'a str,
+        epoch: u64,
+        reason: LostReason,
+        last_sent: u64,
+        keep: Duration,
+    ) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            let mut connection = self.connection.clone();
+            let [meta, out] = self.keys(id);
+            let reply: String = self
+                .scripts
+                .lose
+                .key(meta)
+                .key(out)
+                .arg(epoch)
+                .arg(reason.as_str())
+                .arg(last_sent)
+                .arg(millis(keep))
+                .invoke_async(&mut connection)
+                .await
+                .map_err(Error::store)?;
+            status(reply)
+        })
+    }
+
+    fn remove<'a>(&'a self, id: &'a str, epoch: u64) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            let mut connection = self.connection.clone();
+            let [meta, out] = self.keys(id);
+            let reply: String = self
+                .scripts
+                .remove
+                .key(meta)
+                .key(out)
+                .arg(epoch)
+                .invoke_async(&mut connection)
+                .await
+                .map_err(Error::store)?;
+            status(reply)
+        })
+    }
+}

@@ -1,0 +1,189 @@
+//! Sessions in a real Redis server shared by two server processes (each its own runtime,
+//! with its own connection): resume on the other process, after a restart, after a crash,
+//! takeover, expiry and overflow.
+
+#![cfg(feature = "redis")]
+
+mod common;
+
+use std::time::Duration;
+
+use common::redis::{Process, Redis};
+use common::{text, until_connected, Client, Got};
+use futures_util::SinkExt as _;
+use ws_tether_server::{Config, Error};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_resumes_on_a_second_process_with_nothing_lost_or_duplicated() {
+    let redis = Redis::start().await;
+    let mut a = Process::start(&redis, "second", Config::default()).await;
+    let mut b = Process::start(&redis, "second", Config::default()).await;
+
+    let (mut client, id) = Client::hello(&a.server.url()).await;
+    assert_eq!(a.server.started().await, (id.clone(), false));
+    let mut sink_a = a.server.take_sink(&id);
+    client.text("c1").await;
+    client.text("c2").await;
+    client.until_ack(2).await;
+    for s in ["s1", "s2", "s3"] {
+        sink_a.send(text(s)).await.unwrap();
+    }
+    assert_eq!(client.recv_skipping_acks().await, Got::Text("s1".into()));
+    assert_eq!(client.recv_skipping_acks().await, Got::Text("s2".into()));
+    client.text("c3").await;
+    client.drop_connection();
+    until_connected(&sink_a, false).await;
+
+    let (mut client, welcome) = Client::resume(&b.server.url(), &id, 2).await;
+    assert_eq!(welcome[..2], ["resumed", id.as_str()]);
+    assert_eq!(welcome[3], "3");
+    let recorded: u64 = welcome[2].parse().unwrap();
+    assert_eq!(b.server.started().await, (id.clone(), true));
+    if recorded < 3 {
+        client.text("c3").await;
+    }
+    client.text("c4").await;
+    assert_eq!(client.recv_skipping_acks().await, Got::Text("s3".into()));
+    let mut sink_b = b.server.take_sink(&id);
+    assert_eq!(sink_b.next_seq(), 4);
+    sink_b.send(text("s4")).await.unwrap();
+    assert_eq!(client.recv_skipping_acks().await, Got::Text("s4".into()));
+    client.until_ack(4).await;
+
+    // Each of the client's messages reached one application once, in order.
+    let mut delivered = Vec::new();
+    for _ in 0..recorded {
+        delivered.push(a.server.message().await);
+    }
+    let resumed_from = delivered.len() as u64 + 1;
+    for _ in resumed_from..=4 {
+        delivered.push(b.server.message().await);
+    }
+    let expected: Vec<(u64, String)> = (1..=4).map(|n| (n, format!("c{n}"))).collect();
+    assert_eq!(delivered, expected);
+
+    // The first process no longer owns the session.
+    assert!(matches!(
+        sink_a.send(text("stale")).await,
+        Err(Error::TakenOver)
+    ));
+    assert!(matches!(a.server.ended().await, Some(Error::TakenOver)));
+    assert!(b.server.no_more_seen());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_process_resumes_its_sessions() {
+    let redis = Redis::start().await;
+    let mut a = Process::start(&redis, "restart", Config::default()).await;
+    let (mut client, id) = Client::hello(&a.server.url()).await;
+    a.server.started().await;
+    let mut sink = a.server.take_sink(&id);
+    client.text("c1").await;
+    client.until_ack(1).await;
+    sink.send(text("s1")).await.unwrap();
+    sink.send(text("s2")).await.unwrap();
+    assert_eq!(client.recv_skipping_acks().await, Got::Text("s1".into()));
+    client.drop_connection();
+    until_connected(&sink, false).await;
+    a.kill();
+
+    let mut restarted = Process::start(&redis, "restart", Config::default()).await;
+    let (mut client, welcome) = Client::resume(&restarted.server.url(), &id, 1).await;
+    assert_eq!(welcome, ["resumed", &id, "1", "2"]);
+    assert_eq!(restarted.server.started().await, (id.clone(), true));
+    assert_eq!(client.recv_skipping_acks().await, Got::Text("s2".into()));
+    client.text("c2").await;
+    assert_eq!(restarted.server.message().await, (2, "c2".into()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_handed_over_but_not_recorded_comes_again_with_its_number() {
+    let redis = Redis::start().await;
+    // Acks wait an hour: nothing is recorded until a ping or a disconnect.
+    let lazy = Config::default().ack_delay(Duration::from_secs(3600));
+    let mut a = Process::start(&redis, "crash", lazy).await;
+    let (mut client, id) = Client::hello(&a.server.url()).await;
+    a.server.started().await;
+    client.text("c1").await;
+    assert_eq!(a.server.message().await, (1, "c1".into()));
+    // The process dies after handing c1 over, before recording it.
+    a.kill();
+    client.drop_connection();
+
+    let mut b = Process::start(&redis, "crash", Config::default()).await;
+    let (mut client, welcome) = Client::resume(&b.server.url(), &id, 0).await;
+    assert_eq!(welcome, ["resumed", &id, "0", "1"]);
+    b.server.started().await;
+    client.text("c1").await;
+    assert_eq!(b.server.message().await, (1, "c1".into()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resume_on_another_process_closes_the_old_connection_at_its_next_write() {
+    let redis = Redis::start().await;
+    let mut a = Process::start(&redis, "takeover", Config::default()).await;
+    let mut b = Process::start(&redis, "takeover", Config::default()).await;
+    let (mut old, id) = Client::hello(&a.server.url()).await;
+    a.server.started().await;
+    let mut sink_a = a.server.take_sink(&id);
+    let (mut new, welcome) = Client::resume(&b.server.url(), &id, 0).await;
+    assert_eq!(welcome, ["resumed", &id, "0", "1"]);
+    assert!(matches!(
+        sink_a.send(text("stale")).await,
+        Err(Error::TakenOver)
+    ));
+    assert_eq!(old.recv().await, Got::Close(4000, "taken over".into()));
+    b.server.started().await;
+    let mut sink_b = b.server.take_sink(&id);
+    sink_b.send(text("s1")).await.unwrap();
+    assert_eq!(new.recv_skipping_acks().await, Got::Text("s1".into()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_session_is_lost_on_any_process() {
+    let redis = Redis::start().await;
+    let short = Config::default().ttl(Duration::from_secs(1));
+    let mut a = Process::start(&redis, "expiry", short.clone()).await;
+    let (mut client, id) = Client::hello(&a.server.url()).await;
+    a.server.started().await;
+    let mut sink = a.server.take_sink(&id);
+    for s in ["s1", "s2", "s3"] {
+        sink.send(text(s)).await.unwrap();
+    }
+    assert_eq!(client.recv_skipping_acks().await, Got::Text("s1".into()));
+    client.drop_connection();
+    until_connected(&sink, false).await;
+    // Killed, so only the record's expiry in Redis can end the session.
+    a.kill();
+    // Past the time to live, before the record is forgotten (twice the time to live).
+    tokio::time::sleep(Duration::from_millis(1300)).await;
+    let b = Process::start(&redis, "expiry", short).await;
+    let (_client, welcome) = Client::resume(&b.server.url(), &id, 1).await;
+    assert_eq!(welcome[..2], ["lost", "expired"]);
+    assert_eq!(welcome[3], "2");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_overflowed_session_is_lost_on_any_process() {
+    let redis = Redis::start().await;
+    let small = Config::default().max_buffer_bytes(4);
+    let mut a = Process::start(&redis, "overflow", small.clone()).await;
+    let (client, id) = Client::hello(&a.server.url()).await;
+    a.server.started().await;
+    let mut sink = a.server.take_sink(&id);
+    client.drop_connection();
+    until_connected(&sink, false).await;
+    sink.send(text("abc")).await.unwrap();
+    assert!(matches!(
+        sink.send(text("de")).await,
+        Err(Error::Overflow { unsent: 1 })
+    ));
+    assert!(matches!(
+        a.server.ended().await,
+        Some(Error::Overflow { unsent: 1 })
+    ));
+    let b = Process::start(&redis, "overflow", small).await;
+    let (_client, welcome) = Client::resume(&b.server.url(), &id, 0).await;
+    assert_eq!(welcome[..2], ["lost", "overflow"]);
+    assert_eq!(welcome[3], "1");
+}

@@ -1,0 +1,340 @@
+//! The protocol against a real axum server with the in-memory store, driven by a
+//! hand-written client (tokio-tungstenite).
+
+mod common;
+
+use std::time::Duration;
+
+use common::{text, until_connected, within, Client, Got, Server};
+use futures_util::{FutureExt as _, SinkExt as _};
+use tokio_tungstenite::tungstenite::Message as Frame;
+use ws_tether_server::{Config, Error, Sessions};
+
+async fn server(config: Config) -> Server {
+    Server::start(Sessions::new(config).unwrap()).await
+}
+
+#[tokio::test]
+async fn a_new_session_numbers_and_acknowledges_messages() {
+    let mut server = server(Config::default()).await;
+    let (mut client, id) = Client::hello(&server.url()).await;
+    assert_eq!(client.protocol.as_deref(), Some("tether.resume.v1"));
+    assert_eq!(id.len(), 32);
+    assert_eq!(server.started().await, (id.clone(), false));
+    client.text("a").await;
+    client.text("b").await;
+    assert_eq!(server.message().await, (1, "a".into()));
+    assert_eq!(server.message().await, (2, "b".into()));
+    client.until_ack(2).await;
+
+    let mut sink = server.take_sink(&id);
+    within("send", sink.send(text("s1"))).await.unwrap();
+    within(
+        "send",
+        sink.send(ws_tether_server::Message::Binary(vec![7])),
+    )
+    .await
+    .unwrap();
+    assert_eq!(client.recv_skipping_acks().await, Got::Text("s1".into()));
+    assert_eq!(client.recv_skipping_acks().await, Got::Binary(vec![7]));
+    assert_eq!(sink.next_seq(), 3);
+}
+
+#[tokio::test]
+async fn a_ping_gets_an_ack_at_once_and_64_messages_get_one_without_the_delay() {
+    // An hour-long ack delay: any ack that arrives came from a ping or from the 64 rule.
+    let config = Config::default().ack_delay(Duration::from_secs(3600));
+    let mut server = server(config).await;
+    let (mut client, _) = Client::hello(&server.url()).await;
+    server.started().await;
+    client.text("one").await;
+    assert_eq!(server.message().await, (1, "one".into()));
+    client.control("ping 0").await;
+    assert_eq!(client.recv().await, Got::Control("ack 1".into()));
+    for i in 2..=65 {
+        client.text(&i.to_string()).await;
+    }
+    assert_eq!(client.recv().await, Got::Control("ack 65".into()));
+    for seq in 2..=65 {
+        assert_eq!(server.message().await, (seq, seq.to_string()));
+    }
+}
+
+#[tokio::test]
+async fn resume_after_a_dropped_connection_replays_both_ways_without_duplicates() {
+    let mut server = server(Config::default()).await;
+    let (mut client, id) = Client::hello(&server.url()).await;
+    server.started().await;
+    let mut sink = server.take_sink(&id);
+
+    client.text("c1").await;
+    client.until_ack(1).await;
+    assert_eq!(server.message().await, (1, "c1".into()));
+    sink.send(text("s1")).await.unwrap();
+    sink.send(text("s2")).await.unwrap();
+    assert_eq!(client.recv_skipping_acks().await, Got::Text("s1".into()));
+    // The client sends c2 and loses the connection before any ack of it; it got s1 only
+    // (s2 may be in flight: it counts as not received).
+    client.text("c2").await;
+    client.drop_connection();
+    until_connected(&sink, false).await;
+    // Sent while disconnected: kept for the replay.
+    sink.send(text("s3")).await.unwrap();
+
+    let (mut client, welcome) = Client::resume(&server.url(), &id, 1).await;
+    assert_eq!(welcome[0], "resumed");
+    assert_eq!(welcome[1], id);
+    let server_recv: u64 = welcome[2].parse().unwrap();
+    assert_eq!(
+        welcome[3], "2",
+        "the server replays from the client's recv + 1"
+    );
+    // The client sends again what the server did not record.
+    assert!(server_recv == 1 || server_recv == 2, "{welcome:?}");
+    if server_recv < 2 {
+        client.text("c2").await;
+    }
+    client.text("c3").await;
+    assert_eq!(client.recv_skipping_acks().await, Got::Text("s2".into()));
+    assert_eq!(client.recv_skipping_acks().await, Got::Text("s3".into()));
+    client.until_ack(3).await;
+    assert_eq!(server.message().await, (2, "c2".into()));
+    assert_eq!(server.message().await, (3, "c3".into()));
+    assert!(server.no_more_seen(), "a duplicate or a second session");
+    // s4 continues the numbering on the new connection.
+    sink.send(text("s4")).await.unwrap();
+    assert_eq!(client.recv_skipping_acks().await, Got::Text("s4".into()));
+}
+
+#[tokio::test]
+async fn an_unknown_session_is_lost_with_an_unknown_count() {
+    let mut server = server(Config::default()).await;
+    let (_client, welcome) = Client::resume(&server.url(), "no-such-session", 5).await;
+    assert_eq!(welcome[0], "lost");
+    assert_eq!(welcome[1], "unknown");
+    assert_eq!(welcome[3], "?");
+    // The new session is live.
+    assert_eq!(server.started().await, (welcome[2].clone(), false));
+}
+
+#[tokio::test]
+async fn an_expired_session_is_lost_with_the_count_of_unreceived_messages() {
+    let mut server = server(Config::default().ttl(Duration::from_millis(200))).await;
+    let (mut client, id) = Client::hello(&server.url()).await;
+    server.started().await;
+    let mut sink = server.take_sink(&id);
+    for s in ["s1", "s2", "s3"] {
+        sink.send(text(s)).await.unwrap();
+    }
+    assert_eq!(client.recv_skipping_acks().await, Got::Text("s1".into()));
+    client.drop_connection();
+    assert!(matches!(server.ended().await, Some(Error::Expired)));
+    assert!(matches!(sink.send(text("late")).await, Err(Error::Expired)));
+
+    let (_client, welcome) = Client::resume(&server.url(), &id, 1).await;
+    assert_eq!(welcome[..2], ["lost", "expired"]);
+    assert_ne!(welcome[2], id, "a new session");
+    assert_eq!(welcome[3], "2", "s2 and s3 never arrive");
+}
+
+#[tokio::test]
+async fn overflow_while_disconnected_loses_the_session_with_a_count() {
+    let mut server = server(Config::default().max_buffer_bytes(10)).await;
+    let (client, id) = Client::hello(&server.url()).await;
+    server.started().await;
+    let mut sink = server.take_sink(&id);
+    client.drop_connection();
+    until_connected(&sink, false).await;
+    sink.send(text("12345")).await.unwrap();
+    sink.send(text("67890")).await.unwrap();
+    assert!(matches!(
+        sink.send(text("x")).await,
+        Err(Error::Overflow { unsent: 2 })
+    ));
+    assert!(matches!(
+        server.ended().await,
+        Some(Error::Overflow { unsent: 2 })
+    ));
+    let (_client, welcome) = Client::resume(&server.url(), &id, 0).await;
+    assert_eq!(welcome[..2], ["lost", "overflow"]);
+    assert_eq!(welcome[3], "2");
+}
+
+#[tokio::test]
+async fn a_full_buffer_makes_the_sink_wait_while_connected() {
+    let mut server = server(Config::default().max_buffer_bytes(10)).await;
+    let (mut client, id) = Client::hello(&server.url()).await;
+    server.started().await;
+    let mut sink = server.take_sink(&id);
+    assert!(matches!(
+        sink.send(text("12345678901")).await,
+        Err(Error::TooLarge { len: 11, max: 10 })
+    ));
+    sink.send(text("12345")).await.unwrap();
+    sink.send(text("67890")).await.unwrap();
+    let mut third = Box::pin(sink.send(text("x")));
+    // Nothing is acknowledged: the buffer is full, so the send cannot complete.
+    assert!((&mut third).now_or_never().is_none());
+    assert_eq!(client.recv().await, Got::Text("12345".into()));
+    client.control("ack 1").await;
+    within("the waiting send", third).await.unwrap();
+    assert_eq!(client.recv().await, Got::Text("67890".into()));
+    assert_eq!(client.recv().await, Got::Text("x".into()));
+}
+
+#[tokio::test]
+async fn the_clients_end_ends_the_session() {
+    let mut server = server(Config::default()).await;
+    let (mut client, id) = Client::hello(&server.url()).await;
+    server.started().await;
+    let mut sink = server.take_sink(&id);
+    client.text("last").await;
+    client.control("end").await;
+    assert_eq!(server.message().await, (1, "last".into()));
+    assert!(server.ended().await.is_none(), "a clean end");
+    assert!(matches!(
+        client.recv_skipping_acks().await,
+        Got::Close(1000, _)
+    ));
+    assert!(matches!(sink.send(text("x")).await, Err(Error::Ended)));
+    let (_client, welcome) = Client::resume(&server.url(), &id, 0).await;
+    assert_eq!(welcome[..2], ["lost", "unknown"]);
+}
+
+#[tokio::test]
+async fn closing_the_sink_sends_end_and_closes_with_1000() {
+    let mut server = server(Config::default()).await;
+    let (mut client, id) = Client::hello(&server.url()).await;
+    server.started().await;
+    let mut sink = server.take_sink(&id);
+    sink.send(text("bye")).await.unwrap();
+    within("close", sink.close()).await.unwrap();
+    assert_eq!(client.recv_skipping_acks().await, Got::Text("bye".into()));
+    assert_eq!(
+        client.recv_skipping_acks().await,
+        Got::Control("end".into())
+    );
+    assert!(matches!(client.recv().await, Got::Close(1000, _)));
+    assert!(server.ended().await.is_none());
+}
+
+#[tokio::test]
+async fn protocol_errors_close_with_1002_and_the_session_survives() {
+    let mut server = server(Config::default()).await;
+    let url = server.url();
+    let (mut client, id) = Client::hello(&url).await;
+    server.started().await;
+    let mut sink = server.take_sink(&id);
+    sink.send(text("s1")).await.unwrap();
+
+    let bad_frames: Vec<Frame> = vec![
+        Frame::Binary(vec![2, 1].into()),
+        Frame::Binary(Vec::new().into()),
+        Frame::Binary(b"\x01launch".to_vec().into()),
+        Frame::Binary(b"\x01ack 01".to_vec().into()),
+        Frame::Binary(b"\x01ack 9".to_vec().into()),
+        Frame::Binary(b"\x01hello".to_vec().into()),
+    ];
+    for bad in bad_frames {
+        client.raw(bad.clone()).await;
+        match client.recv_skipping_acks().await {
+            Got::Text(t) if t == "s1" => match client.recv_skipping_acks().await {
+                Got::Close(1002, _) => {}
+                other => panic!("{bad:?}: {other:?}"),
+            },
+            Got::Close(1002, _) => {}
+            other => panic!("{bad:?}: {other:?}"),
+        }
+        let (resumed, welcome) = Client::resume(&url, &id, 1).await;
+        assert_eq!(welcome[0], "resumed", "after {bad:?}");
+        client = resumed;
+    }
+    assert!(server.no_more_seen(), "the session went on");
+
+    // Before the welcome: data, or a malformed first frame.
+    let mut early = Client::connect(&url).await;
+    early.text("data first").await;
+    assert!(matches!(early.recv().await, Got::Close(1002, _)));
+    let mut early = Client::connect(&url).await;
+    early.control("resume bad/id 0").await;
+    assert!(matches!(early.recv().await, Got::Close(1002, _)));
+    // Resuming beyond what the server sent.
+    let mut greedy = Client::connect(&url).await;
+    greedy.control(&format!("resume {id} 7")).await;
+    assert!(matches!(greedy.recv().await, Got::Close(1002, _)));
+}
+
+#[tokio::test]
+async fn a_client_without_the_subprotocol_gets_1002_with_a_reason() {
+    let server = server(Config::default()).await;
+    let mut client = Client::connect_offering(&server.url(), None).await;
+    assert_eq!(client.protocol, None);
+    assert_eq!(
+        client.recv().await,
+        Got::Close(1002, "subprotocol tether.resume.v1 required".into())
+    );
+}
+
+#[tokio::test]
+async fn a_resume_takes_over_a_connection_still_open() {
+    let mut server = server(Config::default()).await;
+    let url = server.url();
+    let (mut old, id) = Client::hello(&url).await;
+    server.started().await;
+    let mut sink = server.take_sink(&id);
+    old.text("c1").await;
+    old.until_ack(1).await;
+
+    let (mut new, welcome) = Client::resume(&url, &id, 0).await;
+    assert_eq!(welcome, ["resumed", &id, "1", "1"]);
+    assert_eq!(old.recv().await, Got::Close(4000, "taken over".into()));
+    sink.send(text("s1")).await.unwrap();
+    assert_eq!(new.recv_skipping_acks().await, Got::Text("s1".into()));
+    new.text("c2").await;
+    assert_eq!(server.message().await, (1, "c1".into()));
+    assert_eq!(server.message().await, (2, "c2".into()));
+    assert!(server.no_more_seen(), "on_session ran once");
+}
+
+#[tokio::test]
+async fn close_connections_keeps_the_sessions() {
+    let mut server = server(Config::default()).await;
+    let url = server.url();
+    let (mut client, id) = Client::hello(&url).await;
+    server.started().await;
+    within("close", server.sessions.close_connections(1001, "restart")).await;
+    assert_eq!(client.recv().await, Got::Close(1001, "restart".into()));
+    assert_eq!(server.sessions.running(), 1);
+    let (_client, welcome) = Client::resume(&url, &id, 0).await;
+    assert_eq!(welcome[0], "resumed");
+}
+
+#[tokio::test]
+async fn dropping_both_halves_ends_the_session() {
+    use axum::extract::{State, WebSocketUpgrade};
+    use axum::routing::get;
+    let sessions = Sessions::new(Config::default()).unwrap();
+    let router = axum::Router::new()
+        .route(
+            "/ws",
+            get(
+                |ws: WebSocketUpgrade, State(sessions): State<Sessions>| async move {
+                    // An application that gives up on the session at once.
+                    sessions.upgrade(ws, |session| async move { drop(session) })
+                },
+            ),
+        )
+        .with_state(sessions.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("ws://{}/ws", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    let (mut client, _) = Client::hello(&url).await;
+    assert_eq!(client.recv().await, Got::Control("end".into()));
+    assert!(matches!(client.recv().await, Got::Close(1000, _)));
+    within("the session's task", async {
+        while sessions.running() > 0 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await;
+}
