@@ -499,6 +499,46 @@ test('send(Blob) after close() throws; a Blob larger than the queue throws at on
   assertEqual(got, ['QuotaExceededError', 'InvalidStateError'], 'send outcomes');
 });
 
+test('resume: connections the server drops lose nothing either way; flush() waits for the acks', async () => {
+  const id = `resume-js-${Date.now()}`;
+  const got = await page.evaluate(async ([url]) => {
+    const ws = new window.RWS(url, undefined, { resume: true, minDelay: 20, maxDelay: 50, heartbeat: { interval: 2000, timeout: 2000 } });
+    ws.binaryType = 'arraybuffer';
+    const received = [];
+    const events = { resumed: 0, lost: 0 };
+    ws.addEventListener('resumed', () => { events.resumed += 1; });
+    ws.addEventListener('sessionlost', () => { events.lost += 1; });
+    const all = new Promise((resolve) => ws.addEventListener('message', (e) => {
+      received.push(typeof e.data === 'string' ? e.data : `bin:${[...new Uint8Array(e.data)].join(',')}`);
+      if (received.length === 40) resolve();
+    }));
+    const sent = [];
+    for (let i = 1; i <= 40; i += 1) {
+      if (i % 4 === 0) { ws.send(new Uint8Array([i, 0, 1])); sent.push(`bin:${i},0,1`); } else { ws.send(`m${i}`); sent.push(`m${i}`); }
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await ws.flush();
+    await all;
+    const protocol = ws.protocol;
+    ws.close();
+    return { inOrder: JSON.stringify(received) === JSON.stringify(sent), count: received.length, resumedSeveral: events.resumed >= 5, lost: events.lost, protocol };
+  }, [`${wsOrigin}/resume?id=${id}&drop_every=5`]);
+  assertEqual(got, { inOrder: true, count: 40, resumedSeveral: true, lost: 0, protocol: 'tether.resume.v1' }, 'echoes');
+});
+
+test('resume: a server without the protocol stops the socket with 1002; protocols of its own throw', async () => {
+  const got = await page.evaluate(async ([url]) => {
+    let thrown = '';
+    try { new window.RWS(url, ['chat'], { resume: true }); } catch (e) { thrown = e.name; }
+    const ws = new window.RWS(url, undefined, { resume: true, minDelay: 20, maxDelay: 50 });
+    const close = await new Promise((r) => ws.addEventListener('close', (e) => r([e.code, e.stopReason, e.reason]), { once: true }));
+    let flushed = '';
+    await ws.flush().then(() => { flushed = 'resolved'; }, (e) => { flushed = e.name; });
+    return { thrown, close, flushed };
+  }, [`${wsOrigin}/echo?id=resume-plain-${Date.now()}`]);
+  assertEqual(got, { thrown: 'TypeError', close: [1002, 'policy', 'the server does not speak tether.resume.v1'], flushed: 'InvalidStateError' }, 'outcome');
+});
+
 test('nothing ever called window.close()', async () => {
   const calls = await page.evaluate(() => window.closeCalls);
   if (calls.length) throw new Error(calls.join('\n'));

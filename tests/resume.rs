@@ -1,0 +1,118 @@
+//! Session resume (docs/resume-protocol.md) against the test server's `/resume` route, a
+//! ws-tether-server echo session that drops its connection without a close after every
+//! `drop_every` messages it receives: what was in flight either way must arrive after the
+//! reconnect, once and in order.
+#![cfg(target_arch = "wasm32")]
+
+mod common;
+
+use common::*;
+use futures::{FutureExt, SinkExt, StreamExt};
+use std::time::Duration;
+use wasm_bindgen_test::*;
+use ws_tether::{
+    ConnectionEvent as Ev, ExponentialBackoff, Heartbeat, Message, ReconnectingWebSocket, Resume,
+    StopReason, RESUME_PROTOCOL, RESUME_UNSUPPORTED_REASON,
+};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn fast_backoff() -> ExponentialBackoff {
+    ExponentialBackoff::new()
+        .min(Duration::from_millis(20))
+        .max(Duration::from_millis(50))
+}
+
+#[wasm_bindgen_test]
+async fn dropped_connections_lose_nothing_either_way() {
+    let id = unique_id("resume");
+    let mut ws = ReconnectingWebSocket::builder(ws_url(&format!("/resume?id={id}&drop_every=7")))
+        .resume(Resume::default())
+        .heartbeat(Heartbeat::new(
+            Duration::from_secs(2),
+            Duration::from_secs(2),
+        ))
+        .backoff(fast_backoff())
+        .open()
+        .unwrap();
+    let mut events = ws.events();
+    let n = 60;
+    for i in 1..=n {
+        within(
+            10_000,
+            "the sink takes a message",
+            ws.feed(Message::from(format!("m{i}"))),
+        )
+        .await
+        .unwrap();
+    }
+    // Resolves only once the server acknowledged all 60, across the drops.
+    within(20_000, "every message acknowledged", ws.flush())
+        .await
+        .unwrap();
+    let mut echoes = Vec::new();
+    while echoes.len() < n {
+        let m = within(20_000, "the echoes", ws.next()).await.expect("open");
+        echoes.push(m.into_text().unwrap());
+    }
+    let expected: Vec<String> = (1..=n).map(|i| format!("m{i}")).collect();
+    assert_eq!(echoes, expected, "every echo once, in order");
+    let s = stats(&id).await;
+    let connections = s["connections"].as_u64().unwrap_or(0);
+    assert!(connections >= 8, "the server dropped it 8 times: {s}");
+    // Events said so: resumed after each drop, never lost.
+    let mut resumed = 0;
+    while let Some(Some(e)) = events.next().now_or_never() {
+        match e {
+            Ev::Resumed { .. } => resumed += 1,
+            Ev::SessionLost { .. } => panic!("lost: {e:?}"),
+            _ => {}
+        }
+    }
+    assert!(resumed >= 8, "resumed {resumed} times");
+    assert_eq!(ws.protocol(), RESUME_PROTOCOL);
+    ws.close();
+}
+
+#[wasm_bindgen_test]
+async fn a_server_without_the_protocol_stops_with_1002() {
+    let id = unique_id("resume-plain");
+    let ws = ReconnectingWebSocket::builder(ws_url(&format!("/echo?id={id}")))
+        .resume(Resume::default())
+        .backoff(fast_backoff())
+        .open()
+        .unwrap();
+    let mut events = ws.events();
+    let closed = next_event(&mut events, 10_000, "the final close", |e| {
+        matches!(e, Ev::Closed { .. })
+    })
+    .await;
+    let Ev::Closed {
+        reason: StopReason::Policy(d),
+        ..
+    } = closed
+    else {
+        panic!("{closed:?}")
+    };
+    assert_eq!(d.close.code, 1002);
+    assert_eq!(d.close.reason, RESUME_UNSUPPORTED_REASON);
+}
+
+#[wasm_bindgen_test]
+fn resume_refuses_protocols_of_its_own() {
+    let err = ReconnectingWebSocket::builder(ws_url("/resume"))
+        .protocols(["chat"])
+        .resume(Resume::default())
+        .open()
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ws_tether::Error::InvalidOption {
+                field: "protocols",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+}
