@@ -13,6 +13,19 @@ wait_for_line() {
   return 1
 }
 
+# Processes the calling script started here; all are stopped when it exits (one trap, so
+# starting one server does not forget another).
+STARTED_PIDS=()
+stop_on_exit() {
+  STARTED_PIDS+=("$1")
+  trap 'kill "${STARTED_PIDS[@]}" 2>/dev/null || true; wait "${STARTED_PIDS[@]}" 2>/dev/null || true' EXIT
+}
+
+# A free TCP port on 127.0.0.1 (for servers that cannot bind port 0 and report it).
+free_port() {
+  node -e 'const s = require("net").createServer(); s.listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); });'
+}
+
 # Sourced by the other scripts: builds and starts the test server on a free port, exports
 # WS_TETHER_SERVER=127.0.0.1:PORT and stops the server when the calling script exits.
 # Extra arguments are passed to the server.
@@ -21,7 +34,7 @@ start_test_server() {
   SERVER_LOG=$(mktemp)
   ./target/debug/test-server --port 0 "$@" >"$SERVER_LOG" 2>&1 &
   SERVER_PID=$!
-  trap 'kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true' EXIT
+  stop_on_exit "$SERVER_PID"
   local port
   port=$(wait_for_line "$SERVER_PID" "$SERVER_LOG" test-server \
     "sed -n 's/.*listening on http:\/\/[^:]*:\([0-9]*\).*/\1/p'") || exit 1
@@ -36,9 +49,26 @@ start_interop_servers() {
   INTEROP_LOG=$(mktemp)
   node scripts/interop/supervisor.mjs "$PWD/.venv-interop/bin/python" >"$INTEROP_LOG" 2>&1 &
   INTEROP_PID=$!
-  trap 'kill "$SERVER_PID" "$INTEROP_PID" 2>/dev/null || true; wait 2>/dev/null || true' EXIT
+  stop_on_exit "$INTEROP_PID"
   local ports
   ports=$(wait_for_line "$INTEROP_PID" "$INTEROP_LOG" "interop servers" "grep '^{'") || exit 1
   export WS_TETHER_INTEROP="$ports"
   echo "[server] interop servers: $WS_TETHER_INTEROP (log: $INTEROP_LOG)"
+}
+
+# Starts a Redis server (Debian's redis-server, installed by scripts/setup) on a free
+# loopback port, without persistence (its working directory is a temporary one), exports
+# REDIS_URL=redis://127.0.0.1:PORT and stops it when the calling script exits.
+start_redis() {
+  local port dir
+  port=$(free_port)
+  dir=$(mktemp -d)
+  REDIS_LOG="$dir/redis.log"
+  redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no --dir "$dir" \
+    >"$REDIS_LOG" 2>&1 &
+  REDIS_PID=$!
+  stop_on_exit "$REDIS_PID"
+  wait_for_line "$REDIS_PID" "$REDIS_LOG" redis-server "grep -m1 'Ready to accept connections'" >/dev/null || exit 1
+  export REDIS_URL="redis://127.0.0.1:$port"
+  echo "[server] redis-server on $REDIS_URL (log: $REDIS_LOG)"
 }
