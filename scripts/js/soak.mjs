@@ -258,12 +258,17 @@ const rows = SPECS.map((spec) => {
     duplicated: s.duplicates ?? 0,
     reordered: s.reordered ?? 0,
     extra: Math.max(0, (s.highest ?? 0) - c.sent), // recorded but never sent: must be 0
+    invalid: s.invalid ?? 0,
+    // Resume: delivered again after a process died between handing a message over and
+    // recording it (the protocol's at-least-once window), recognised by session and number.
+    redelivered: s.redelivered ?? 0,
   };
   const down = { pushed: pushed[spec.id], lost: lostIn[spec.id], duplicated: c.duplicates, reordered: c.reordered, garbage: c.garbage };
   const times = c.reconnectMs;
   return {
     ...spec, up, down, reconnects: c.reconnects, opens: c.opens, flushed: flushed[spec.id],
     reconnectMedianMs: median(times), reconnectMaxMs: times.length ? Math.max(...times) : null,
+    resumed: c.resumed, sessionsLost: c.sessionsLost,
     sendErrors: c.sendErrors, lastSendError: c.lastSendError, notes: c.notes, server: s,
   };
 });
@@ -272,11 +277,12 @@ for (const r of rows) {
   if (r.up.extra > 0) problems.push(`${who}: the server recorded ${r.up.extra} numbers above what was sent`);
   if (r.notes.length) problems.push(`${who}: ${r.notes.join('; ')}`);
   if (!r.resume) continue;
-  const bad = [['c->s lost', r.up.lost], ['c->s duplicated', r.up.duplicated], ['c->s reordered', r.up.reordered],
+  const bad = [['c->s lost', r.up.lost], ['c->s invalid', r.up.invalid], ['c->s duplicated', r.up.duplicated], ['c->s reordered', r.up.reordered],
     ['s->c lost', r.down.lost], ['s->c duplicated', r.down.duplicated], ['s->c reordered', r.down.reordered],
     ['s->c garbage', r.down.garbage]].filter(([, n]) => n !== 0);
   for (const [what, n] of bad) problems.push(`${who}: ${what} ${n}`);
   if (r.reconnects === 0) problems.push(`${who}: never reconnected`);
+  if (r.resumed === 0) problems.push(`${who}: never resumed a session`);
   if (!r.flushed) problems.push(`${who}: did not flush within 15 s`);
 }
 
@@ -290,6 +296,10 @@ const faultsLine = Object.entries(applied).map(([k, n]) => `${k} ${n}`).join(', 
 console.log(`\n[soak] ${done} faults in ${faultSeconds.toFixed(0)} s (${faultsLine}), seed ${SEED}`);
 console.log(`| ${header.join(' | ')} |\n|${header.map(() => ' --- ').join('|')}|`);
 for (const t of table) console.log(`| ${t.join(' | ')} |`);
+for (const r of rows) {
+  console.log(`[soak] ${r.api} resume ${r.resume ? 'on' : 'off'}: opens ${r.opens}, resumed ${r.resumed}, sessions lost ${r.sessionsLost}, `
+    + `redelivered (deduplicated) ${r.up.redelivered}, send errors ${r.sendErrors}${r.sendErrors ? ` (${r.lastSendError})` : ''}, flushed ${r.flushed}`);
+}
 if (args.json) {
   await writeFile(args.json, JSON.stringify({ seed: SEED, faults: done, seconds: faultSeconds, applied, rows, problems }, null, 2));
   console.log(`[soak] figures written to ${args.json}`);
