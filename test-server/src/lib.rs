@@ -6,6 +6,9 @@
 //! routes (`/echo`, `/close`, `/drop`, `/silent`, `/reject`, `/protocols`,
 //! `/flood`, `/room`, `/garbage`).
 //!
+//! The same crate builds `soak-server`, the chaos soak's server ([`soak`]): resumable
+//! sessions from ws-tether-server with its Redis store, and plain WebSockets.
+//!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -21,6 +24,7 @@ pub mod config;
 mod conn;
 pub mod garbage;
 pub mod routes;
+pub mod soak;
 pub mod state;
 pub mod stats;
 pub mod ws;
