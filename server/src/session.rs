@@ -220,7 +220,10 @@ impl SessionSink {
 
     /// Moves the pending message into the queue if the bound allows; `Ok(false)` if it
     /// must wait for acknowledgements.
-    fn try_accept(&mut self, cx: Option<&mut Context<'_>>) -> Result<bool, Error> {
+    ///
+    /// `force` accepts it past the bound (only for a `start_send` without `poll_ready`,
+    /// rather than reorder or drop a message).
+    fn try_accept(&mut self, cx: Option<&mut Context<'_>>, force: bool) -> Result<bool, Error> {
         let Some(message) = self.pending.take() else {
             return Ok(true);
         };
@@ -229,7 +232,7 @@ impl SessionSink {
             return Err(over.clone());
         }
         let len = message.len();
-        if state.buffered + len > state.max_buffered {
+        if !force && state.buffered + len > state.max_buffered {
             if state.connected {
                 if let Some(cx) = cx {
                     state.sink_waker = Some(cx.waker().clone());
@@ -259,7 +262,7 @@ impl Sink<Message> for SessionSink {
 
     fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
         let this = self.get_mut();
-        match this.try_accept(Some(cx)) {
+        match this.try_accept(Some(cx), false) {
             Ok(true) => match &this.shared.lock().over {
                 Some(over) => Poll::Ready(Err(over.clone())),
                 None => Poll::Ready(Ok(())),
@@ -278,22 +281,17 @@ impl Sink<Message> for SessionSink {
                 max,
             });
         }
-        if let Some(earlier) = this.pending.take() {
-            // `poll_ready` was skipped: queue the earlier message past the bound rather
-            // than reorder or drop it.
-            this.shared.lock().max_buffered = usize::MAX;
-            this.pending = Some(earlier);
-            let accepted = this.try_accept(None);
-            this.shared.lock().max_buffered = max;
-            accepted?;
+        if this.pending.is_some() {
+            // `poll_ready` was skipped: queue the earlier message past the bound.
+            this.try_accept(None, true)?;
         }
         this.pending = Some(item);
-        this.try_accept(None).map(|_| ())
+        this.try_accept(None, false).map(|_| ())
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
         let this = self.get_mut();
-        match this.try_accept(Some(cx)) {
+        match this.try_accept(Some(cx), false) {
             Ok(true) => {}
             Ok(false) => return Poll::Pending,
             Err(error) => return Poll::Ready(Err(error)),
