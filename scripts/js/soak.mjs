@@ -9,7 +9,7 @@
 // are the baseline: reported, not failed.
 //
 //   node scripts/js/soak.mjs --server BIN --redis URL --faults N [--seed S] [--gap MIN-MAX]
-//                            [--plain-only] [--json FILE] [--readme]
+//                            [--plain-only] [--kinds K,K,...] [--json FILE] [--readme]
 // --readme writes the figures into README.md between <!-- soak:start --> and <!-- soak:end -->.
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
@@ -28,7 +28,10 @@ const [GAP_MIN, GAP_MAX] = (args.gap ?? '500-2000').split('-').map(Number);
 const STOP_MIN = 2000;
 const STOP_MAX = 5000;
 const BOUND_MS = Number(args.bound ?? 600000);
-const KINDS = ['kill', 'stop', 'close1000', 'close1001', 'switch'];
+const ALL_KINDS = ['kill', 'stop', 'close1000', 'close1001', 'switch'];
+// --kinds kill,stop,...: only these faults (diagnosis); the soak proper runs all five.
+const KINDS = args.kinds ? String(args.kinds).split(',') : ALL_KINDS;
+if (!KINDS.every((k) => ALL_KINDS.includes(k))) throw new Error(`--kinds: a list of ${ALL_KINDS.join(', ')}`);
 const random = mulberry32(SEED);
 const between = (lo, hi) => Math.round(lo + random() * (hi - lo));
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -148,7 +151,8 @@ await page.evaluate((origin) => window.soak.setTarget(origin), servers[current].
 await page.evaluate((specs) => window.soak.start(specs), SPECS);
 log(`clients: ${SPECS.map((s) => s.id).join(', ')}`);
 
-const allConnected = () => page.evaluate(() => Object.values(window.soak.stats()).every((s) => s.connected));
+// Clients closed for good (a failure, reported at the end) are not waited for.
+const allConnected = () => page.evaluate(() => Object.values(window.soak.stats()).every((s) => s.connected || s.closedForGood));
 async function waitConnected(ms) {
   const deadline = Date.now() + ms;
   while (Date.now() < deadline) {
@@ -162,7 +166,7 @@ if (!await waitConnected(15000)) throw new Error('the clients did not connect to
 // ---------------------------------------------------------------------------------------
 // Faults.
 const problems = [];
-const applied = Object.fromEntries(KINDS.map((k) => [k, 0]));
+const applied = Object.fromEntries(ALL_KINDS.map((k) => [k, 0]));
 async function restart(server) {
   if (!await server.waitExit(10000)) throw new Error(`${server.name} did not exit`);
   await server.start();
@@ -308,6 +312,7 @@ if (args.readme) {
   const readme = join(ROOT, 'README.md');
   const text = await readFile(readme, 'utf8');
   const block = /<!-- soak:start -->[\s\S]*<!-- soak:end -->/;
+  if (KINDS.length < ALL_KINDS.length) throw new Error('--readme takes the figures of a soak with every kind of fault');
   if (!block.test(text)) throw new Error('README.md has no <!-- soak:start --> ... <!-- soak:end --> block');
   await writeFile(readme, text.replace(block, `<!-- soak:start -->\n${markdown()}<!-- soak:end -->`));
   console.log('[soak] figures written to README.md');
@@ -339,6 +344,7 @@ function markdown() {
       + `${r.down.reordered} | ${r.reconnects} | ${ms(r.reconnectMedianMs)} / ${ms(r.reconnectMaxMs)} ms |`),
     '',
   ];
+  if (problems.length) lines.push(`This run FAILED: ${problems.join('; ')}.`, '');
   return lines.join('\n');
 }
 
