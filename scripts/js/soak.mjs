@@ -81,7 +81,12 @@ class SoakServer {
     this.expectExit = false;
     proc.on('exit', (code, signal) => {
       children.delete(proc);
-      if (this.proc === proc && !this.expectExit) this.crashes.push(`exited (${code ?? signal}) unexpectedly`);
+      if (this.proc !== proc || this.expectExit) return;
+      // Reported as a failure; restarted so that the soak goes on.
+      const what = `exited (${code ?? signal}) unexpectedly after fault ${done}, ${((Date.now() - T0) / 1000).toFixed(1)} s in`;
+      this.crashes.push(what);
+      log(`server ${this.name} ${what}; restarting it`);
+      this.start().catch((e) => this.crashes.push(`could not be restarted: ${e.message}`));
     });
     const port = await new Promise((resolvePort, reject) => {
       let text = '';
@@ -115,6 +120,7 @@ class SoakServer {
   }
 }
 
+let done = 0; // faults applied so far
 const servers = [new SoakServer('A'), new SoakServer('B')];
 await Promise.all(servers.map((s) => s.start()));
 let current = 0;
@@ -205,7 +211,6 @@ async function fault(kind) {
   }
 }
 
-let done = 0;
 for (; done < FAULTS; done += 1) {
   if (Date.now() - T0 > BOUND_MS) {
     problems.push(`only ${done} of ${FAULTS} faults within the ${BOUND_MS / 1000} s bound`);
