@@ -186,8 +186,8 @@ impl Actor {
 
     async fn main_loop(&mut self) -> Error {
         loop {
+            // Unbiased: neither a flood of client frames nor a busy sink starves the other.
             let wake = tokio::select! {
-                biased;
                 command = self.commands.recv() => Wake::Command(command),
                 () = self.shared.actor.notified() => Wake::Shared,
                 permit = self.incoming.clone().reserve_owned(),
@@ -455,8 +455,10 @@ impl Actor {
     /// A resume (`client_recv`: what the client has received) on a new connection: record
     /// what was received, welcome, replay.
     async fn attach(&mut self, socket: WebSocket, client_recv: u64) -> Step {
-        self.conn = Some(socket);
+        // Record what the sink queued before the connection is ours: nothing may be written
+        // to it before the welcome.
         self.drain_queue().await?;
+        self.conn = Some(socket);
         if client_recv >= self.next_out() {
             return Err(Outcome::Connection(Loss::Close(
                 1002,

@@ -174,6 +174,8 @@ impl Registry {
             Ok(Some(Ok(WsMessage::Text(_)))) => {
                 Err(frame::ProtocolError("data before the welcome"))
             }
+            // The client gave up before its first frame.
+            Ok(Some(Ok(WsMessage::Close(_)))) => return None,
             Ok(Some(Ok(_))) => Err(frame::ProtocolError("expected hello or resume")),
             // Gone or silent: nothing to answer.
             Ok(None | Some(Err(_))) | Err(_) => return None,

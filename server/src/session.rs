@@ -97,7 +97,8 @@ impl State {
 ///
 /// [`Session::split`] gives the two halves to separate tasks. Closing the sink
 /// ([`futures_util::SinkExt::close`]) ends the session for good (`end`, then close 1000);
-/// so does dropping both halves. The stream ends with `None` when the client ends the
+/// so does dropping both halves. With only the stream dropped, the client's messages are
+/// acknowledged and discarded; with only the sink dropped, the session goes on. The stream ends with `None` when the client ends the
 /// session, and with one `Err` then `None` otherwise ([`Error::Expired`],
 /// [`Error::Overflow`], [`Error::TakenOver`], [`Error::Store`]).
 #[derive(Debug)]

@@ -197,8 +197,29 @@ async fn the_clients_end_ends_the_session() {
         Got::Close(1000, _)
     ));
     assert!(matches!(sink.send(text("x")).await, Err(Error::Ended)));
+    // The session's task is gone.
+    until_no_sessions(&server.sessions).await;
     let (_client, welcome) = Client::resume(&server.url(), &id, 0).await;
     assert_eq!(welcome[..2], ["lost", "unknown"]);
+}
+
+async fn until_no_sessions(sessions: &Sessions) {
+    within("the session's task to end", async {
+        while sessions.running() > 0 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_idle_connection_is_closed_and_the_session_stays() {
+    let mut server = server(Config::default().idle_timeout(Duration::from_millis(100))).await;
+    let (mut client, id) = Client::hello(&server.url()).await;
+    server.started().await;
+    assert_eq!(client.recv().await, Got::Close(1001, "idle".into()));
+    let (_client, welcome) = Client::resume(&server.url(), &id, 0).await;
+    assert_eq!(welcome, ["resumed", &id, "0", "1"]);
 }
 
 #[tokio::test]
@@ -331,10 +352,5 @@ async fn dropping_both_halves_ends_the_session() {
     let (mut client, _) = Client::hello(&url).await;
     assert_eq!(client.recv().await, Got::Control("end".into()));
     assert!(matches!(client.recv().await, Got::Close(1000, _)));
-    within("the session's task", async {
-        while sessions.running() > 0 {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-    })
-    .await;
+    until_no_sessions(&sessions).await;
 }

@@ -159,6 +159,26 @@ impl Soak {
         })
     }
 
+    /// Closes every WebSocket of this process with `code`: the resume sessions' connections
+    /// (the sessions stay in Redis) and the plain sockets. Returns once they are closed
+    /// (plain sockets: at most 5 s).
+    pub async fn close_all(&self, code: u16) {
+        self.sessions.close_connections(code, "soak close").await;
+        let _ = self.close_plain.send(code);
+        // Each plain socket leaves the count once its close frame is written.
+        let (open, closed) = &*self.plain_open;
+        let wait = async {
+            loop {
+                let notified = closed.notified();
+                if open.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+                    return;
+                }
+                notified.await;
+            }
+        };
+        let _ = tokio::time::timeout(Duration::from_secs(5), wait).await;
+    }
+
     /// Completes when `/soak/close?exit=1` asked this process to exit.
     pub async fn exit_requested(&self) {
         self.exit.notified().await;
@@ -349,20 +369,7 @@ async fn close(Query(query): Query<CloseQuery>, State(soak): State<Soak>) -> Res
         _ => return (StatusCode::BAD_REQUEST, "code=1000 or code=1001 required\n").into_response(),
     };
     let resumable = soak.sessions.running();
-    soak.sessions.close_connections(code, "soak close").await;
-    let _ = soak.close_plain.send(code);
-    // Each plain socket leaves the count once its close frame is written.
-    let (open, closed) = &*soak.plain_open;
-    let wait = async {
-        loop {
-            let notified = closed.notified();
-            if open.load(std::sync::atomic::Ordering::SeqCst) == 0 {
-                return;
-            }
-            notified.await;
-        }
-    };
-    let _ = tokio::time::timeout(Duration::from_secs(5), wait).await;
+    soak.close_all(code).await;
     if query.exit == Some(1) {
         tracing::info!(name = %soak.name, "exiting on /soak/close?exit=1");
         soak.exit.notify_one();

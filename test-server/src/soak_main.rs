@@ -1,6 +1,7 @@
 //! `soak-server` binary: the chaos soak's server (see `test_server::soak`). Prints
 //! `soak-server NAME listening on http://ADDR` (the line scripts/server.sh waits for), serves
-//! until SIGINT, SIGTERM or `POST /soak/close?exit=1`.
+//! until SIGINT or SIGTERM (which close every WebSocket with 1001 first) or
+//! `POST /soak/close?exit=1`.
 
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -85,8 +86,8 @@ async fn main() -> ExitCode {
                     return soak.exit_requested().await;
                 };
                 tokio::select! {
-                    _ = int.recv() => {}
-                    _ = term.recv() => {}
+                    _ = int.recv() => soak.close_all(1001).await,
+                    _ = term.recv() => soak.close_all(1001).await,
                     () = soak.exit_requested() => {}
                 }
             }

@@ -274,3 +274,31 @@ async fn close_with_exit_closes_the_sessions_and_ends_the_process() {
     let status = within("the exit", a.child.wait()).await.unwrap();
     assert!(status.success(), "{status}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_closes_every_websocket_with_1001_then_exits() {
+    let redis = redis().await;
+    let mut a = soak(&redis, "A").await;
+    let mut plain = connect(a.addr, "/soak/plain?client=t1", false).await;
+    let mut resumable = connect(a.addr, "/soak/resume?client=t2", true).await;
+    control(&mut resumable, "hello").await;
+    next_control(&mut resumable).await;
+    next_text(&mut plain).await;
+    let pid = a.child.id().unwrap().to_string();
+    let killed = Command::new("kill").args(["-TERM", &pid]).status().await;
+    assert!(killed.unwrap().success());
+    for ws in [&mut plain, &mut resumable] {
+        loop {
+            match within("the close", ws.next()).await {
+                Some(Ok(Message::Close(Some(close)))) => {
+                    assert_eq!(u16::from(close.code), 1001);
+                    break;
+                }
+                Some(Ok(_)) => continue,
+                other => panic!("expected a close, got {other:?}"),
+            }
+        }
+    }
+    let status = within("the exit", a.child.wait()).await.unwrap();
+    assert!(status.success(), "{status}");
+}

@@ -28,7 +28,10 @@ use crate::Error;
 /// the Redis server, and a restarted process resumes the sessions it had.
 ///
 /// Clones share one connection (a [`redis::aio::ConnectionManager`], which reconnects
-/// after a failure).
+/// after a failure; [`RedisStore::connect`] keeps the redis crate's timeouts: 1 s to
+/// connect, 500 ms per reply). A failed or timed-out write ends the session's task with
+/// [`Error::Store`] and closes its connection with 1011; what was recorded stays in Redis,
+/// so the client's next resume continues the session once Redis answers again.
 #[derive(Clone)]
 pub struct RedisStore {
     connection: ConnectionManager,
