@@ -118,9 +118,9 @@ export interface ReconnectingWebSocketOptions {
    * Resume the session across reconnects (docs/resume-protocol.md): the server acknowledges
    * every message, and after a reconnect both sides send again what the other lacks, in
    * order, without duplicates. Needs a server speaking `tether.resume.v1`
-   * (ws-tether-server); any other stops the socket with close code 1002. The socket then
-   * offers only that subprotocol (pass no `protocols`), takes no `handshake`, and a
-   * `heartbeat` must be `{ interval, timeout }` (the protocol's own ping is sent).
+   * (ws-tether-server), negotiated by the first frames; a server whose first frame is not
+   * a welcome stops the socket with close code 1002. The socket then takes no `handshake`,
+   * and a `heartbeat` must be `{ interval, timeout }` (the protocol's own ping is sent).
    * `queueMaxBytes` bounds queued plus unacknowledged bytes. Default false.
    */
   resume?: boolean | { ackDelay?: number; ackEvery?: number };

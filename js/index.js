@@ -84,14 +84,6 @@ export class ReconnectingWebSocket extends EventTarget {
     }
     this.#core = new Core(options); // throws a TypeError naming a bad option
     this.#resumes = this.#core.resumes;
-    if (this.#resumes) {
-      // The resume protocol is the subprotocol: the server must select it.
-      if (protocols !== undefined && (typeof protocols === 'string' || [...protocols].length > 0)) {
-        this.#core.free();
-        throw new TypeError('ReconnectingWebSocket: with `resume` the socket offers the subprotocol tether.resume.v1 and no other; pass no protocols');
-      }
-      this.#protocols = 'tether.resume.v1';
-    }
     this.#policies = {
       backoff: options?.backoff,
       closePolicy: options?.closePolicy,

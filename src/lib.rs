@@ -36,7 +36,7 @@ pub use crate::core::policy::{
     HANDSHAKE_FAILED_REASON, HEARTBEAT_TIMEOUT_CODE, HEARTBEAT_TIMEOUT_REASON,
 };
 pub use crate::core::queue::{Overflow, SendOutcome};
-pub use crate::core::resume::{LostReason, Resume, RESUME_PROTOCOL, RESUME_UNSUPPORTED_REASON};
+pub use crate::core::resume::{LostReason, Resume, RESUME_UNSUPPORTED_REASON};
 pub use crate::core::status::ConnectionStatus;
 pub use crate::error::Error;
 pub use crate::handle::{ReconnectingHandle, ReconnectingReceiver};

@@ -67,21 +67,6 @@ impl From<&str> for Endpoint {
     }
 }
 
-/// The subprotocols to offer: with resume, only the protocol's own.
-pub(crate) fn offered_protocols(
-    protocols: Vec<String>,
-    resumes: bool,
-) -> Result<Vec<String>, Error> {
-    match (resumes, protocols.is_empty()) {
-        (false, _) => Ok(protocols),
-        (true, true) => Ok(vec![crate::RESUME_PROTOCOL.to_owned()]),
-        (true, false) => Err(Error::InvalidOption {
-            field: "protocols",
-            allowed: "no subprotocols of your own with resume (it offers tether.resume.v1)",
-        }),
-    }
-}
-
 pub(crate) type EndpointFuture = Pin<Box<dyn Future<Output = Result<Endpoint, String>>>>;
 
 /// A fixed endpoint, or a provider asked before every attempt.
@@ -202,10 +187,11 @@ impl ReconnectingBuilder {
     /// acknowledges every message, and after a reconnect both sides send again what the
     /// other hasn't received, in order, without duplicates; a session the server can't
     /// resume is reported as [`ConnectionEvent::SessionLost`] with counts. Needs a server
-    /// that speaks [`RESUME_PROTOCOL`](crate::RESUME_PROTOCOL) (ws-tether-server); against
-    /// any other the socket stops with close code 1002. With resume:
-    /// - the socket offers only that subprotocol (no `protocols` of your own), and takes no
-    ///   [`handshake`](Self::handshake) hook;
+    /// that speaks it (ws-tether-server), negotiated by the first frames; a server that
+    /// answers anything else stops the socket with close code 1002 and
+    /// [`RESUME_UNSUPPORTED_REASON`](crate::RESUME_UNSUPPORTED_REASON). With resume:
+    /// - your subprotocols are offered as usual; the socket takes no
+    ///   [`handshake`](Self::handshake) hook (the resume handshake runs instead);
     /// - a [`heartbeat`](Self::heartbeat) must ping ([`Heartbeat::new`]): the protocol's
     ///   own ping is sent, its custom ping/pong functions are not used;
     /// - `queue_max_bytes` bounds queued plus unacknowledged bytes, and the `Sink`'s
@@ -284,9 +270,6 @@ impl ReconnectingBuilder {
             provider => provider,
         };
         self.cfg.validate()?;
-        if let EndpointSource::Fixed(e) = &source {
-            offered_protocols(e.protocols.clone(), self.cfg.resume.is_some())?;
-        }
         if self.high_water_mark == 0 {
             return Err(Error::InvalidOption {
                 field: "high_water_mark",

@@ -5,9 +5,6 @@ use std::fmt;
 
 use ws_tether::Message;
 
-/// The subprotocol this crate speaks.
-pub(crate) const SUBPROTOCOL: &str = "tether.resume.v1";
-
 const TAG_DATA: u8 = 0x00;
 const TAG_CONTROL: u8 = 0x01;
 

@@ -21,9 +21,6 @@ pub use store::{Changes, Claim, LostReason, MemoryStore, Snapshot, Store, StoreF
 /// The message type, shared with the browser client (`ws-tether`).
 pub use ws_tether::Message;
 
-/// The subprotocol name the server selects: `tether.resume.v1`.
-pub const SUBPROTOCOL: &str = frame::SUBPROTOCOL;
-
 #[allow(dead_code)]
 fn _assert_impls() {
     fn send_sync<T: Send + Sync>() {}

@@ -13,7 +13,7 @@ use futures_util::StreamExt as _;
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::actor::{Actor, Command, Start};
-use crate::frame::{self, Control, Frame, Reply, SUBPROTOCOL};
+use crate::frame::{self, Control, Frame, Reply};
 use crate::session::{Session, Shared};
 use crate::store::{Claim, LostReason, MemoryStore, Snapshot, Store};
 use crate::{Config, Error};
@@ -88,21 +88,21 @@ impl Sessions {
     /// running here joins it: the old connection, if still open, is closed with 4000
     /// (`taken over`), and `on_session` is not called.
     ///
-    /// A client that did not offer `tether.resume.v1` gets its WebSocket, then a close
-    /// with 1002 and the reason `subprotocol tether.resume.v1 required`: browsers show
-    /// close codes and reasons to scripts, but not a refused handshake's HTTP status.
+    /// The protocol is negotiated by the first frames (the client's `hello` or `resume`,
+    /// the server's `welcome`), not by a subprotocol: configure `ws` with your
+    /// application's subprotocols, if any, before passing it. A first frame that is not
+    /// `hello` or `resume` closes the connection with 1002.
     pub fn upgrade<F, Fut>(&self, ws: WebSocketUpgrade, on_session: F) -> Response
     where
         F: FnOnce(Session) -> Fut + Send + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
         let registry = self.registry.clone();
-        ws.protocols([SUBPROTOCOL])
-            .on_upgrade(move |socket| async move {
-                if let Some(session) = registry.open(socket).await {
-                    on_session(session).await;
-                }
-            })
+        ws.on_upgrade(move |socket| async move {
+            if let Some(session) = registry.open(socket).await {
+                on_session(session).await;
+            }
+        })
     }
 
     /// Closes every open connection of this process's sessions with `code` and `reason`
@@ -164,10 +164,6 @@ impl Registry {
     /// The opening of a connection, up to the welcome; the session for `on_session`, if
     /// this process starts running one.
     async fn open(self: Arc<Self>, mut socket: WebSocket) -> Option<Session> {
-        if socket.protocol().map(|p| p.as_bytes()) != Some(SUBPROTOCOL.as_bytes()) {
-            close(socket, 1002, "subprotocol tether.resume.v1 required").await;
-            return None;
-        }
         let first = tokio::time::timeout(self.config.handshake_timeout, socket.next()).await;
         let control = match first {
             Ok(Some(Ok(WsMessage::Binary(bytes)))) => frame::decode_binary(&bytes),

@@ -18,7 +18,7 @@ async fn server(config: Config) -> Server {
 async fn a_new_session_numbers_and_acknowledges_messages() {
     let mut server = server(Config::default()).await;
     let (mut client, id) = Client::hello(&server.url()).await;
-    assert_eq!(client.protocol.as_deref(), Some("tether.resume.v1"));
+    assert_eq!(client.protocol, None, "negotiated by the first frames");
     assert_eq!(id.len(), 32);
     assert_eq!(server.started().await, (id.clone(), false));
     client.text("a").await;
@@ -286,14 +286,13 @@ async fn protocol_errors_close_with_1002_and_the_session_survives() {
 }
 
 #[tokio::test]
-async fn a_client_without_the_subprotocol_gets_1002_with_a_reason() {
+async fn the_first_frames_negotiate_not_a_subprotocol() {
+    // No subprotocol offered, none selected: `hello` alone starts the session.
     let server = server(Config::default()).await;
     let mut client = Client::connect_offering(&server.url(), None).await;
     assert_eq!(client.protocol, None);
-    assert_eq!(
-        client.recv().await,
-        Got::Close(1002, "subprotocol tether.resume.v1 required".into())
-    );
+    client.control("hello").await;
+    assert!(matches!(client.recv().await, Got::Control(ref w) if w.starts_with("welcome new ")));
 }
 
 #[tokio::test]

@@ -10,8 +10,7 @@ use crate::core::policy::{
 };
 use crate::core::queue::{SendOutcome, SendQueue};
 use crate::core::resume::{
-    Control, Frame, LostReason, Session, PROTOCOL_ERROR_REASON, RESUME_PROTOCOL,
-    RESUME_UNSUPPORTED_REASON,
+    Control, Frame, LostReason, Session, PROTOCOL_ERROR_REASON, RESUME_UNSUPPORTED_REASON,
 };
 use crate::{CloseInfo, Error, Message, ReadyState};
 use std::collections::VecDeque;
@@ -374,8 +373,7 @@ impl Machine {
         self.session.unacked.len()
     }
 
-    /// Whether sessions are resumed: the driver then offers
-    /// [`RESUME_PROTOCOL`](crate::RESUME_PROTOCOL) and no other subprotocol.
+    /// Whether sessions are resumed ([`Resume`](crate::Resume)).
     pub fn resumes(&self) -> bool {
         self.cfg.resume.is_some()
     }
@@ -581,19 +579,8 @@ impl Machine {
         }
         self.last_seen = now;
         if self.cfg.resume.is_some() {
-            if protocol != RESUME_PROTOCOL {
-                // Never a silent downgrade to plain messages.
-                // Browsers can't send 1002; the reason says it. The app sees 1002 below.
-                self.drop_socket(1000, RESUME_UNSUPPORTED_REASON);
-                let close = CloseInfo {
-                    code: 1002,
-                    reason: RESUME_UNSUPPORTED_REASON.into(),
-                    was_clean: false,
-                };
-                self.lost(close, now);
-                return;
-            }
-            // The connect timeout keeps running: it bounds the welcome too.
+            // The first frames negotiate: our greeting, the server's welcome. The connect
+            // timeout keeps running: it bounds the welcome too.
             self.phase = Phase::Handshaking { id };
             self.handshake_protocol = protocol;
             let message = self.session.greeting().encode();
@@ -813,12 +800,27 @@ impl Machine {
         self.lost(close, now);
     }
 
+    /// The server's first frame was not a welcome: it doesn't speak the protocol. Never a
+    /// silent downgrade to plain messages: the socket stops (close code 1002 by default).
+    fn unsupported(&mut self, now: Time) {
+        // Browsers can't send 1002; the reason says it. The app sees 1002 below.
+        self.drop_socket(1000, RESUME_UNSUPPORTED_REASON);
+        let close = CloseInfo {
+            code: 1002,
+            reason: RESUME_UNSUPPORTED_REASON.into(),
+            was_clean: false,
+        };
+        self.lost(close, now);
+    }
+
     /// With resume: the server's first frame on socket `id`, its welcome.
     fn on_welcome(&mut self, id: ConnId, message: Message, now: Time) {
         let welcome = match Frame::parse(message) {
-            Frame::Control(c) => c,
-            Frame::App(_) => return self.protocol_error("a message before the welcome", now),
-            Frame::Invalid(why) => return self.protocol_error(why, now),
+            Frame::Control(
+                c @ (Control::New { .. } | Control::Resumed { .. } | Control::Lost { .. }),
+            ) => c,
+            // An application message, an echo of our greeting, anything else.
+            _ => return self.unsupported(now),
         };
         let event = match welcome {
             Control::New { session } if self.session.id.is_none() => {
@@ -842,25 +844,20 @@ impl Machine {
                 }
                 self.session.id = Some(session.clone());
                 let expected = self.session.recv.saturating_add(1);
-                let mut events = Vec::new();
-                if next <= expected {
-                    self.session.skip = expected - next;
-                } else {
-                    self.session.skip = 0;
-                    self.session.recv = next - 1;
-                    events.push(ConnectionEvent::SessionLost {
-                        reason: LostReason::Gap,
-                        missed: Some(next - expected),
-                        unconfirmed: Vec::new(),
-                    });
-                }
-                let resent = self.session.unacked.len();
-                events.insert(0, ConnectionEvent::Resumed { session, resent });
+                let gap = next.saturating_sub(expected);
+                self.session.skip = expected.saturating_sub(next);
+                self.session.recv = self.session.recv.max(next.saturating_sub(1));
                 self.session.reported = self.session.recv;
+                let resent = self.session.unacked.len();
                 let protocol = std::mem::take(&mut self.handshake_protocol);
                 self.become_open(id, protocol, now);
-                for event in events {
-                    self.emit(event);
+                self.emit(ConnectionEvent::Resumed { session, resent });
+                if gap > 0 {
+                    self.emit(ConnectionEvent::SessionLost {
+                        reason: LostReason::Gap,
+                        missed: Some(gap),
+                        unconfirmed: Vec::new(),
+                    });
                 }
                 return;
             }

@@ -6,10 +6,8 @@ use crate::Message;
 use std::collections::VecDeque;
 use std::time::Duration;
 
-/// The subprotocol a resuming socket offers and the server must select.
-pub const RESUME_PROTOCOL: &str = "tether.resume.v1";
-
-/// The close reason when the server did not select [`RESUME_PROTOCOL`] (with code 1002).
+/// The close reason when the server's first frame was not a welcome: it doesn't speak the
+/// resume protocol (reported with code 1002).
 pub const RESUME_UNSUPPORTED_REASON: &str = "the server does not speak tether.resume.v1";
 
 /// The close reason prefix when the server broke the resume protocol.
@@ -18,8 +16,9 @@ pub(crate) const PROTOCOL_ERROR_REASON: &str = "resume protocol error";
 /// Session resume: every message is numbered and acknowledged by the server, and after a
 /// reconnect both sides replay what the other hasn't acknowledged (see
 /// `docs/resume-protocol.md`). Needs a server that speaks `tether.resume.v1`, such as
-/// `ws-tether-server`; any other server stops the socket with close code 1002 and
-/// [`RESUME_UNSUPPORTED_REASON`].
+/// `ws-tether-server`: the first frames negotiate it (our `hello` or `resume`, its
+/// `welcome`). A server that answers anything else stops the socket with close code 1002
+/// and [`RESUME_UNSUPPORTED_REASON`].
 ///
 /// The replay buffer shares the send queue's bound (`queue_max_bytes`): queued plus
 /// unacknowledged bytes never exceed it.
@@ -91,13 +90,15 @@ impl LostReason {
         }
     }
 
-    fn parse(word: &str) -> LostReason {
-        match word {
-            "unknown" => LostReason::Unknown,
-            "expired" => LostReason::Expired,
-            "overflow" => LostReason::Overflow,
-            other => LostReason::Other(other.to_owned()),
-        }
+    /// A reason word: printable ASCII (anything else makes the welcome malformed).
+    fn parse(word: &[u8]) -> Option<LostReason> {
+        Some(match word {
+            b"unknown" => LostReason::Unknown,
+            b"expired" => LostReason::Expired,
+            b"overflow" => LostReason::Overflow,
+            w if !w.is_empty() && w.iter().all(u8::is_ascii_graphic) => LostReason::Other(ascii(w)),
+            _ => return None,
+        })
     }
 }
 
@@ -189,52 +190,61 @@ impl Control {
     }
 
     fn decode(bytes: &[u8]) -> Option<Control> {
-        let text = std::str::from_utf8(bytes).ok()?;
-        let words: Vec<&str> = text.split(' ').collect();
-        let num = |w: &str| -> Option<u64> {
+        // On bytes, not `str`: every valid word is ASCII, and UTF-8 validation and `str`
+        // parsing would add their code to the npm package's wasm.
+        let words: Vec<&[u8]> = bytes.split(|b| *b == b' ').collect();
+        let num = |w: &[u8]| -> Option<u64> {
             // Decimal without leading zeros (or "0").
-            if w.is_empty() || (w.len() > 1 && w.starts_with('0')) {
+            if w.is_empty() || (w.len() > 1 && w[0] == b'0') {
                 return None;
             }
-            w.bytes()
-                .all(|b| b.is_ascii_digit())
-                .then(|| w.parse().ok())
-                .flatten()
+            w.iter().try_fold(0u64, |n, b| {
+                let digit = b.checked_sub(b'0').filter(|d| *d < 10)?;
+                n.checked_mul(10)?.checked_add(u64::from(digit))
+            })
         };
-        let session = |w: &str| -> Option<String> {
+        let session = |w: &[u8]| -> Option<String> {
             let ok = (1..=128).contains(&w.len())
-                && w.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-            ok.then(|| w.to_owned())
+                && w.iter()
+                    .all(|b| b.is_ascii_alphanumeric() || *b == b'_' || *b == b'-');
+            ok.then(|| ascii(w))
         };
         Some(match words.as_slice() {
-            ["hello"] => Control::Hello,
-            ["end"] => Control::End,
-            ["ack", n] => Control::Ack(num(n)?),
-            ["ping", n] => Control::Ping(num(n)?),
-            ["resume", s, n] => Control::Resume {
+            [b"hello"] => Control::Hello,
+            [b"end"] => Control::End,
+            [b"ack", n] => Control::Ack(num(n)?),
+            [b"ping", n] => Control::Ping(num(n)?),
+            [b"resume", s, n] => Control::Resume {
                 session: session(s)?,
                 recv: num(n)?,
             },
-            ["welcome", "new", s] => Control::New {
+            [b"welcome", b"new", s] => Control::New {
                 session: session(s)?,
             },
-            ["welcome", "resumed", s, r, n] => Control::Resumed {
+            [b"welcome", b"resumed", s, r, n] => Control::Resumed {
                 session: session(s)?,
                 recv: num(r)?,
                 next: num(n)?,
             },
-            ["welcome", "lost", reason, s, missed] => Control::Lost {
-                reason: LostReason::parse(reason),
+            [b"welcome", b"lost", reason, s, missed] => Control::Lost {
+                reason: LostReason::parse(reason)?,
                 session: session(s)?,
                 missed: match *missed {
-                    "?" => None,
+                    b"?" => None,
                     n => Some(num(n)?),
                 },
             },
             _ => return None,
         })
     }
+}
+
+/// ASCII bytes as a `String`, without UTF-8 validation (other bytes become `?`).
+fn ascii(bytes: &[u8]) -> String {
+    bytes
+        .iter()
+        .map(|&b| if b.is_ascii() { b as char } else { '?' })
+        .collect()
 }
 
 /// `n` in decimal, without `core::fmt`.
@@ -248,7 +258,7 @@ fn decimal(mut n: u64) -> String {
         }
     }
     digits.reverse();
-    String::from_utf8(digits).unwrap_or_default()
+    ascii(&digits)
 }
 
 /// What a received frame is.

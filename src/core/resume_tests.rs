@@ -2,7 +2,7 @@
 //! machine_tests and, for the randomized test, a model server that follows the spec.
 
 use super::*;
-use crate::core::resume::{Control, Frame, LostReason, Resume, RESUME_PROTOCOL};
+use crate::core::resume::{Control, Frame, LostReason, Resume};
 
 fn ctl(text: &str) -> Message {
     let mut bytes = vec![1u8];
@@ -18,11 +18,10 @@ fn resume_cfg() -> Config {
     }
 }
 
-/// Opens the current socket as a resume server would (selecting the protocol).
+/// Opens the current socket (the server selects the application's subprotocol "chat").
 fn open_resume(sim: &mut Sim) -> Vec<Action> {
     let id = sim.current();
-    sim.opened.insert(id);
-    sim.input(|m, now| m.on_open(id, RESUME_PROTOCOL.into(), now))
+    sim.open(id)
 }
 
 /// Opens and welcomes a new session `s1`.
@@ -37,23 +36,35 @@ fn sent_on(sim: &Sim, id: ConnId) -> Vec<Message> {
 }
 
 #[test]
-fn a_server_that_does_not_select_the_protocol_stops_the_socket_with_1002() {
-    let mut sim = Sim::new(resume_cfg(), 1);
-    let id = sim.current();
-    let acts = sim.open(id); // selects "chat"
-    assert_eq!(
-        close_sockets_in(&acts),
-        vec![(id, 1000, RESUME_UNSUPPORTED_REASON.to_owned())]
-    );
-    let (reason, _) = the_closed(&acts);
-    let StopReason::Policy(d) = reason else {
-        panic!("{reason:?}")
-    };
-    assert_eq!(d.close.code, 1002);
-    assert_eq!(d.close.reason, RESUME_UNSUPPORTED_REASON);
-    assert!(!events_in(&acts)
-        .iter()
-        .any(|e| matches!(e, ConnectionEvent::Open { .. })));
+fn a_server_whose_first_frame_is_not_a_welcome_stops_the_socket_with_1002() {
+    // An echo server returns our hello; others say something of their own first.
+    for first in [
+        ctl("hello"),
+        text("welcome!"),
+        ctl("ack 0"),
+        Message::Binary(vec![9]),
+    ] {
+        let mut sim = Sim::new(resume_cfg(), 1);
+        let id = sim.current();
+        open_resume(&mut sim);
+        let acts = sim.recv(first.clone());
+        assert_eq!(
+            close_sockets_in(&acts),
+            vec![(id, 1000, RESUME_UNSUPPORTED_REASON.to_owned())],
+            "{first:?}"
+        );
+        let (reason, _) = the_closed(&acts);
+        let StopReason::Policy(d) = reason else {
+            panic!("{reason:?}")
+        };
+        assert_eq!(d.close.code, 1002);
+        assert_eq!(d.close.reason, RESUME_UNSUPPORTED_REASON);
+        assert!(!sim
+            .events
+            .iter()
+            .any(|e| matches!(e, ConnectionEvent::Open { .. })));
+        assert!(sim.delivered.is_empty(), "nothing reaches the application");
+    }
 }
 
 #[test]
@@ -71,7 +82,7 @@ fn hello_then_welcome_opens_and_numbers_messages() {
         .any(|e| matches!(e, ConnectionEvent::Open { .. })));
     let acts = sim.recv(ctl("welcome new s1"));
     assert!(events_in(&acts).contains(&ConnectionEvent::Open {
-        protocol: RESUME_PROTOCOL.into()
+        protocol: "chat".into()
     }));
     assert_eq!(writes_in(&acts), vec![text("queued")]);
     let (out, acts) = sim.send(Message::Binary(vec![7]));
@@ -310,11 +321,6 @@ fn protocol_errors_drop_the_connection_and_resume_on_the_next() {
         let acts = open_resume(&mut sim);
         assert_eq!(writes_in(&acts), vec![ctl("resume s1 0")]);
     }
-    // Before the welcome too.
-    let mut sim = Sim::new(resume_cfg(), 1);
-    open_resume(&mut sim);
-    let acts = sim.recv(text("too early"));
-    assert_eq!(close_sockets_in(&acts)[0].1, 1000);
 }
 
 /// A model server following the spec, on a lossy link: every connection may be cut with

@@ -553,11 +553,9 @@ impl Driver {
         if !self.machine.is_dialing(id) {
             return; // Closed or replaced while the provider was running.
         }
-        let resumes = self.machine.resumes();
-        let opened = endpoint.resolve().and_then(|e| {
-            let protocols = crate::reconnecting::offered_protocols(e.protocols, resumes)?;
-            Conn::open(&e.url, &protocols, self.high_water)
-        });
+        let opened = endpoint
+            .resolve()
+            .and_then(|e| Conn::open(&e.url, &e.protocols, self.high_water));
         let conn = match opened {
             Ok(conn) => conn,
             Err(err) => {

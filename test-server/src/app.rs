@@ -32,6 +32,7 @@ pub fn text(status: StatusCode, message: impl std::fmt::Display) -> Response {
 pub fn router(state: Arc<Shared>) -> Router {
     let mut app = Router::new()
         .route("/stats", get(stats).post(stats))
+        .route(crate::resume::PATH, get(crate::resume::handle))
         .route("/control/drop-all", get(drop_all).post(drop_all))
         .route("/control/refuse", get(refuse).post(refuse))
         .route("/control/mute-pings", get(mute_pings).post(mute_pings))

@@ -23,6 +23,7 @@ pub mod app;
 pub mod config;
 mod conn;
 pub mod garbage;
+pub mod resume;
 pub mod routes;
 pub mod soak;
 pub mod state;

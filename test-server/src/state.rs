@@ -39,6 +39,8 @@ pub struct State {
     refuse_until: Mutex<Option<Instant>>,
     mute_until: Mutex<Option<Instant>>,
     room: broadcast::Sender<Message>,
+    /// The `/resume` route's sessions, per test id.
+    pub resume: crate::resume::ResumeSessions,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -65,6 +67,7 @@ impl State {
             refuse_until: Mutex::new(None),
             mute_until: Mutex::new(None),
             room,
+            resume: Default::default(),
         }
     }
 
@@ -96,6 +99,7 @@ impl State {
     /// Signals every open WebSocket connection to drop its TCP connection.
     /// Drops every open connection, or only those opened with `id`.
     pub fn drop_all(&self, only_id: Option<&str>) -> usize {
+        self.resume.drop_all(only_id);
         let conns = lock(&self.conns);
         let mut dropped = 0;
         for (id, kill) in conns.values() {

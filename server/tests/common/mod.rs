@@ -185,7 +185,7 @@ pub struct Client {
 
 impl Client {
     pub async fn connect(url: &str) -> Client {
-        Client::connect_offering(url, Some("tether.resume.v1")).await
+        Client::connect_offering(url, None).await
     }
 
     pub async fn connect_offering(url: &str, protocol: Option<&str>) -> Client {

@@ -1,0 +1,95 @@
+//! `/resume?id=X&drop_every=N`: an echo over a ws-tether-server session (the resume
+//! protocol, in-memory store) for the browser tests. Each test id gets its own `Sessions`,
+//! so `drop_every` (close the connection after every N messages received, keeping the
+//! session: the client resumes) and `/control/drop-all` touch only that test's sockets.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use axum::extract::{Query, State, WebSocketUpgrade};
+use axum::http::StatusCode;
+use axum::response::Response;
+use futures_util::{SinkExt, StreamExt};
+use serde::Deserialize;
+use ws_tether_server::{Config, Sessions};
+
+use crate::app::text;
+use crate::state::State as Shared;
+
+/// The route's path, as in the stats.
+pub const PATH: &str = "/resume";
+
+/// The close code of a `drop_every` drop: 1012 (service restart), which clients retry.
+const DROP_CODE: u16 = 1012;
+
+/// The `Sessions` of each test id (`""` without one).
+#[derive(Debug, Default)]
+pub struct ResumeSessions(Mutex<HashMap<String, Sessions>>);
+
+impl ResumeSessions {
+    fn get(&self, id: &str) -> Result<Sessions, ws_tether_server::Error> {
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(sessions) = map.get(id) {
+            return Ok(sessions.clone());
+        }
+        let sessions = Sessions::new(Config::default())?;
+        map.insert(id.to_owned(), sessions.clone());
+        Ok(sessions)
+    }
+
+    /// Closes the connections of every session (of `only_id`'s, if given); they resume.
+    pub fn drop_all(&self, only_id: Option<&str>) {
+        let all: Vec<Sessions> = {
+            let map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+            map.iter()
+                .filter(|(id, _)| only_id.is_none_or(|only| only == id.as_str()))
+                .map(|(_, s)| s.clone())
+                .collect()
+        };
+        for sessions in all {
+            tokio::spawn(async move { sessions.close_connections(DROP_CODE, "drop-all").await });
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ResumeQuery {
+    id: Option<String>,
+    drop_every: Option<String>,
+}
+
+pub async fn handle(
+    State(state): State<Arc<Shared>>,
+    Query(q): Query<ResumeQuery>,
+    ws: WebSocketUpgrade,
+) -> Response {
+    let drop_every = match q.drop_every.as_deref().map(str::parse::<u64>) {
+        None => 0,
+        Some(Ok(n)) => n,
+        Some(Err(_)) => {
+            return text(
+                StatusCode::BAD_REQUEST,
+                "drop_every: a whole number of messages (0: never)",
+            )
+        }
+    };
+    let id = q.id.unwrap_or_default();
+    let sessions = match state.resume.get(&id) {
+        Ok(sessions) => sessions,
+        Err(e) => return text(StatusCode::INTERNAL_SERVER_ERROR, e),
+    };
+    let kicker = sessions.clone();
+    sessions.upgrade(ws, move |session| async move {
+        let (mut sink, mut stream) = session.split();
+        let mut received = 0u64;
+        while let Some(Ok(incoming)) = stream.next().await {
+            received += 1;
+            if sink.send(incoming.message).await.is_err() {
+                break;
+            }
+            if drop_every > 0 && received.is_multiple_of(drop_every) {
+                kicker.close_connections(DROP_CODE, "drop_every").await;
+            }
+        }
+    })
+}
