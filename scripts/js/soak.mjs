@@ -167,7 +167,11 @@ async function waitConnected(ms) {
   }
   return false;
 }
-if (!await waitConnected(15000)) throw new Error('the clients did not connect to the first server');
+if (!await waitConnected(15000)) {
+  const stats = await page.evaluate(() => window.soak.stats());
+  const down = Object.entries(stats).filter(([, s]) => !s.connected).map(([id, s]) => `${id} (${s.notes.join('; ') || 'no event'})`);
+  throw new Error(`not connected to the first server within 15 s: ${down.join(', ')}`);
+}
 
 // ---------------------------------------------------------------------------------------
 // Faults.
