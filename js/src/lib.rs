@@ -496,3 +496,7 @@ fn clamp_unsigned_short(value: f64) -> u16 {
     // Constant bounds: `clamp`'s NaN assertion folds away.
     value.clamp(0.0, 65535.0) as u16
 }
+
+#[cfg(target_arch = "wasm32")]
+#[global_allocator]
+static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
