@@ -412,6 +412,13 @@ export class ReconnectingWebSocket extends EventTarget {
   }
 
   #sendNow(data) {
+    // Open with nothing of the core's pending, a send is one write (`Core.writable`): made
+    // here, without copying the data into wasm memory and back.
+    const socket = this.#socket;
+    if (socket?.ws.readyState === STATES.OPEN && this.#core.writable() === socket.id) {
+      socket.ws.send(data);
+      return 'written';
+    }
     const text = typeof data === 'string';
     const bytes = text ? null : tag(data) === 'ArrayBuffer' ? new Uint8Array(data) : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
     const outcome = text ? this.#core.sendText(this.#io, data) : this.#core.sendBytes(this.#io, bytes);

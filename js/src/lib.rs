@@ -15,6 +15,7 @@
 mod options;
 
 use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
 use std::time::Duration;
 use wasm_bindgen::prelude::*;
 use ws_tether::sans_io::{seed, Action, Clock, Machine, Timer};
@@ -151,6 +152,9 @@ pub struct Core {
     machine: RefCell<Machine>,
     clock: Cell<Clock>,
     wants_text: bool,
+    /// Actions taken from the machine and not yet carried out, in order. A handler running
+    /// inside one may feed an input: its actions queue behind these.
+    pending: RefCell<VecDeque<Action>>,
 }
 
 fn millis(d: Duration) -> f64 {
@@ -225,6 +229,7 @@ impl Core {
             machine: RefCell::new(machine),
             clock: Cell::new(clock),
             wants_text,
+            pending: RefCell::new(VecDeque::new()),
         })
     }
 
@@ -295,17 +300,22 @@ impl Core {
         .is_some()
     }
 
-    /// Carries out every pending action, one borrow per action.
+    /// Carries out every pending action, in order, borrowing nothing while one runs.
     fn run(&self, io: &Io) {
         loop {
             // Borrowed: a policy function is running and its caller will drain.
             let Ok(mut machine) = self.machine.try_borrow_mut() else {
                 return;
             };
-            let Some(action) = machine.poll_action() else {
+            let mut pending = self.pending.borrow_mut();
+            while let Some(action) = machine.poll_action() {
+                pending.push_back(action);
+            }
+            drop(machine);
+            let Some(action) = pending.pop_front() else {
                 return;
             };
-            drop(machine);
+            drop(pending);
             self.execute(io, action);
         }
     }
@@ -432,6 +442,17 @@ impl Core {
     #[wasm_bindgen(js_name = isOpen)]
     pub fn is_open(&self, id: f64) -> bool {
         self.read(|m| m.open_socket() == Some(id as u64), false)
+    }
+
+    /// The socket a send would be written to at once, or -1. Open, with no action of the
+    /// core still to be carried out (a write from a handler must not overtake one),
+    /// `sendText` does nothing but ask for that write (`Machine::send`): then the glue
+    /// writes the data itself instead of copying it into wasm memory and back.
+    pub fn writable(&self) -> f64 {
+        if !self.pending.try_borrow().is_ok_and(|p| p.is_empty()) {
+            return -1.0;
+        }
+        self.read(|m| m.open_socket().map_or(-1.0, |id| id as f64), -1.0)
     }
 
     /// Whether socket `id` is the attempt in flight (a URL provider's late answer may not be).
