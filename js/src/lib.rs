@@ -152,6 +152,8 @@ pub struct Core {
     machine: RefCell<Machine>,
     clock: Cell<Clock>,
     wants_text: bool,
+    /// Whether the options gave functions the machine calls back (through `CURRENT_IO`).
+    calls_back: bool,
     /// Actions taken from the machine and not yet carried out, in order. A handler running
     /// inside one may feed an input: its actions queue behind these.
     pending: RefCell<VecDeque<Action>>,
@@ -211,6 +213,7 @@ impl Core {
             handshake,
         };
         let wants_text = options.wants_text();
+        let calls_back = options.calls_back();
         let clock = Clock::new(js_sys::Date::now());
         let seed = seed(js_sys::Math::random());
         let machine = options
@@ -229,6 +232,7 @@ impl Core {
             machine: RefCell::new(machine),
             clock: Cell::new(clock),
             wants_text,
+            calls_back,
             pending: RefCell::new(VecDeque::new()),
         })
     }
@@ -246,10 +250,14 @@ impl Core {
         let now = self.now();
         let out = {
             let mut machine = self.machine.try_borrow_mut().ok()?;
-            let previous = CURRENT_IO.with(|current| current.replace(Some(io.clone())));
-            let out = f(&mut machine, now);
-            CURRENT_IO.with(|current| current.replace(previous));
-            out
+            if !self.calls_back {
+                f(&mut machine, now)
+            } else {
+                let previous = CURRENT_IO.with(|current| current.replace(Some(io.clone())));
+                let out = f(&mut machine, now);
+                CURRENT_IO.with(|current| current.replace(previous));
+                out
+            }
         };
         self.run(io);
         Some(out)

@@ -73,6 +73,14 @@ impl Options {
         self.heartbeat == HEARTBEAT_PING && !self.pong
     }
 
+    /// Whether the machine will call a JavaScript function (through `with_io`).
+    pub(crate) fn calls_back(&self) -> bool {
+        self.backoff
+            || self.close_policy
+            || self.heartbeat == HEARTBEAT_ANSWER
+            || (self.heartbeat == HEARTBEAT_PING && (self.ping == PING_FUNCTION || self.pong))
+    }
+
     pub(crate) fn builder(self) -> ReconnectingBuilder {
         // The URL is the glue's business: the machine only says when to dial.
         let mut builder = ReconnectingWebSocket::builder("");
