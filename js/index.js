@@ -17,7 +17,11 @@ export default function init(source) {
 export { init };
 
 const STATES = { CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3 };
-const EMPTY = new Uint8Array(0);
+// The core's inputs (`Core.feed`, js/src/lib.rs IN_*).
+const IN = {
+  OPENED: 0, TEXT: 1, MESSAGE: 2, CLOSED: 3, HANDSHAKE_DONE: 4, CREATED: 5, DIAL_FAILED: 6,
+  TIMER: 7, ONLINE: 8, VISIBLE: 9, RECONNECT: 10, CLOSE: 11,
+};
 const messageOf = (e) => (e && typeof e.message === 'string' ? e.message : String(e));
 // Type tags work across realms (an iframe's ArrayBuffer is not `instanceof ArrayBuffer` here).
 const tag = (v) => Object.prototype.toString.call(v).slice(8, -1);
@@ -59,6 +63,8 @@ export class ReconnectingWebSocket extends EventTarget {
   #hook = null;
   #origin = '';
   #constructing = true;
+  /** Whether the core reads received text (`Core.wantsText`). */
+  #wantsText = false;
   #constructError = null;
 
   /**
@@ -76,26 +82,21 @@ export class ReconnectingWebSocket extends EventTarget {
     }
     this.#source = typeof url === 'function' ? url : String(url);
     this.#protocols = protocols;
-    const hb = options?.heartbeat;
-    // A fixed binary ping goes to the core as a function of the ping's number.
-    if (hb && typeof hb === 'object' && hb.ping !== undefined && typeof hb.ping !== 'string' && typeof hb.ping !== 'function') {
-      const fixed = hb.ping;
-      options = { ...options, heartbeat: { ...hb, ping: () => fixed } };
+    const [args, policies] = readOptions(options); // throws a TypeError naming a bad option
+    try {
+      this.#core = new Core(...args);
+    } catch (e) {
+      // A value the core rejects against another one: "field|what it accepts".
+      const [field, allowed] = String(e).split('|');
+      throw badOption(...(CORE_FIELDS[field] ?? [field, allowed]));
     }
-    this.#core = new Core(options); // throws a TypeError naming a bad option
+    this.#policies = policies;
+    this.#wantsText = this.#core.wantsText;
     this.#resumes = this.#core.resumes;
-    this.#policies = {
-      backoff: options?.backoff,
-      closePolicy: options?.closePolicy,
-      ping: options?.heartbeat?.ping,
-      pong: hb?.pong,
-      answer: hb?.answer,
-      handshake: options?.handshake,
-    };
     this.#io = this.#makeIo();
     this.#attachPage();
     // The first dial runs now: a bad URL or protocol list throws here, as `new WebSocket` does.
-    this.#core.online(this.#io, typeof navigator === 'undefined' || navigator.onLine !== false);
+    this.#feed(IN.ONLINE, 0, 0, undefined, typeof navigator === 'undefined' || navigator.onLine !== false);
     this.#constructing = false;
     if (this.#constructError) {
       this.#timers.forEach(clearTimeout);
@@ -105,28 +106,21 @@ export class ReconnectingWebSocket extends EventTarget {
     }
   }
 
+  /** Feeds one input to the core (see `IN`); throws if a policy function is running. */
+  #feed(kind, id, n, text, flag) {
+    if (!this.#core.feed(this.#io, kind, id, n, text, flag)) throw reentered();
+  }
+
   // What the core calls. None of these may throw: an exception would cross the wasm frames.
   #makeIo() {
-    return {
-      dial: (id) => this.#dial(id),
-      writeText: (id, text) => this.#write(id, text),
-      writeBytes: (id, bytes) => this.#write(id, bytes),
-      closeSocket: (id, code, reason, detach) => this.#closeSocket(id, code, reason, detach),
-      // The core never asks for more than setTimeout keeps (2^31 - 1 ms).
-      setTimer: (timer, ms) => {
-        clearTimeout(this.#timers[timer]);
-        this.#timers[timer] = setTimeout(() => {
-          this.#timers[timer] = 0;
-          this.#core.timer(this.#io, timer);
-        }, ms);
-      },
-      cancelTimer: (timer) => {
-        clearTimeout(this.#timers[timer]);
-        this.#timers[timer] = 0;
-      },
-      // With resume a binary message carries a one-byte tag before the application's bytes.
-      deliver: () => this.#dispatchMessage(this.#resumes && typeof this.#incoming !== 'string' ? this.#incoming.slice(1) : this.#incoming),
-      opened: (protocol) => {
+    // What a heartbeat function made last, for the core to take (`madeText`, `madeBytes`).
+    let made;
+    const make = (f, arg) => {
+      try { made = outgoing(f(arg)); } catch { made = undefined; }
+      return typeof made === 'string' ? 1 : made ? 2 : 0;
+    };
+    const events = [
+      (protocol) => {
         this.#negotiated = [protocol, this.#socket?.ws.extensions ?? ''];
         this.#opened = true;
         this.#fire(new Event('open'));
@@ -134,22 +128,17 @@ export class ReconnectingWebSocket extends EventTarget {
         this.#everOpened = true;
         this.#settleFlushes();
       },
-      resumed: (session, resent) => this.#fire(new CustomEvent('resumed', { detail: { session, resent } })),
-      sessionLost: (reason, missed, unconfirmed) => {
-        this.#fire(new CustomEvent('sessionlost', { detail: { reason, missed: Number.isNaN(missed) ? null : missed, unconfirmed } }));
-      },
-      reconnecting: (attempt, delay, code, reason, wasClean, wasOpen) => {
+      (reason, code, wasClean, wasOpen, attempt, delay) => {
         this.#lost({ attempt, delay, code, reason, wasClean, wasOpen, offline: false });
       },
-      offline: (code, reason, wasClean, wasOpen) => {
+      (reason, code, wasClean, wasOpen) => {
         const attempt = this.#core.retryCount;
         this.#lost({ attempt, delay: null, code, reason, wasClean, wasOpen, offline: true });
       },
-      rtt: (ms) => this.#fire(new CustomEvent('rtt', { detail: ms })),
-      unsentText: (text) => this.#dropped('not-sent', 1, text),
-      unsentBytes: (bytes) => this.#dropped('not-sent', 1, bytes.slice().buffer),
-      dropped: (count) => this.#dropped('overflow', count),
-      closed: (why, unsent, code, reason, wasClean) => {
+      (_, __, ___, ____, ms) => this.#fire(new CustomEvent('rtt', { detail: ms })),
+      (text) => this.#dropped('not-sent', 1, text),
+      (_, __, ___, ____, count) => this.#dropped('overflow', count),
+      (reason, code, wasClean, _, why, unsent) => {
         // Stopped: nothing may keep running or keep this object alive.
         this.#timers.forEach(clearTimeout);
         this.#timers = [];
@@ -160,44 +149,64 @@ export class ReconnectingWebSocket extends EventTarget {
         const event = code === 0 ? closeEvent(1005, '', true) : closeEvent(code, reason, wasClean);
         // Why it stopped and how many queued messages were discarded unsent.
         Object.defineProperties(event, {
-          stopReason: { value: why, enumerable: true },
+          stopReason: { value: ['user', 'policy', 'gave-up', 'session-ended'][why], enumerable: true },
           unsent: { value: unsent, enumerable: true },
         });
         this.#fire(event);
         this.#settleFlushes();
       },
-      backoff: (attempt, elapsed, code, reason, wasClean) => {
+      (session, _, __, ___, resent) => this.#fire(new CustomEvent('resumed', { detail: { session, resent } })),
+      (reason, _, __, ___, missed, unconfirmed) => {
+        this.#fire(new CustomEvent('sessionlost', { detail: { reason, missed: Number.isNaN(missed) ? null : missed, unconfirmed } }));
+      },
+    ];
+    return {
+      dial: (id) => this.#dial(id),
+      writeText: (id, text) => this.#write(id, text),
+      writeBytes: (id, bytes) => this.#write(id, bytes),
+      closeSocket: (id, code, reason, detach) => this.#closeSocket(id, code, reason, detach),
+      // The core never asks for more than setTimeout keeps (2^31 - 1 ms); < 0 cancels.
+      setTimer: (timer, ms) => {
+        clearTimeout(this.#timers[timer]);
+        this.#timers[timer] = ms < 0 ? 0 : setTimeout(() => {
+          this.#timers[timer] = 0;
+          this.#feed(IN.TIMER, 0, timer);
+        }, ms);
+      },
+      // With resume a binary message carries a one-byte tag before the application's bytes.
+      deliver: (toHook) => {
+        const raw = this.#resumes && typeof this.#incoming !== 'string' ? this.#incoming.slice(1) : this.#incoming;
+        if (toHook) this.#hook?.inbox.push(raw);
+        else this.#dispatchMessage(raw);
+      },
+      handshake: (id) => this.#runHandshake(id),
+      event: (kind, a, b, code, text, wasClean, wasOpen) => events[kind](text, code, wasClean, wasOpen, a, b),
+      unsentBytes: (bytes) => this.#dropped('not-sent', 1, bytes.slice().buffer),
+      // backoff (kind 0): ms, -1 to stop; closePolicy (kind 1): 1 retry, 0 stop.
+      policy: (kind, attempt, elapsed, code, reason, wasClean, wasOpen) => {
         try {
+          if (kind === 1) return this.#policies.closePolicy({ code, reason, wasClean, wasOpen }) ? 1 : 0;
           const ms = this.#policies.backoff({ attempt, elapsed, lastClose: { code, reason, wasClean } });
           return typeof ms === 'number' ? ms : -1;
         } catch {
-          return -1; // a throwing backoff stops, as `null` does
+          // A throwing backoff stops, as `null` does; a throwing policy keeps the socket
+          // retrying rather than dying.
+          return kind === 1 ? 1 : -1;
         }
       },
       // The heartbeat's functions, on the message being fed (binary as an ArrayBuffer
       // whatever binaryType says: a matcher must decide synchronously). A throw: "not ours".
-      heartbeatPing: (n) => {
-        try { return outgoing(this.#policies.ping(n)); } catch { return undefined; }
+      heartbeat: (kind, n) => {
+        const { ping, pong, answer } = this.#policies;
+        if (kind === 0) return make(ping, n);
+        if (kind === 2) return make(answer, this.#incoming);
+        let verdict;
+        try { verdict = pong(this.#incoming); } catch { return -1; }
+        if (typeof verdict === 'number' && verdict >= 0 && Number.isInteger(verdict)) return verdict;
+        return verdict === true ? -2 : -1;
       },
-      heartbeatPong: () => {
-        try { return this.#policies.pong(this.#incoming); } catch { return false; }
-      },
-      heartbeatAnswer: () => {
-        try { return outgoing(this.#policies.answer(this.#incoming)); } catch { return undefined; }
-      },
-      toBytes: (value) => {
-        const bytes = outgoing(value);
-        return typeof bytes === 'object' ? new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) : undefined;
-      },
-      handshake: (id) => this.#runHandshake(id),
-      toHandshake: () => this.#hook?.inbox.push(this.#incoming),
-      closePolicy: (code, reason, wasClean, wasOpen) => {
-        try {
-          return Boolean(this.#policies.closePolicy({ code, reason, wasClean, wasOpen }));
-        } catch {
-          return true; // a throwing policy keeps the socket retrying rather than dying
-        }
-      },
+      madeText: () => made,
+      madeBytes: () => new Uint8Array(made.buffer, made.byteOffset, made.byteLength),
     };
   }
 
@@ -251,7 +260,7 @@ export class ReconnectingWebSocket extends EventTarget {
         if (this.#hook !== hook) return; // the attempt already ended
         this.#hook = null;
         hook.inbox.close();
-        this.#core.handshakeDone(this.#io, id, ok, reason);
+        this.#feed(IN.HANDSHAKE_DONE, id, 0, reason, ok);
         if (!ok || !this.#core.isOpen(id)) return;
         // What the hook didn't consume goes to the application, in order.
         for (const data of hook.kept) {
@@ -278,7 +287,7 @@ export class ReconnectingWebSocket extends EventTarget {
         if (typeof url !== 'string' && !(url instanceof URL)) throw new TypeError('the URL provider returned no string');
         if (this.#core.isDialing(id)) this.#open(id, String(url));
       })
-      .catch((e) => this.#core.dialFailed(this.#io, id, `url provider: ${messageOf(e)}`));
+      .catch((e) => this.#feed(IN.DIAL_FAILED, id, 0, `url provider: ${messageOf(e)}`));
   }
 
   #open(id, url) {
@@ -287,7 +296,7 @@ export class ReconnectingWebSocket extends EventTarget {
       ws = new WebSocket(url, this.#protocols);
     } catch (e) {
       if (this.#constructing) this.#constructError = e;
-      else this.#core.dialFailed(this.#io, id, messageOf(e));
+      else this.#feed(IN.DIAL_FAILED, id, 0, messageOf(e));
       return;
     }
     ws.binaryType = 'arraybuffer';
@@ -297,7 +306,7 @@ export class ReconnectingWebSocket extends EventTarget {
     this.#errored = false;
     this.#socketGen += 1;
     let opened = false;
-    ws.onopen = () => { opened = true; this.#core.opened(this.#io, id, ws.protocol); };
+    ws.onopen = () => { opened = true; this.#feed(IN.OPENED, id, 0, ws.protocol); };
     ws.onerror = () => {
       if (this.#socket?.id !== id) return;
       this.#errored = true;
@@ -308,49 +317,29 @@ export class ReconnectingWebSocket extends EventTarget {
       if (!opened) ws.onclose({ code: 1006, reason: '', wasClean: false });
     };
     ws.onmessage = (e) => {
-      this.#incoming = e.data;
-      if (typeof e.data === 'string') this.#core.receivedText(this.#io, id, e.data);
-      else this.#core.receivedBinary(this.#io, id, this.#head(e.data));
+      const data = e.data;
+      this.#incoming = data;
+      // The core reads text only when a heartbeat matches pongs by it (`wantsText`). With
+      // resume it tells text from binary, and reads a binary frame's tag (and a control
+      // message, which is short ASCII); the application's bytes stay here.
+      if (typeof data === 'string') {
+        if (this.#wantsText) this.#feed(IN.TEXT, id, 0, data);
+        else if (this.#resumes) this.#feed(IN.TEXT, id, 0, '');
+        else this.#feed(IN.MESSAGE, id);
+      } else if (this.#resumes) {
+        const bytes = new Uint8Array(data);
+        const control = bytes[0] === 1 && bytes.length <= 256;
+        this.#feed(IN.MESSAGE, id, bytes.length === 0 ? -1 : bytes[0] === 1 && !control ? 2 : bytes[0],
+          control ? String.fromCharCode(...bytes.subarray(1)) : undefined);
+      } else this.#feed(IN.MESSAGE, id);
       this.#incoming = undefined;
       if (this.#flushes.length) this.#settleFlushes();
     };
     ws.onclose = (e) => {
       this.#forget(id);
-      this.#core.closed(this.#io, id, e.code, e.reason, e.wasClean);
+      this.#feed(IN.CLOSED, id, e.code, e.reason, e.wasClean);
     };
-    this.#core.created(this.#io, id);
-  }
-
-  /** What the core reads of a binary message: nothing, or with resume its tag (a whole
-   * control frame, which is small). The application's bytes stay here. */
-  #head(buffer) {
-    if (!this.#resumes) return EMPTY;
-    const bytes = new Uint8Array(buffer);
-    return bytes[0] === 1 ? bytes : bytes.subarray(0, 1);
-  }
-
-  /** Resolves the `flush()` promises once nothing waits (rejects them once stopped). */
-  #settleFlushes() {
-    if (!this.#flushes.length) return;
-    const stopped = this.#core.readyState >= STATES.CLOSING;
-    const done = this.#core.queuedBytes === 0 && this.#core.unacknowledged === 0 && !this.#pending;
-    if (!stopped && !done) return;
-    for (const f of this.#flushes.splice(0)) {
-      if (stopped) f.reject(this.#stoppedError());
-      else f.resolve();
-    }
-  }
-
-  /**
-   * Resolves once everything sent so far is out of the queue and, with `resume`,
-   * acknowledged by the server; rejects (InvalidStateError) if the socket stops first.
-   * @returns {Promise<void>}
-   */
-  flush() {
-    return new Promise((resolve, reject) => {
-      this.#flushes.push({ resolve, reject });
-      this.#settleFlushes();
-    });
+    this.#feed(IN.CREATED, id);
   }
 
   #forget(id) {
@@ -386,9 +375,9 @@ export class ReconnectingWebSocket extends EventTarget {
   // online/offline and visibilitychange feed the core while it may still dial.
   #attachPage() {
     if (this.#detachPage || typeof window === 'undefined') return;
-    const online = () => this.#core.online(this.#io, true);
-    const offline = () => this.#core.online(this.#io, false);
-    const visibility = () => this.#core.visible(this.#io, document.visibilityState === 'visible');
+    const online = () => this.#feed(IN.ONLINE, 0, 0, undefined, true);
+    const offline = () => this.#feed(IN.ONLINE, 0, 0, undefined, false);
+    const visibility = () => this.#feed(IN.VISIBLE, 0, 0, undefined, document.visibilityState === 'visible');
     window.addEventListener('online', online);
     window.addEventListener('offline', offline);
     document.addEventListener('visibilitychange', visibility);
@@ -417,7 +406,8 @@ export class ReconnectingWebSocket extends EventTarget {
     // Blobs are read asynchronously; later sends wait behind them to keep the order. What
     // would fail now throws now; what fails after the read is reported as `dropped`.
     const size = isBlob(message) ? message.size : typeof message === 'string' ? utf8Length(message) : message.byteLength;
-    this.#core.checkSend(size);
+    const refused = this.#core.checkSend(size);
+    if (refused) throw sendFailure(refused, size);
     const previous = this.#pending ?? Promise.resolve();
     this.#pendingBytes += size;
     const tail = previous
@@ -438,20 +428,29 @@ export class ReconnectingWebSocket extends EventTarget {
         this.#pending = null;
         const close = this.#closeAfter;
         this.#closeAfter = null;
-        if (close) this.#core.close(this.#io, close[0], close[1]);
+        if (close) this.#feed(IN.CLOSE, 0, close[0], close[1]);
       });
     this.#pending = tail;
     return 'queued';
   }
 
   #stoppedError() {
-    return new DOMException('The socket is closed for good: it sends nothing more.', 'InvalidStateError');
+    return sendFailure(SEND.STOPPED);
   }
 
   #sendNow(data) {
-    if (typeof data === 'string') return this.#core.sendText(this.#io, data);
-    if (tag(data) === 'ArrayBuffer') return this.#core.sendBytes(this.#io, new Uint8Array(data));
-    return this.#core.sendBytes(this.#io, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    // Open with nothing of the core's pending, a send is one write (`Core.writable`): made
+    // here, without copying the data into wasm memory and back.
+    const socket = this.#socket;
+    if (socket?.ws.readyState === STATES.OPEN && this.#core.writable() === socket.id) {
+      socket.ws.send(data);
+      return 'written';
+    }
+    const text = typeof data === 'string';
+    const bytes = text ? null : tag(data) === 'ArrayBuffer' ? new Uint8Array(data) : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    const outcome = text ? this.#core.sendText(this.#io, data) : this.#core.sendBytes(this.#io, bytes);
+    if (outcome < SEND.QUEUE_FULL) return SENT[outcome];
+    throw sendFailure(outcome, text ? utf8Length(data) : bytes.byteLength);
   }
 
   /**
@@ -471,22 +470,24 @@ export class ReconnectingWebSocket extends EventTarget {
       // throws its exceptions; its close event reports what it sent, and the core's close
       // then only records the stop (any valid code will do).
       ws.close(...arguments);
-      try { c = Core.closeCode(code === undefined ? undefined : Number(code), text); } catch { c = 1000; }
+      c = Core.closeCode(code === undefined ? undefined : Number(code), text);
+      if (c > 0xffff) c = 1000;
     } else {
       // As WebIDL converts them: a code passed as undefined with a reason is NaN, hence 0.
       const given = arguments.length >= 2 || code !== undefined;
       c = Core.closeCode(given ? Number(code) : undefined, text);
+      if (c > 0xffff) throw closeFailure(c);
     }
     if (this.#pending) {
       this.#closeAfter ??= [c, text ?? ''];
       return;
     }
-    this.#core.close(this.#io, c, text ?? '');
+    this.#feed(IN.CLOSE, 0, c, text ?? '');
   }
 
   /** Drops the current connection and dials at once, with the backoff reset. */
   reconnect() {
-    this.#core.reconnect(this.#io);
+    this.#feed(IN.RECONNECT);
     if (this.#core.readyState === STATES.CONNECTING) this.#attachPage();
   }
 
@@ -540,6 +541,30 @@ export class ReconnectingWebSocket extends EventTarget {
   get onsessionlost() { return this.#handlers.sessionlost ?? null; }
   set onsessionlost(handler) { this.#setHandler('sessionlost', handler); }
 
+  /** Resolves the `flush()` promises once nothing waits (rejects them once stopped). */
+  #settleFlushes() {
+    if (!this.#flushes.length) return;
+    const stopped = this.#core.readyState >= STATES.CLOSING;
+    const done = this.#core.queuedBytes === 0 && this.#core.unacknowledged === 0 && !this.#pending;
+    if (!stopped && !done) return;
+    for (const f of this.#flushes.splice(0)) {
+      if (stopped) f.reject(this.#stoppedError());
+      else f.resolve();
+    }
+  }
+
+  /**
+   * Resolves once everything sent so far is out of the queue and, with `resume`,
+   * acknowledged by the server; rejects (InvalidStateError) if the socket stops first.
+   * @returns {Promise<void>}
+   */
+  flush() {
+    return new Promise((resolve, reject) => {
+      this.#flushes.push({ resolve, reject });
+      this.#settleFlushes();
+    });
+  }
+
   get [Symbol.toStringTag]() { return 'WebSocket'; }
 
   /** Yields the data of every message from the moment iteration starts until closed. */
@@ -562,6 +587,177 @@ export class ReconnectingWebSocket extends EventTarget {
       this.removeEventListener('close', onClose);
     }
   }
+}
+
+// What `Core.sendText` and friends return: outcomes below QUEUE_FULL, then the exceptions.
+const SEND = { QUEUE_FULL: 3, NOT_OPEN: 4, STOPPED: 5, INSIDE_POLICY: 6 };
+const SENT = ['written', 'queued', 'dropped'];
+
+/** The exception for a refused send (`SEND`), as the core's error names it. */
+function sendFailure(code, bytes) {
+  switch (code) {
+    case SEND.QUEUE_FULL:
+      return new DOMException(`The send queue is full: no room for a message of ${bytes} bytes (see the queueMaxBytes and overflow options).`, 'QuotaExceededError');
+    case SEND.NOT_OPEN:
+      return new DOMException('Still in CONNECTING state (the replay option is off).', 'InvalidStateError');
+    case SEND.STOPPED:
+      return new DOMException('The socket is closed for good: it sends nothing more.', 'InvalidStateError');
+    case SEND.INSIDE_POLICY:
+      return reentered();
+    default:
+      return new Error('ws-tether: unexpected error');
+  }
+}
+
+/** A policy function called back into the socket. */
+function reentered() {
+  return new DOMException('A backoff or closePolicy function may not send, close or reconnect.', 'InvalidStateError');
+}
+
+/** What `WebSocket.close` throws for what `Core.closeCode` rejected (a result above 0xffff). */
+function closeFailure(result) {
+  if (result >= 0x20000) return new DOMException('The close reason must not be greater than 123 UTF-8 bytes.', 'SyntaxError');
+  return new DOMException(`The close code must be either 1000, or between 3000 and 4999. ${result - 0x10000} is neither.`, 'InvalidAccessError');
+}
+
+const OPTIONS = ['minDelay', 'maxDelay', 'factor', 'jitter', 'maxRetries', 'backoff', 'connectTimeout', 'stableAfter', 'closePolicy', 'heartbeat', 'handshake', 'queueMaxBytes', 'overflow', 'replay', 'resume'];
+const RESUME = 'true, false, or { ackDelay, ackEvery } (milliseconds above 0, an integer >= 1)';
+const MS = 'a number of milliseconds >= 0';
+const WHOLE = 'an integer from 0 to 4294967295';
+const HEARTBEAT = '{ interval, timeout } in milliseconds above 0 (with ping and pong for your server\'s format), { timeout, answer } when the server pings, { timeout, mode: "silence" } when it pushes, or false';
+// The library's names for what it checks across fields, in JavaScript's terms.
+const CORE_FIELDS = {
+  'backoff.min': ['minDelay', 'a number of milliseconds above 0'],
+  'backoff.max': ['maxDelay', 'a number of milliseconds at least as large as minDelay'],
+  'backoff.factor': ['factor', 'a finite number >= 1'],
+  'backoff.max_attempts': ['maxRetries', WHOLE],
+  connect_timeout: ['connectTimeout', 'a number of milliseconds above 0'],
+  heartbeat: ['heartbeat', '{ interval, timeout } in milliseconds above 0, or false'],
+};
+
+const badOption = (field, allowed) => new TypeError(`ReconnectingWebSocket option \`${field}\`: expected ${allowed}`);
+const isObject = (v) => v !== null && typeof v === 'object';
+const isBytes = (v) => ArrayBuffer.isView(v) || (isObject(v) && tag(v) === 'ArrayBuffer');
+const whole = (v) => typeof v === 'number' && v >= 0 && v <= 0xffffffff && Number.isInteger(v);
+
+/**
+ * Reads the options object field by field, as `new Core` takes them (NaN: not given), and
+ * the functions the glue keeps. Throws a TypeError naming the first bad field.
+ */
+function readOptions(options) {
+  // minDelay, maxDelay, factor, jitter, maxRetries, backoff, connectTimeout, stableAfter,
+  // closePolicy, heartbeat kind, interval, timeout, ping kind, ping text, pong, queueMaxBytes,
+  // overflow, replay, handshake, resume's ack delay (NaN: off, 0: default) and ack count:
+  // see js/src/options.rs.
+  const args = [NaN, NaN, NaN, 0, NaN, false, NaN, NaN, false, 0, NaN, NaN, 0, '', false, NaN, 0, true, false, NaN, NaN];
+  const policies = {};
+  if (options === undefined || options === null) return [args, policies];
+  if (!isObject(options)) throw new TypeError('ReconnectingWebSocket options must be an object');
+  const millis = (v, field) => {
+    if (typeof v !== 'number' || !(v >= 0) || v === Infinity) throw badOption(field, MS);
+    return v;
+  };
+  const fn = (v, field) => {
+    if (typeof v !== 'function') throw badOption(field, 'a function');
+    policies[field] = v;
+    return true;
+  };
+  // The index of `v` in three allowed strings.
+  const oneOf = (v, field, [a, b, c]) => {
+    const i = [a, b, c].indexOf(v);
+    if (typeof v !== 'string' || i < 0) throw badOption(field, `"${a}", "${b}" or "${c}"`);
+    return i;
+  };
+  for (const name of Object.keys(options)) {
+    const v = options[name];
+    if (v === undefined) continue;
+    if (!OPTIONS.includes(name)) throw new TypeError(`ReconnectingWebSocket has no option \`${name}\`; the options are: ${OPTIONS.join(', ')}`);
+    switch (name) {
+      case 'minDelay': args[0] = millis(v, name); break;
+      case 'maxDelay': args[1] = millis(v, name); break;
+      case 'factor':
+        if (typeof v !== 'number') throw badOption(name, 'a number >= 1');
+        args[2] = v;
+        break;
+      case 'jitter': args[3] = oneOf(v, name, ['full', 'equal', 'none']); break;
+      case 'maxRetries':
+        if (!whole(v)) throw badOption(name, WHOLE);
+        args[4] = v;
+        break;
+      case 'backoff': args[5] = fn(v, name); break;
+      case 'connectTimeout': args[6] = millis(v, name); break;
+      case 'stableAfter': args[7] = millis(v, name); break;
+      case 'closePolicy': args[8] = fn(v, name); break;
+      case 'heartbeat':
+        if (v !== null && v !== false) args.splice(9, 6, ...readHeartbeat(v, policies));
+        break;
+      case 'handshake': args[18] = fn(v, name); break;
+      case 'queueMaxBytes':
+        if (!whole(v)) throw badOption(name, WHOLE);
+        args[15] = v;
+        break;
+      case 'overflow': args[16] = oneOf(v, name, ['reject', 'drop-oldest', 'drop-newest']); break;
+      case 'replay':
+        if (typeof v !== 'boolean') throw badOption(name, 'true or false');
+        args[17] = v;
+        break;
+      case 'resume':
+        if (v === true) args[19] = 0;
+        else if (isObject(v)) {
+          args[19] = 0;
+          for (const key of Object.keys(v)) {
+            const x = v[key];
+            if (x === undefined) continue;
+            if (key === 'ackDelay' && typeof x === 'number' && x > 0 && x !== Infinity) args[19] = x;
+            else if (key === 'ackEvery' && whole(x) && x >= 1) args[20] = x;
+            else throw badOption(name, RESUME);
+          }
+        } else if (v !== false && v !== null) throw badOption(name, RESUME);
+        break;
+    }
+  }
+  return [args, policies];
+}
+
+/**
+ * The heartbeat in one of its forms: [kind (1 ping, 2 answer, 3 silence), interval, timeout,
+ * ping (0 ours, 1 text, 2 function), ping text, pong].
+ */
+function readHeartbeat(hb, policies) {
+  const bad = () => badOption('heartbeat', HEARTBEAT);
+  if (!isObject(hb)) throw bad();
+  let interval;
+  let timeout;
+  let ping = 0;
+  let text = '';
+  let answer = false;
+  let silence = false;
+  const ms = (v) => {
+    if (typeof v !== 'number' || !(v > 0) || v === Infinity) throw bad();
+    return v;
+  };
+  for (const key of Object.keys(hb)) {
+    const v = hb[key];
+    if (key === 'interval') interval = ms(v);
+    else if (key === 'timeout') timeout = ms(v);
+    else if (key === 'ping' && typeof v === 'string') [ping, text] = [1, v];
+    else if (key === 'ping' && (typeof v === 'function' || isBytes(v))) {
+      // A fixed binary ping goes to the core as a function of the ping's number.
+      ping = 2;
+      policies.ping = typeof v === 'function' ? v : () => v;
+    } else if (key === 'pong' && typeof v === 'function') policies.pong = v;
+    else if (key === 'answer' && typeof v === 'function') [answer, policies.answer] = [true, v];
+    else if (key === 'mode' && v === 'silence') silence = true;
+    else throw bad();
+  }
+  if (timeout === undefined) throw bad();
+  if (answer || silence) {
+    // No pings of ours: an interval, ping or pong would never be used.
+    if (interval !== undefined || ping || policies.pong || (answer && silence)) throw bad();
+    return [silence ? 3 : 2, NaN, timeout, 0, '', false];
+  }
+  if (interval === undefined) throw bad();
+  return [1, interval, timeout, ping, text, Boolean(policies.pong)];
 }
 
 /** A heartbeat message from a user function: a string or bytes, else nothing. */

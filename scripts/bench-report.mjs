@@ -70,7 +70,8 @@ const appT = size.app_tether.wasm + size.app_tether.js;
 const appG = size.app_gloo.wasm + size.app_gloo.js;
 rows.push(['size, npm package (wasm + JS, gzip)', '–', '–', '–', KB(pkg)]);
 rows.push(['size, minimal echo app (wasm + JS, gzip)', '–', KB(appG), `${KB(appT)} (${x(appT / appG)})`, '–']);
-targets.push(['npm package size', '≤ 24 KB gzip', KB(pkg), pkg <= 24000 ? 'met' : 'missed']);
+// Issue #14: 16 KiB, as scripts/test-js counts its budget.
+targets.push(['npm package size', '≤ 16 KB gzip', KB(pkg), pkg <= 16 * 1024 ? 'met' : 'missed']);
 const herd = figures.herd;
 const full = herd.variants.find((v) => v.jitter === 'full');
 const none = herd.variants.find((v) => v.jitter === 'none');
@@ -89,10 +90,21 @@ md += '|---|---|---|---|---|\n';
 for (const r of rows) md += `| ${r.join(' | ')} |\n`;
 const npm = figures.npm_package;
 if (npm) {
-  md += '\nThe npm package, from JavaScript (Playwright page, same medians and rounds):\n\n';
-  md += '| figure | raw JS `WebSocket` | npm `ReconnectingWebSocket` |\n|---|---|---|\n';
+  // Our package next to the browser's WebSocket and the two JavaScript reconnecting sockets.
+  const libs = Object.keys(npm.libs);
+  md += '\nThe npm package from JavaScript, next to the browser\'s `WebSocket` and two JavaScript '
+    + 'reconnecting sockets (one Playwright page, same medians and rounds, rotating order). '
+    + 'Size: the same minimal app (connect, send on open, log messages) for each, bundled and '
+    + 'minified by rolldown, gzipped; ours includes its wasm file.\n\n';
+  md += `| figure | ${libs.map((k) => npm.libs[k]).join(' | ')} |\n|---|${libs.map(() => '---|').join('')}\n`;
+  md += `| size, minimal app (min + gzip) | ${libs.map((k) => KB(npm.sizes[k].total)).join(' | ')} |\n`;
   for (const f of Object.values(npm.results)) {
-    md += `| ${f.title} | ${ms(f.raw, f.raw < 10 ? 3 : 1)} | ${ms(f.ours, f.ours < 10 ? 3 : 1)} (${x(f.ratio)}) |\n`;
+    const d = f.medians.raw < 10 ? 3 : 1;
+    md += `| ${f.title} | ${libs.map((k) => (k === 'raw' ? ms(f.medians[k], d) : `${ms(f.medians[k], d)} (${x(f.ratios[k])})`)).join(' | ')} |\n`;
+  }
+  for (const [key, goal] of [['throughput_text', 1.03], ['latency_mean', 1.05]]) {
+    const f = npm.results[key];
+    targets.push([`npm package: ${f.title}`, `≤ ${goal}× raw JS`, x(f.ratios.ours), f.ratios.ours <= goal ? 'met' : 'missed']);
   }
 }
 md += '\n| target | goal | measured | verdict |\n|---|---|---|---|\n';

@@ -6,19 +6,22 @@
 //! calls the `Io` object to do it; JavaScript reports what the browser's socket, timers and
 //! page did. Nothing of the library's own browser driver (futures, channels, web-sys
 //! sockets) is linked, which keeps the package small.
+//!
+//! Kept small on purpose (issue #14): one `feed` entry for every input, one `event` import
+//! for every event, outcomes and errors as numbers. The glue reads the options and builds
+//! every exception and its message, so no Rust formatting or DOM binding is linked here.
 #![cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 
-mod errors;
 mod options;
 
-use errors::{dom, join, reentered, to_js};
 use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
 use std::time::Duration;
 use wasm_bindgen::prelude::*;
 use ws_tether::sans_io::{seed, Action, Clock, Machine, Timer};
 use ws_tether::{
-    CloseCode, CloseInfo, ConnectionEvent, Message, ReadyState, ReconnectingWebSocket, SendOutcome,
-    StopReason, MAX_CLOSE_REASON_BYTES,
+    CloseCode, CloseInfo, ConnectionEvent, Error, Message, ReadyState, SendOutcome, StopReason,
+    MAX_CLOSE_REASON_BYTES,
 };
 
 #[wasm_bindgen]
@@ -27,7 +30,7 @@ extern "C" {
     #[derive(Debug, Clone)]
     pub type Io;
 
-    /// Create socket `id`; on failure call `Core.dialFailed`.
+    /// Create socket `id`; on failure feed `DIAL_FAILED`.
     #[wasm_bindgen(method)]
     fn dial(this: &Io, id: f64);
     /// Write to socket `id`; `false` if it is no longer open.
@@ -40,72 +43,92 @@ extern "C" {
     /// keep listening for its close event.
     #[wasm_bindgen(method, js_name = closeSocket)]
     fn close_socket(this: &Io, id: f64, code: u16, reason: &str, detach: bool);
+    /// Arm timer `timer` to fire in `ms`; a negative `ms` cancels it.
     #[wasm_bindgen(method, js_name = setTimer)]
     fn set_timer(this: &Io, timer: usize, ms: f64);
-    #[wasm_bindgen(method, js_name = cancelTimer)]
-    fn cancel_timer(this: &Io, timer: usize);
-    /// Dispatch the message passed to the `Core.received*` call in progress.
+    /// Dispatch the message being fed (`to_hook`: hand it to the running handshake hook).
     #[wasm_bindgen(method)]
-    fn deliver(this: &Io);
+    fn deliver(this: &Io, to_hook: bool);
+    /// Run the `handshake` hook on socket `id`, then feed `HANDSHAKE_DONE`.
     #[wasm_bindgen(method)]
-    fn opened(this: &Io, protocol: &str);
+    fn handshake(this: &Io, id: f64);
+    /// One of the events below, with what it carries.
     #[wasm_bindgen(method)]
-    fn reconnecting(
+    fn event(this: &Io, kind: u8, a: f64, b: f64, code: u16, text: &str, clean: bool, open: bool);
+    /// A written message the browser refused (its socket was closing) that can't be replayed.
+    #[wasm_bindgen(method, js_name = unsentBytes)]
+    fn unsent_bytes(this: &Io, bytes: &[u8]);
+    /// The user's `backoff` (`kind` 0: ms until the next retry, or -1 to stop) or
+    /// `closePolicy` (`kind` 1: 1 to retry, 0 to stop) function.
+    #[wasm_bindgen(method)]
+    fn policy(
         this: &Io,
+        kind: u8,
         attempt: u32,
-        delay: f64,
+        elapsed: f64,
         code: u16,
         reason: &str,
         clean: bool,
         was_open: bool,
-    );
-    /// The browser went offline and this connection (or attempt) was lost: no retry is
-    /// scheduled until it is online again.
+    ) -> f64;
+    /// The heartbeat's `ping(n)` (`kind` 0) or `answer(data)` (`kind` 2) on the message being
+    /// fed: 1 text or 2 bytes made (`made*` hand them over), 0 none; its `pong(data)`
+    /// (`kind` 1): the ping's number, -2 for `true`, -1 for not a pong.
     #[wasm_bindgen(method)]
-    fn offline(this: &Io, code: u16, reason: &str, clean: bool, was_open: bool);
-    #[wasm_bindgen(method)]
-    fn rtt(this: &Io, ms: f64);
-    /// A written message the browser refused (its socket was closing) that can't be replayed.
-    #[wasm_bindgen(method, js_name = unsentText)]
-    fn unsent_text(this: &Io, text: &str);
-    #[wasm_bindgen(method, js_name = unsentBytes)]
-    fn unsent_bytes(this: &Io, bytes: &[u8]);
-    /// `count` older queued messages were dropped to make room (overflow "drop-oldest").
-    #[wasm_bindgen(method)]
-    fn dropped(this: &Io, count: u32);
-    /// Closed for good (`why`: "user", "policy" or "gave-up"); code 0: no socket was left.
-    #[wasm_bindgen(method)]
-    fn resumed(this: &Io, session: &str, resent: u32);
-    /// `missed` is NaN when the server doesn't know.
-    #[wasm_bindgen(method, js_name = sessionLost)]
-    fn session_lost(this: &Io, reason: &str, missed: f64, unconfirmed: u32);
+    fn heartbeat(this: &Io, kind: u8, n: f64) -> f64;
+    #[wasm_bindgen(method, js_name = madeText)]
+    fn made_text(this: &Io) -> String;
+    #[wasm_bindgen(method, js_name = madeBytes)]
+    fn made_bytes(this: &Io) -> Vec<u8>;
+}
 
-    #[wasm_bindgen(method)]
-    fn closed(this: &Io, why: &str, unsent: u32, code: u16, reason: &str, clean: bool);
-    /// The user's `backoff` function: ms until the next retry, or -1 to stop.
-    #[wasm_bindgen(method)]
-    fn backoff(this: &Io, attempt: u32, elapsed: f64, code: u16, reason: &str, clean: bool) -> f64;
-    /// The heartbeat's `ping(n)` function: the ping to send.
-    #[wasm_bindgen(method, js_name = heartbeatPing)]
-    fn heartbeat_ping(this: &Io, n: f64) -> JsValue;
-    /// The heartbeat's `pong(data)` on the message being fed: a ping number, `true`, or not.
-    #[wasm_bindgen(method, js_name = heartbeatPong)]
-    fn heartbeat_pong(this: &Io) -> JsValue;
-    /// The heartbeat's `answer(data)` on the message being fed: the reply, or null.
-    #[wasm_bindgen(method, js_name = heartbeatAnswer)]
-    fn heartbeat_answer(this: &Io) -> JsValue;
-    /// The bytes of an `ArrayBuffer` or a view; `undefined` for anything else.
-    #[wasm_bindgen(method, js_name = toBytes)]
-    fn to_bytes(this: &Io, value: &JsValue) -> Option<Vec<u8>>;
-    /// Run the `handshake` hook on socket `id`, then call `Core.handshakeDone`.
-    #[wasm_bindgen(method)]
-    fn handshake(this: &Io, id: f64);
-    /// Hand the message being fed to the running handshake hook.
-    #[wasm_bindgen(method, js_name = toHandshake)]
-    fn to_handshake(this: &Io);
-    /// The user's `closePolicy` function: whether to retry.
-    #[wasm_bindgen(method, js_name = closePolicy)]
-    fn close_policy(this: &Io, code: u16, reason: &str, clean: bool, was_open: bool) -> bool;
+// `Io.event` kinds.
+const OPENED: u8 = 0;
+const RECONNECTING: u8 = 1;
+const OFFLINE: u8 = 2;
+const RTT: u8 = 3;
+const UNSENT: u8 = 4;
+const DROPPED: u8 = 5;
+const CLOSED: u8 = 6;
+const RESUMED: u8 = 7;
+const SESSION_LOST: u8 = 8;
+
+// `Core.feed` inputs (js/index.js `IN`).
+const IN_OPENED: u8 = 0;
+const IN_TEXT: u8 = 1;
+const IN_MESSAGE: u8 = 2;
+const IN_CLOSED: u8 = 3;
+const IN_HANDSHAKE_DONE: u8 = 4;
+const IN_CREATED: u8 = 5;
+const IN_DIAL_FAILED: u8 = 6;
+const IN_TIMER: u8 = 7;
+const IN_ONLINE: u8 = 8;
+const IN_VISIBLE: u8 = 9;
+const IN_RECONNECT: u8 = 10;
+const IN_CLOSE: u8 = 11;
+
+// `send` and `checkSend` outcomes; from 3 on, the exception js/index.js throws.
+const WRITTEN: u8 = 0;
+const QUEUED: u8 = 1;
+const DROPPED_NEWEST: u8 = 2;
+const QUEUE_FULL: u8 = 3;
+const NOT_OPEN: u8 = 4;
+const STOPPED: u8 = 5;
+const INSIDE_POLICY: u8 = 6;
+const UNEXPECTED: u8 = 7;
+
+// `closeCode` results above a valid code.
+const BAD_CLOSE_CODE: u32 = 0x1_0000;
+const BAD_CLOSE_REASON: u32 = 0x2_0000;
+
+fn error_code(err: Error) -> u8 {
+    match err {
+        Error::QueueFull { .. } => QUEUE_FULL,
+        Error::NotOpen => NOT_OPEN,
+        Error::Stopped => STOPPED,
+        Error::InsidePolicy => INSIDE_POLICY,
+        _ => UNEXPECTED,
+    }
 }
 
 thread_local! {
@@ -130,6 +153,12 @@ pub struct Core {
     /// may call back in. The user's `backoff`/`closePolicy` functions do run inside a borrow.
     machine: RefCell<Machine>,
     clock: Cell<Clock>,
+    wants_text: bool,
+    /// Whether the options gave functions the machine calls back (through `CURRENT_IO`).
+    calls_back: bool,
+    /// Actions taken from the machine and not yet carried out, in order. A handler running
+    /// inside one may feed an input: its actions queue behind these.
+    pending: RefCell<VecDeque<Action>>,
 }
 
 fn millis(d: Duration) -> f64 {
@@ -138,18 +167,79 @@ fn millis(d: Duration) -> f64 {
 
 #[wasm_bindgen]
 impl Core {
-    /// Reads `options` (a `TypeError` names a bad one) and prepares the first dial, which
-    /// the first input (`online`) carries out.
+    /// Prepares the first dial, which the first input (`IN_ONLINE`) carries out. The
+    /// options come checked one by one from the glue; a value the library rejects against
+    /// another (a `maxDelay` below `minDelay`) throws "field|what it accepts".
     #[wasm_bindgen(constructor)]
-    pub fn new(options: JsValue) -> Result<Core, JsValue> {
-        // The URL is the glue's business: the machine only says when to dial.
-        let builder = options::apply(ReconnectingWebSocket::builder(""), &options)?;
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        min_delay: f64,
+        max_delay: f64,
+        factor: f64,
+        jitter: u8,
+        max_retries: f64,
+        backoff: bool,
+        connect_timeout: f64,
+        stable_after: f64,
+        close_policy: bool,
+        heartbeat: u8,
+        interval: f64,
+        timeout: f64,
+        ping: u8,
+        ping_text: String,
+        pong: bool,
+        queue_max_bytes: f64,
+        overflow: u8,
+        replay: bool,
+        handshake: bool,
+        resume_ack_delay: f64,
+        resume_ack_every: f64,
+    ) -> Result<Core, JsValue> {
+        let options = options::Options {
+            min_delay,
+            max_delay,
+            factor,
+            jitter,
+            max_retries,
+            backoff,
+            connect_timeout,
+            stable_after,
+            close_policy,
+            heartbeat,
+            interval,
+            timeout,
+            ping,
+            ping_text,
+            pong,
+            queue_max_bytes,
+            overflow,
+            replay,
+            handshake,
+            resume_ack_delay,
+            resume_ack_every,
+        };
+        let wants_text = options.wants_text();
+        let calls_back = options.calls_back();
         let clock = Clock::new(js_sys::Date::now());
         let seed = seed(js_sys::Math::random());
-        let machine = builder.into_machine(seed, Duration::ZERO).map_err(to_js)?;
+        let machine = options
+            .builder()
+            .into_machine(seed, Duration::ZERO)
+            .map_err(|err| match err {
+                Error::InvalidOption { field, allowed } => {
+                    let mut text = String::from(field);
+                    text.push('|');
+                    text.push_str(allowed);
+                    JsValue::from_str(&text)
+                }
+                _ => JsValue::from_str("|"),
+            })?;
         Ok(Core {
             machine: RefCell::new(machine),
             clock: Cell::new(clock),
+            wants_text,
+            calls_back,
+            pending: RefCell::new(VecDeque::new()),
         })
     }
 
@@ -162,30 +252,92 @@ impl Core {
 
     /// Feeds one input (unless a policy function is running: then it is refused) and
     /// carries out what follows.
-    fn input<R>(&self, io: &Io, f: impl FnOnce(&mut Machine, Duration) -> R) -> Result<R, JsValue> {
+    fn input<R>(&self, io: &Io, f: impl FnOnce(&mut Machine, Duration) -> R) -> Option<R> {
         let now = self.now();
         let out = {
-            let mut machine = self.machine.try_borrow_mut().map_err(|_| reentered())?;
-            let previous = CURRENT_IO.with(|current| current.replace(Some(io.clone())));
-            let out = f(&mut machine, now);
-            CURRENT_IO.with(|current| current.replace(previous));
-            out
+            let mut machine = self.machine.try_borrow_mut().ok()?;
+            if !self.calls_back {
+                f(&mut machine, now)
+            } else {
+                let previous = CURRENT_IO.with(|current| current.replace(Some(io.clone())));
+                let out = f(&mut machine, now);
+                CURRENT_IO.with(|current| current.replace(previous));
+                out
+            }
         };
         self.run(io);
-        Ok(out)
+        Some(out)
     }
 
-    /// Carries out every pending action, one borrow per action.
+    /// Feeds input `kind` (an `IN_*`) about socket `id`, with a number, a text and a flag
+    /// as the input needs them. `false`: refused, a policy function is running.
+    pub fn feed(
+        &self,
+        io: &Io,
+        kind: u8,
+        id: f64,
+        n: f64,
+        text: Option<String>,
+        flag: bool,
+    ) -> bool {
+        let id = id as u64;
+        let text = text.unwrap_or_default();
+        self.input(io, |m, now| match kind {
+            IN_OPENED => m.on_open(id, text, now),
+            IN_TEXT => m.on_message(id, Message::Text(text), now),
+            // The core never looks inside a binary message, nor inside a text one unless a
+            // heartbeat matches pongs by their text (`wantsText`): the glue keeps the data
+            // and delivers its own copy. With resume it sees a binary frame's tag `n` (-1:
+            // an empty frame) and, for a control message, its ASCII text.
+            IN_MESSAGE => {
+                let mut head = Vec::new();
+                if n >= 0.0 {
+                    head.push(n as u8);
+                    head.extend_from_slice(text.as_bytes());
+                }
+                m.on_message(id, Message::Binary(head), now)
+            }
+            IN_CLOSED => {
+                let close = CloseInfo {
+                    code: n as u16,
+                    reason: text,
+                    was_clean: flag,
+                };
+                m.on_close(id, close, now)
+            }
+            IN_HANDSHAKE_DONE => m.handshake_done(id, if flag { Ok(()) } else { Err(text) }, now),
+            IN_CREATED => m.socket_created(id),
+            IN_DIAL_FAILED => m.on_dial_failed(id, text, now),
+            IN_TIMER => {
+                if let Some(timer) = Timer::ALL.get(n as usize).copied() {
+                    m.on_timer(timer, now)
+                }
+            }
+            IN_ONLINE => m.set_online(flag),
+            IN_VISIBLE => m.set_visible(flag),
+            IN_RECONNECT => m.reconnect(),
+            IN_CLOSE => m.close(n as u16, &text),
+            _ => {}
+        })
+        .is_some()
+    }
+
+    /// Carries out every pending action, in order, borrowing nothing while one runs.
     fn run(&self, io: &Io) {
         loop {
             // Borrowed: a policy function is running and its caller will drain.
             let Ok(mut machine) = self.machine.try_borrow_mut() else {
                 return;
             };
-            let Some(action) = machine.poll_action() else {
+            let mut pending = self.pending.borrow_mut();
+            while let Some(action) = machine.poll_action() {
+                pending.push_back(action);
+            }
+            drop(machine);
+            let Some(action) = pending.pop_front() else {
                 return;
             };
-            drop(machine);
+            drop(pending);
             self.execute(io, action);
         }
     }
@@ -214,13 +366,12 @@ impl Core {
                 io.close_socket(id as f64, code, &reason, false)
             }
             Action::SetTimer { timer, after } => io.set_timer(timer.index(), millis(after)),
-            Action::CancelTimer(timer) => io.cancel_timer(timer.index()),
+            Action::CancelTimer(timer) => io.set_timer(timer.index(), -1.0),
             Action::Handshake { id } => io.handshake(id as f64),
-            // Like deliveries, it comes from the input being fed: the glue holds the data.
-            Action::ToHandshake { .. } => io.to_handshake(),
-            // Every delivery comes from the `on_message` of the input being fed, whose
-            // payload the glue still holds: no copy back out of wasm memory.
-            Action::Deliver(_) => io.deliver(),
+            // Deliveries come from the input being fed, whose payload the glue still holds:
+            // no copy back out of wasm memory.
+            Action::ToHandshake { .. } => io.deliver(true),
+            Action::Deliver(_) => io.deliver(false),
             Action::Emit(event) => emit(io, event),
             _ => {}
         }
@@ -229,59 +380,89 @@ impl Core {
 
 fn emit(io: &Io, event: ConnectionEvent) {
     match event {
-        ConnectionEvent::Open { protocol } => io.opened(&protocol),
+        ConnectionEvent::Open { protocol } => io.event(OPENED, 0.0, 0.0, 0, &protocol, true, true),
         ConnectionEvent::Reconnecting {
             attempt,
             delay,
             last_close,
         } => {
             let c = &last_close.close;
-            io.reconnecting(
+            let (attempt, delay) = (f64::from(attempt), millis(delay));
+            io.event(
+                RECONNECTING,
                 attempt,
-                millis(delay),
+                delay,
                 c.code,
                 &c.reason,
                 c.was_clean,
                 last_close.was_open,
             )
         }
+        // The browser went offline and this connection (or attempt) was lost: no retry is
+        // scheduled until it is online again.
         ConnectionEvent::WaitingForNetwork {
             last_close: Some(lost),
         } => {
             let c = &lost.close;
-            io.offline(c.code, &c.reason, c.was_clean, lost.was_open)
+            io.event(
+                OFFLINE,
+                0.0,
+                0.0,
+                c.code,
+                &c.reason,
+                c.was_clean,
+                lost.was_open,
+            )
         }
-        ConnectionEvent::Rtt(rtt) => io.rtt(millis(rtt)),
-        ConnectionEvent::Unsent(Message::Text(text)) => io.unsent_text(&text),
+        ConnectionEvent::Rtt(rtt) => io.event(RTT, millis(rtt), 0.0, 0, "", true, true),
+        ConnectionEvent::Unsent(Message::Text(text)) => {
+            io.event(UNSENT, 0.0, 0.0, 0, &text, true, true)
+        }
         ConnectionEvent::Unsent(Message::Binary(bytes)) => io.unsent_bytes(&bytes),
+        // Why it stopped (0 user, 1 policy, 2 gave up), how many queued messages were
+        // discarded, and the close; code 0: no socket was left.
         ConnectionEvent::Closed {
             reason,
             unsent,
             close,
         } => {
             let why = match reason {
-                StopReason::UserClosed => "user",
-                StopReason::Policy(_) => "policy",
-                StopReason::SessionEnded => "session-ended",
-                _ => "gave-up",
+                StopReason::UserClosed => 0.0,
+                StopReason::Policy(_) => 1.0,
+                StopReason::SessionEnded => 3.0,
+                _ => 2.0,
             };
-            let unsent = u32::try_from(unsent).unwrap_or(u32::MAX);
-            match close {
-                Some(c) => io.closed(why, unsent, c.code, &c.reason, c.was_clean),
-                None => io.closed(why, unsent, 0, "", true),
-            }
+            let c = close.unwrap_or(CloseInfo {
+                code: 0,
+                reason: String::new(),
+                was_clean: true,
+            });
+            io.event(
+                CLOSED,
+                why,
+                unsent as f64,
+                c.code,
+                &c.reason,
+                c.was_clean,
+                true,
+            )
         }
         ConnectionEvent::Resumed { session, resent } => {
-            io.resumed(&session, u32::try_from(resent).unwrap_or(u32::MAX))
+            io.event(RESUMED, resent as f64, 0.0, 0, &session, true, true)
         }
+        // missed: NaN when the server doesn't know.
         ConnectionEvent::SessionLost {
             reason,
             missed,
             unconfirmed,
-        } => io.session_lost(
-            reason.as_str(),
+        } => io.event(
+            SESSION_LOST,
             missed.map_or(f64::NAN, |n| n as f64),
-            u32::try_from(unconfirmed.len()).unwrap_or(u32::MAX),
+            unconfirmed.len() as f64,
+            0,
+            reason.as_str(),
+            true,
+            true,
         ),
         // Connecting and going offline while waiting have no DOM event; readyState says it.
         _ => {}
@@ -290,57 +471,11 @@ fn emit(io: &Io, event: ConnectionEvent) {
 
 #[wasm_bindgen]
 impl Core {
-    /// Socket `id` opened with this subprotocol.
-    pub fn opened(&self, io: &Io, id: f64, protocol: String) -> Result<(), JsValue> {
-        self.input(io, |m, now| m.on_open(id as u64, protocol, now))
-    }
-
-    /// A text message arrived on socket `id`.
-    #[wasm_bindgen(js_name = receivedText)]
-    pub fn received_text(&self, io: &Io, id: f64, text: String) -> Result<(), JsValue> {
-        self.input(io, |m, now| {
-            m.on_message(id as u64, Message::Text(text), now)
-        })
-    }
-
-    /// A binary message arrived on socket `id`. The core looks at most at `head` (empty, or
-    /// with resume the frame's tag, or a whole control frame): the glue delivers its own
-    /// copy, so an application's bytes stay in JavaScript.
-    #[wasm_bindgen(js_name = receivedBinary)]
-    pub fn received_binary(&self, io: &Io, id: f64, head: Vec<u8>) -> Result<(), JsValue> {
-        self.input(io, |m, now| {
-            m.on_message(id as u64, Message::Binary(head), now)
-        })
-    }
-
-    /// Socket `id` closed (or its attempt failed).
-    pub fn closed(
-        &self,
-        io: &Io,
-        id: f64,
-        code: u16,
-        reason: String,
-        clean: bool,
-    ) -> Result<(), JsValue> {
-        let close = CloseInfo {
-            code,
-            reason,
-            was_clean: clean,
-        };
-        self.input(io, |m, now| m.on_close(id as u64, close, now))
-    }
-
-    /// The handshake hook on socket `id` finished: well, or failing with `reason`.
-    #[wasm_bindgen(js_name = handshakeDone)]
-    pub fn handshake_done(
-        &self,
-        io: &Io,
-        id: f64,
-        ok: bool,
-        reason: String,
-    ) -> Result<(), JsValue> {
-        let result = if ok { Ok(()) } else { Err(reason) };
-        self.input(io, |m, now| m.handshake_done(id as u64, result, now))
+    /// Whether received text must be fed as `IN_TEXT` (a heartbeat matches pongs by their
+    /// text); otherwise `IN_MESSAGE` will do, without copying the text into wasm.
+    #[wasm_bindgen(getter, js_name = wantsText)]
+    pub fn wants_text(&self) -> bool {
+        self.wants_text
     }
 
     /// Whether socket `id` is open for the application (a hook's leftovers go to it).
@@ -349,123 +484,105 @@ impl Core {
         self.read(|m| m.open_socket() == Some(id as u64), false)
     }
 
-    /// Socket `id` was created (after the URL provider, if any).
-    pub fn created(&self, io: &Io, id: f64) -> Result<(), JsValue> {
-        self.input(io, |m, _| m.socket_created(id as u64))
+    /// The socket a send would be written to at once, or -1. Open, with no action of the
+    /// core still to be carried out (a write from a handler must not overtake one),
+    /// `sendText` does nothing but ask for that write (`Machine::send`): then the glue
+    /// writes the data itself instead of copying it into wasm memory and back.
+    pub fn writable(&self) -> f64 {
+        if !self.pending.try_borrow().is_ok_and(|p| p.is_empty()) {
+            return -1.0;
+        }
+        // With resume every message is numbered and kept until acknowledged: the core sends.
+        self.read(
+            |m| match m.open_socket() {
+                Some(id) if !m.resumes() => id as f64,
+                _ => -1.0,
+            },
+            -1.0,
+        )
     }
 
-    /// Socket `id` could not be created (the URL provider failed, or the browser threw).
-    #[wasm_bindgen(js_name = dialFailed)]
-    pub fn dial_failed(&self, io: &Io, id: f64, reason: String) -> Result<(), JsValue> {
-        self.input(io, |m, now| m.on_dial_failed(id as u64, reason, now))
+    /// With resume: messages sent and not acknowledged by the server yet.
+    #[wasm_bindgen(getter)]
+    pub fn unacknowledged(&self) -> f64 {
+        self.read(|m| m.unacknowledged() as f64, 0.0)
+    }
+
+    /// Whether the session is resumed across connections (the `resume` option).
+    #[wasm_bindgen(getter)]
+    pub fn resumes(&self) -> bool {
+        self.read(|m| m.resumes(), false)
     }
 
     /// Whether socket `id` is the attempt in flight (a URL provider's late answer may not be).
     #[wasm_bindgen(js_name = isDialing)]
     pub fn is_dialing(&self, id: f64) -> bool {
-        self.machine
-            .try_borrow()
-            .is_ok_and(|m| m.is_dialing(id as u64))
+        self.read(|m| m.is_dialing(id as u64), false)
     }
 
-    /// Timer `index` fired.
-    pub fn timer(&self, io: &Io, index: usize) -> Result<(), JsValue> {
-        match Timer::ALL.get(index).copied() {
-            Some(timer) => self.input(io, |m, now| m.on_timer(timer, now)),
-            None => Ok(()),
-        }
-    }
-
-    /// `navigator.onLine` changed.
-    pub fn online(&self, io: &Io, online: bool) -> Result<(), JsValue> {
-        self.input(io, |m, _| m.set_online(online))
-    }
-
-    /// The page's visibility changed.
-    pub fn visible(&self, io: &Io, visible: bool) -> Result<(), JsValue> {
-        self.input(io, |m, _| m.set_visible(visible))
-    }
-
-    /// Sends text; returns "written", "queued" or "dropped" (overflow "drop-newest").
+    /// Sends text: `WRITTEN`, `QUEUED` (`dropped` events first for what "drop-oldest"
+    /// evicted), `DROPPED_NEWEST`, or the error's code.
     #[wasm_bindgen(js_name = sendText)]
-    pub fn send_text(&self, io: &Io, text: String) -> Result<String, JsValue> {
+    pub fn send_text(&self, io: &Io, text: String) -> u8 {
         self.send(io, Message::Text(text))
     }
 
     /// Sends bytes; returns like `sendText`.
     #[wasm_bindgen(js_name = sendBytes)]
-    pub fn send_bytes(&self, io: &Io, bytes: Vec<u8>) -> Result<String, JsValue> {
+    pub fn send_bytes(&self, io: &Io, bytes: Vec<u8>) -> u8 {
         self.send(io, Message::Binary(bytes))
     }
 
-    fn send(&self, io: &Io, message: Message) -> Result<String, JsValue> {
-        let outcome = self.input(io, |m, _| m.send(message))?.map_err(to_js)?;
-        Ok(match outcome {
-            SendOutcome::Written => "written",
-            SendOutcome::Queued { dropped } => {
+    fn send(&self, io: &Io, message: Message) -> u8 {
+        match self.input(io, |m, _| m.send(message)) {
+            None => INSIDE_POLICY,
+            Some(Ok(SendOutcome::Written)) => WRITTEN,
+            Some(Ok(SendOutcome::Queued { dropped })) => {
                 if dropped > 0 {
-                    io.dropped(u32::try_from(dropped).unwrap_or(u32::MAX));
+                    io.event(DROPPED, dropped as f64, 0.0, 0, "", true, true);
                 }
-                "queued"
+                QUEUED
             }
-            _ => "dropped",
+            Some(Ok(_)) => DROPPED_NEWEST,
+            Some(Err(err)) => error_code(err),
         }
-        .into())
     }
 
-    /// Throws what `sendBytes` would throw for a message of `len` bytes now, without sending
-    /// (a Blob is checked when given, and sent once read).
+    /// The code `sendBytes` would return for a message of `len` bytes now (0: it would take
+    /// it), without sending (a Blob is checked when given, and sent once read).
     #[wasm_bindgen(js_name = checkSend)]
-    pub fn check_send(&self, len: f64) -> Result<(), JsValue> {
-        let Ok(machine) = self.machine.try_borrow() else {
-            return Err(reentered());
-        };
-        machine.check_send(len as usize).map_err(to_js)
+    pub fn check_send(&self, len: f64) -> u8 {
+        match self.machine.try_borrow() {
+            Ok(machine) => machine
+                .check_send(len as usize)
+                .map_or_else(error_code, |()| 0),
+            Err(_) => INSIDE_POLICY,
+        }
     }
 
-    /// The code `close(code, reason)` sends, checked as `WebSocket.close` checks it:
-    /// `InvalidAccessError` for a code other than 1000 or 3000–4999, `SyntaxError` for a
-    /// reason over 123 bytes. `code` is `undefined` when not passed (then 1005, "no status",
-    /// without a reason and 1000 with one). The glue calls `close` with the result.
+    /// The code `close(code, reason)` sends, checked as `WebSocket.close` checks it: the
+    /// code, or `BAD_CLOSE_CODE` plus the code as converted for one other than 1000 or
+    /// 3000–4999 (`InvalidAccessError`), or `BAD_CLOSE_REASON` for a reason over 123 bytes
+    /// (`SyntaxError`). `code` is `undefined` when not passed (then 1005, "no status",
+    /// without a reason and 1000 with one). The glue feeds `IN_CLOSE` with the result.
     #[wasm_bindgen(js_name = closeCode)]
-    pub fn close_code(code: Option<f64>, reason: Option<String>) -> Result<u16, JsValue> {
+    pub fn close_code(code: Option<f64>, reason: Option<String>) -> u32 {
         let code = match code {
             Some(c) => {
                 let clamped = clamp_unsigned_short(c);
-                CloseCode::new(clamped)
-                    .map_err(|_| {
-                        dom(
-                            "InvalidAccessError",
-                            &join(&[
-                                "The close code must be either 1000, or between 3000 and 4999. ",
-                                &u32::from(clamped).to_string(),
-                                " is neither.",
-                            ]),
-                        )
-                    })?
-                    .get()
+                match CloseCode::new(clamped) {
+                    Ok(code) => code.get(),
+                    Err(_) => return BAD_CLOSE_CODE + u32::from(clamped),
+                }
             }
             // No code and no reason: no status code, as `WebSocket.close()` sends.
             None if reason.is_none() => 1005,
             None => CloseCode::NORMAL.get(),
         };
         if reason.is_some_and(|r| r.len() > MAX_CLOSE_REASON_BYTES) {
-            return Err(dom(
-                "SyntaxError",
-                "The close reason must not be greater than 123 UTF-8 bytes.",
-            ));
+            return BAD_CLOSE_REASON;
         }
-        Ok(code)
-    }
-
-    /// Closes for good with a code from `closeCode`.
-    pub fn close(&self, io: &Io, code: u16, reason: String) -> Result<(), JsValue> {
-        self.input(io, |m, _| m.close(code, &reason))
-    }
-
-    /// Drops the current connection and dials at once (also after giving up).
-    pub fn reconnect(&self, io: &Io) -> Result<(), JsValue> {
-        self.input(io, |m, _| m.reconnect())
+        u32::from(code)
     }
 
     fn read<R>(&self, f: impl FnOnce(&Machine) -> R, inside_policy: R) -> R {
@@ -493,18 +610,6 @@ impl Core {
         self.read(|m| m.queued_bytes() as f64, 0.0)
     }
 
-    /// With resume: messages sent and not acknowledged by the server yet.
-    #[wasm_bindgen(getter)]
-    pub fn unacknowledged(&self) -> f64 {
-        self.read(|m| m.unacknowledged() as f64, 0.0)
-    }
-
-    /// Whether the session is resumed across connections (the `resume` option).
-    #[wasm_bindgen(getter)]
-    pub fn resumes(&self) -> bool {
-        self.read(|m| m.resumes(), false)
-    }
-
     /// Retries since the last stable connection.
     #[wasm_bindgen(getter, js_name = retryCount)]
     pub fn retry_count(&self) -> u32 {
@@ -528,3 +633,8 @@ fn clamp_unsigned_short(value: f64) -> u16 {
     // Constant bounds: `clamp`'s NaN assertion folds away.
     value.clamp(0.0, 65535.0) as u16
 }
+
+// A smaller allocator than the default dlmalloc: about 1.5 KB of code instead of 8.
+#[cfg(target_arch = "wasm32")]
+#[global_allocator]
+static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();

@@ -309,14 +309,15 @@ impl Config {
             }
             if self.handshake {
                 return Err(Error::InvalidOption {
-                    field: "handshake",
-                    allowed: "no handshake hook with resume (the resume handshake runs instead)",
+                    field: "resume",
+                    allowed: "no handshake hook with it (the resume handshake runs instead)",
                 });
             }
             if self.heartbeat.as_ref().is_some_and(|hb| !hb.pings()) {
                 return Err(Error::InvalidOption {
-                    field: "heartbeat",
-                    allowed: "with resume, a heartbeat that pings (Heartbeat::new): the protocol's ping is used",
+                    field: "resume",
+                    allowed:
+                        "a heartbeat that pings with it, or none (the protocol's own ping is sent)",
                 });
             }
         }

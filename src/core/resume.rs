@@ -192,8 +192,10 @@ impl Control {
     fn decode(bytes: &[u8]) -> Option<Control> {
         // On bytes, not `str`: every valid word is ASCII, and UTF-8 validation and `str`
         // parsing would add their code to the npm package's wasm.
-        let words: Vec<&[u8]> = bytes.split(|b| *b == b' ').collect();
-        let num = |w: &[u8]| -> Option<u64> {
+        let mut words = bytes.split(|b| *b == b' ');
+        let mut word = || words.next();
+        let num = |w: Option<&[u8]>| -> Option<u64> {
+            let w = w?;
             // Decimal without leading zeros (or "0").
             if w.is_empty() || (w.len() > 1 && w[0] == b'0') {
                 return None;
@@ -203,39 +205,45 @@ impl Control {
                 n.checked_mul(10)?.checked_add(u64::from(digit))
             })
         };
-        let session = |w: &[u8]| -> Option<String> {
+        let session = |w: Option<&[u8]>| -> Option<String> {
+            let w = w?;
             let ok = (1..=128).contains(&w.len())
                 && w.iter()
                     .all(|b| b.is_ascii_alphanumeric() || *b == b'_' || *b == b'-');
             ok.then(|| ascii(w))
         };
-        Some(match words.as_slice() {
-            [b"hello"] => Control::Hello,
-            [b"end"] => Control::End,
-            [b"ack", n] => Control::Ack(num(n)?),
-            [b"ping", n] => Control::Ping(num(n)?),
-            [b"resume", s, n] => Control::Resume {
-                session: session(s)?,
-                recv: num(n)?,
+        let control = match word()? {
+            b"hello" => Control::Hello,
+            b"end" => Control::End,
+            b"ack" => Control::Ack(num(word())?),
+            b"ping" => Control::Ping(num(word())?),
+            b"resume" => Control::Resume {
+                session: session(word())?,
+                recv: num(word())?,
             },
-            [b"welcome", b"new", s] => Control::New {
-                session: session(s)?,
-            },
-            [b"welcome", b"resumed", s, r, n] => Control::Resumed {
-                session: session(s)?,
-                recv: num(r)?,
-                next: num(n)?,
-            },
-            [b"welcome", b"lost", reason, s, missed] => Control::Lost {
-                reason: LostReason::parse(reason)?,
-                session: session(s)?,
-                missed: match *missed {
-                    b"?" => None,
-                    n => Some(num(n)?),
+            b"welcome" => match word()? {
+                b"new" => Control::New {
+                    session: session(word())?,
                 },
+                b"resumed" => Control::Resumed {
+                    session: session(word())?,
+                    recv: num(word())?,
+                    next: num(word())?,
+                },
+                b"lost" => Control::Lost {
+                    reason: LostReason::parse(word()?)?,
+                    session: session(word())?,
+                    missed: match word()? {
+                        b"?" => None,
+                        n => Some(num(Some(n))?),
+                    },
+                },
+                _ => return None,
             },
             _ => return None,
-        })
+        };
+        // Nothing may follow.
+        word().is_none().then_some(control)
     }
 }
 
@@ -364,7 +372,8 @@ impl Session {
     /// Forgets everything: the next connection starts a new session. Returns the messages
     /// the server never confirmed.
     pub(crate) fn reset(&mut self) -> Vec<Message> {
-        let unconfirmed = std::mem::take(&mut self.unacked).into();
+        // Drained, not converted: `VecDeque -> Vec` rotates, whose code the wasm would carry.
+        let unconfirmed = self.unacked.drain(..).collect();
         *self = Session::default();
         unconfirmed
     }
