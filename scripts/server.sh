@@ -28,11 +28,13 @@ free_port() {
 
 # Sourced by the other scripts: builds and starts the test server on a free port, exports
 # WS_TETHER_SERVER=127.0.0.1:PORT and stops the server when the calling script exits.
-# Extra arguments are passed to the server.
+# Extra arguments are passed to the server. With WS_TETHER_BUILT=1 (scripts/test, which builds
+# everything before it runs steps side by side) it runs the server as built: a cargo command
+# would wait for the build directory's lock while another step holds it.
 start_test_server() {
-  cargo build -q -p test-server
+  [ "${WS_TETHER_BUILT:-}" = 1 ] || cargo build -q -p test-server
   SERVER_LOG=$(mktemp)
-  ./target/debug/test-server --port 0 "$@" >"$SERVER_LOG" 2>&1 &
+  "${CARGO_TARGET_DIR:-target}"/debug/test-server --port 0 "$@" >"$SERVER_LOG" 2>&1 &
   SERVER_PID=$!
   stop_on_exit "$SERVER_PID"
   local port

@@ -175,7 +175,7 @@ async fn graphql() {
 async fn engineio() {
     let mut ws =
         ReconnectingWebSocket::builder(url("engineio", "/engine.io/?EIO=4&transport=websocket"))
-            .heartbeat(Heartbeat::answer(ms(2500), |m| {
+            .heartbeat(Heartbeat::answer(ms(4000), |m| {
                 (m.as_text() == Some("2")).then(|| Message::from("3"))
             }))
             .handshake(|mut hs: Handshake| async move {

@@ -5,7 +5,8 @@ import { createServer } from 'node:http';
 import { Server } from 'engine.io';
 
 const http = createServer();
-const server = new Server({ pingInterval: 1000, pingTimeout: 1000, transports: ['websocket'] });
+// pingTimeout well above the interval: a client starved by a loaded machine is not cut off.
+const server = new Server({ pingInterval: 1000, pingTimeout: 5000, transports: ['websocket'] });
 server.attach(http);
 server.on('connection', (socket) => {
   socket.on('message', (data) => socket.send(data));

@@ -117,7 +117,7 @@ test('graphql-ws with its own heartbeat: no close in 30 s; after a server restar
 test('engine.io (server pings, we answer): up across 3+ ping intervals; a server that stops pinging is found', async () => {
   const got = await page.evaluate(async (url) => {
     const ws = new window.RWS(url, [], {
-      heartbeat: { timeout: 2500, answer: (d) => (d === '2' ? '3' : null) },
+      heartbeat: { timeout: 4000, answer: (d) => (d === '2' ? '3' : null) },
       handshake: async (c) => {
         const open = await c.receive();
         if (!open.startsWith('0')) throw new Error(`no open packet: ${open}`);

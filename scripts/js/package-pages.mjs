@@ -2,11 +2,11 @@
 // package.mjs packed and installed into pkg/consumer/app, opened from the test server as an
 // app's pages would be: with no bundler (an import map), from a Vite build, and the README
 // example the package ships, run as written. Run by scripts/test-js after package.mjs.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { ROOT } from './browser.mjs';
-import { launch } from './engines.mjs';
+import { ENGINE, launch } from './engines.mjs';
 
 const server = process.env.WS_TETHER_SERVER;
 if (!server) throw new Error('WS_TETHER_SERVER=127.0.0.1:PORT: start the test server first (scripts/test does)');
@@ -32,9 +32,18 @@ for (const [name, path] of [['no bundler (import map)', 'app/nobundler.html'], [
 }
 
 test("the package README's example runs as written", async () => {
+  // The README's first example, as npm shows it, on a page with only an import map, against
+  // this engine's test server (each engine has its own: one file per engine).
+  const app = join(ROOT, 'pkg/consumer/app');
+  const readme = readFileSync(join(app, 'node_modules', 'ws-tether', 'README.md'), 'utf8');
+  const example = readme.match(/```js\n([\s\S]*?)```/)[1].replaceAll('ws://127.0.0.1:8787', `ws://${server}`);
+  writeFileSync(join(app, `readme-example-${ENGINE}.js`), example);
+  // The page keeps what the example logs in window.logs, for the test to read in any engine.
+  const keepLogs = '<script>window.logs = []; const log = console.log; console.log = (...a) => { window.logs.push(a.join(" ")); log(...a); };</script>';
+  writeFileSync(join(app, `readme-${ENGINE}.html`), readFileSync(join(app, 'nobundler.html'), 'utf8')
+    .replace('./main.js', `./readme-example-${ENGINE}.js`).replace('</head>', `${keepLogs}\n</head>`));
   const page = await browser.newPage();
-  // readme.html keeps what the example logs in window.logs.
-  await page.goto(`${origin}/pkg/consumer/app/readme.html`);
+  await page.goto(`${origin}/pkg/consumer/app/readme-${ENGINE}.html`);
   await page.waitFor("the example's 'echo: hello'", () => window.logs.includes('echo: hello'))
     .catch(async (e) => { throw new Error(`${e.message}; console: ${(await page.evaluate(() => window.logs)).join(' | ')}`); });
   await page.close();

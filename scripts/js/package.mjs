@@ -12,8 +12,6 @@ import { test } from 'node:test';
 import { assertEqual } from './engines.mjs';
 import { ROOT } from './browser.mjs';
 
-const server = process.env.WS_TETHER_SERVER;
-if (!server) throw new Error('WS_TETHER_SERVER=127.0.0.1:PORT: start the test server first (scripts/test does)');
 const bin = (name) => join(ROOT, 'node_modules', '.bin', name);
 const run = (cmd, args, cwd) => execFileSync(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] }).toString();
 
@@ -93,15 +91,6 @@ cpSync(join(ROOT, 'scripts/js/consumer'), app, { recursive: true });
 writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
 run('npm', ['install', '--no-audit', '--no-fund', '--offline', tarball], app);
 console.log(`packed ${name} from npm/ and installed it into an empty project`);
-
-// The README's first example, as npm shows it, on a page with only an import map.
-const readme = readFileSync(join(app, 'node_modules', 'ws-tether', 'README.md'), 'utf8');
-const example = readme.match(/```js\n([\s\S]*?)```/)[1].replaceAll('ws://127.0.0.1:8787', `ws://${server}`);
-writeFileSync(join(app, 'readme-example.js'), example);
-// The page keeps what the example logs in window.logs, for the test to read in any engine.
-const keepLogs = '<script>window.logs = []; const log = console.log; console.log = (...a) => { window.logs.push(a.join(" ")); log(...a); };</script>';
-writeFileSync(join(app, 'readme.html'), readFileSync(join(app, 'nobundler.html'), 'utf8')
-  .replace('./main.js', './readme-example.js').replace('</head>', `${keepLogs}\n</head>`));
 
 test('tsc --noEmit on a TypeScript consumer', async () => {
   try {

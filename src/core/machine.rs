@@ -5,8 +5,8 @@
 use crate::core::backoff::{RetryContext, Rng};
 use crate::core::clock::MAX_TIMER;
 use crate::core::policy::{
-    Config, Disconnect, Liveness, Pong, CONNECT_TIMEOUT_REASON, HANDSHAKE_FAILED_REASON,
-    HEARTBEAT_TIMEOUT_CODE, HEARTBEAT_TIMEOUT_REASON,
+    ClosePolicy, Config, Disconnect, Liveness, Pong, CONNECT_TIMEOUT_REASON,
+    HANDSHAKE_FAILED_REASON, HEARTBEAT_TIMEOUT_CODE, HEARTBEAT_TIMEOUT_REASON,
 };
 use crate::core::queue::{SendOutcome, SendQueue};
 use crate::core::resume::{
@@ -530,8 +530,15 @@ impl Machine {
         self.ping = None;
         self.unanswered.clear();
         let down_since = *self.down_since.get_or_insert(now);
+        // With resume, a 1002 from the server is a protocol error on this connection only:
+        // the session survives and is resumed (spec section 3). By default only our own
+        // finding that the server doesn't speak the protocol stops.
+        let resumable = self.cfg.resume.is_some()
+            && close.code == 1002
+            && close.reason != RESUME_UNSUPPORTED_REASON
+            && matches!(self.cfg.close_policy, ClosePolicy::Default);
         let last_close = Disconnect { close, was_open };
-        if !self.cfg.close_policy.should_retry(&last_close) {
+        if !resumable && !self.cfg.close_policy.should_retry(&last_close) {
             let close = Some(last_close.close.clone());
             self.stop(StopReason::Policy(last_close), close);
             return;

@@ -292,6 +292,23 @@ fn giving_up_reports_the_unconfirmed_messages_before_the_final_close() {
 }
 
 #[test]
+fn a_1002_from_the_server_is_resumed_not_final() {
+    let mut sim = Sim::new(resume_cfg(), 1);
+    start(&mut sim);
+    let acts = sim.drop_current(1002);
+    let (attempt, _, last) = the_reconnecting(&acts);
+    assert_eq!((attempt, last.close.code), (1, 1002));
+    sim.advance_to_next_timer();
+    let acts = open_resume(&mut sim);
+    assert_eq!(writes_in(&acts), vec![ctl("resume s1 0")]);
+    // Without resume the default policy stops on 1002.
+    let mut plain = Sim::new(Config::default(), 1);
+    plain.open_current();
+    let acts = plain.drop_current(1002);
+    assert!(matches!(the_closed(&acts).0, StopReason::Policy(_)));
+}
+
+#[test]
 fn the_server_ending_the_session_stops_the_socket() {
     let mut sim = Sim::new(resume_cfg(), 1);
     start(&mut sim);

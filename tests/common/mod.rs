@@ -7,12 +7,38 @@ use std::future::Future;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
-/// `host:port` of the test server, set by scripts/test when it builds the tests.
+/// `host:port` of the test server.
 pub fn server() -> &'static str {
-    match option_env!("WS_TETHER_SERVER") {
-        Some(server) => server,
-        None => panic!("WS_TETHER_SERVER is not set: run the browser tests with `npm test`"),
+    servers()["server"]
+        .as_str()
+        .expect("ws-tether-servers.json: a \"server\" string")
+}
+
+/// Where the servers are: `/ws-tether-servers.json` on the test page's own origin, which the
+/// wasm-bindgen test runner serves from its working directory, where scripts/test-browsers
+/// writes `{"server": "127.0.0.1:PORT", "interop": {NAME: PORT, ...}}`. Read when the tests
+/// run, not compiled in, so the tests are built once whatever ports the servers get. Read
+/// once per test page, synchronously, so that the helpers stay synchronous.
+fn servers() -> &'static serde_json::Value {
+    thread_local! {
+        static SERVERS: &'static serde_json::Value = Box::leak(Box::new(read_servers()));
     }
+    SERVERS.with(|servers| *servers)
+}
+
+fn read_servers() -> serde_json::Value {
+    const PATH: &str = "/ws-tether-servers.json";
+    let xhr = web_sys::XmlHttpRequest::new().expect("an XMLHttpRequest");
+    xhr.open_with_async("GET", PATH, false).expect("open");
+    xhr.send().expect("GET /ws-tether-servers.json");
+    match xhr.status() {
+        Ok(200) => {}
+        _ => panic!(
+            "GET {PATH} from the test runner failed: run the browser tests with `npm test` or scripts/test-browsers"
+        ),
+    }
+    let text = xhr.response_text().ok().flatten().expect("a body");
+    serde_json::from_str(&text).expect("ws-tether-servers.json is JSON")
 }
 
 /// A fresh id, so each test reads only its own connections from /stats.
@@ -103,15 +129,11 @@ pub fn now_ms() -> f64 {
     js_sys::Date::now()
 }
 
-/// The port of an interop server (scripts/interop), from WS_TETHER_INTEROP set by
-/// scripts/test when it builds the tests.
+/// The port of an interop server (scripts/interop), or of their supervisor ("control").
 pub fn interop_port(name: &str) -> u16 {
-    let ports = match option_env!("WS_TETHER_INTEROP") {
-        Some(ports) => ports,
-        None => panic!("WS_TETHER_INTEROP is not set: run the browser tests with `npm test`"),
-    };
-    let ports: serde_json::Value = serde_json::from_str(ports).expect("WS_TETHER_INTEROP is JSON");
-    ports[name].as_u64().expect("a port") as u16
+    servers()["interop"][name]
+        .as_u64()
+        .unwrap_or_else(|| panic!("ws-tether-servers.json: no interop port for {name}")) as u16
 }
 
 /// Asks the interop supervisor to `action` (restart, stop, cont) the server `name`.

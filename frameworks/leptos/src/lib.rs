@@ -129,6 +129,7 @@ pub fn use_reconnecting_websocket_with(
 ) -> WebSocketHandle {
     let url = url.into();
     let status = RwSignal::new(Status::default());
+    let session = RwSignal::new(None::<ws_tether::ConnectionEvent>);
     let slot = StoredValue::new_local(Slot::default());
     // Bumped by `reconnect()` after a user `close()`: the effect then opens a fresh socket.
     let reopen = Trigger::new();
@@ -173,6 +174,9 @@ pub fn use_reconnecting_websocket_with(
                 // The signal may be gone already if the owner is being torn down.
                 let _ = status.try_set(next);
             },
+            move |event| {
+                let _ = session.try_set(Some(event));
+            },
         ));
         // Runs before the effect runs again (new URL, reopen) and when the owner is
         // cleaned up. Taking the handle out of the slot also ends the task.
@@ -186,6 +190,7 @@ pub fn use_reconnecting_websocket_with(
 
     WebSocketHandle {
         status: status.read_only().into(),
+        session: session.read_only().into(),
         set_status: status.write_only(),
         slot,
         reopen,
@@ -198,6 +203,11 @@ pub fn use_reconnecting_websocket_with(
 pub struct WebSocketHandle {
     /// The connection's status; reading it in a reactive context subscribes to it.
     pub status: Signal<Status>,
+    /// With [`resume`](ReconnectingBuilder::resume): the latest
+    /// [`ConnectionEvent::Resumed`](ws_tether::ConnectionEvent::Resumed) or
+    /// [`ConnectionEvent::SessionLost`](ws_tether::ConnectionEvent::SessionLost) (`None`
+    /// until one happens). On `SessionLost`, resynchronise your state.
+    pub session: Signal<Option<ws_tether::ConnectionEvent>>,
     set_status: WriteSignal<Status>,
     slot: StoredValue<Slot, LocalStorage>,
     reopen: Trigger,

@@ -16,6 +16,7 @@ pub(crate) async fn pump(
     alive: impl Fn() -> bool,
     on_message: impl Fn(Message),
     on_status: impl Fn(Status),
+    on_session: impl Fn(ConnectionEvent),
 ) {
     while let Some(event) = poll_fn(|cx| Pin::new(&mut events).poll_next(cx)).await {
         if !alive() {
@@ -23,6 +24,9 @@ pub(crate) async fn pump(
         }
         match event {
             ConnectionEvent::Message(message) => on_message(message),
+            event @ (ConnectionEvent::Resumed { .. } | ConnectionEvent::SessionLost { .. }) => {
+                on_session(event)
+            }
             event => {
                 if let Some(status) = Status::after(event) {
                     on_status(status);

@@ -173,6 +173,7 @@ where
 {
     let url: AttrValue = url.into();
     let status = use_state_eq(Status::default);
+    let session = use_state_eq(|| None::<ws_tether::ConnectionEvent>);
     let slot = use_mut_ref(Slot::default);
     let generation = use_state_eq(|| 0u32);
     {
@@ -184,8 +185,9 @@ where
     {
         let slot = Rc::clone(&slot);
         let status = status.setter();
+        let session_setter = session.setter();
         use_effect_with((url, *generation), move |(url, _)| {
-            open(url, &slot, status);
+            open(url, &slot, status, session_setter);
             move || {
                 let socket = slot.borrow_mut().socket.take();
                 if let Some(socket) = socket {
@@ -201,6 +203,7 @@ where
 
     WebSocketHandle {
         status: (*status).clone(),
+        session: (*session).clone(),
         set_status: status.setter(),
         slot,
         reopen: generation.setter(),
@@ -208,7 +211,12 @@ where
 }
 
 /// Opens the socket into `slot` and spawns the task that feeds the component.
-fn open(url: &str, slot: &Rc<RefCell<Slot>>, status: UseStateSetter<Status>) {
+fn open(
+    url: &str,
+    slot: &Rc<RefCell<Slot>>,
+    status: UseStateSetter<Status>,
+    session: UseStateSetter<Option<ws_tether::ConnectionEvent>>,
+) {
     let configure = slot.borrow().configure.clone();
     let builder = ReconnectingWebSocket::builder(url);
     let builder = match configure {
@@ -256,6 +264,7 @@ fn open(url: &str, slot: &Rc<RefCell<Slot>>, status: UseStateSetter<Status>) {
             }
         },
         move |next| status.set(next),
+        move |event| session.set(Some(event)),
     ));
 }
 
@@ -265,6 +274,11 @@ fn open(url: &str, slot: &Rc<RefCell<Slot>>, status: UseStateSetter<Status>) {
 pub struct WebSocketHandle {
     /// The connection's status at this render; a change re-renders the component.
     pub status: Status,
+    /// With [`resume`](ReconnectingBuilder::resume): the latest
+    /// [`ConnectionEvent::Resumed`](ws_tether::ConnectionEvent::Resumed) or
+    /// [`ConnectionEvent::SessionLost`](ws_tether::ConnectionEvent::SessionLost) (`None`
+    /// until one happens). On `SessionLost`, resynchronise your state.
+    pub session: Option<ws_tether::ConnectionEvent>,
     set_status: UseStateSetter<Status>,
     slot: Rc<RefCell<Slot>>,
     reopen: UseStateSetter<u32>,
