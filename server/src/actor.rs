@@ -315,6 +315,13 @@ impl Actor {
         }
     }
 
+    /// Takes what the application finished with by now (its wake-up may still be queued),
+    /// without acknowledging: for a write of `received` about to happen.
+    fn catch_up_finished(&mut self) {
+        let finished = self.shared.lock().finished.min(self.delivered);
+        self.received = self.received.max(finished);
+    }
+
     /// Reacts to the application's side: finished messages, queued messages, overflow,
     /// end, dropped handles.
     async fn check_shared(&mut self) -> Step {
@@ -456,9 +463,7 @@ impl Actor {
     /// recorded messages).
     async fn send_ack(&mut self) -> Step {
         self.ack_deadline = None;
-        // Whatever the application finished with by now (its wake-up may still be queued).
-        let finished = self.shared.lock().finished.min(self.delivered);
-        self.received = self.received.max(finished);
+        self.catch_up_finished();
         self.record_received().await?;
         if self.conn.is_some() {
             let ack = Reply::Ack(self.received);
@@ -565,6 +570,7 @@ impl Actor {
             self.close_connection(code, reason).await;
         }
         self.conn = None;
+        self.catch_up_finished();
         let ttl = self.config().ttl;
         let changes = Changes::new()
             .received(self.received)
