@@ -70,7 +70,14 @@ pub(crate) struct Actor {
     permit: Option<OwnedPermit<Incoming>>,
     stream_dropped: bool,
     conn: Option<WebSocket>,
-    /// The client's messages `1..=received` were handed to the application.
+    /// The number the client's next data frame on this connection has (the client resends
+    /// everything after the welcome's `recv`).
+    next_in: u64,
+    /// The client's messages `1..=delivered` were handed to the application (put in its
+    /// channel, or discarded with the stream dropped).
+    delivered: u64,
+    /// ... and the application finished with `1..=received` (asked for the next one, or
+    /// dropped the stream): those count as received.
     received: u64,
     /// ... and `1..=recorded_received` recorded in the store.
     recorded_received: u64,
@@ -144,6 +151,8 @@ impl Actor {
             permit: None,
             stream_dropped: false,
             conn: None,
+            next_in: received + 1,
+            delivered: received,
             received,
             recorded_received: received,
             acked_to_client: received,
@@ -226,7 +235,7 @@ impl Actor {
                 client_recv,
                 reply,
             })) => {
-                if let Err(end) = self.check_shared().await {
+                if let Err(end) = self.check_owner().await {
                     let _ = reply.send(Some(socket));
                     return Err(end);
                 }
@@ -251,6 +260,8 @@ impl Actor {
             Wake::Permit(Err(_)) | Wake::StreamDropped => {
                 self.stream_dropped = true;
                 self.permit = None;
+                // Whatever the application had not taken is discarded: finished with.
+                self.finished(self.delivered).await?;
                 self.check_shared().await
             }
             Wake::Frame(frame) => self.on_frame(frame).await,
@@ -275,8 +286,47 @@ impl Actor {
         }
     }
 
-    /// Reacts to the application's side: queued messages, overflow, end, dropped handles.
+    /// Before a resume joins this task: the application's side as usual, then whether this
+    /// task still owns the session (another process may have claimed it since this task's
+    /// last write: its state is then stale, and the resume must claim the session from the
+    /// store instead).
+    async fn check_owner(&mut self) -> Step {
+        self.check_shared().await?;
+        let ttl = self.config().ttl;
+        self.save(Changes::new().expire_in(ttl)).await?;
+        Ok(())
+    }
+
+    /// The application finished with the client's messages `..=seq`: they count as
+    /// received, and are acknowledged within the ack delay, or at once after `ack_every`.
+    async fn finished(&mut self, seq: u64) -> Step {
+        let seq = seq.min(self.delivered);
+        if seq <= self.received {
+            return Ok(());
+        }
+        self.received = seq;
+        if self.received - self.acked_to_client >= self.config().ack_every {
+            self.send_ack().await
+        } else {
+            if self.ack_deadline.is_none() {
+                self.ack_deadline = Some(Instant::now() + self.config().ack_delay);
+            }
+            Ok(())
+        }
+    }
+
+    /// Takes what the application finished with by now (its wake-up may still be queued),
+    /// without acknowledging: for a write of `received` about to happen.
+    fn catch_up_finished(&mut self) {
+        let finished = self.shared.lock().finished.min(self.delivered);
+        self.received = self.received.max(finished);
+    }
+
+    /// Reacts to the application's side: finished messages, queued messages, overflow,
+    /// end, dropped handles.
     async fn check_shared(&mut self) -> Step {
+        let finished = self.shared.lock().finished;
+        self.finished(finished).await?;
         self.drain_queue().await?;
         let (over, end_requested, sink_dropped) = {
             let state = self.shared.lock();
@@ -354,23 +404,23 @@ impl Actor {
         match decoded {
             Err(error) => Err(Outcome::Connection(Loss::Close(1002, error.0))),
             Ok(Frame::Data(message)) => {
-                self.received += 1;
-                let incoming = Incoming {
-                    seq: self.received,
-                    message,
-                };
-                // With the stream dropped, the application refused its messages: they
-                // count as delivered.
-                if let Some(permit) = self.permit.take() {
-                    permit.send(incoming);
+                let seq = self.next_in;
+                self.next_in += 1;
+                if seq <= self.delivered {
+                    // Sent again after a resume whose welcome did not cover it (the
+                    // application had it, unfinished): it has it already.
+                    return Ok(());
                 }
-                if self.received - self.acked_to_client >= self.config().ack_every {
-                    self.send_ack().await
-                } else {
-                    if self.ack_deadline.is_none() {
-                        self.ack_deadline = Some(Instant::now() + self.config().ack_delay);
+                self.delivered = seq;
+                let incoming = Incoming { seq, message };
+                match self.permit.take() {
+                    Some(permit) => {
+                        permit.send(incoming);
+                        Ok(())
                     }
-                    Ok(())
+                    // With the stream dropped, the application refused its messages: they
+                    // count as received.
+                    None => self.finished(seq).await,
                 }
             }
             Ok(Frame::Control(Control::Ack(n))) => self.on_client_ack(n),
@@ -413,6 +463,7 @@ impl Actor {
     /// recorded messages).
     async fn send_ack(&mut self) -> Step {
         self.ack_deadline = None;
+        self.catch_up_finished();
         self.record_received().await?;
         if self.conn.is_some() {
             let ack = Reply::Ack(self.received);
@@ -448,6 +499,7 @@ impl Actor {
     /// The first connection of a fresh session: the welcome, and the session is live.
     async fn open_fresh(&mut self, socket: WebSocket, welcome: Vec<u8>) -> Step {
         self.conn = Some(socket);
+        self.next_in = self.received + 1;
         self.connected(true);
         self.write(WsMessage::Binary(welcome.into())).await
     }
@@ -476,6 +528,7 @@ impl Actor {
         self.save(changes).await?;
         self.recorded_received = self.received;
         self.acked_to_client = self.received;
+        self.next_in = self.received + 1;
         self.connected(true);
         let welcome = Reply::WelcomeResumed {
             session: &self.id,
@@ -517,6 +570,7 @@ impl Actor {
             self.close_connection(code, reason).await;
         }
         self.conn = None;
+        self.catch_up_finished();
         let ttl = self.config().ttl;
         let changes = Changes::new()
             .received(self.received)

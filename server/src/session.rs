@@ -16,10 +16,12 @@ use crate::Error;
 
 /// One application message from the client, with its sequence number in the session.
 ///
-/// Numbers start at 1 and grow by one per message. After a server process dies between
-/// handing a message to the application and recording it, the message arrives again on the
-/// process the client resumes on, with the same session and number: keep the last number
-/// processed per session (in the same transaction as the processing) to deduplicate.
+/// Numbers start at 1 and grow by one per message. A message counts as received (recorded,
+/// acknowledged) only once the application has finished with it: it asked the stream for
+/// the next one, or dropped the stream. If the server process dies (or another process
+/// takes the session over) before that, the message arrives again on the process the client
+/// resumes on, with the same session and number: keep the last number processed per session
+/// (in the same transaction as the processing) to deduplicate.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Incoming {
@@ -45,6 +47,9 @@ pub(crate) struct State {
     pub(crate) next_seq: u64,
     /// Messages `..=recorded` are in the store.
     pub(crate) recorded: u64,
+    /// The application has finished with the client's messages `1..=finished` (it asked
+    /// the stream for the next one).
+    pub(crate) finished: u64,
     /// Payload bytes queued plus unacknowledged.
     pub(crate) buffered: usize,
     pub(crate) max_buffered: usize,
@@ -64,6 +69,7 @@ impl Shared {
                 queue: VecDeque::new(),
                 next_seq,
                 recorded: next_seq - 1,
+                finished: 0,
                 buffered,
                 max_buffered,
                 connected: false,
@@ -98,7 +104,9 @@ impl State {
 /// [`Session::split`] gives the two halves to separate tasks. Closing the sink
 /// ([`futures_util::SinkExt::close`]) ends the session for good (`end`, then close 1000);
 /// so does dropping both halves. With only the stream dropped, the client's messages are
-/// acknowledged and discarded; with only the sink dropped, the session goes on. The stream ends with `None` when the client ends the
+/// acknowledged and discarded; with only the sink dropped, the session goes on. A message
+/// the stream yielded is acknowledged once the stream is polled again (or dropped): see
+/// [`Incoming`]. The stream ends with `None` when the client ends the
 /// session, and with one `Err` then `None` otherwise ([`Error::Expired`],
 /// [`Error::Overflow`], [`Error::TakenOver`], [`Error::Store`]).
 #[derive(Debug)]
@@ -126,6 +134,7 @@ impl Session {
                 resumed,
                 shared,
                 incoming,
+                handed: None,
                 done: false,
             },
         }
@@ -138,8 +147,8 @@ impl Session {
 
     /// Whether this process took the session over from the store (a resume of a session
     /// another process or an earlier run of this one started) rather than starting it. The
-    /// first [`Incoming::seq`] may then be above 1, and messages the previous owner handed
-    /// to its application without recording them arrive again.
+    /// first [`Incoming::seq`] may then be above 1, and messages the previous owner's
+    /// application had not finished with arrive again (see [`Incoming`]).
     pub fn resumed(&self) -> bool {
         self.stream.resumed
     }
@@ -340,13 +349,19 @@ impl Drop for SessionSink {
 }
 
 /// The receiving half of a [`Session`]: the client's messages in order, each once (see
-/// [`Incoming`] for the one exception, a server process dying).
+/// [`Incoming`] for the one exception, a server process dying or losing the session while
+/// the application works on a message).
+///
+/// Polling the stream again after it yielded a message means the application has finished
+/// with that message: only then is it recorded and acknowledged to the client.
 #[derive(Debug)]
 pub struct SessionStream {
     id: Arc<str>,
     resumed: bool,
     shared: Arc<Shared>,
     incoming: mpsc::Receiver<Incoming>,
+    /// The number of the message last yielded, until the application asks for the next.
+    handed: Option<u64>,
     done: bool,
 }
 
@@ -360,6 +375,17 @@ impl SessionStream {
     pub fn resumed(&self) -> bool {
         self.resumed
     }
+
+    /// The application has finished with the message last yielded: tell the session's task,
+    /// which records and acknowledges it.
+    fn finish_handed(&mut self) {
+        if let Some(seq) = self.handed.take() {
+            let mut state = self.shared.lock();
+            state.finished = state.finished.max(seq);
+            drop(state);
+            self.shared.actor.notify_one();
+        }
+    }
 }
 
 impl Stream for SessionStream {
@@ -367,11 +393,21 @@ impl Stream for SessionStream {
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
+        this.finish_handed();
         if this.done {
             return Poll::Ready(None);
         }
+        if matches!(this.shared.lock().over, Some(Error::TakenOver)) {
+            // The messages still queued belong to the session's new owner, which has them
+            // from the client again (none of them was recorded as received here).
+            this.done = true;
+            return Poll::Ready(Some(Err(Error::TakenOver)));
+        }
         match this.incoming.poll_recv(cx) {
-            Poll::Ready(Some(incoming)) => Poll::Ready(Some(Ok(incoming))),
+            Poll::Ready(Some(incoming)) => {
+                this.handed = Some(incoming.seq);
+                Poll::Ready(Some(Ok(incoming)))
+            }
             Poll::Ready(None) => {
                 this.done = true;
                 match this.shared.lock().over.clone() {
@@ -381,5 +417,13 @@ impl Stream for SessionStream {
             }
             Poll::Pending => Poll::Pending,
         }
+    }
+}
+
+impl Drop for SessionStream {
+    fn drop(&mut self) {
+        // Dropping the stream finishes with every message (the task sees the channel
+        // closed); this only wakes it sooner for the last one yielded.
+        self.finish_handed();
     }
 }

@@ -50,13 +50,13 @@ async fn a_session_resumes_on_a_second_process_with_nothing_lost_or_duplicated()
     assert_eq!(client.recv_skipping_acks().await, Got::Text("s4".into()));
     client.until_ack(4).await;
 
-    // Each of the client's messages reached one application once, in order.
+    // Each of the client's messages was finished with by one application once, in order:
+    // A's up to what it recorded, B's after that.
     let mut delivered = Vec::new();
     for _ in 0..recorded {
         delivered.push(a.server.message().await);
     }
-    let resumed_from = delivered.len() as u64 + 1;
-    for _ in resumed_from..=4 {
+    for _ in recorded + 1..=4 {
         delivered.push(b.server.message().await);
     }
     let expected: Vec<(u64, String)> = (1..=4).map(|n| (n, format!("c{n}"))).collect();
@@ -67,7 +67,23 @@ async fn a_session_resumes_on_a_second_process_with_nothing_lost_or_duplicated()
         sink_a.send(text("stale")).await,
         Err(Error::TakenOver)
     ));
-    assert!(matches!(a.server.ended().await, Some(Error::TakenOver)));
+    // A's application may also have taken c3 without having finished with it when the
+    // session moved (not recorded): B delivered it again, with its number.
+    let mut next = a.server.seen().await;
+    if let common::Seen::Message { incoming, .. } = &next {
+        assert_eq!((recorded, incoming.seq), (2, 3), "{incoming:?}");
+        next = a.server.seen().await;
+    }
+    assert!(
+        matches!(
+            next,
+            common::Seen::Ended {
+                error: Some(Error::TakenOver),
+                ..
+            }
+        ),
+        "{next:?}"
+    );
     assert!(b.server.no_more_seen());
 }
 
@@ -186,4 +202,116 @@ async fn an_overflowed_session_is_lost_on_any_process() {
     let (_client, welcome) = Client::resume(&b.server.url(), &id, 0).await;
     assert_eq!(welcome[..2], ["lost", "overflow"]);
     assert_eq!(welcome[3], "1");
+}
+
+/// Pings until the answer is `ack n` (every ping is answered at once).
+async fn ping_until_ack(client: &mut Client, n: u64) {
+    common::within("the ack", async {
+        loop {
+            client.control("ping 0").await;
+            match client.recv().await {
+                Got::Control(ack) if ack == format!("ack {n}") => return,
+                Got::Control(ack) if ack.starts_with("ack ") => continue,
+                other => panic!("expected an ack, got {other:?}"),
+            }
+        }
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_the_application_has_not_finished_with_comes_again_after_a_kill() {
+    let redis = Redis::start().await;
+    // Acks wait an hour: any ack that arrives answers a ping.
+    let lazy = Config::default().ack_delay(Duration::from_secs(3600));
+    let mut a = Process::start_gated(&redis, "unfinished", lazy.clone()).await;
+    let (mut client, id) = Client::hello(&a.server.url()).await;
+    a.server.started().await;
+    client.text("c1").await;
+    assert_eq!(a.server.message().await, (1, "c1".into()));
+    // Handed over; the application has not asked for the next message: not acknowledged.
+    client.control("ping 0").await;
+    assert_eq!(client.recv().await, Got::Control("ack 0".into()));
+    // The process dies before the application finished with c1.
+    a.kill();
+    client.drop_connection();
+
+    let mut b = Process::start_gated(&redis, "unfinished", lazy).await;
+    let (mut client, welcome) = Client::resume(&b.server.url(), &id, 0).await;
+    assert_eq!(welcome, ["resumed", &id, "0", "1"]);
+    assert_eq!(b.server.started().await, (id.clone(), true));
+    client.text("c1").await;
+    assert_eq!(b.server.message().await, (1, "c1".into()));
+    client.control("ping 0").await;
+    assert_eq!(client.recv().await, Got::Control("ack 0".into()));
+    // Once the application asks for the next message, c1 is recorded and acknowledged.
+    b.server.finish_one();
+    ping_until_ack(&mut client, 1).await;
+    client.drop_connection();
+    let c = Process::start(&redis, "unfinished", Config::default()).await;
+    let (_client, welcome) = Client::resume(&c.server.url(), &id, 0).await;
+    assert_eq!(welcome, ["resumed", &id, "1", "1"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resume_back_on_a_process_still_running_the_session_takes_it_from_the_store() {
+    let redis = Redis::start().await;
+    let mut a = Process::start(&redis, "back", Config::default()).await;
+    let mut b = Process::start(&redis, "back", Config::default()).await;
+    let (mut client, id) = Client::hello(&a.server.url()).await;
+    a.server.started().await;
+    let mut sink_a = a.server.take_sink(&id);
+    client.text("c1").await;
+    assert_eq!(a.server.message().await, (1, "c1".into()));
+    client.until_ack(1).await;
+    sink_a.send(text("s1")).await.unwrap();
+    assert_eq!(client.recv_skipping_acks().await, Got::Text("s1".into()));
+    client.close(1000).await;
+    until_connected(&sink_a, false).await;
+
+    // On B: B claims the session; A's task keeps running, with what it knew.
+    let (mut client, welcome) = Client::resume(&b.server.url(), &id, 1).await;
+    assert_eq!(welcome, ["resumed", &id, "1", "2"]);
+    assert_eq!(b.server.started().await, (id.clone(), true));
+    let mut sink_b = b.server.take_sink(&id);
+    sink_b.send(text("s2")).await.unwrap();
+    assert_eq!(client.recv_skipping_acks().await, Got::Text("s2".into()));
+    client.text("c2").await;
+    assert_eq!(b.server.message().await, (2, "c2".into()));
+    client.until_ack(2).await;
+    client.control("ack 2").await;
+    client.close(1000).await;
+    until_connected(&sink_b, false).await;
+
+    // Back on A: the store's numbers, not A's stale ones.
+    let (mut client, welcome) = Client::resume(&a.server.url(), &id, 2).await;
+    assert_eq!(welcome, ["resumed", &id, "2", "3"]);
+    // A's old task ended (taken over); A runs the session again, taken from the store.
+    let mut ended = false;
+    let mut started = false;
+    for _ in 0..2 {
+        match a.server.seen().await {
+            common::Seen::Ended { error, .. } => {
+                assert!(matches!(error, Some(Error::TakenOver)), "{error:?}");
+                ended = true;
+            }
+            common::Seen::Started { id: got, resumed } => {
+                assert_eq!((got.as_str(), resumed), (id.as_str(), true));
+                started = true;
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert!(ended && started);
+    let mut sink_a2 = a.server.take_sink(&id);
+    assert_eq!(sink_a2.next_seq(), 3);
+    sink_a2.send(text("s3")).await.unwrap();
+    assert_eq!(client.recv_skipping_acks().await, Got::Text("s3".into()));
+    client.text("c3").await;
+    assert_eq!(a.server.message().await, (3, "c3".into()));
+    client.until_ack(3).await;
+    assert!(matches!(
+        sink_a.send(text("stale")).await,
+        Err(Error::TakenOver)
+    ));
 }

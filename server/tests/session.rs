@@ -49,8 +49,19 @@ async fn a_ping_gets_an_ack_at_once_and_64_messages_get_one_without_the_delay() 
     server.started().await;
     client.text("one").await;
     assert_eq!(server.message().await, (1, "one".into()));
-    client.control("ping 0").await;
-    assert_eq!(client.recv().await, Got::Control("ack 1".into()));
+    // Every ping is answered at once; "one" is covered once the application asked for the
+    // next message, which it does right after taking it.
+    within("ack 1", async {
+        loop {
+            client.control("ping 0").await;
+            match client.recv().await {
+                Got::Control(ack) if ack == "ack 1" => break,
+                Got::Control(ack) if ack == "ack 0" => continue,
+                other => panic!("expected an ack, got {other:?}"),
+            }
+        }
+    })
+    .await;
     for i in 2..=65 {
         client.text(&i.to_string()).await;
     }
@@ -352,4 +363,86 @@ async fn dropping_both_halves_ends_the_session() {
     assert_eq!(client.recv().await, Got::Control("end".into()));
     assert!(matches!(client.recv().await, Got::Close(1000, _)));
     until_no_sessions(&sessions).await;
+}
+
+/// Pings until the answer is `ack n` (every ping is answered at once; earlier answers are
+/// smaller).
+async fn ping_until_ack(client: &mut Client, n: u64) {
+    within("the ack", async {
+        loop {
+            client.control("ping 0").await;
+            match client.recv().await {
+                Got::Control(ack) if ack == format!("ack {n}") => return,
+                Got::Control(ack) if ack.starts_with("ack ") => {
+                    let acked: u64 = ack[4..].parse().unwrap();
+                    assert!(acked < n, "{ack} while waiting for ack {n}");
+                }
+                other => panic!("expected an ack, got {other:?}"),
+            }
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_message_counts_as_received_once_the_application_asks_for_the_next() {
+    // Acks wait an hour: any ack that arrives answers a ping.
+    let config = Config::default().ack_delay(Duration::from_secs(3600));
+    let mut server = Server::start_gated(Sessions::new(config).unwrap()).await;
+    let (mut client, id) = Client::hello(&server.url()).await;
+    server.started().await;
+    let sink = server.take_sink(&id);
+    client.text("c1").await;
+    assert_eq!(server.message().await, (1, "c1".into()));
+    // Handed over, not finished with: neither an ack nor a welcome covers it.
+    client.control("ping 0").await;
+    assert_eq!(client.recv().await, Got::Control("ack 0".into()));
+    client.drop_connection();
+    until_connected(&sink, false).await;
+    let (mut client, welcome) = Client::resume(&server.url(), &id, 0).await;
+    assert_eq!(welcome, ["resumed", &id, "0", "1"]);
+    // The client sends it again; the application, which has it, does not get it twice.
+    client.text("c1").await;
+    client.text("c2").await;
+    client.control("ping 0").await;
+    assert_eq!(client.recv().await, Got::Control("ack 0".into()));
+    server.finish_one();
+    assert_eq!(server.message().await, (2, "c2".into()));
+    ping_until_ack(&mut client, 1).await;
+    server.finish_one();
+    ping_until_ack(&mut client, 2).await;
+    assert!(server.no_more_seen(), "a duplicate");
+}
+
+#[tokio::test]
+async fn a_dropped_stream_acknowledges_what_it_had_and_what_comes() {
+    use axum::extract::{State, WebSocketUpgrade};
+    use axum::routing::get;
+    use futures_util::StreamExt as _;
+    let sessions = Sessions::new(Config::default()).unwrap();
+    let router = axum::Router::new()
+        .route(
+            "/ws",
+            get(
+                |ws: WebSocketUpgrade, State(sessions): State<Sessions>| async move {
+                    // Takes one message, then drops the stream without asking for the
+                    // next; keeps the sink (the session goes on).
+                    sessions.upgrade(ws, |session| async move {
+                        let (_sink, mut stream) = session.split();
+                        let _first = stream.next().await;
+                        drop(stream);
+                        std::future::pending::<()>().await;
+                    })
+                },
+            ),
+        )
+        .with_state(sessions.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("ws://{}/ws", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    let (mut client, _) = Client::hello(&url).await;
+    for n in ["c1", "c2", "c3"] {
+        client.text(n).await;
+    }
+    client.until_ack(3).await;
 }

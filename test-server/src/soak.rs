@@ -19,7 +19,11 @@
 //! filled), `invalid` (not a number from 1 to 100,000,000). In resume mode a message is
 //! counted once per (session, seq): a message the protocol delivers again after a process
 //! died between handing it over and recording it (the at-least-once window of the
-//! delivery guarantee) is counted as `redelivered` only.
+//! delivery guarantee) is counted as `redelivered` only. A count is retried until Redis
+//! answers (after a SIGSTOP, calls time out), each attempt marked so that a retry of one
+//! whose reply was lost counts nothing; in resume mode the stream is asked for the next
+//! message only after the count, so a message not counted before a kill comes again.
+//! Push records are retried too.
 //!
 //! Pushing: while a connection is open, every 10 ms, the text of a number. Resume mode: the
 //! session's outgoing sequence number (`pushed`: per session, the highest number recorded,
@@ -77,6 +81,9 @@ pub struct Soak {
     plain_open: Arc<(std::sync::atomic::AtomicUsize, Notify)>,
     /// Completes `serve`'s graceful shutdown (`/soak/close?exit=1`).
     exit: Arc<Notify>,
+    /// Names each counting attempt: this process's id and start, and a counter.
+    attempt_prefix: Arc<str>,
+    attempts: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl std::fmt::Debug for Soak {
@@ -94,8 +101,10 @@ struct Scripts {
 
 /// Counts one number `ARGV[1]` for the client (`KEYS[1]` stats hash, `KEYS[2]` bitmap of
 /// seen numbers, `KEYS[3]` last seq per session, `KEYS[4]` the client set), once per
-/// (session `ARGV[2]`, seq `ARGV[3]`) when a session is given.
+/// (session `ARGV[2]`, seq `ARGV[3]`) when a session is given. `KEYS[5]` marks the attempt
+/// done (for `ARGV[5]` ms): a retry of an attempt whose reply was lost counts nothing.
 const COUNT: &str = r"
+if redis.call('SET', KEYS[5], 1, 'NX', 'PX', ARGV[5]) == false then return 0 end
 redis.call('SADD', KEYS[4], ARGV[4])
 if ARGV[2] ~= '' then
   local last = tonumber(redis.call('HGET', KEYS[3], ARGV[2]) or '0')
@@ -135,6 +144,38 @@ return 1
 
 const CLIENTS: &str = "soak:clients";
 
+/// How long a counting attempt's mark stays (its retries end long before).
+const ATTEMPT_MARK: Duration = Duration::from_secs(600);
+
+/// Runs a Redis call until it succeeds: a stopped process (SIGSTOP) or Redis sees its calls
+/// time out, and nothing counted may be dropped. Waits 20 ms, doubling up to 1 s, between
+/// attempts.
+async fn retry<T, F, Fut>(what: &str, mut call: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = redis::RedisResult<T>>,
+{
+    let mut pause = Duration::from_millis(20);
+    loop {
+        match call().await {
+            Ok(value) => return value,
+            Err(error) => {
+                tracing::warn!("{what} failed, retrying: {error}");
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(1));
+            }
+        }
+    }
+}
+
+/// This process's part of the attempt names: its id and its start time.
+fn attempt_prefix() -> String {
+    let started = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!("{}-{started}", std::process::id())
+}
+
 fn key(client: &str, what: &str) -> String {
     format!("soak:c:{client}:{what}")
 }
@@ -156,6 +197,8 @@ impl Soak {
             close_plain: broadcast::channel(16).0,
             plain_open: Arc::new((0.into(), Notify::new())),
             exit: Arc::new(Notify::new()),
+            attempt_prefix: attempt_prefix().into(),
+            attempts: Arc::new(0.into()),
         })
     }
 
@@ -195,6 +238,8 @@ impl Soak {
             .with_state(self.clone())
     }
 
+    /// Counts one message; returns once it is counted (retrying while Redis fails), so that
+    /// the caller finishes with the message only then.
     async fn count(&self, client: &str, text: Option<&str>, session: Option<(&str, u64)>) {
         let number = text
             .and_then(|t| t.parse::<u64>().ok())
@@ -202,23 +247,28 @@ impl Soak {
             .map(|n| n.to_string())
             .unwrap_or_default();
         let (session, seq) = session.map_or((String::new(), 0), |(s, q)| (s.to_owned(), q));
-        let mut redis = self.redis.clone();
-        let result: redis::RedisResult<i64> = self
-            .scripts
-            .count
-            .key(key(client, "stats"))
-            .key(key(client, "seen"))
-            .key(key(client, "seq"))
-            .key(CLIENTS)
-            .arg(number)
-            .arg(session)
-            .arg(seq)
-            .arg(client)
-            .invoke_async(&mut redis)
-            .await;
-        if let Err(error) = result {
-            tracing::warn!(name = %self.name, "counting failed: {error}");
-        }
+        let attempt = self
+            .attempts
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let mark = format!("soak:attempt:{}:{attempt}", self.attempt_prefix);
+        let what = format!("counting ({})", self.name);
+        retry(&what, || {
+            let mut redis = self.redis.clone();
+            let mut invocation = self.scripts.count.prepare_invoke();
+            invocation
+                .key(key(client, "stats"))
+                .key(key(client, "seen"))
+                .key(key(client, "seq"))
+                .key(CLIENTS)
+                .key(&mark)
+                .arg(&number)
+                .arg(&session)
+                .arg(seq)
+                .arg(client)
+                .arg(ATTEMPT_MARK.as_millis() as u64);
+            async move { invocation.invoke_async::<i64>(&mut redis).await }
+        })
+        .await;
     }
 }
 
@@ -281,18 +331,14 @@ async fn run_session(soak: Soak, client: String, session: Session) {
                 if sink.send(Message::Text(n.to_string())).await.is_err() {
                     return;
                 }
-                let mut redis = soak.redis.clone();
-                let result: redis::RedisResult<i64> = soak
-                    .scripts
-                    .pushed
-                    .key(key(&client, "pushed"))
-                    .arg(&id)
-                    .arg(n)
-                    .invoke_async(&mut redis)
-                    .await;
-                if let Err(error) = result {
-                    tracing::warn!("recording a push failed: {error}");
-                }
+                // Idempotent (a maximum): retried until recorded.
+                retry("recording a push", || {
+                    let mut redis = soak.redis.clone();
+                    let mut invocation = soak.scripts.pushed.prepare_invoke();
+                    invocation.key(key(&client, "pushed")).arg(&id).arg(n);
+                    async move { invocation.invoke_async::<i64>(&mut redis).await }
+                })
+                .await;
             }
         })
     };

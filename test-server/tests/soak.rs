@@ -16,7 +16,19 @@ use tokio_tungstenite::tungstenite::Message;
 
 struct Redis {
     url: String,
-    _child: Child,
+    child: Child,
+}
+
+impl Redis {
+    /// Sends `signal` (`STOP`, `CONT`) to the redis-server.
+    async fn signal(&self, signal: &str) {
+        let pid = self.child.id().unwrap().to_string();
+        let status = Command::new("kill")
+            .args([&format!("-{signal}"), &pid])
+            .status()
+            .await;
+        assert!(status.unwrap().success());
+    }
 }
 
 async fn redis() -> Redis {
@@ -42,7 +54,7 @@ async fn redis() -> Redis {
             {
                 return Redis {
                     url: format!("redis://127.0.0.1:{port}"),
-                    _child: child,
+                    child,
                 };
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
@@ -296,4 +308,41 @@ async fn sigterm_closes_every_websocket_with_1001_then_exits() {
     }
     let status = within("the exit", a.child.wait()).await.unwrap();
     assert!(status.success(), "{status}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn counting_waits_out_a_stopped_redis_and_drops_nothing() {
+    let redis = redis().await;
+    let a = soak(&redis, "A").await;
+    let mut plain = connect(a.addr, "/soak/plain?client=w1").await;
+    let mut ws = connect(a.addr, "/soak/resume?client=w2").await;
+    control(&mut ws, "hello").await;
+    let welcome = next_control(&mut ws).await;
+    let id = welcome.strip_prefix("welcome new ").unwrap().to_owned();
+    // Redis stops answering (as after a SIGSTOP) while a message of each kind arrives.
+    redis.signal("STOP").await;
+    let resumed = redis.signal("CONT");
+    plain.send(Message::Text("1".into())).await.unwrap();
+    ws.send(Message::Text("1".into())).await.unwrap();
+    // Longer than a Redis reply may take (500 ms): the first attempts to count time out.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    resumed.await;
+    let stats = wait_stats(&a, "w1", |s| s["received"] == 1).await;
+    assert_eq!(stats["highest"], 1, "{stats}");
+    assert_eq!(stats["duplicates"], 0, "{stats}");
+    // The session may have lost its connection to the store failure (1011): the client
+    // resumes and sends again what the welcome does not cover.
+    drop(ws);
+    let mut ws = connect(a.addr, "/soak/resume?client=w2").await;
+    control(&mut ws, &format!("resume {id} 0")).await;
+    let welcome = next_control(&mut ws).await;
+    let words: Vec<&str> = welcome.split(' ').collect();
+    assert_eq!(words[..3], ["welcome", "resumed", id.as_str()], "{welcome}");
+    if words[3] == "0" {
+        ws.send(Message::Text("1".into())).await.unwrap();
+    }
+    let stats = wait_stats(&a, "w2", |s| s["received"] == 1).await;
+    assert_eq!(stats["highest"], 1, "{stats}");
+    assert_eq!(stats["duplicates"], 0, "{stats}");
+    assert_eq!(stats["lost"], 0, "{stats}");
 }

@@ -14,7 +14,7 @@ use axum::response::Response;
 use axum::routing::get;
 use futures_util::{SinkExt as _, StreamExt as _};
 use tokio::net::TcpStream;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, Semaphore};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -46,6 +46,7 @@ pub struct Server {
     pub sessions: Sessions,
     sinks: Arc<Mutex<HashMap<String, SessionSink>>>,
     seen: mpsc::UnboundedReceiver<Seen>,
+    gate: Option<Arc<Semaphore>>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -54,11 +55,14 @@ struct App {
     sessions: Sessions,
     sinks: Arc<Mutex<HashMap<String, SessionSink>>>,
     seen: mpsc::UnboundedSender<Seen>,
+    /// If set, the application asks for the next message only after taking a permit.
+    gate: Option<Arc<Semaphore>>,
 }
 
 async fn route(ws: WebSocketUpgrade, State(app): State<App>) -> Response {
     let seen = app.seen.clone();
     let sinks = app.sinks.clone();
+    let gate = app.gate.clone();
     app.sessions.upgrade(ws, move |session| async move {
         let id = session.id().to_owned();
         let _ = seen.send(Seen::Started {
@@ -74,6 +78,9 @@ async fn route(ws: WebSocketUpgrade, State(app): State<App>) -> Response {
                         id: id.clone(),
                         incoming,
                     });
+                    if let Some(gate) = &gate {
+                        gate.acquire().await.unwrap().forget();
+                    }
                 }
                 Some(Err(error)) => break Some(error),
                 None => break None,
@@ -85,12 +92,23 @@ async fn route(ws: WebSocketUpgrade, State(app): State<App>) -> Response {
 
 impl Server {
     pub async fn start(sessions: Sessions) -> Server {
+        Server::start_with(sessions, None).await
+    }
+
+    /// A server whose application finishes with a message (asks for the next one) only
+    /// when the test calls [`Server::finish_one`].
+    pub async fn start_gated(sessions: Sessions) -> Server {
+        Server::start_with(sessions, Some(Arc::new(Semaphore::new(0)))).await
+    }
+
+    async fn start_with(sessions: Sessions, gate: Option<Arc<Semaphore>>) -> Server {
         let (seen_tx, seen) = mpsc::unbounded_channel();
         let sinks = Arc::new(Mutex::new(HashMap::new()));
         let app = App {
             sessions: sessions.clone(),
             sinks: sinks.clone(),
             seen: seen_tx,
+            gate: gate.clone(),
         };
         let router = axum::Router::new().route("/ws", get(route)).with_state(app);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -103,8 +121,14 @@ impl Server {
             sessions,
             sinks,
             seen,
+            gate,
             task,
         }
+    }
+
+    /// A gated server's application finishes with the message it holds.
+    pub fn finish_one(&self) {
+        self.gate.as_ref().expect("a gated server").add_permits(1);
     }
 
     pub fn url(&self) -> String {

@@ -68,6 +68,16 @@ pub struct Process {
 
 impl Process {
     pub async fn start(redis: &Redis, prefix: &str, config: Config) -> Process {
+        Process::start_with(redis, prefix, config, false).await
+    }
+
+    /// A process whose application finishes with messages only when told
+    /// ([`Server::finish_one`]).
+    pub async fn start_gated(redis: &Redis, prefix: &str, config: Config) -> Process {
+        Process::start_with(redis, prefix, config, true).await
+    }
+
+    async fn start_with(redis: &Redis, prefix: &str, config: Config, gated: bool) -> Process {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
@@ -77,7 +87,12 @@ impl Process {
         let prefix = prefix.to_owned();
         let server = runtime.spawn(async move {
             let store = RedisStore::connect(&url).await.unwrap().prefix(prefix);
-            Server::start(Sessions::with_store(config, store).unwrap()).await
+            let sessions = Sessions::with_store(config, store).unwrap();
+            if gated {
+                Server::start_gated(sessions).await
+            } else {
+                Server::start(sessions).await
+            }
         });
         let server = within("a server process", server).await.unwrap();
         Process {
