@@ -68,8 +68,9 @@ async fn dropped_connections_lose_nothing_either_way() {
             _ => {}
         }
     }
-    // Drops that come while the client is still reconnecting find nothing to drop.
-    assert!(resumed >= 4, "resumed {resumed} times");
+    // How many drops find a connection depends on timing (one that comes while the client
+    // is still reconnecting finds nothing to drop); at least one did, and was resumed.
+    assert!(resumed >= 1, "resumed {resumed} times");
     ws.close();
 }
 
