@@ -1,4 +1,4 @@
-//! JavaScript bindings of ws-tether, built by wasm-pack into the npm package. Kept out of
+//! JavaScript bindings of ws-tether, built by scripts/build-pkg into the npm package. Kept out of
 //! the library crate so Rust users never inherit these exports.
 //!
 //! The package runs the library's sans-IO reconnect machine (`ws_tether::sans_io`) and lets
