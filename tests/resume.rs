@@ -74,6 +74,40 @@ async fn dropped_connections_lose_nothing_either_way() {
     ws.close();
 }
 
+/// The server acknowledges a message only once its application has finished with it; this
+/// one takes 1.5 s over the first. So `flush` resolves after the echoes, never before.
+#[wasm_bindgen_test]
+async fn flush_waits_for_the_server_application() {
+    let id = unique_id("resume-hold");
+    let mut ws = ReconnectingWebSocket::builder(ws_url(&format!("/resume?id={id}&hold_ms=1500")))
+        .resume(Resume::default())
+        .open()
+        .unwrap();
+    for i in 1..=3 {
+        within(
+            5_000,
+            "the sink takes a message",
+            ws.feed(Message::from(format!("h{i}"))),
+        )
+        .await
+        .unwrap();
+    }
+    within(20_000, "every message acknowledged", ws.flush())
+        .await
+        .unwrap();
+    // The acknowledgement came after the echoes on the same connection: they are all here.
+    let mut echoes = Vec::new();
+    while let Some(Some(m)) = ws.next().now_or_never() {
+        echoes.push(m.into_text().unwrap());
+    }
+    assert_eq!(
+        echoes,
+        ["h1", "h2", "h3"],
+        "echoes received when flush resolved"
+    );
+    ws.close();
+}
+
 #[wasm_bindgen_test]
 async fn a_server_without_the_protocol_stops_with_1002() {
     let id = unique_id("resume-plain");

@@ -526,6 +526,22 @@ test('resume: connections the server drops lose nothing either way; flush() wait
   assertEqual(got, { inOrder: true, count: 40, resumed: true, lost: 0 }, 'echoes');
 });
 
+test('resume: flush() resolves only once the server application has finished with every message', async () => {
+  // The server acknowledges what its application has finished with; this one takes 1.5 s over
+  // the first message, and acknowledges after the echoes on the same connection.
+  const got = await page.evaluate(async ([url]) => {
+    const ws = new window.RWS(url, undefined, { resume: true });
+    const received = [];
+    ws.addEventListener('message', (e) => received.push(e.data));
+    ['h1', 'h2', 'h3'].forEach((m) => ws.send(m));
+    await ws.flush();
+    const atFlush = [...received];
+    ws.close();
+    return atFlush;
+  }, [`${wsOrigin}/resume?id=resume-hold-js-${Date.now()}&hold_ms=1500`]);
+  assertEqual(got, ['h1', 'h2', 'h3'], 'echoes received when flush() resolved');
+});
+
 test('resume: a server without the protocol (an echo) stops the socket with 1002; flush() rejects', async () => {
   const got = await page.evaluate(async ([url]) => {
     const ws = new window.RWS(url, undefined, { resume: true, minDelay: 20, maxDelay: 50 });

@@ -1,7 +1,10 @@
-//! `/resume?id=X&drop_every=N`: an echo over a ws-tether-server session (the resume
-//! protocol, in-memory store) for the browser tests. Each test id gets its own `Sessions`,
-//! so `drop_every` (close the connection after every N messages received, keeping the
-//! session: the client resumes) and `/control/drop-all` touch only that test's sockets.
+//! `/resume?id=X&drop_every=N&hold_ms=T`: an echo over a ws-tether-server session (the
+//! resume protocol, in-memory store) for the browser tests. Each test id gets its own
+//! `Sessions`, so `drop_every` (close the connection after every N messages received, keeping
+//! the session: the client resumes) and `/control/drop-all` touch only that test's sockets.
+//! `hold_ms` makes the application take T ms over the first message before echoing it:
+//! the server acknowledges only messages the application has finished with, so a client's
+//! flush must wait that long.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -56,7 +59,11 @@ impl ResumeSessions {
 pub struct ResumeQuery {
     id: Option<String>,
     drop_every: Option<String>,
+    hold_ms: Option<String>,
 }
+
+/// Upper bound of `hold_ms`.
+const MAX_HOLD_MS: u64 = 60_000;
 
 pub async fn handle(
     State(state): State<Arc<Shared>>,
@@ -73,6 +80,16 @@ pub async fn handle(
             )
         }
     };
+    let hold = match q.hold_ms.as_deref().map(str::parse::<u64>) {
+        None => 0,
+        Some(Ok(ms)) if ms <= MAX_HOLD_MS => ms,
+        Some(_) => {
+            return text(
+                StatusCode::BAD_REQUEST,
+                format!("hold_ms: a whole number of milliseconds, at most {MAX_HOLD_MS}"),
+            )
+        }
+    };
     let id = q.id.unwrap_or_default();
     let sessions = match state.resume.get(&id) {
         Ok(sessions) => sessions,
@@ -84,6 +101,9 @@ pub async fn handle(
         let mut received = 0u64;
         while let Some(Ok(incoming)) = stream.next().await {
             received += 1;
+            if received == 1 && hold > 0 {
+                tokio::time::sleep(std::time::Duration::from_millis(hold)).await;
+            }
             if sink.send(incoming.message).await.is_err() {
                 break;
             }
