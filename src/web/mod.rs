@@ -4,6 +4,7 @@
 mod conn;
 mod listener;
 mod reconnect;
+mod stream;
 mod url;
 
 pub(crate) use conn::{Conn, Delay, Subscription, WeakConn};

@@ -555,7 +555,7 @@ impl Driver {
         }
         let opened = endpoint
             .resolve()
-            .and_then(|e| Conn::open(&e.url, &e.protocols, self.high_water));
+            .and_then(|e| Conn::open(&e.url, &e.protocols, self.high_water, false));
         let conn = match opened {
             Ok(conn) => conn,
             Err(err) => {
