@@ -133,6 +133,7 @@ impl Reconnecting {
         _: Option<crate::handshake::HookFn>,
         _: u32,
         _: bool,
+        _: bool,
         _: Config,
     ) -> Result<Reconnecting, Error> {
         Err(Error::Unsupported)
@@ -192,6 +193,9 @@ impl Reconnecting {
         match self.0 {}
     }
     pub(crate) fn backpressure_delay(&self) -> Delay {
+        match self.0 {}
+    }
+    pub(crate) fn reads_with_backpressure(&self) -> bool {
         match self.0 {}
     }
     pub(crate) fn receiver_dropped(&self) {

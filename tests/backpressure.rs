@@ -10,8 +10,9 @@ mod common;
 
 use common::*;
 use futures::{SinkExt, StreamExt};
+use std::time::Duration;
 use wasm_bindgen_test::*;
-use ws_tether::{CloseInfo, Error, Event, Message, WebSocket};
+use ws_tether::{CloseInfo, Error, Event, Heartbeat, Message, ReconnectingWebSocket, WebSocket};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
@@ -237,4 +238,53 @@ async fn the_sink_waits_for_the_stream_writer_and_everything_is_echoed() {
     };
     let (mut tx, ()) = futures::join!(sending, reading);
     tx.close().await.unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn a_reconnecting_socket_not_polled_stops_the_flood_and_its_heartbeat_waits() {
+    let id = unique_id("bp-rc");
+    // A heartbeat far shorter than the pause below: without the pause reaching the machine
+    // it would find the peer dead (its answers wait behind the unread flood) and reconnect.
+    let mut ws = ReconnectingWebSocket::builder(flood_url(&id))
+        .receive_backpressure(true)
+        .heartbeat(Heartbeat::new(
+            Duration::from_millis(300),
+            Duration::from_millis(300),
+        ))
+        .open()
+        .unwrap();
+    if !ws.reads_with_backpressure() {
+        assert!(!has_websocket_stream());
+        return;
+    }
+    for i in 0..8u64 {
+        let m = within(10000, "a first message", ws.next()).await;
+        assert!(
+            matches!(&m, Some(Message::Binary(b)) if b.starts_with(format!("{i}:").as_bytes())),
+            "message {i}: {m:?}"
+        );
+    }
+    let stopped = plateau(&id).await;
+    assert!(
+        stopped < TOTAL / 4,
+        "the server wrote {stopped} of {TOTAL} bytes to a reconnecting socket not polled"
+    );
+    sleep(1500).await;
+    assert_eq!(flooded(&id).await, stopped);
+    for i in 8..N {
+        match within(10000, "a flood message", ws.next()).await {
+            Some(Message::Binary(bytes)) => {
+                assert_eq!(bytes.len() as u64, SIZE, "message {i}");
+                assert!(bytes.starts_with(format!("{i}:").as_bytes()), "message {i}");
+            }
+            other => panic!("message {i}: {other:?}"),
+        }
+    }
+    assert_eq!(flooded(&id).await, TOTAL);
+    assert_eq!(
+        stats(&id).await["opened"],
+        1,
+        "the heartbeat dropped a healthy peer while we weren't reading"
+    );
+    ws.close();
 }

@@ -72,6 +72,9 @@ struct StreamState {
     unsent: u32,
     /// The consumer polled with an empty inbox: the task may read one message.
     demand: bool,
+    /// Nobody reads the stream and its owner asked not to read ahead (the reconnecting
+    /// driver, whose inbox is full).
+    read_paused: bool,
     reader_waker: Option<Waker>,
 }
 
@@ -426,6 +429,22 @@ impl Conn {
         })))
     }
 
+    /// With nobody reading the stream (after `receiver_dropped`), stops or resumes reading
+    /// on the stream transport; messages then reach the event subscribers only as reading
+    /// allows. Nothing changes on the `WebSocket` transport, which can't stop reading.
+    pub(crate) fn pause_reading(&self, paused: bool) {
+        let waker = {
+            let mut st = self.state();
+            if std::mem::replace(&mut st.stream.read_paused, paused) == paused || paused {
+                return;
+            }
+            st.stream.reader_waker.take()
+        };
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+
     pub(crate) fn receiver_dropped(&self) {
         let mut st = self.state();
         st.receiving = false;
@@ -535,11 +554,12 @@ fn on_message(weak: &Weak<Shared>, event: web_sys::Event) {
 }
 
 /// The stream transport's task may read a message: the consumer is waiting for one, or
-/// nobody reads the stream (then messages go to the event subscribers only, as they come).
+/// nobody reads the stream (then messages go to the event subscribers only, as they come)
+/// and reading isn't paused.
 /// Otherwise `cx` is woken when the consumer asks.
 pub(super) fn wants_message(shared: &Shared, cx: &Context<'_>) -> bool {
     let mut st = shared.state.borrow_mut();
-    if st.stream.demand || !st.receiving {
+    if st.stream.demand || (!st.receiving && !st.stream.read_paused) {
         return true;
     }
     st.stream.reader_waker = Some(cx.waker().clone());
