@@ -113,11 +113,29 @@ fn message(chunk: JsValue) -> Message {
     }
 }
 
+/// Counts the task among the live listeners (it holds the stream's promise reactions, as
+/// the four listeners hold the `WebSocket`'s callbacks) until it ends or is dropped.
+struct Live;
+
+impl Live {
+    fn new() -> Live {
+        super::live::inc(&super::live::LISTENERS);
+        Live
+    }
+}
+
+impl Drop for Live {
+    fn drop(&mut self) {
+        super::live::dec(&super::live::LISTENERS);
+    }
+}
+
 /// Runs one connection: waits for `opened`, then reads whenever the `Conn` asks for a
 /// message, until the readable side ends and `closed` has settled. Holds the `Conn` only
 /// while polled: once it is dropped (which closes the stream, settling every promise) the
 /// task ends at its next wake-up.
 pub(crate) async fn run(weak: Weak<Shared>, stream: WebSocketStream) {
+    let _live = Live::new();
     // Both handlers attach now, so neither promise's rejection goes unhandled.
     let opened = JsFuture::from(stream.opened());
     let mut closed = JsFuture::from(stream.closed());
