@@ -5,7 +5,7 @@
 //! state and wake tasks; all decisions are made by whoever polls.
 
 use super::listener::Listener;
-use super::stream::{self, WebSocketStream, Writer};
+use super::stream::{self, StreamState, WebSocketStream, Writer};
 use crate::socket::Writable;
 use crate::{CloseCode, CloseInfo, Error, Event, Message, ReadyState};
 use futures_channel::mpsc::{unbounded, UnboundedReceiver, UnboundedSender};
@@ -17,7 +17,6 @@ use std::pin::Pin;
 use std::rc::{Rc, Weak};
 use std::task::{Context, Poll, Waker};
 use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::JsFuture;
 use web_sys::{BinaryType, CloseEvent, MessageEvent};
 
 /// How often a sender waiting for `bufferedAmount` to drain looks again, in ms. Browsers
@@ -58,37 +57,6 @@ struct State {
     events: Vec<UnboundedSender<Event>>,
     states: Vec<UnboundedSender<ReadyState>>,
     stream: StreamState,
-}
-
-/// What only the `WebSocketStream` transport uses.
-#[derive(Default)]
-struct StreamState {
-    writer: Option<Writer>,
-    protocol: String,
-    extensions: String,
-    /// Writes whose promise hasn't settled, oldest first (they settle in order), with their
-    /// sizes: the stream's stand-in for `bufferedAmount`.
-    writes: VecDeque<(JsFuture, u32)>,
-    unsent: u32,
-    /// The consumer polled with an empty inbox: the task may read one message.
-    demand: bool,
-    /// Nobody reads the stream and its owner asked not to read ahead (the reconnecting
-    /// driver, whose inbox is full).
-    read_paused: bool,
-    reader_waker: Option<Waker>,
-}
-
-impl StreamState {
-    /// Forgets the writes that have settled; `cx` is woken when the oldest one does.
-    fn settle_writes(&mut self, cx: &mut Context<'_>) {
-        while let Some((write, len)) = self.writes.front_mut() {
-            if Pin::new(write).poll(cx).is_pending() {
-                return;
-            }
-            self.unsent = self.unsent.saturating_sub(*len);
-            self.writes.pop_front();
-        }
-    }
 }
 
 impl State {
@@ -334,24 +302,7 @@ impl Conn {
         }
         let ws = match &self.0.transport {
             Transport::Socket { ws, .. } => ws,
-            Transport::Stream(_) => {
-                let mut st = self.state();
-                let Some(writer) = &st.stream.writer else {
-                    return Err(Error::NotOpen);
-                };
-                let (chunk, len) = match message {
-                    Message::Text(text) => (JsValue::from_str(text), text.len()),
-                    Message::Binary(bytes) => {
-                        (js_sys::Uint8Array::from(&bytes[..]).into(), bytes.len())
-                    }
-                };
-                let len = u32::try_from(len).unwrap_or(u32::MAX);
-                // Rejected only once the connection is failing; its close says why.
-                let write = JsFuture::from(writer.write(&chunk));
-                st.stream.writes.push_back((write, len));
-                st.stream.unsent = st.stream.unsent.saturating_add(len);
-                return Ok(());
-            }
+            Transport::Stream(_) => return self.state().stream.write(message),
         };
         match message {
             Message::Text(text) => ws.send_with_str(text),

@@ -5,12 +5,13 @@
 //! stops the browser from reading the socket. Never touches the `WebSocket` path.
 
 use super::conn::{self, Shared};
-use crate::{CloseInfo, Message};
+use crate::{CloseInfo, Error, Message};
 use js_sys::{Promise, Reflect};
+use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Weak;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
@@ -55,7 +56,55 @@ extern "C" {
     #[derive(Debug)]
     pub(crate) type Writer;
     #[wasm_bindgen(method)]
-    pub(crate) fn write(this: &Writer, chunk: &JsValue) -> Promise;
+    fn write(this: &Writer, chunk: &JsValue) -> Promise;
+}
+
+/// What only the `WebSocketStream` transport keeps in a connection's state.
+#[derive(Default)]
+pub(crate) struct StreamState {
+    pub(crate) writer: Option<Writer>,
+    pub(crate) protocol: String,
+    pub(crate) extensions: String,
+    /// Writes whose promise hasn't settled, oldest first (they settle in order), with their
+    /// sizes: the stream's stand-in for `bufferedAmount`.
+    writes: VecDeque<(JsFuture, u32)>,
+    pub(crate) unsent: u32,
+    /// The consumer polled with an empty inbox: the task may read one message.
+    pub(crate) demand: bool,
+    /// Nobody reads the stream and its owner asked not to read ahead (the reconnecting
+    /// driver, whose inbox is full).
+    pub(crate) read_paused: bool,
+    pub(crate) reader_waker: Option<Waker>,
+}
+
+impl StreamState {
+    /// Hands `message` to the writer (the connection is open).
+    pub(crate) fn write(&mut self, message: &Message) -> Result<(), Error> {
+        let Some(writer) = &self.writer else {
+            return Err(Error::NotOpen);
+        };
+        let (chunk, len) = match message {
+            Message::Text(text) => (JsValue::from_str(text), text.len()),
+            Message::Binary(bytes) => (js_sys::Uint8Array::from(&bytes[..]).into(), bytes.len()),
+        };
+        let len = u32::try_from(len).unwrap_or(u32::MAX);
+        // Rejected only once the connection is failing; its close says why.
+        self.writes
+            .push_back((JsFuture::from(writer.write(&chunk)), len));
+        self.unsent = self.unsent.saturating_add(len);
+        Ok(())
+    }
+
+    /// Forgets the writes that have settled; `cx` is woken when the oldest one does.
+    pub(crate) fn settle_writes(&mut self, cx: &mut Context<'_>) {
+        while let Some((write, len)) = self.writes.front_mut() {
+            if Pin::new(write).poll(cx).is_pending() {
+                return;
+            }
+            self.unsent = self.unsent.saturating_sub(*len);
+            self.writes.pop_front();
+        }
+    }
 }
 
 /// Whether this page has `WebSocketStream` (Chromium 124+; not Firefox or WebKit today).
