@@ -114,10 +114,10 @@ const bp = figures['receive-backpressure'];
   const total = MiB(bp.n * bp.size);
   md += `\nReceive backpressure (Rust \`WebSocket\`): the server floods ${total} (${bp.n} binary messages `
     + `of ${bp.size / 1024} KiB) to a consumer that sleeps ${bp.delay_ms} ms per message. Peak growth `
-    + 'over the start of wasm memory and JS heap, sampled after every message, and the time to '
-    + 'read everything. Without it the unread messages pile up in wasm memory (the inbox); the '
-    + 'JS heap peak is mostly garbage not collected yet (no GC is forced while sampling), about '
-    + 'the same either way. With it the server waits instead: reading is paced by the consumer.'
+    + 'over the start of wasm memory (sampled after every message) and JS heap (every 256 '
+    + 'messages, after a forced GC), and the time to read everything. Without it the unread '
+    + 'messages pile up in wasm memory (the inbox); with it the server waits instead, and '
+    + 'reading is paced by the consumer.'
     + (bp.stream ? '' : ' **This browser has no `WebSocketStream`: both runs used `WebSocket`.**')
     + '\n\n| consumer | peak wasm memory | peak JS heap | time |\n|---|---|---|---|\n';
   for (const [label, r] of [['`receive_backpressure(true)`', bp.results.with], ['default (`WebSocket`)', bp.results.without]]) {
