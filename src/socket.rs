@@ -301,7 +301,8 @@ impl WsSender {
         self.conn.send(message)
     }
 
-    /// Bytes handed to the browser but not yet sent on the network.
+    /// Bytes handed to the browser but not yet sent on the network (on the
+    /// `WebSocketStream` path: not yet taken by the browser).
     pub fn buffered_amount(&self) -> u32 {
         self.conn.buffered_amount()
     }
