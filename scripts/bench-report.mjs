@@ -13,7 +13,7 @@ for (const line of log.split('\n')) {
   figures[fig.figure] = fig;
 }
 const expected = ['throughput_text', 'throughput_binary', 'latency_p50', 'latency_p99',
-  'recovery', 'dead_peer', 'memory', 'size', 'herd'];
+  'recovery', 'dead_peer', 'memory', 'size', 'herd', 'receive-backpressure'];
 const missing = expected.filter((f) => !figures[f]);
 if (missing.length) {
   console.error(`bench-report: no figures for ${missing.join(', ')}`);
@@ -105,6 +105,23 @@ if (npm) {
   for (const [key, goal] of [['throughput_text', 1.03], ['latency_mean', 1.05]]) {
     const f = npm.results[key];
     targets.push([`npm package: ${f.title}`, `≤ ${goal}× raw JS`, x(f.ratios.ours), f.ratios.ours <= goal ? 'met' : 'missed']);
+  }
+}
+const bp = figures['receive-backpressure'];
+{
+  // A slow consumer of a flood, with and without reading through WebSocketStream.
+  const MiB = (b) => `${(b / (1024 * 1024)).toFixed(1)} MiB`;
+  const total = MiB(bp.n * bp.size);
+  md += `\nReceive backpressure (Rust \`WebSocket\`): the server floods ${total} (${bp.n} binary messages `
+    + `of ${bp.size / 1024} KiB) to a consumer that sleeps ${bp.delay_ms} ms per message. Peak growth `
+    + 'over the start of wasm memory (sampled after every message) and JS heap (every 256 '
+    + 'messages, after a forced GC), and the time to read everything. Without it the unread '
+    + 'messages pile up in wasm memory (the inbox); with it the server waits instead, and '
+    + 'reading is paced by the consumer.'
+    + (bp.stream ? '' : ' **This browser has no `WebSocketStream`: both runs used `WebSocket`.**')
+    + '\n\n| consumer | peak wasm memory | peak JS heap | time |\n|---|---|---|---|\n';
+  for (const [label, r] of [['`receive_backpressure(true)`', bp.results.with], ['default (`WebSocket`)', bp.results.without]]) {
+    md += `| ${label} | +${MiB(r.peak_wasm_growth)} | +${MiB(r.peak_js_heap_growth)} | ${ms(r.ms, 0)} |\n`;
   }
 }
 md += '\n| target | goal | measured | verdict |\n|---|---|---|---|\n';

@@ -105,6 +105,12 @@ impl ReconnectingHandle {
         self.inner.buffered_amount()
     }
 
+    /// Whether connections read through `WebSocketStream`, pausing while the stream is not
+    /// polled (see [`ReconnectingWebSocket::reads_with_backpressure`](crate::ReconnectingWebSocket::reads_with_backpressure)).
+    pub fn reads_with_backpressure(&self) -> bool {
+        self.inner.reads_with_backpressure()
+    }
+
     /// Closes for good with 1000 (see
     /// [`ReconnectingWebSocket::close`](crate::ReconnectingWebSocket::close)).
     pub fn close(&self) {

@@ -41,8 +41,16 @@ pub(crate) struct Subscription<T>(Void, PhantomData<T>, NotSend);
 pub(crate) struct Delay(Void, NotSend);
 
 impl Conn {
-    pub(crate) fn open(_url: &str, _protocols: &[String], _high_water: u32) -> Result<Conn, Error> {
+    pub(crate) fn open(
+        _url: &str,
+        _protocols: &[String],
+        _high_water: u32,
+        _backpressure: bool,
+    ) -> Result<Conn, Error> {
         Err(Error::Unsupported)
+    }
+    pub(crate) fn reads_with_backpressure(&self) -> bool {
+        match self.0 {}
     }
     pub(crate) fn poll_opened(&self, _cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
         match self.0 {}
@@ -125,6 +133,7 @@ impl Reconnecting {
         _: Option<crate::handshake::HookFn>,
         _: u32,
         _: bool,
+        _: bool,
         _: Config,
     ) -> Result<Reconnecting, Error> {
         Err(Error::Unsupported)
@@ -184,6 +193,9 @@ impl Reconnecting {
         match self.0 {}
     }
     pub(crate) fn backpressure_delay(&self) -> Delay {
+        match self.0 {}
+    }
+    pub(crate) fn reads_with_backpressure(&self) -> bool {
         match self.0 {}
     }
     pub(crate) fn receiver_dropped(&self) {

@@ -94,6 +94,7 @@ pub struct ReconnectingBuilder {
     hook: Option<HookFn>,
     high_water_mark: u32,
     messages_as_events: bool,
+    receive_backpressure: bool,
     cfg: Config,
 }
 
@@ -242,6 +243,24 @@ impl ReconnectingBuilder {
         self
     }
 
+    /// Stops reading the open connection while 16 messages wait unread for the `Stream`,
+    /// and reads again once it has taken half of them, so that a consumer that falls behind
+    /// slows the server down (TCP backpressure) instead of the page buffering everything.
+    /// The heartbeat counts no silence while reading is paused (the peer's answers wait
+    /// behind the unread messages), and starts its clock again on resume. Default `false`.
+    ///
+    /// Works where the page has `WebSocketStream` (Chromium 124 and later); elsewhere the
+    /// option does nothing. [`ReconnectingWebSocket::reads_with_backpressure`] says which.
+    /// Messages before a connection opens (a [`handshake`](Self::handshake)'s, resume's)
+    /// are always read; with [`messages_as_events`](Self::messages_as_events) nothing is
+    /// paused. As for [`WebSocketBuilder::receive_backpressure`](crate::WebSocketBuilder::receive_backpressure),
+    /// [`buffered_amount`](ReconnectingWebSocket::buffered_amount) and the `Sink`'s
+    /// high-water mark count what the stream's writer hasn't taken yet.
+    pub fn receive_backpressure(mut self, enabled: bool) -> Self {
+        self.receive_backpressure = enabled;
+        self
+    }
+
     /// For drivers of your own: the machine pauses each connection in a handshake phase
     /// ([`Action::Handshake`](crate::sans_io::Action::Handshake)) that your driver runs and
     /// ends with [`Machine::handshake_done`](crate::sans_io::Machine::handshake_done), as
@@ -281,6 +300,7 @@ impl ReconnectingBuilder {
             self.hook,
             self.high_water_mark,
             self.messages_as_events,
+            self.receive_backpressure,
             self.cfg,
         )?;
         let (handle, receiver) = crate::handle::halves(inner);
@@ -322,6 +342,7 @@ impl ReconnectingWebSocket {
             hook: None,
             high_water_mark: DEFAULT_HIGH_WATER_MARK,
             messages_as_events: false,
+            receive_backpressure: false,
             cfg: Config::default(),
         }
     }
@@ -388,6 +409,13 @@ impl ReconnectingWebSocket {
     /// Bytes the open socket holds but hasn't sent yet (0 when not open).
     pub fn buffered_amount(&self) -> u32 {
         self.handle.buffered_amount()
+    }
+
+    /// Whether connections read through `WebSocketStream`, pausing while the `Stream` isn't
+    /// polled: asked for with [`ReconnectingBuilder::receive_backpressure`] and available
+    /// in this browser.
+    pub fn reads_with_backpressure(&self) -> bool {
+        self.handle.reads_with_backpressure()
     }
 
     /// Closes for good with 1000: no retry will run, whatever is scheduled or in flight.

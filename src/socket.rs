@@ -23,6 +23,7 @@ pub struct WebSocketBuilder {
     url: String,
     protocols: Vec<String>,
     high_water_mark: u32,
+    receive_backpressure: bool,
 }
 
 impl WebSocketBuilder {
@@ -50,6 +51,29 @@ impl WebSocketBuilder {
         self
     }
 
+    /// Reads messages only as fast as the `Stream` is polled, so that a consumer that falls
+    /// behind slows the server down (TCP backpressure) instead of the browser buffering
+    /// everything the server sends. Default `false`.
+    ///
+    /// Works where the page has `WebSocketStream` (Chromium 124 and later; checked when the
+    /// socket opens); elsewhere (Firefox, Safari today) the option does nothing and the
+    /// socket behaves as without it. [`WebSocket::reads_with_backpressure`] says which path a
+    /// socket took. Events, states, close codes and errors are the same on both; what
+    /// differs on the `WebSocketStream` path:
+    ///
+    /// - [`WebSocket::events`] sees each message when the `Stream` takes it, not sooner, and
+    ///   a close only after the messages before it were read;
+    /// - there is no `bufferedAmount`: the `Sink`'s backpressure and
+    ///   [`WebSocket::buffered_amount`] count the bytes of messages the browser hasn't taken
+    ///   yet (each write settles when it has);
+    /// - [`WebSocket::as_web_sys`] returns `None`.
+    ///
+    /// Off by default because of those differences and because only Chromium has it.
+    pub fn receive_backpressure(mut self, enabled: bool) -> Self {
+        self.receive_backpressure = enabled;
+        self
+    }
+
     /// Checks the options and starts the handshake; the socket returned is
     /// [`ReadyState::Connecting`]. Subscribe to [`WebSocket::events`] here to see every event,
     /// `open` included. The `Sink` waits until the socket opens.
@@ -62,7 +86,12 @@ impl WebSocketBuilder {
                 allowed: "a byte count of at least 1",
             });
         }
-        let conn = sys::Conn::open(&url, &self.protocols, self.high_water_mark)?;
+        let conn = sys::Conn::open(
+            &url,
+            &self.protocols,
+            self.high_water_mark,
+            self.receive_backpressure,
+        )?;
         Ok(WebSocket {
             tx: WsSender {
                 conn: conn.clone(),
@@ -122,6 +151,7 @@ impl WebSocket {
             url: url.into(),
             protocols: Vec::new(),
             high_water_mark: DEFAULT_HIGH_WATER_MARK,
+            receive_backpressure: false,
         }
     }
 
@@ -156,12 +186,22 @@ impl WebSocket {
         self.rx.conn.extensions()
     }
 
-    /// Bytes handed to the browser but not yet sent on the network.
+    /// Bytes handed to the browser but not yet sent on the network (on the
+    /// `WebSocketStream` path: not yet taken by the browser).
     pub fn buffered_amount(&self) -> u32 {
         self.rx.conn.buffered_amount()
     }
 
-    /// The browser's own socket underneath, for what this type doesn't cover (wasm32 only).
+    /// Whether this socket reads through `WebSocketStream`, only as fast as its `Stream` is
+    /// polled: asked for with [`WebSocketBuilder::receive_backpressure`] and available in
+    /// this browser.
+    pub fn reads_with_backpressure(&self) -> bool {
+        self.rx.conn.reads_with_backpressure()
+    }
+
+    /// The browser's own socket underneath, for what this type doesn't cover (wasm32 only);
+    /// `None` when the socket reads through `WebSocketStream`
+    /// ([`WebSocketBuilder::receive_backpressure`]), which has no `WebSocket` object.
     ///
     /// Read it freely. Writing through it bypasses this type: don't change `binaryType`
     /// (binary messages would stop arriving) or set its `on*` handlers (ours are listeners
@@ -169,7 +209,7 @@ impl WebSocket {
     /// works but skips the checks and the `Sink`'s backpressure.
     #[cfg(target_arch = "wasm32")]
     #[cfg_attr(docsrs, doc(cfg(target_arch = "wasm32")))]
-    pub fn as_web_sys(&self) -> &web_sys::WebSocket {
+    pub fn as_web_sys(&self) -> Option<&web_sys::WebSocket> {
         self.rx.conn.web_sys()
     }
 
@@ -261,7 +301,8 @@ impl WsSender {
         self.conn.send(message)
     }
 
-    /// Bytes handed to the browser but not yet sent on the network.
+    /// Bytes handed to the browser but not yet sent on the network (on the
+    /// `WebSocketStream` path: not yet taken by the browser).
     pub fn buffered_amount(&self) -> u32 {
         self.conn.buffered_amount()
     }

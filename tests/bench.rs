@@ -76,6 +76,15 @@ export function collect_garbage() {
 export function js_heap_bytes() {
   return performance.memory ? performance.memory.usedJSHeapSize : -1;
 }
+export function sleep_unclamped(ms) {
+  // A timer set from a timer's own task, over and over, is clamped to 4 ms after a few
+  // rounds: start each one from a message task instead, so every consumer sleeps `ms`.
+  return new Promise((resolve) => {
+    const channel = new MessageChannel();
+    channel.port1.onmessage = () => { channel.port1.close(); setTimeout(resolve, ms); };
+    channel.port2.postMessage(null);
+  });
+}
 "#)]
 extern "C" {
     fn raw_throughput(url: &str, n: u32, size: u32, binary: bool) -> js_sys::Promise;
@@ -83,6 +92,7 @@ extern "C" {
     fn raw_reconnect_cycles(url: &str, n: u32, at: &js_sys::Function) -> js_sys::Promise;
     fn collect_garbage() -> bool;
     fn js_heap_bytes() -> f64;
+    fn sleep_unclamped(ms: u32) -> js_sys::Promise;
 }
 
 fn perf_now() -> f64 {
@@ -600,4 +610,67 @@ async fn bench_dead_peer_detection() {
         "interval+timeout",
         bound,
     );
+}
+
+/// One flood of `n` x `size` bytes read by a consumer that sleeps `delay_ms` per message:
+/// (whether it read through `WebSocketStream`, ms taken, peak wasm memory and JS heap growth
+/// over the start). Wasm memory is sampled after every message; the JS heap every 256
+/// messages, after a forced collection where Chromium exposes `gc`, so that it counts what
+/// is held rather than garbage not collected yet.
+async fn slow_consumer(
+    backpressure: bool,
+    n: u64,
+    size: u64,
+    delay_ms: u32,
+) -> (bool, f64, f64, f64) {
+    settle().await;
+    let (wasm0, heap0) = (wasm_memory_bytes(), js_heap_bytes());
+    let id = unique_id("bench-bp");
+    let url = ws_url(&format!("/flood?n={n}&size={size}&binary=1&id={id}"));
+    let t0 = perf_now();
+    let mut ws = WebSocket::builder(url)
+        .receive_backpressure(backpressure)
+        .connect()
+        .await
+        .unwrap();
+    let (mut wasm, mut heap) = (wasm0, heap0);
+    for i in 0..n {
+        match within(60000, "flood", ws.next()).await {
+            Some(Ok(Message::Binary(b))) => assert!(b.starts_with(format!("{i}:").as_bytes())),
+            other => panic!("message {i}: {other:?}"),
+        }
+        wasm = wasm.max(wasm_memory_bytes());
+        if i % 256 == 255 {
+            collect_garbage();
+            heap = heap.max(js_heap_bytes());
+        }
+        let _ = JsFuture::from(sleep_unclamped(delay_ms)).await;
+    }
+    let ms = perf_now() - t0;
+    let stream = ws.reads_with_backpressure();
+    ws.close();
+    (stream, ms, wasm - wasm0, heap - heap0)
+}
+
+#[wasm_bindgen_test]
+#[ignore = "benchmark: run with npm run bench"]
+async fn bench_receive_backpressure() {
+    let (n, size, delay) = (4096, 64 * 1024, 1);
+    // With it first: wasm memory never shrinks, so a run after the other would start high.
+    let (stream, with_ms, with_wasm, with_heap) = slow_consumer(true, n, size, delay).await;
+    let (_, without_ms, without_wasm, without_heap) = slow_consumer(false, n, size, delay).await;
+    let mib = |b: f64| b / (1024.0 * 1024.0);
+    log(&format!(
+        "BENCH receive backpressure, {n} x {} KiB binary to a consumer sleeping {delay} ms per message: with it{} peak growth wasm {:.1} MiB + JS heap {:.1} MiB in {with_ms:.0} ms; without it wasm {:.1} MiB + JS heap {:.1} MiB in {without_ms:.0} ms",
+        size / 1024,
+        if stream { "" } else { " (no WebSocketStream here: the WebSocket path)" },
+        mib(with_wasm),
+        mib(with_heap),
+        mib(without_wasm),
+        mib(without_heap),
+    ));
+    log(&format!(
+        r#"BENCHJSON {{"figure":"receive-backpressure","title":"receive backpressure, {n} x {} KiB binary, consumer sleeping {delay} ms per message","n":{n},"size":{size},"delay_ms":{delay},"stream":{stream},"results":{{"with":{{"ms":{with_ms:.0},"peak_wasm_growth":{with_wasm:.0},"peak_js_heap_growth":{with_heap:.0}}},"without":{{"ms":{without_ms:.0},"peak_wasm_growth":{without_wasm:.0},"peak_js_heap_growth":{without_heap:.0}}}}}}}"#,
+        size / 1024,
+    ));
 }

@@ -264,7 +264,8 @@ async fn as_web_sys_is_the_browser_socket_underneath() {
     let mut ws = within(5000, "connect", WebSocket::connect(ws_url("/echo")))
         .await
         .unwrap();
-    let raw = ws.as_web_sys().clone();
+    assert!(!ws.reads_with_backpressure());
+    let raw = ws.as_web_sys().expect("a WebSocket by default").clone();
     assert_eq!(raw.url(), ws.url());
     assert_eq!(raw.ready_state(), 1);
     assert_eq!(

@@ -275,6 +275,8 @@ pub struct Machine {
     end_sent: bool,
     /// The socket the driver reported created (after the URL provider, if any).
     created: Option<ConnId>,
+    /// The driver doesn't read the open socket (receive backpressure): no silence counts.
+    reading_paused: bool,
     /// The latest time an input carried.
     now: Time,
     /// When each timer set beyond [`MAX_TIMER`] is really due; it was asked for in steps.
@@ -308,6 +310,7 @@ impl Machine {
             session: Session::default(),
             end_sent: false,
             created: None,
+            reading_paused: false,
             now,
             long_deadline: [None; Timer::ALL.len()],
             actions: VecDeque::new(),
@@ -1055,6 +1058,11 @@ impl Machine {
             return;
         };
         let (interval, timeout, pings) = (hb.interval, hb.timeout, hb.pings());
+        if self.reading_paused {
+            // Re-armed by a message read just before the pause, or by a new connection:
+            // nothing to check until reading resumes (which schedules the next tick).
+            return;
+        }
         let late = now > self.heartbeat_due.saturating_add(LATE_TIMER_SLACK);
         if !pings {
             // Only the server speaks: silence for `timeout` is death.
@@ -1206,6 +1214,28 @@ impl Machine {
         self.cancel_timer(Timer::Retry);
         self.retries = 0;
         self.dial();
+    }
+
+    /// The driver stopped (`true`) or resumed reading the open socket, because the
+    /// application's unread messages reached its bound (receive backpressure). While paused
+    /// the peer's messages and answers wait in the TCP buffers, so the heartbeat neither
+    /// pings nor counts silence; on resume its silence clock starts again.
+    pub fn set_reading_paused(&mut self, paused: bool, now: Time) {
+        self.tick(now);
+        if std::mem::replace(&mut self.reading_paused, paused) == paused {
+            return;
+        }
+        if !matches!(self.phase, Phase::Open { .. }) {
+            return;
+        }
+        if paused {
+            self.cancel_timer(Timer::Heartbeat);
+        } else if let Some(hb) = &self.cfg.heartbeat {
+            let first = if hb.pings() { hb.interval } else { hb.timeout };
+            self.last_seen = now;
+            self.excused = false;
+            self.schedule_heartbeat(first, now);
+        }
     }
 
     /// The browser went online or offline (`navigator.onLine` and its events).

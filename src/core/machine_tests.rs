@@ -1053,6 +1053,35 @@ fn heartbeat_finds_a_silent_peer_in_time_when_interval_is_shorter_than_timeout()
     assert_eq!(sim.now, last_inbound + secs(1) + secs(10));
 }
 
+/// Receive backpressure: while the driver doesn't read (the application's inbox is full),
+/// the peer's messages, pongs included, wait in the TCP buffers. Silence then says nothing
+/// about the peer: it must not be declared dead, and the silence clock starts again when
+/// reading resumes.
+#[test]
+fn heartbeat_counts_no_silence_while_reading_is_paused() {
+    let mut sim = Sim::new(heartbeat(secs(10), secs(5)), 40);
+    sim.open_current();
+    sim.advance(secs(3));
+    sim.recv(text("a"));
+    sim.input(|m, now| m.set_reading_paused(true, now));
+    let acts = sim.advance(secs(60));
+    assert!(
+        close_sockets_in(&acts).is_empty(),
+        "a healthy peer was declared dead while we weren't reading"
+    );
+    sim.input(|m, now| m.set_reading_paused(false, now));
+    let resumed = sim.now;
+    let acts = loop {
+        let (_, acts) = sim.advance_to_next_timer();
+        if !close_sockets_in(&acts).is_empty() {
+            break acts;
+        }
+    };
+    // A peer that really is silent is still found, interval + timeout after the resume.
+    assert_eq!(close_sockets_in(&acts)[0].1, HEARTBEAT_TIMEOUT_CODE);
+    assert_eq!(sim.now, resumed + secs(10) + secs(5));
+}
+
 // 12. A late heartbeat timer.
 #[test]
 fn a_late_heartbeat_timer_pings_again_instead_of_declaring_death() {

@@ -1,7 +1,11 @@
-//! One browser WebSocket and the state its four listeners feed. Callbacks only record
+//! One browser connection and the state its callbacks feed: a `WebSocket` with four
+//! listeners, or (opt-in, where the page has it) a `WebSocketStream` read only on demand
+//! (`super::stream`). Both transports feed the same state through the same functions, so
+//! events, states, close codes and errors are the same on either. Callbacks only record
 //! state and wake tasks; all decisions are made by whoever polls.
 
 use super::listener::Listener;
+use super::stream::{self, StreamState, WebSocketStream, Writer};
 use crate::socket::Writable;
 use crate::{CloseCode, CloseInfo, Error, Event, Message, ReadyState};
 use futures_channel::mpsc::{unbounded, UnboundedReceiver, UnboundedSender};
@@ -25,11 +29,19 @@ pub(crate) struct Conn(Rc<Shared>);
 #[derive(Clone)]
 pub(crate) struct WeakConn(Weak<Shared>);
 
-struct Shared {
-    ws: web_sys::WebSocket,
+pub(crate) struct Shared {
+    transport: Transport,
     high_water: u32,
     state: RefCell<State>,
-    _listeners: [Listener; 4],
+}
+
+enum Transport {
+    Socket {
+        ws: web_sys::WebSocket,
+        _listeners: [Listener; 4],
+    },
+    /// Its task (`stream::run`) holds only a weak reference and ends after the close.
+    Stream(WebSocketStream),
 }
 
 struct State {
@@ -44,15 +56,45 @@ struct State {
     waiters: Vec<Waker>,
     events: Vec<UnboundedSender<Event>>,
     states: Vec<UnboundedSender<ReadyState>>,
+    stream: StreamState,
 }
 
 impl State {
+    fn new() -> State {
+        State {
+            opened: false,
+            closing_by_us: false,
+            close: None,
+            end_reported: false,
+            receiving: true,
+            inbox: VecDeque::new(),
+            rx_waker: None,
+            waiters: Vec::new(),
+            events: Vec::new(),
+            states: Vec::new(),
+            stream: StreamState::default(),
+        }
+    }
+
     fn emit_event(&mut self, event: Event) {
         broadcast(&mut self.events, event);
     }
 
     fn emit_state(&mut self, state: ReadyState) {
         self.states.retain(|tx| tx.unbounded_send(state).is_ok());
+    }
+
+    /// The `readyState` a `WebSocketStream` connection would have.
+    fn stream_ready_state(&self) -> ReadyState {
+        if self.close.is_some() {
+            ReadyState::Closed
+        } else if self.closing_by_us {
+            ReadyState::Closing
+        } else if self.opened {
+            ReadyState::Open
+        } else {
+            ReadyState::Connecting
+        }
     }
 
     fn wait(&mut self, cx: &Context<'_>) {
@@ -70,47 +112,53 @@ fn js_message(err: &JsValue) -> String {
 }
 
 impl Conn {
-    pub(crate) fn open(url: &str, protocols: &[String], high_water: u32) -> Result<Conn, Error> {
+    /// Opens a connection; with `backpressure`, through `WebSocketStream` where the page has
+    /// it.
+    pub(crate) fn open(
+        url: &str,
+        protocols: &[String],
+        high_water: u32,
+        backpressure: bool,
+    ) -> Result<Conn, Error> {
+        if backpressure && stream::available() {
+            let ws = stream::open(url, protocols).map_err(|err| open_error(url, &err))?;
+            let shared = Rc::new(Shared {
+                transport: Transport::Stream(ws.clone()),
+                high_water,
+                state: RefCell::new(State::new()),
+            });
+            super::live::inc(&super::live::SOCKETS);
+            wasm_bindgen_futures::spawn_local(stream::run(Rc::downgrade(&shared), ws));
+            return Ok(Conn(shared));
+        }
         let ws = if protocols.is_empty() {
             web_sys::WebSocket::new(url)
         } else {
             let list: js_sys::Array = protocols.iter().map(|p| JsValue::from_str(p)).collect();
             web_sys::WebSocket::new_with_str_sequence(url, &list)
         }
-        .map_err(|err| match js_message(&err) {
-            // Our checks ran first, so this is the browser's finer URL parser speaking.
-            m if m.contains("URL") || m.contains("url") => Error::InvalidUrl {
-                url: url.to_owned(),
-                reason: "the browser could not parse it",
-            },
-            message => Error::Browser { message },
-        })?;
+        .map_err(|err| open_error(url, &err))?;
         ws.set_binary_type(BinaryType::Arraybuffer);
 
         let shared = Rc::new_cyclic(|weak: &Weak<Shared>| {
             let target: &web_sys::EventTarget = ws.as_ref();
             let (w1, w2, w3, w4) = (weak.clone(), weak.clone(), weak.clone(), weak.clone());
             Shared {
-                ws: ws.clone(),
+                transport: Transport::Socket {
+                    ws: ws.clone(),
+                    _listeners: [
+                        Listener::new(target, "open", move |_| on_open(&w1)),
+                        Listener::new(target, "message", move |e| on_message(&w2, e)),
+                        Listener::new(target, "error", move |_| {
+                            if let Some(shared) = w3.upgrade() {
+                                on_error(&shared);
+                            }
+                        }),
+                        Listener::new(target, "close", move |e| on_close(&w4, e)),
+                    ],
+                },
                 high_water,
-                state: RefCell::new(State {
-                    opened: false,
-                    closing_by_us: false,
-                    close: None,
-                    end_reported: false,
-                    receiving: true,
-                    inbox: VecDeque::new(),
-                    rx_waker: None,
-                    waiters: Vec::new(),
-                    events: Vec::new(),
-                    states: Vec::new(),
-                }),
-                _listeners: [
-                    Listener::new(target, "open", move |_| on_open(&w1)),
-                    Listener::new(target, "message", move |e| on_message(&w2, e)),
-                    Listener::new(target, "error", move |_| on_error(&w3)),
-                    Listener::new(target, "close", move |e| on_close(&w4, e)),
-                ],
+                state: RefCell::new(State::new()),
             }
         });
         super::live::inc(&super::live::SOCKETS);
@@ -137,27 +185,56 @@ impl Conn {
     }
 
     pub(crate) fn ready_state(&self) -> ReadyState {
-        ReadyState::from_u16(self.0.ws.ready_state())
+        match &self.0.transport {
+            Transport::Socket { ws, .. } => ReadyState::from_u16(ws.ready_state()),
+            Transport::Stream(_) => self.state().stream_ready_state(),
+        }
     }
 
     pub(crate) fn protocol(&self) -> String {
-        self.0.ws.protocol()
+        match &self.0.transport {
+            Transport::Socket { ws, .. } => ws.protocol(),
+            Transport::Stream(_) => self.state().stream.protocol.clone(),
+        }
     }
 
     pub(crate) fn url(&self) -> String {
-        self.0.ws.url()
+        match &self.0.transport {
+            Transport::Socket { ws, .. } => ws.url(),
+            Transport::Stream(ws) => ws.url(),
+        }
     }
 
     pub(crate) fn extensions(&self) -> String {
-        self.0.ws.extensions()
+        match &self.0.transport {
+            Transport::Socket { ws, .. } => ws.extensions(),
+            Transport::Stream(_) => self.state().stream.extensions.clone(),
+        }
     }
 
+    /// On the stream transport: bytes of writes the browser hasn't taken yet.
     pub(crate) fn buffered_amount(&self) -> u32 {
-        self.0.ws.buffered_amount()
+        match &self.0.transport {
+            Transport::Socket { ws, .. } => ws.buffered_amount(),
+            Transport::Stream(_) => {
+                let mut st = self.state();
+                st.stream
+                    .settle_writes(&mut Context::from_waker(Waker::noop()));
+                st.stream.unsent
+            }
+        }
     }
 
-    pub(crate) fn web_sys(&self) -> &web_sys::WebSocket {
-        &self.0.ws
+    pub(crate) fn web_sys(&self) -> Option<&web_sys::WebSocket> {
+        match &self.0.transport {
+            Transport::Socket { ws, .. } => Some(ws),
+            Transport::Stream(_) => None,
+        }
+    }
+
+    /// Whether messages are read through `WebSocketStream`, only as the consumer asks.
+    pub(crate) fn reads_with_backpressure(&self) -> bool {
+        matches!(self.0.transport, Transport::Stream(_))
     }
 
     pub(crate) fn subscribe_events(&self) -> Subscription<Event> {
@@ -180,21 +257,26 @@ impl Conn {
 
     /// Starts closing; `None` sends no status code (the peer sees 1005).
     pub(crate) fn close(&self, code: Option<CloseCode>, reason: &str) {
+        let live = matches!(
+            self.ready_state(),
+            ReadyState::Connecting | ReadyState::Open
+        );
         let waiters = {
             let mut st = self.state();
-            let live = matches!(
-                self.ready_state(),
-                ReadyState::Connecting | ReadyState::Open
-            );
             if st.closing_by_us || !live {
                 return;
             }
             st.closing_by_us = true;
-            // Code and reason were validated by the caller, so this cannot throw.
-            let _ = match code {
-                Some(code) => self.0.ws.close_with_code_and_reason(code.get(), reason),
-                None => self.0.ws.close(),
-            };
+            match &self.0.transport {
+                // Code and reason were validated by the caller, so this cannot throw.
+                Transport::Socket { ws, .. } => {
+                    let _ = match code {
+                        Some(code) => ws.close_with_code_and_reason(code.get(), reason),
+                        None => ws.close(),
+                    };
+                }
+                Transport::Stream(ws) => stream::close(ws, code.map(CloseCode::get), reason),
+            }
             st.emit_state(ReadyState::Closing);
             std::mem::take(&mut st.waiters)
         };
@@ -218,9 +300,13 @@ impl Conn {
             ReadyState::Connecting if !self.state().closing_by_us => return Err(Error::NotOpen),
             _ => return Err(Error::AlreadyClosed),
         }
+        let ws = match &self.0.transport {
+            Transport::Socket { ws, .. } => ws,
+            Transport::Stream(_) => return self.state().stream.write(message),
+        };
         match message {
-            Message::Text(text) => self.0.ws.send_with_str(text),
-            Message::Binary(bytes) => self.0.ws.send_with_u8_array(bytes),
+            Message::Text(text) => ws.send_with_str(text),
+            Message::Binary(bytes) => ws.send_with_u8_array(bytes),
         }
         .map_err(|err| Error::Browser {
             message: js_message(&err),
@@ -228,16 +314,26 @@ impl Conn {
     }
 
     pub(crate) fn poll_writable(&self, cx: &mut Context<'_>) -> Writable {
+        let ready_state = self.ready_state();
+        let buffered = match &self.0.transport {
+            Transport::Socket { ws, .. } => ws.buffered_amount(),
+            Transport::Stream(_) => {
+                // Settling writes wake this task: no need for the sender's timer.
+                let mut st = self.state();
+                st.stream.settle_writes(cx);
+                st.stream.unsent
+            }
+        };
         let mut st = self.state();
         if st.closing_by_us {
             return Writable::Closed;
         }
-        match self.ready_state() {
+        match ready_state {
             ReadyState::Connecting => {
                 st.wait(cx);
                 Writable::Connecting
             }
-            ReadyState::Open if self.0.ws.buffered_amount() > self.0.high_water => {
+            ReadyState::Open if buffered > self.0.high_water => {
                 // The drain timer wakes the sender; this lets a close wake it sooner.
                 st.wait(cx);
                 Writable::Full
@@ -257,6 +353,12 @@ impl Conn {
         }
         let Some(info) = st.close.clone() else {
             st.rx_waker = Some(cx.waker().clone());
+            // The stream transport reads one message now (nothing on the other).
+            st.stream.demand = true;
+            if let Some(waker) = st.stream.reader_waker.take() {
+                drop(st);
+                waker.wake();
+            }
             return Poll::Pending;
         };
         if std::mem::replace(&mut st.end_reported, true) || st.closing_by_us || info.is_normal() {
@@ -276,6 +378,22 @@ impl Conn {
         } else {
             Error::ConnectFailed { code, reason }
         })))
+    }
+
+    /// With nobody reading the stream (after `receiver_dropped`), stops or resumes reading
+    /// on the stream transport; messages then reach the event subscribers only as reading
+    /// allows. Nothing changes on the `WebSocket` transport, which can't stop reading.
+    pub(crate) fn pause_reading(&self, paused: bool) {
+        let waker = {
+            let mut st = self.state();
+            if std::mem::replace(&mut st.stream.read_paused, paused) == paused || paused {
+                return;
+            }
+            st.stream.reader_waker.take()
+        };
+        if let Some(waker) = waker {
+            waker.wake();
+        }
     }
 
     pub(crate) fn receiver_dropped(&self) {
@@ -304,20 +422,64 @@ impl WeakConn {
 impl Drop for Shared {
     fn drop(&mut self) {
         super::live::dec(&super::live::SOCKETS);
-        // The listeners are removed right after this, when the fields drop.
-        let live = matches!(
-            ReadyState::from_u16(self.ws.ready_state()),
-            ReadyState::Connecting | ReadyState::Open
-        );
-        if live {
-            let _ = self.ws.close_with_code(CloseCode::NORMAL.get());
+        match &self.transport {
+            // The listeners are removed right after this, when the fields drop.
+            Transport::Socket { ws, .. } => {
+                let live = matches!(
+                    ReadyState::from_u16(ws.ready_state()),
+                    ReadyState::Connecting | ReadyState::Open
+                );
+                if live {
+                    let _ = ws.close_with_code(CloseCode::NORMAL.get());
+                }
+            }
+            // Settles the stream's promises, which ends its task.
+            Transport::Stream(ws) => {
+                let st = self.state.borrow();
+                if st.close.is_none() && !st.closing_by_us {
+                    stream::close(ws, Some(CloseCode::NORMAL.get()), "");
+                }
+            }
         }
+    }
+}
+
+fn open_error(url: &str, err: &JsValue) -> Error {
+    match js_message(err) {
+        // Our checks ran first, so this is the browser's finer URL parser speaking.
+        m if m.contains("URL") || m.contains("url") => Error::InvalidUrl {
+            url: url.to_owned(),
+            reason: "the browser could not parse it",
+        },
+        message => Error::Browser { message },
     }
 }
 
 fn on_open(weak: &Weak<Shared>) {
     let Some(shared) = weak.upgrade() else { return };
-    let protocol = shared.ws.protocol();
+    let Transport::Socket { ws, .. } = &shared.transport else {
+        return;
+    };
+    opened(&shared, ws.protocol());
+}
+
+/// The stream transport's `opened`: keeps the writer and what was negotiated, then opens.
+pub(super) fn on_stream_open(
+    shared: &Shared,
+    writer: Writer,
+    protocol: String,
+    extensions: String,
+) {
+    {
+        let mut st = shared.state.borrow_mut();
+        st.stream.writer = Some(writer);
+        st.stream.protocol = protocol.clone();
+        st.stream.extensions = extensions;
+    }
+    opened(shared, protocol);
+}
+
+fn opened(shared: &Shared, protocol: String) {
     let waiters = {
         let mut st = shared.state.borrow_mut();
         st.opened = true;
@@ -339,8 +501,27 @@ fn on_message(weak: &Weak<Shared>, event: web_sys::Event) {
         // binaryType is "arraybuffer", so every binary message is an ArrayBuffer.
         None => Message::Binary(js_sys::Uint8Array::new(&data).to_vec()),
     };
+    deliver(&shared, message);
+}
+
+/// The stream transport's task may read a message: the consumer is waiting for one, or
+/// nobody reads the stream (then messages go to the event subscribers only, as they come)
+/// and reading isn't paused.
+/// Otherwise `cx` is woken when the consumer asks.
+pub(super) fn wants_message(shared: &Shared, cx: &Context<'_>) -> bool {
+    let mut st = shared.state.borrow_mut();
+    if st.stream.demand || (!st.receiving && !st.stream.read_paused) {
+        return true;
+    }
+    st.stream.reader_waker = Some(cx.waker().clone());
+    false
+}
+
+/// A message received: to the inbox and the event subscribers.
+pub(super) fn deliver(shared: &Shared, message: Message) {
     let waker = {
         let mut st = shared.state.borrow_mut();
+        st.stream.demand = false;
         if !st.receiving {
             // Nobody reads the stream (the reconnecting driver): the message itself goes on.
             st.emit_event(Event::Message(message));
@@ -357,8 +538,7 @@ fn on_message(weak: &Weak<Shared>, event: web_sys::Event) {
     }
 }
 
-fn on_error(weak: &Weak<Shared>) {
-    let Some(shared) = weak.upgrade() else { return };
+pub(super) fn on_error(shared: &Shared) {
     let opened = {
         let mut st = shared.state.borrow_mut();
         st.emit_event(Event::Error);
@@ -375,7 +555,7 @@ fn on_error(weak: &Weak<Shared>) {
             reason: String::new(),
             was_clean: false,
         };
-        finish(&shared, info);
+        finish(shared, info);
     }
 }
 
@@ -393,7 +573,7 @@ fn on_close(weak: &Weak<Shared>, event: web_sys::Event) {
 }
 
 /// Records the close once and wakes everyone waiting on the socket.
-fn finish(shared: &Shared, info: CloseInfo) {
+pub(super) fn finish(shared: &Shared, info: CloseInfo) {
     let (rx_waker, waiters) = {
         let mut st = shared.state.borrow_mut();
         if st.close.is_some() {
@@ -465,7 +645,7 @@ impl std::fmt::Debug for Delay {
 impl std::fmt::Debug for Conn {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Conn")
-            .field("url", &self.0.ws.url())
+            .field("url", &self.url())
             .field("ready_state", &self.ready_state())
             .finish()
     }

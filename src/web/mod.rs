@@ -4,6 +4,7 @@
 mod conn;
 mod listener;
 mod reconnect;
+mod stream;
 mod url;
 
 pub(crate) use conn::{Conn, Delay, Subscription, WeakConn};
@@ -11,7 +12,7 @@ pub(crate) use reconnect::Reconnecting;
 pub(crate) use url::resolve_url;
 
 /// Live counts of what the driver holds, for leak tests: listeners (each owns one JS
-/// closure), sockets and timer tasks.
+/// closure; a `WebSocketStream` connection's task counts as one), sockets and timer tasks.
 pub(crate) mod live {
     use std::cell::Cell;
 

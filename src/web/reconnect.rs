@@ -75,6 +75,11 @@ struct Driver {
     hook: Option<RunningHook>,
     high_water: u32,
     messages_as_events: bool,
+    /// Open connections through `WebSocketStream` where the page has it, and pause reading
+    /// while the inbox is full.
+    backpressure: bool,
+    /// Reading is paused: the inbox reached [`INBOX_BOUND`] (the machine was told).
+    reading_paused: bool,
     socket: Option<(ConnId, Conn)>,
     /// Dropping a timer's sender cancels its task and clears the browser timer.
     timers: [Option<oneshot::Sender<()>>; Timer::ALL.len()],
@@ -92,6 +97,11 @@ struct Driver {
 
 /// The machine's code for "close without a status code" (1005 is never sent on the wire).
 const NO_STATUS: u16 = 1005;
+
+/// With receive backpressure: the driver stops reading the open socket once this many
+/// messages wait unread in its inbox, and reads again once half of them were taken (the gap
+/// spares a pause and a resume per message).
+const INBOX_BOUND: usize = 16;
 
 /// Feeds the driver one input (`f`), carries out what follows, then whatever the user's
 /// policy functions deferred while it ran.
@@ -150,6 +160,7 @@ impl Reconnecting {
         hook_fn: Option<HookFn>,
         high_water: u32,
         messages_as_events: bool,
+        backpressure: bool,
         cfg: Config,
     ) -> Result<Self, Error> {
         let mut clock = Clock::new(js_sys::Date::now());
@@ -164,6 +175,9 @@ impl Reconnecting {
                 hook: None,
                 high_water,
                 messages_as_events,
+                // Where the page can't, the machine must not be told reading paused.
+                backpressure: backpressure && super::stream::available(),
+                reading_paused: false,
                 socket: None,
                 timers: Default::default(),
                 inbox: VecDeque::new(),
@@ -232,6 +246,11 @@ impl Reconnecting {
             return Poll::Pending;
         };
         if let Some(message) = d.inbox.pop_front() {
+            if d.reading_paused && d.inbox.len() <= INBOX_BOUND / 2 {
+                // Room again: read on (and tell the machine).
+                drop(d);
+                feed(&self.driver, |_| {});
+            }
             return Poll::Ready(Some(message));
         }
         if d.machine.is_finished() {
@@ -348,6 +367,10 @@ impl Reconnecting {
     pub(crate) fn backpressure_delay(&self) -> Delay {
         Delay::backpressure()
     }
+    /// Whether connections read through `WebSocketStream`, pausing while the inbox is full.
+    pub(crate) fn reads_with_backpressure(&self) -> bool {
+        self.read(|d| d.backpressure, |_| false)
+    }
     /// The message stream's reader is gone: stop buffering for it.
     pub(crate) fn receiver_dropped(&self) {
         self.side.unread.set(true);
@@ -375,9 +398,45 @@ impl Driver {
         }
     }
 
+    /// Receive backpressure: pauses reading the open socket while the inbox holds
+    /// [`INBOX_BOUND`] messages, resumes at half that. Reading is never paused before a
+    /// socket opens (its handshake must get through). Whether the machine was fed.
+    fn sync_reading(&mut self) -> bool {
+        if !self.backpressure {
+            return false;
+        }
+        let unread = self.messages_as_events || self.side.unread.get();
+        let paused = !unread
+            && if self.reading_paused {
+                self.inbox.len() > INBOX_BOUND / 2
+            } else {
+                self.inbox.len() >= INBOX_BOUND
+            };
+        if let Some((id, conn)) = &self.socket {
+            conn.pause_reading(paused && self.machine.open_socket() == Some(*id));
+        }
+        if paused == self.reading_paused {
+            return false;
+        }
+        self.reading_paused = paused;
+        let now = self.now();
+        self.machine.set_reading_paused(paused, now);
+        true
+    }
+
     /// Carries out every pending action of the machine.
     fn run(&mut self) {
         let mut woken = Vec::new();
+        loop {
+            self.run_actions(&mut woken);
+            if !self.sync_reading() {
+                break;
+            }
+        }
+        self.after_actions(woken);
+    }
+
+    fn run_actions(&mut self, woken: &mut Vec<Waker>) {
         while let Some(action) = self.machine.poll_action() {
             match action {
                 Action::Dial { id } => self.dial(id),
@@ -443,6 +502,9 @@ impl Driver {
                 }
             }
         }
+    }
+
+    fn after_actions(&mut self, mut woken: Vec<Waker>) {
         if self.hook.as_ref().map(|h| h.id) != self.machine.handshaking() {
             // The attempt ended (or opened): the hook's task is cancelled.
             self.hook = None;
@@ -555,7 +617,7 @@ impl Driver {
         }
         let opened = endpoint
             .resolve()
-            .and_then(|e| Conn::open(&e.url, &e.protocols, self.high_water));
+            .and_then(|e| Conn::open(&e.url, &e.protocols, self.high_water, self.backpressure));
         let conn = match opened {
             Ok(conn) => conn,
             Err(err) => {

@@ -23,6 +23,9 @@ pub struct Counters {
 struct IdStats {
     counters: Counters,
     messages: VecDeque<String>,
+    /// Bytes of `/flood` messages handed to the socket (a reader that stops reading
+    /// stops this count once the TCP buffers are full).
+    flooded: u64,
 }
 
 /// A received data message as recorded in the per-id message list.
@@ -102,6 +105,11 @@ impl Stats {
         }
     }
 
+    /// Records `bytes` of a `/flood` message written to a connection tagged `id`.
+    pub fn record_flooded(&mut self, id: &str, bytes: u64) {
+        self.ids.entry(id.to_owned()).or_default().flooded += bytes;
+    }
+
     /// Forgets per-id stats: of one id, or of all ids with `None`.
     ///
     /// Connections still open keep counting in `open` so the gauge stays right.
@@ -110,6 +118,7 @@ impl Stats {
             s.counters.opened = 0;
             s.counters.received = 0;
             s.messages.clear();
+            s.flooded = 0;
         };
         match id {
             Some(id) => {
@@ -148,6 +157,7 @@ impl Stats {
             "open": s.counters.open,
             "received": s.counters.received,
             "messages": s.messages,
+            "flooded": s.flooded,
         })
     }
 
@@ -191,11 +201,11 @@ mod tests {
         let a = s.id_json("a");
         assert_eq!(
             a,
-            json!({"id":"a","opened":1,"open":1,"received":2,"messages":["hi","<binary 3 bytes>"]})
+            json!({"id":"a","opened":1,"open":1,"received":2,"messages":["hi","<binary 3 bytes>"],"flooded":0})
         );
         assert_eq!(
             s.id_json("zz"),
-            json!({"id":"zz","opened":0,"open":0,"received":0,"messages":[]})
+            json!({"id":"zz","opened":0,"open":0,"received":0,"messages":[],"flooded":0})
         );
     }
 
@@ -213,8 +223,11 @@ mod tests {
         s.reset(Some("x"));
         assert_eq!(
             s.id_json("x"),
-            json!({"id":"x","opened":0,"open":1,"received":0,"messages":[]})
+            json!({"id":"x","opened":0,"open":1,"received":0,"messages":[],"flooded":0})
         );
+        s.record_flooded("x", 10);
+        s.record_flooded("x", 5);
+        assert_eq!(s.id_json("x")["flooded"], 15);
         s.record_closed("/echo", Some("x"));
         s.reset(None);
         assert_eq!(s.id_json("x")["open"], 0);

@@ -205,7 +205,8 @@ async fn session(
             "hold time elapsed (/silent)".to_owned()
         }
         WsRoute::Flood { n, size, binary } => {
-            if let Err(e) = flood(ws, n, size, binary).await {
+            let progress = guard.id.clone().map(|id| (Arc::clone(guard.state()), id));
+            if let Err(e) = flood(ws, n, size, binary, progress).await {
                 return format!("flood failed: {e}");
             }
             message_loop(ws, guard, Finish::Never, 0, linger).await
@@ -235,15 +236,28 @@ pub fn flood_message(i: u64, size: usize) -> String {
     s
 }
 
-async fn flood(ws: &mut WebSocket, n: u64, size: usize, binary: bool) -> Result<(), axum::Error> {
+/// Sends the flood; with an `id`, counts each message's bytes in the id's stats once the
+/// socket took it (`feed` waits while tungstenite's write buffer is full, which it stays
+/// while the kernel's send buffer is full, i.e. while the peer doesn't read).
+async fn flood(
+    ws: &mut WebSocket,
+    n: u64,
+    size: usize,
+    binary: bool,
+    progress: Option<(Arc<Shared>, String)>,
+) -> Result<(), axum::Error> {
     for i in 0..n {
         let text = flood_message(i, size);
+        let len = text.len() as u64;
         let msg = if binary {
             Message::Binary(text.into_bytes().into())
         } else {
             Message::Text(text.into())
         };
         ws.feed(msg).await?;
+        if let Some((state, id)) = &progress {
+            state.stats().record_flooded(id, len);
+        }
     }
     ws.flush().await
 }

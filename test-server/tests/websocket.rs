@@ -3,6 +3,8 @@
 
 mod common;
 
+use std::time::Duration;
+
 use common::*;
 use futures_util::SinkExt;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -163,6 +165,35 @@ async fn flood_sends_n_indexed_messages() {
     for i in 0..12 {
         assert_eq!(next_text(&mut c).await, format!("{i}:"));
     }
+}
+
+/// `/stats?id=` counts the bytes a flood handed to the socket: all of them for a reader,
+/// and a count that stops far short for a client that doesn't read (TCP backpressure).
+#[tokio::test]
+async fn flood_with_an_id_counts_the_bytes_written() {
+    let addr = start_default().await;
+    let mut c = connect(addr, "/flood?n=10&size=100&id=fl-read").await;
+    for _ in 0..10 {
+        next_msg(&mut c).await;
+    }
+    assert_eq!(get_json(addr, "/stats?id=fl-read").await["flooded"], 1000);
+
+    // 256 MiB to a client that reads nothing.
+    let _idle = connect(addr, "/flood?n=4096&size=65536&binary=1&id=fl-idle").await;
+    let mut last = 0;
+    let mut still = 0;
+    while still < 5 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let now = get_json(addr, "/stats?id=fl-idle").await["flooded"]
+            .as_u64()
+            .unwrap();
+        still = if now == last { still + 1 } else { 0 };
+        last = now;
+    }
+    assert!(
+        last > 0 && last < 64 << 20,
+        "flooded {last} bytes to a client that reads nothing"
+    );
 }
 
 #[tokio::test]
