@@ -1,14 +1,9 @@
 //! The socket's life: events, state changes, messages, closing from every handle, drop.
-#![cfg(target_arch = "wasm32")]
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use futures::{SinkExt, StreamExt};
 use wasm_bindgen_test::*;
 use ws_tether::{CloseCode, CloseInfo, Error, Event, Message, ReadyState, WebSocket};
-
-wasm_bindgen_test_configure!(run_in_browser);
 
 #[wasm_bindgen_test]
 async fn connect_resolves_open_with_url_and_no_protocol() {

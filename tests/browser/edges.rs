@@ -1,11 +1,8 @@
 //! The reconnecting socket at its edges, each once a defect: losses while offline, a close
 //! while the URL provider is pending, the stream after giving up, the Sink without replay,
 //! timers longer than a browser keeps, and policy functions that call the socket.
-#![cfg(target_arch = "wasm32")]
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use futures::{SinkExt, StreamExt};
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -15,8 +12,6 @@ use ws_tether::{
     ClosePolicy, ConnectionEvent as Ev, ConnectionStatus, Endpoint, Error, ExponentialBackoff,
     Message, ReadyState, ReconnectingWebSocket, StopReason,
 };
-
-wasm_bindgen_test_configure!(run_in_browser);
 
 const MONTH: Duration = Duration::from_secs(30 * 24 * 3600);
 

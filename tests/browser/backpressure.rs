@@ -4,17 +4,12 @@
 //! looks to the user exactly like the `WebSocket` path. Where the browser has no
 //! `WebSocketStream` (Firefox, WebKit today) the option falls back to the `WebSocket` path:
 //! the tests that need the stream check that fallback and stop there.
-#![cfg(target_arch = "wasm32")]
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use futures::{SinkExt, StreamExt};
 use std::time::Duration;
 use wasm_bindgen_test::*;
 use ws_tether::{CloseInfo, Error, Event, Heartbeat, Message, ReconnectingWebSocket, WebSocket};
-
-wasm_bindgen_test_configure!(run_in_browser);
 
 /// The flood: 4096 binary messages of 64 KiB, 256 MiB in all.
 const N: u64 = 4096;
@@ -156,14 +151,20 @@ async fn scenario(path: &str, backpressure: bool, send: &[&str]) -> (Vec<Event>,
 
 #[wasm_bindgen_test]
 async fn the_stream_path_looks_like_the_websocket_path() {
+    if !has_websocket_stream() {
+        // Both would be the WebSocket path: nothing to compare. (Firefox, on the drop below,
+        // fires `error` before the close on some runs and not on others.)
+        return;
+    }
     let cases: &[(&str, &[&str])] = &[
         // Echoes, then a close with a code and reason.
         ("/close?code=4001&reason=bye&after=2", &["one", "two"]),
         ("/close?code=1000&after=1", &["only"]),
         // Refused: error, then 1006 before open.
         ("/reject?status=403", &["never"]),
-        // TCP dropped after an echo: error, then 1006.
-        ("/drop?after=1", &["a", "b"]),
+        // TCP dropped after an echo: error, then 1006. One message: a second one could meet
+        // the dead connection or not, by timing.
+        ("/drop?after=1", &["a"]),
     ];
     for (path, send) in cases {
         let socket = scenario(path, false, send).await;

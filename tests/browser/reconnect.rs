@@ -1,11 +1,8 @@
 //! The reconnecting socket against the real server: drops, queues, policies, heartbeats,
 //! close during a retry, and no leaks over many cycles. Tests here run concurrently, so each
 //! uses its own connections (by id), never the server's global controls.
-#![cfg(target_arch = "wasm32")]
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use futures::{SinkExt, StreamExt};
 use std::cell::Cell;
 use std::rc::Rc;
@@ -15,8 +12,6 @@ use ws_tether::{
     Backoff, ClosePolicy, ConnectionEvent as Ev, Endpoint, Error, ExponentialBackoff, Heartbeat,
     Message, Overflow, ReadyState, ReconnectingWebSocket, SendOutcome, StopReason,
 };
-
-wasm_bindgen_test_configure!(run_in_browser);
 
 fn fast() -> ExponentialBackoff {
     ExponentialBackoff::new()

@@ -1,17 +1,12 @@
 //! Each test-server behaviour as the socket's user sees it: server closes, drops, refusals,
 //! subprotocols, floods, limits and a peer that stops reading.
-#![cfg(target_arch = "wasm32")]
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use futures::{SinkExt, StreamExt};
 use std::pin::Pin;
 use std::task::Poll;
 use wasm_bindgen_test::*;
 use ws_tether::{CloseInfo, Error, Event, Message, ReadyState, Sink, WebSocket};
-
-wasm_bindgen_test_configure!(run_in_browser);
 
 #[wasm_bindgen_test]
 async fn a_normal_server_close_ends_the_stream_without_error() {

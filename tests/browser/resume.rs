@@ -2,11 +2,8 @@
 //! ws-tether-server echo session that closes its connection (1012) after every
 //! `drop_every` messages it receives: what was in flight either way must arrive after the
 //! reconnect, once and in order.
-#![cfg(target_arch = "wasm32")]
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use futures::{FutureExt, SinkExt, StreamExt};
 use std::time::Duration;
 use wasm_bindgen_test::*;
@@ -14,8 +11,6 @@ use ws_tether::{
     ConnectionEvent as Ev, ExponentialBackoff, Heartbeat, Message, ReconnectingWebSocket, Resume,
     StopReason, RESUME_UNSUPPORTED_REASON,
 };
-
-wasm_bindgen_test_configure!(run_in_browser);
 
 fn fast_backoff() -> ExponentialBackoff {
     ExponentialBackoff::new()

@@ -1,11 +1,8 @@
 //! Outages that affect the whole server or page (refusing handshakes, dropping every
 //! connection, muted heartbeats, offline/online). They use global controls, so they run one
 //! after another inside a single test, alone in this file.
-#![cfg(target_arch = "wasm32")]
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use futures::StreamExt;
 use std::time::Duration;
 use wasm_bindgen_test::*;
@@ -13,8 +10,6 @@ use ws_tether::{
     ConnectionEvent as Ev, ExponentialBackoff, Heartbeat, Message, ReadyState,
     ReconnectingWebSocket, HEARTBEAT_TIMEOUT_CODE,
 };
-
-wasm_bindgen_test_configure!(run_in_browser);
 
 #[wasm_bindgen_test]
 async fn outages_one_after_another() {

@@ -1,14 +1,9 @@
 //! Bad input is a typed error that says what is allowed, and nothing reaches the network.
-#![cfg(target_arch = "wasm32")]
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use futures::{SinkExt, StreamExt};
 use wasm_bindgen_test::*;
 use ws_tether::{CloseCode, Error, Message, ReadyState, ReconnectingWebSocket, WebSocket};
-
-wasm_bindgen_test_configure!(run_in_browser);
 
 #[wasm_bindgen_test]
 async fn urls_the_browser_rejects_are_invalid_url_at_once() {
