@@ -49,12 +49,16 @@ test('demo: a message crosses between two pages; a dropped page queues and deliv
   // The server refuses until the queued message has been seen (a fixed window ran out
   // before it on a busy machine: the page was back up and sent it at once).
   await a.evaluate(() => fetch('/control/refuse?ms=60000').then((r) => r.status));
-  await click(a, 'drop');
-  await badge(a, 'reconnecting', 5000);
-  await fill(a, 'text', 'sent while down');
-  await click(a, 'send');
-  await shows(a, 'the message shown as queued', '#messages li.queued', 'sent while down', 2000);
-  await a.evaluate(() => fetch('/control/refuse?ms=0').then((r) => r.status));
+  try {
+    await click(a, 'drop');
+    await badge(a, 'reconnecting', 5000);
+    await fill(a, 'text', 'sent while down');
+    await click(a, 'send');
+    await shows(a, 'the message shown as queued', '#messages li.queued', 'sent while down', 2000);
+  } finally {
+    // Also when a step above failed: the suites after this one share the server.
+    await a.evaluate(() => fetch('/control/refuse?ms=0').then((r) => r.status));
+  }
   // Up to one backoff step (the demo's maxDelay is 5 s) after the refusals end.
   await badge(a, 'open', 20000);
   await shows(b, 'the queued message in the other page', '#messages li', 'sent while down');
