@@ -16,6 +16,16 @@ pub trait Decoder<T> {
     /// The value `message` carries, or [`Error::Codec`] if it isn't one. The message stays
     /// yours, to log or hand on.
     fn decode(&self, message: &Message) -> Result<T, Error>;
+
+    /// A callback for messages (a framework hook's `on_message`) that decodes each one and
+    /// hands `on_value` the value, or the [`Error::Codec`] saying why it isn't a `T`.
+    fn callback<F>(self, on_value: F) -> impl Fn(Message)
+    where
+        Self: Sized,
+        F: Fn(Result<T, Error>),
+    {
+        move |message| on_value(self.decode(&message))
+    }
 }
 
 /// JSON over text frames, with serde: encodes to a text message, decodes a text message
@@ -81,6 +91,33 @@ mod tests {
     enum Event {
         Joined { name: String },
         Said { name: String, text: String },
+    }
+
+    /// Numbers as decimal text.
+    struct Decimal;
+
+    impl Decoder<u32> for Decimal {
+        fn decode(&self, message: &Message) -> Result<u32, Error> {
+            let text = message.as_text().unwrap_or_default();
+            text.parse().map_err(|_| Error::Codec {
+                reason: format!("not a number: {text:?}"),
+            })
+        }
+    }
+
+    #[test]
+    fn a_callback_gets_each_message_decoded_in_order_errors_included() {
+        let got = std::cell::RefCell::new(Vec::new());
+        let on_message = Decimal.callback(|value| got.borrow_mut().push(value));
+        for text in ["1", "x", "3"] {
+            on_message(Message::from(text));
+        }
+        drop(on_message);
+        let got = got.into_inner();
+        assert_eq!(got[0], Ok(1));
+        assert!(matches!(&got[1], Err(Error::Codec { reason }) if reason.contains("\"x\"")));
+        assert_eq!(got[2], Ok(3));
+        assert_eq!(got.len(), 3);
     }
 
     #[test]

@@ -104,7 +104,7 @@ pub fn use_reconnecting_websocket_typed<T: 'static>(
     decoder: impl Decoder<T> + 'static,
     on_message: impl Fn(Result<T, Error>) + 'static,
 ) -> WebSocketHandle {
-    use_reconnecting_websocket_with(url, configure, typed(decoder, on_message))
+    use_reconnecting_websocket_with(url, configure, decoder.callback(on_message))
 }
 
 /// Opens a reconnecting WebSocket to `url` for the current component's lifetime.
@@ -289,43 +289,5 @@ impl std::fmt::Debug for WebSocketHandle {
         f.debug_struct("WebSocketHandle")
             .field("status", &self.status.try_get_untracked())
             .finish_non_exhaustive()
-    }
-}
-
-/// `on_message` for typed values: each message decoded by `decoder`, or the
-/// [`Error::Codec`] saying why it isn't a `T`.
-fn typed<T>(decoder: impl Decoder<T>, on_message: impl Fn(Result<T, Error>)) -> impl Fn(Message) {
-    move |message| on_message(decoder.decode(&message))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::cell::RefCell;
-
-    /// Numbers as decimal text.
-    struct Decimal;
-
-    impl Decoder<u32> for Decimal {
-        fn decode(&self, message: &Message) -> Result<u32, Error> {
-            let text = message.as_text().unwrap_or_default();
-            text.parse().map_err(|_| Error::Codec {
-                reason: format!("not a number: {text:?}"),
-            })
-        }
-    }
-
-    #[test]
-    fn typed_on_message_gets_each_message_decoded_in_order() {
-        let got = RefCell::new(Vec::new());
-        let on_message = typed(Decimal, |value| got.borrow_mut().push(value));
-        for text in ["1", "x", "3"] {
-            on_message(Message::from(text));
-        }
-        drop(on_message);
-        let got = got.into_inner();
-        assert_eq!(got[0], Ok(1));
-        assert!(matches!(&got[1], Err(Error::Codec { reason }) if reason.contains("\"x\"")));
-        assert_eq!(got[2], Ok(3));
     }
 }
