@@ -34,7 +34,7 @@ async function until(what, check, timeout = 10000) {
 }
 
 // Opens one member of the chat; `problems` collects uncaught errors and framework warnings.
-async function member(name, id, problems) {
+async function member(name, id, problems, query = '') {
   const context = await browser.newContext();
   const page = await context.newPage();
   page.on('pageerror', (e) => problems.push(`${id}: uncaught ${e.message}`));
@@ -44,7 +44,7 @@ async function member(name, id, problems) {
       problems.push(`${id}: console ${m.type()}: ${m.text()}`);
     }
   });
-  await page.goto(`${base}/pkg/${name}/index.html?id=${id}`);
+  await page.goto(`${base}/pkg/${name}/index.html?id=${id}${query}`);
   const ui = {
     id,
     page,
@@ -210,11 +210,42 @@ async function testExample(name) {
   }
 }
 
+// With `?resume` the example talks to the test server's resume echo with session resume on:
+// a dropped connection resumes, the hook's `session` says so, and nothing is doubled.
+async function testResume(name) {
+  const problems = [];
+  const m = await member(name, `${name}-resume`, problems, '&resume');
+  const session = () => m.page.locator('#session').textContent();
+  try {
+    await m.state('open');
+    const before = await session();
+    check(before === 'no session event', `${m.id}: the session shows "${before}" before any drop`);
+    check(await m.send('first') === 'sent', `${m.id}: the first send wasn't sent`);
+    await m.shows('first');
+    await fetch(`${base}/control/drop-all?id=${encodeURIComponent(m.id)}`);
+    await until(`${m.id}'s session to show the resume`, async () => (await session()).startsWith('resumed'))
+      .catch(async (e) => { throw new Error(`${e.message}: it shows "${await session()}"`); });
+    await m.state('open');
+    check(await m.send('second') === 'sent', `${m.id}: the send after the resume wasn't sent`);
+    await m.shows('second');
+    const items = await m.items();
+    check(items.join('|') === 'first|second', `${m.id}: the echoes are ${items.join('|')}, not first|second`);
+    check(problems.length === 0, 'uncaught errors or warnings in the page');
+    console.log(`${name}: with resume, a drop shows "${await session()}" in the hook's session; nothing lost or doubled`);
+  } catch (e) {
+    if (problems.length) e.message += `\n  page problems:\n  ${problems.join('\n  ')}`;
+    throw e;
+  } finally {
+    await m.context.close();
+  }
+}
+
 let failed = false;
 try {
   for (const name of EXAMPLES) {
     try {
       await testExample(name);
+      await testResume(name);
       console.log(`${name}: passed`);
     } catch (e) {
       failed = true;

@@ -1,13 +1,15 @@
 //! A chat in the test server's broadcast room, written with `ws-tether-leptos`. `npm test`
 //! builds it and drives two copies in headless Chromium (scripts/frameworks-test.mjs).
 //!
-//! The page's `?id=` names this member in the server's `/stats` (default `leptos-chat`).
+//! The page's `?id=` names this member in the server's `/stats` (default `leptos-chat`). With
+//! `?resume`, it talks to the test server's `/resume` echo with session resume on, and shows
+//! the hook's `session` (the latest `Resumed` or `SessionLost`).
 
 use leptos::prelude::*;
 use std::collections::VecDeque;
 use std::time::Duration;
 use wasm_bindgen::prelude::*;
-use ws_tether_leptos::ws_tether::ExponentialBackoff;
+use ws_tether_leptos::ws_tether::{ConnectionEvent, ExponentialBackoff, Resume};
 use ws_tether_leptos::{use_reconnecting_websocket_with, Error, Message, SendOutcome, Status};
 
 /// How many of the latest messages the list shows; the counter counts every one.
@@ -50,14 +52,20 @@ fn App() -> impl IntoView {
 fn Chat() -> impl IntoView {
     let (count, set_count) = signal(0usize);
     let shown = RwSignal::new(VecDeque::<(usize, String)>::new());
+    let resume = resume_requested();
     let ws = use_reconnecting_websocket_with(
         room_url(),
-        |builder| {
-            builder.backoff(
+        move |builder| {
+            let builder = builder.backoff(
                 ExponentialBackoff::new()
                     .min(Duration::from_millis(250))
                     .max(Duration::from_secs(2)),
-            )
+            );
+            if resume {
+                builder.resume(Resume::new())
+            } else {
+                builder
+            }
         },
         move |message| {
             let mut n = 0;
@@ -99,6 +107,7 @@ fn Chat() -> impl IntoView {
                 {move || badge(&ws.status.get())}
             </span>
             <span>"received " <b id="count">{count}</b></span>
+            <span id="session">{move || ws.session.with(|event| session_text(event.as_ref()))}</span>
         </section>
         <form id="composer" on:submit=send>
             <input id="message" bind:value=draft placeholder="Say something" autocomplete="off" />
@@ -118,23 +127,45 @@ fn Chat() -> impl IntoView {
     }
 }
 
-/// `ws://` (or `wss://`) on the page's own host, naming this member with the page's `?id=`.
+/// `ws://` (or `wss://`) on the page's own host, naming this member with the page's `?id=`:
+/// the broadcast room, or with `?resume` the resume echo.
 fn room_url() -> String {
     let location = window().location();
     let secure = location.protocol().is_ok_and(|p| p == "https:");
     let host = location.host().unwrap_or_default();
-    let id = location
-        .search()
-        .ok()
-        .and_then(|query| {
-            query
-                .trim_start_matches('?')
-                .split('&')
-                .find_map(|pair| pair.strip_prefix("id=").map(str::to_owned))
-        })
-        .unwrap_or_else(|| "leptos-chat".to_owned());
+    let query = location.search().unwrap_or_default();
+    let id = param(&query, "id").unwrap_or("leptos-chat");
+    let path = if param(&query, "resume").is_some() {
+        "resume"
+    } else {
+        "room"
+    };
     let scheme = if secure { "wss" } else { "ws" };
-    format!("{scheme}://{host}/room?id={id}")
+    format!("{scheme}://{host}/{path}?id={id}")
+}
+
+/// `?resume` in the page's address: session resume on.
+fn resume_requested() -> bool {
+    let query = window().location().search().unwrap_or_default();
+    param(&query, "resume").is_some()
+}
+
+/// The value of `name` in a `?a=1&b` query (`""` for a bare `b`).
+fn param<'q>(query: &'q str, name: &str) -> Option<&'q str> {
+    query.trim_start_matches('?').split('&').find_map(|pair| {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        (key == name).then_some(value)
+    })
+}
+
+/// What the hook's `session` says: the latest `Resumed` or `SessionLost`.
+fn session_text(event: Option<&ConnectionEvent>) -> String {
+    match event {
+        None => "no session event".to_owned(),
+        Some(ConnectionEvent::Resumed { resent, .. }) => format!("resumed (resent {resent})"),
+        Some(ConnectionEvent::SessionLost { reason, .. }) => format!("session lost: {reason:?}"),
+        Some(_) => "other".to_owned(),
+    }
 }
 
 /// Asks the test server to drop every WebSocket without a close frame.

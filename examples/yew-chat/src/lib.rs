@@ -1,14 +1,16 @@
 //! A chat in the test server's broadcast room, written with `ws-tether-yew`. `npm test`
 //! builds it and drives two copies in headless Chromium (scripts/frameworks-test.mjs).
 //!
-//! The page's `?id=` names this member in the server's `/stats` (default `yew-chat`).
+//! The page's `?id=` names this member in the server's `/stats` (default `yew-chat`). With
+//! `?resume`, it talks to the test server's `/resume` echo with session resume on, and shows
+//! the hook's `session` (the latest `Resumed` or `SessionLost`).
 
 use std::collections::VecDeque;
 use std::rc::Rc;
 use std::time::Duration;
 use wasm_bindgen::prelude::*;
 use web_sys::HtmlInputElement;
-use ws_tether_yew::ws_tether::ExponentialBackoff;
+use ws_tether_yew::ws_tether::{ConnectionEvent, ExponentialBackoff, Resume};
 use ws_tether_yew::{use_reconnecting_websocket_with, Error, Message, SendOutcome, Status};
 use yew::prelude::*;
 
@@ -79,16 +81,22 @@ impl Reducible for Received {
 fn Chat() -> Html {
     // A reducer, not `use_state`: each of a burst's messages builds on the one before.
     let received = use_reducer(Received::default);
+    let resume = resume_requested();
     let ws = {
         let add = received.dispatcher();
         use_reconnecting_websocket_with(
             room_url(),
-            |builder| {
-                builder.backoff(
+            move |builder| {
+                let builder = builder.backoff(
                     ExponentialBackoff::new()
                         .min(Duration::from_millis(250))
                         .max(Duration::from_secs(2)),
-                )
+                );
+                if resume {
+                    builder.resume(Resume::new())
+                } else {
+                    builder
+                }
             },
             move |message| add.dispatch(message),
         )
@@ -129,6 +137,7 @@ fn Chat() -> Html {
             <section class="bar">
                 <span id="status" data-state={state_name(&ws.status)}>{ badge(&ws.status) }</span>
                 <span>{ "received " }<b id="count">{ received.count }</b></span>
+                <span id="session">{ session_text(ws.session.as_ref()) }</span>
             </section>
             <form id="composer" onsubmit={send}>
                 <input id="message" ref={input} placeholder="Say something" autocomplete="off" />
@@ -151,25 +160,49 @@ fn Chat() -> Html {
     }
 }
 
-/// `ws://` (or `wss://`) on the page's own host, naming this member with the page's `?id=`.
+/// `ws://` (or `wss://`) on the page's own host, naming this member with the page's `?id=`:
+/// the broadcast room, or with `?resume` the resume echo.
 fn room_url() -> String {
     let Some(location) = web_sys::window().map(|w| w.location()) else {
         return String::new();
     };
     let secure = location.protocol().is_ok_and(|p| p == "https:");
     let host = location.host().unwrap_or_default();
-    let id = location
-        .search()
-        .ok()
-        .and_then(|query| {
-            query
-                .trim_start_matches('?')
-                .split('&')
-                .find_map(|pair| pair.strip_prefix("id=").map(str::to_owned))
-        })
-        .unwrap_or_else(|| "yew-chat".to_owned());
+    let query = location.search().unwrap_or_default();
+    let id = param(&query, "id").unwrap_or("yew-chat");
+    let path = if param(&query, "resume").is_some() {
+        "resume"
+    } else {
+        "room"
+    };
     let scheme = if secure { "wss" } else { "ws" };
-    format!("{scheme}://{host}/room?id={id}")
+    format!("{scheme}://{host}/{path}?id={id}")
+}
+
+/// `?resume` in the page's address: session resume on.
+fn resume_requested() -> bool {
+    let query = web_sys::window()
+        .and_then(|w| w.location().search().ok())
+        .unwrap_or_default();
+    param(&query, "resume").is_some()
+}
+
+/// The value of `name` in a `?a=1&b` query (`""` for a bare `b`).
+fn param<'q>(query: &'q str, name: &str) -> Option<&'q str> {
+    query.trim_start_matches('?').split('&').find_map(|pair| {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        (key == name).then_some(value)
+    })
+}
+
+/// What the hook's `session` says: the latest `Resumed` or `SessionLost`.
+fn session_text(event: Option<&ConnectionEvent>) -> String {
+    match event {
+        None => "no session event".to_owned(),
+        Some(ConnectionEvent::Resumed { resent, .. }) => format!("resumed (resent {resent})"),
+        Some(ConnectionEvent::SessionLost { reason, .. }) => format!("session lost: {reason:?}"),
+        Some(_) => "other".to_owned(),
+    }
 }
 
 /// Asks the test server to drop every WebSocket without a close frame.
