@@ -242,22 +242,6 @@ async fn the_sink_waits_for_the_stream_writer_and_everything_is_echoed() {
 }
 
 #[wasm_bindgen_test]
-async fn the_stream_writer_pushes_back_while_the_peer_reads_nothing() {
-    let ws = WebSocket::builder(ws_url("/silent?hold=20"))
-        .receive_backpressure(true)
-        .high_water_mark(64 * 1024)
-        .connect()
-        .await
-        .unwrap();
-    if !ws.reads_with_backpressure() {
-        // The fallback is the WebSocket path, which routes.rs tests.
-        assert!(!has_websocket_stream());
-        return;
-    }
-    crate::routes::a_silent_peer_keeps_the_sink_pending(ws).await;
-}
-
-#[wasm_bindgen_test]
 async fn a_reconnecting_socket_not_polled_stops_the_flood_and_its_heartbeat_waits() {
     let id = unique_id("bp-rc");
     // A heartbeat far shorter than the pause below: without the pause reaching the machine

@@ -236,19 +236,11 @@ async fn ready_now(ws: &mut WebSocket) -> Poll<Result<(), Error>> {
 
 #[wasm_bindgen_test]
 async fn a_peer_that_stops_reading_keeps_the_sink_pending() {
-    let ws = WebSocket::builder(ws_url("/silent?hold=20"))
+    let mut ws = WebSocket::builder(ws_url("/silent?hold=20"))
         .high_water_mark(64 * 1024)
         .connect()
         .await
         .unwrap();
-    a_silent_peer_keeps_the_sink_pending(ws).await;
-}
-
-/// Sends 1 MiB messages to a peer that reads nothing while the sink (high-water mark 64 KiB)
-/// takes them: it must push back, stay pending while the peer still reads nothing, and
-/// release a waiting sender with an error on close. Shared with the `WebSocketStream` path's
-/// test (backpressure.rs).
-pub(crate) async fn a_silent_peer_keeps_the_sink_pending(mut ws: WebSocket) {
     let chunk = vec![0u8; 1 << 20];
     let mut sent = 0;
     // Fill every buffer between us and the peer (browser, network service, kernel): send
