@@ -54,7 +54,7 @@ fn Chat() -> impl IntoView {
     let shown = RwSignal::new(VecDeque::<(usize, String)>::new());
     let resume = resume_requested();
     let ws = use_reconnecting_websocket_with(
-        room_url(),
+        room_url(resume),
         move |builder| {
             let builder = builder.backoff(
                 ExponentialBackoff::new()
@@ -128,18 +128,14 @@ fn Chat() -> impl IntoView {
 }
 
 /// `ws://` (or `wss://`) on the page's own host, naming this member with the page's `?id=`:
-/// the broadcast room, or with `?resume` the resume echo.
-fn room_url() -> String {
+/// the broadcast room, or the resume echo with `resume`.
+fn room_url(resume: bool) -> String {
     let location = window().location();
     let secure = location.protocol().is_ok_and(|p| p == "https:");
     let host = location.host().unwrap_or_default();
     let query = location.search().unwrap_or_default();
     let id = param(&query, "id").unwrap_or("leptos-chat");
-    let path = if param(&query, "resume").is_some() {
-        "resume"
-    } else {
-        "room"
-    };
+    let path = if resume { "resume" } else { "room" };
     let scheme = if secure { "wss" } else { "ws" };
     format!("{scheme}://{host}/{path}?id={id}")
 }

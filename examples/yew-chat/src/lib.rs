@@ -85,7 +85,7 @@ fn Chat() -> Html {
     let ws = {
         let add = received.dispatcher();
         use_reconnecting_websocket_with(
-            room_url(),
+            room_url(resume),
             move |builder| {
                 let builder = builder.backoff(
                     ExponentialBackoff::new()
@@ -161,8 +161,8 @@ fn Chat() -> Html {
 }
 
 /// `ws://` (or `wss://`) on the page's own host, naming this member with the page's `?id=`:
-/// the broadcast room, or with `?resume` the resume echo.
-fn room_url() -> String {
+/// the broadcast room, or the resume echo with `resume`.
+fn room_url(resume: bool) -> String {
     let Some(location) = web_sys::window().map(|w| w.location()) else {
         return String::new();
     };
@@ -170,11 +170,7 @@ fn room_url() -> String {
     let host = location.host().unwrap_or_default();
     let query = location.search().unwrap_or_default();
     let id = param(&query, "id").unwrap_or("yew-chat");
-    let path = if param(&query, "resume").is_some() {
-        "resume"
-    } else {
-        "room"
-    };
+    let path = if resume { "resume" } else { "room" };
     let scheme = if secure { "wss" } else { "ws" };
     format!("{scheme}://{host}/{path}?id={id}")
 }
