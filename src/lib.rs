@@ -78,6 +78,19 @@ pub use crate::socket::{
 pub mod sans_io {
     pub use crate::core::clock::{from_millis, seed, Clock, MAX_TIMER};
     pub use crate::core::machine::{Action, ConnId, Machine, Time, Timer};
+
+    /// The wire format of the resume protocol (`docs/resume-protocol.md`), both directions:
+    /// the one codec the client's machine and `ws-tether-server` share.
+    ///
+    /// ```
+    /// use ws_tether::sans_io::resume::{Control, Frame};
+    ///
+    /// let welcome = Control::New { session: "k9Qx".into(), window: 1 << 20 };
+    /// assert_eq!(Frame::parse(welcome.encode()), Frame::Control(welcome));
+    /// ```
+    pub mod resume {
+        pub use crate::core::resume::{wrap, Control, Frame, MAX_CONTROL_BYTES};
+    }
 }
 
 /// Counts of live browser resources, for leak tests. Not part of the stable API.

@@ -273,6 +273,9 @@ pub struct Machine {
     session: Session,
     /// With resume: `end` went out on the socket being closed by the user.
     end_sent: bool,
+    /// With resume: the server answered `welcome ended`; its last messages and its `end`
+    /// are coming, and nothing more is sent in the session.
+    ending: bool,
     /// The socket the driver reported created (after the URL provider, if any).
     created: Option<ConnId>,
     /// The driver doesn't read the open socket (receive backpressure): no silence counts.
@@ -309,6 +312,7 @@ impl Machine {
             rtt: None,
             session: Session::default(),
             end_sent: false,
+            ending: false,
             created: None,
             reading_paused: false,
             now,
@@ -497,9 +501,15 @@ impl Machine {
             let unconfirmed = self.session.reset();
             self.sync_reserved();
             self.end_sent = false;
+            // After `welcome ended` the server processed nothing beyond its welcome's count.
+            let reason = if std::mem::take(&mut self.ending) {
+                LostReason::Ended
+            } else {
+                LostReason::Stopped
+            };
             if !delivered && !unconfirmed.is_empty() {
                 self.emit(ConnectionEvent::SessionLost {
-                    reason: LostReason::Stopped,
+                    reason,
                     missed: None,
                     unconfirmed,
                 });
@@ -642,10 +652,6 @@ impl Machine {
         // Everything queued goes out first, in order, before anything newer (with resume:
         // after what the server hasn't received yet).
         if self.cfg.resume.is_some() {
-            for message in &self.session.unacked {
-                let message = crate::core::resume::wrap(message);
-                self.actions.push_back(Action::Write { id, message });
-            }
             self.write_queued(id);
         } else {
             while let Some(message) = self.queue.pop() {
@@ -752,6 +758,10 @@ impl Machine {
                 if !self.take_ack(n) {
                     return self.protocol_error("acknowledged messages never sent", now);
                 }
+                if matches!(self.phase, Phase::Open { .. }) {
+                    // Room in the server's window: what waited goes out.
+                    self.write_queued(id);
+                }
                 // Every answer to a ping is an ack: it answers the oldest one outstanding.
                 if let Some(&seq) = self.unanswered.first() {
                     self.unanswered.remove(0);
@@ -764,6 +774,7 @@ impl Machine {
                 }
                 if matches!(self.phase, Phase::Open { .. }) {
                     self.send_ack(id);
+                    self.write_queued(id);
                 }
             }
             Frame::Control(Control::End) => {
@@ -827,48 +838,77 @@ impl Machine {
     fn on_welcome(&mut self, id: ConnId, message: Message, now: Time) {
         let welcome = match Frame::parse(message) {
             Frame::Control(
-                c @ (Control::New { .. } | Control::Resumed { .. } | Control::Lost { .. }),
+                c @ (Control::New { .. }
+                | Control::Resumed { .. }
+                | Control::Lost { .. }
+                | Control::Ended { .. }),
             ) => c,
             // An application message, an echo of our greeting, anything else.
             _ => return self.unsupported(now),
         };
+        let resuming = self.session.id.is_some();
+        self.ending = false;
         let event = match welcome {
-            Control::New { session } if self.session.id.is_none() => {
+            Control::New { session, window } if !resuming => {
                 self.session.id = Some(session);
+                self.session.connected(window);
                 None
             }
             // Asked to resume, got a new session: as if the server had said "unknown".
-            Control::New { session } => Some(self.session_lost(LostReason::Unknown, None, session)),
+            Control::New { session, window } => {
+                self.session.connected(window);
+                Some(self.session_lost(LostReason::Unknown, None, session))
+            }
             Control::Lost {
                 reason,
                 session,
                 missed,
-            } if self.session.id.is_some() => Some(self.session_lost(reason, missed, session)),
+                window,
+            } if resuming => {
+                self.session.connected(window);
+                Some(self.session_lost(reason, missed, session))
+            }
             Control::Resumed {
                 session,
                 recv,
                 next,
-            } if self.session.id.is_some() => {
+                window,
+            } if resuming => {
+                if recv < self.session.acked() {
+                    // The server confirmed more before than it has now (its store lost
+                    // writes): resuming on its count would lose or repeat messages.
+                    return self.diverged(id, now);
+                }
                 if !self.take_ack(recv) {
                     return self.protocol_error("resumed past the messages sent", now);
                 }
+                self.session.connected(window);
                 self.session.id = Some(session.clone());
-                let expected = self.session.recv.saturating_add(1);
-                let gap = next.saturating_sub(expected);
-                self.session.skip = expected.saturating_sub(next);
-                self.session.recv = self.session.recv.max(next.saturating_sub(1));
-                self.session.reported = self.session.recv;
+                self.skip_to(next);
                 let resent = self.session.unacked.len();
                 let protocol = std::mem::take(&mut self.handshake_protocol);
                 self.become_open(id, protocol, now);
                 self.emit(ConnectionEvent::Resumed { session, resent });
-                if gap > 0 {
-                    self.emit(ConnectionEvent::SessionLost {
-                        reason: LostReason::Gap,
-                        missed: Some(gap),
-                        unconfirmed: Vec::new(),
-                    });
+                return;
+            }
+            Control::Ended {
+                session: _,
+                recv,
+                next,
+            } if resuming => {
+                if recv < self.session.acked() {
+                    return self.diverged(id, now);
                 }
+                if !self.take_ack(recv) {
+                    return self.protocol_error("ended past the messages sent", now);
+                }
+                // The server's last messages follow, then its `end`: the connection stays
+                // open to receive them, and nothing more is sent in the session.
+                self.skip_to(next);
+                self.session.connected(0);
+                self.ending = true;
+                let protocol = std::mem::take(&mut self.handshake_protocol);
+                self.become_open(id, protocol, now);
                 return;
             }
             _ => return self.protocol_error("an unexpected welcome", now),
@@ -878,6 +918,47 @@ impl Machine {
         if let Some(event) = event {
             self.emit(event);
         }
+    }
+
+    /// After a resuming welcome: the server sends from its message `next` on. Numbers we
+    /// have already are discarded when they come again; numbers we never got are reported.
+    fn skip_to(&mut self, next: u64) {
+        let expected = self.session.recv.saturating_add(1);
+        let gap = next.saturating_sub(expected);
+        self.session.skip = expected.saturating_sub(next);
+        self.session.recv = self.session.recv.max(next.saturating_sub(1));
+        self.session.reported = self.session.recv;
+        if gap > 0 {
+            self.emit(ConnectionEvent::SessionLost {
+                reason: LostReason::Gap,
+                missed: Some(gap),
+                unconfirmed: Vec::new(),
+            });
+        }
+    }
+
+    /// The server resumed behind what it had confirmed: the session can't go on. Ended on
+    /// our side (the server may forget it: `end`), reported with what was never confirmed;
+    /// the next connection starts a new session. Never a reconnect loop on the old one.
+    fn diverged(&mut self, id: ConnId, now: Time) {
+        self.actions.push_back(Action::Write {
+            id,
+            message: Control::End.encode(),
+        });
+        let unconfirmed = self.session.reset();
+        self.sync_reserved();
+        self.emit(ConnectionEvent::SessionLost {
+            reason: LostReason::Diverged,
+            missed: None,
+            unconfirmed,
+        });
+        self.drop_socket(1000, PROTOCOL_ERROR_REASON);
+        let close = CloseInfo {
+            code: 1006,
+            reason: format!("{PROTOCOL_ERROR_REASON}: resumed behind its acknowledgements"),
+            was_clean: false,
+        };
+        self.lost(close, now);
     }
 
     /// The old session is gone: start `session` afresh and say what was lost.
@@ -897,11 +978,27 @@ impl Machine {
         }
     }
 
-    /// With resume: writes the queued messages, numbering them.
+    /// With resume: writes what the server's window allows, in order: first the
+    /// unacknowledged messages this connection hasn't carried yet, then the queued ones
+    /// (numbering them). The rest waits for acknowledgements.
     fn write_queued(&mut self, id: ConnId) {
-        while let Some(message) = self.queue.pop() {
-            let message = self.session.record_sent(message);
+        if self.ending {
+            return;
+        }
+        while let Some(message) = self.session.next_resend() {
             self.actions.push_back(Action::Write { id, message });
+        }
+        if self.session.all_resent() {
+            while let Some(len) = self.queue.front_len() {
+                if !self.session.fits(len) {
+                    break;
+                }
+                let Some(message) = self.queue.pop() else {
+                    break;
+                };
+                let message = self.session.record_sent(message);
+                self.actions.push_back(Action::Write { id, message });
+            }
         }
         self.sync_reserved();
     }
@@ -1116,9 +1213,14 @@ impl Machine {
                 // Through the queue: the bound covers what awaits its acknowledgement.
                 match self.queue.push(message)? {
                     SendOutcome::Dropped => Ok(SendOutcome::Dropped),
-                    _ => {
+                    queued => {
                         self.write_queued(id);
-                        Ok(SendOutcome::Written)
+                        // Written unless it waits for room in the server's window.
+                        if self.queue.front_len().is_none() {
+                            Ok(SendOutcome::Written)
+                        } else {
+                            Ok(queued)
+                        }
                     }
                 }
             }

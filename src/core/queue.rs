@@ -29,7 +29,8 @@ pub enum Overflow {
 pub enum SendOutcome {
     /// Handed to the open socket.
     Written,
-    /// Queued; it will be written, in order, when a connection opens.
+    /// Queued; it will be written, in order, when a connection opens (with
+    /// [`Resume`](crate::Resume): or when the server's receive window has room).
     Queued {
         /// Older messages dropped to make room ([`Overflow::DropOldest`]).
         dropped: usize,
@@ -145,6 +146,11 @@ impl SendQueue {
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.items.len()
+    }
+
+    /// The length of the message `pop` would return.
+    pub(crate) fn front_len(&self) -> Option<usize> {
+        self.items.front().map(Message::len)
     }
 
     pub(crate) fn pop(&mut self) -> Option<Message> {

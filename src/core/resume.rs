@@ -68,6 +68,14 @@ pub enum LostReason {
     Expired,
     /// The server's replay buffer for the session overflowed while the client was away.
     Overflow,
+    /// The server's record of the session is behind what it had already confirmed (its
+    /// store lost writes: a failover, a reload from an older snapshot, an eviction), or the
+    /// client's count is beyond anything the server sent. Neither side can tell what the
+    /// other has, so the session starts afresh instead of resuming on a wrong count.
+    Diverged,
+    /// The server had ended the session while the client was away (after delivering its
+    /// last messages): the client's messages it never confirmed were not processed.
+    Ended,
     /// The server resumed the session but no longer had some of its messages.
     Gap,
     /// The socket stopped for good (closed, gave up, or the server ended the session)
@@ -84,6 +92,8 @@ impl LostReason {
             LostReason::Unknown => "unknown",
             LostReason::Expired => "expired",
             LostReason::Overflow => "overflow",
+            LostReason::Diverged => "diverged",
+            LostReason::Ended => "ended",
             LostReason::Gap => "gap",
             LostReason::Stopped => "stopped",
             LostReason::Other(word) => word,
@@ -96,43 +106,88 @@ impl LostReason {
             b"unknown" => LostReason::Unknown,
             b"expired" => LostReason::Expired,
             b"overflow" => LostReason::Overflow,
+            b"diverged" => LostReason::Diverged,
             w if !w.is_empty() && w.iter().all(u8::is_ascii_graphic) => LostReason::Other(ascii(w)),
             _ => return None,
         })
     }
 }
 
-/// A control message of the protocol.
+/// A control message of the protocol (spec section 3), as both sides write and read it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Control {
+#[non_exhaustive]
+pub enum Control {
+    /// `hello`: the client starts a new session.
     Hello,
+    /// `resume <session> <recv>`: the client continues `session`, having received the
+    /// server's messages `1..=recv`.
     Resume {
+        /// The session identifier.
         session: String,
+        /// The client received the server's messages `1..=recv`.
         recv: u64,
     },
+    /// `welcome new <session> <window>`: a new session.
     New {
+        /// The new session's identifier.
         session: String,
+        /// The server's receive window: the most payload bytes the client may have sent
+        /// and not had acknowledged (a message alone may exceed it).
+        window: u64,
     },
+    /// `welcome resumed <session> <recv> <next> <window>`: the session continues.
     Resumed {
+        /// The session identifier (possibly a new one for the same session).
         session: String,
+        /// The server received the client's messages `1..=recv`.
         recv: u64,
+        /// The number of the next application message the server sends.
+        next: u64,
+        /// The server's receive window (see [`Control::New`]).
+        window: u64,
+    },
+    /// `welcome lost <reason> <session> <missed> <window>`: the old session can't continue;
+    /// `session` is a new one.
+    Lost {
+        /// Why.
+        reason: LostReason,
+        /// The new session's identifier.
+        session: String,
+        /// How many of the server's messages the client will never get, if known.
+        missed: Option<u64>,
+        /// The server's receive window (see [`Control::New`]).
+        window: u64,
+    },
+    /// `welcome ended <session> <recv> <next>`: the server ended the session while the
+    /// client was away. It sends its last messages from `next` on, then `end`.
+    Ended {
+        /// The session identifier.
+        session: String,
+        /// The server received (and processed) the client's messages `1..=recv`.
+        recv: u64,
+        /// The number of the next application message the server sends.
         next: u64,
     },
-    Lost {
-        reason: LostReason,
-        session: String,
-        missed: Option<u64>,
-    },
+    /// `ack <recv>`: the sender received the other side's messages `1..=recv`.
     Ack(u64),
+    /// `ping <recv>`: like `ack`, and asks for an `ack` back at once.
     Ping(u64),
+    /// `end`: the sender ends the session.
     End,
 }
 
 const TAG_DATA: u8 = 0;
 const TAG_CONTROL: u8 = 1;
 
+/// The longest control message either side accepts, tag byte included (spec section 3):
+/// the longest valid one (a `welcome resumed` with a 128-character identifier and three
+/// 20-digit numbers) is 208 bytes. A longer frame is a protocol error, found without
+/// reading past this length.
+pub const MAX_CONTROL_BYTES: usize = 256;
+
 impl Control {
-    pub(crate) fn encode(&self) -> Message {
+    /// The binary frame carrying this control message.
+    pub fn encode(&self) -> Message {
         // Built by hand, not with `format!`: integer formatting would link `core::fmt`'s
         // number machinery into the npm package's wasm.
         let mut out = vec![TAG_CONTROL];
@@ -149,32 +204,48 @@ impl Control {
                 word(session);
                 word(&decimal(*recv));
             }
-            Control::New { session } => {
+            Control::New { session, window } => {
                 word("welcome");
                 word("new");
                 word(session);
+                word(&decimal(*window));
             }
             Control::Resumed {
                 session,
                 recv,
                 next,
+                window,
             } => {
                 word("welcome");
                 word("resumed");
                 word(session);
                 word(&decimal(*recv));
                 word(&decimal(*next));
+                word(&decimal(*window));
             }
             Control::Lost {
                 reason,
                 session,
                 missed,
+                window,
             } => {
                 word("welcome");
                 word("lost");
                 word(reason.as_str());
                 word(session);
                 word(&missed.map_or_else(|| "?".to_owned(), decimal));
+                word(&decimal(*window));
+            }
+            Control::Ended {
+                session,
+                recv,
+                next,
+            } => {
+                word("welcome");
+                word("ended");
+                word(session);
+                word(&decimal(*recv));
+                word(&decimal(*next));
             }
             Control::Ack(n) => {
                 word("ack");
@@ -191,7 +262,8 @@ impl Control {
 
     fn decode(bytes: &[u8]) -> Option<Control> {
         // On bytes, not `str`: every valid word is ASCII, and UTF-8 validation and `str`
-        // parsing would add their code to the npm package's wasm.
+        // parsing would add their code to the npm package's wasm. Word by word, without
+        // collecting: a frame costs no memory beyond its own.
         let mut words = bytes.split(|b| *b == b' ');
         let mut word = || words.next();
         let num = |w: Option<&[u8]>| -> Option<u64> {
@@ -224,11 +296,13 @@ impl Control {
             b"welcome" => match word()? {
                 b"new" => Control::New {
                     session: session(word())?,
+                    window: num(word())?,
                 },
                 b"resumed" => Control::Resumed {
                     session: session(word())?,
                     recv: num(word())?,
                     next: num(word())?,
+                    window: num(word())?,
                 },
                 b"lost" => Control::Lost {
                     reason: LostReason::parse(word()?)?,
@@ -237,6 +311,12 @@ impl Control {
                         b"?" => None,
                         n => Some(num(Some(n))?),
                     },
+                    window: num(word())?,
+                },
+                b"ended" => Control::Ended {
+                    session: session(word())?,
+                    recv: num(word())?,
+                    next: num(word())?,
                 },
                 _ => return None,
             },
@@ -269,17 +349,21 @@ fn decimal(mut n: u64) -> String {
     ascii(&digits)
 }
 
-/// What a received frame is.
+/// What a received frame is (spec section 2).
 #[derive(Debug, PartialEq, Eq)]
-pub(crate) enum Frame {
+#[non_exhaustive]
+pub enum Frame {
+    /// An application message, unwrapped.
     App(Message),
+    /// A control message.
     Control(Control),
-    /// Not a frame of the protocol; the text says why.
+    /// Not a frame of the protocol; the text says why (the reason of the 1002 close).
     Invalid(&'static str),
 }
 
 impl Frame {
-    pub(crate) fn parse(message: Message) -> Frame {
+    /// Reads one WebSocket message of a `tether.resume.v1` connection.
+    pub fn parse(message: Message) -> Frame {
         match message {
             Message::Text(_) => Frame::App(message),
             Message::Binary(mut bytes) => match bytes.first() {
@@ -287,19 +371,38 @@ impl Frame {
                     bytes.remove(0);
                     Frame::App(Message::Binary(bytes))
                 }
-                Some(&TAG_CONTROL) => match Control::decode(&bytes[1..]) {
-                    Some(control) => Frame::Control(control),
-                    None => Frame::Invalid("malformed control message"),
-                },
+                Some(&TAG_CONTROL) => Frame::control(&bytes),
                 Some(_) => Frame::Invalid("unknown frame tag"),
                 None => Frame::Invalid("empty binary frame"),
             },
         }
     }
+
+    /// Reads a binary message's bytes without taking them (a data frame's payload is
+    /// copied out).
+    pub fn parse_bytes(bytes: &[u8]) -> Frame {
+        match bytes.first() {
+            Some(&TAG_DATA) => Frame::App(Message::Binary(bytes[1..].to_vec())),
+            Some(&TAG_CONTROL) => Frame::control(bytes),
+            Some(_) => Frame::Invalid("unknown frame tag"),
+            None => Frame::Invalid("empty binary frame"),
+        }
+    }
+
+    fn control(bytes: &[u8]) -> Frame {
+        if bytes.len() > MAX_CONTROL_BYTES {
+            return Frame::Invalid("control message too long");
+        }
+        match Control::decode(&bytes[1..]) {
+            Some(control) => Frame::Control(control),
+            None => Frame::Invalid("malformed control message"),
+        }
+    }
 }
 
-/// An application message as it goes on the wire.
-pub(crate) fn wrap(message: &Message) -> Message {
+/// An application message as it goes on the wire: text unchanged, binary behind the data
+/// tag.
+pub fn wrap(message: &Message) -> Message {
     match message {
         Message::Text(_) => message.clone(),
         Message::Binary(bytes) => {
@@ -327,6 +430,11 @@ pub(crate) struct Session {
     pub(crate) reported: u64,
     /// Duplicates still to discard after a resume.
     pub(crate) skip: u64,
+    /// The server's receive window on this connection (its welcome's `<window>`).
+    window: u64,
+    /// How many of `unacked` (from the front) went out on this connection, and their bytes.
+    written: usize,
+    inflight: usize,
 }
 
 impl Session {
@@ -335,11 +443,44 @@ impl Session {
         self.sent - self.unacked.len() as u64
     }
 
+    /// A welcomed connection with the server's receive `window`: nothing is in flight on it
+    /// yet (every unacknowledged message goes out again).
+    pub(crate) fn connected(&mut self, window: u64) {
+        self.window = window;
+        self.written = 0;
+        self.inflight = 0;
+    }
+
+    /// Whether a message of `len` bytes may go out now: within the server's window, or
+    /// alone (a message larger than the window goes when nothing else is in flight).
+    pub(crate) fn fits(&self, len: usize) -> bool {
+        self.inflight == 0 || (self.inflight as u64).saturating_add(len as u64) <= self.window
+    }
+
+    /// The next unacknowledged message to send again on this connection, if the window
+    /// allows; its wire form.
+    pub(crate) fn next_resend(&mut self) -> Option<Message> {
+        let len = self.unacked.get(self.written)?.len();
+        if !self.fits(len) {
+            return None;
+        }
+        self.written += 1;
+        self.inflight += len;
+        Some(wrap(&self.unacked[self.written - 1]))
+    }
+
+    /// Whether every unacknowledged message went out on this connection.
+    pub(crate) fn all_resent(&self) -> bool {
+        self.written == self.unacked.len()
+    }
+
     /// Records a message written to the socket; returns its wire form.
     pub(crate) fn record_sent(&mut self, message: Message) -> Message {
         let framed = wrap(&message);
         self.sent += 1;
         self.unacked_bytes += message.len();
+        self.inflight += message.len();
+        self.written += 1;
         self.unacked.push_back(message);
         framed
     }
@@ -353,6 +494,10 @@ impl Session {
         while self.acked() < n {
             if let Some(m) = self.unacked.pop_front() {
                 self.unacked_bytes -= m.len();
+                if self.written > 0 {
+                    self.written -= 1;
+                    self.inflight -= m.len();
+                }
             }
         }
         true
@@ -374,7 +519,10 @@ impl Session {
     pub(crate) fn reset(&mut self) -> Vec<Message> {
         // Drained, not converted: `VecDeque -> Vec` rotates, whose code the wasm would carry.
         let unconfirmed = self.unacked.drain(..).collect();
+        let window = self.window;
         *self = Session::default();
+        // The connection the reset happened on keeps its window.
+        self.window = window;
         unconfirmed
     }
 }
@@ -399,21 +547,36 @@ mod tests {
             },
             Control::New {
                 session: "abc".into(),
+                window: 1 << 20,
             },
             Control::Resumed {
                 session: "abc".into(),
                 recv: 0,
                 next: 1,
+                window: 0,
             },
             Control::Lost {
                 reason: LostReason::Overflow,
                 session: "n".into(),
                 missed: Some(12),
+                window: u64::MAX,
+            },
+            Control::Lost {
+                reason: LostReason::Diverged,
+                session: "n".into(),
+                missed: None,
+                window: 7,
             },
             Control::Lost {
                 reason: LostReason::Other("moved".into()),
                 session: "n".into(),
                 missed: None,
+                window: 7,
+            },
+            Control::Ended {
+                session: "abc".into(),
+                recv: 4,
+                next: 9,
             },
             Control::Ack(u64::MAX),
             Control::Ping(0),
@@ -434,9 +597,16 @@ mod tests {
             "ack  1",
             "ping x",
             "welcome new",
+            "welcome new s",
+            "welcome new s 1 2",
             "welcome new has space",
             "welcome resumed s 1",
+            "welcome resumed s 1 2",
             "welcome lost unknown s -",
+            "welcome lost unknown s 1",
+            "welcome lost unknown s ? 01",
+            "welcome ended s 1",
+            "welcome ended s 1 2 3",
             "resume s 18446744073709551616",
             "bye",
             "",
@@ -446,8 +616,26 @@ mod tests {
                 "{bad:?}"
             );
         }
-        let long = format!("welcome new {}", "a".repeat(129));
+        let long = format!("welcome new {} 1", "a".repeat(129));
         assert!(matches!(Frame::parse(control(&long)), Frame::Invalid(_)));
+        // The longest valid control message fits the bound; one byte of padding more
+        // than the bound is refused before it is read.
+        let longest = Control::Resumed {
+            session: "a".repeat(128),
+            recv: u64::MAX,
+            next: u64::MAX,
+            window: u64::MAX,
+        };
+        assert_eq!(longest.encode().len(), 208);
+        assert_eq!(Frame::parse(longest.encode()), Frame::Control(longest));
+        let mut padded = control("ack 1");
+        if let Message::Binary(bytes) = &mut padded {
+            bytes.resize(MAX_CONTROL_BYTES + 1, b' ');
+        }
+        assert_eq!(
+            Frame::parse(padded),
+            Frame::Invalid("control message too long")
+        );
         assert!(matches!(
             Frame::parse(Message::Binary(vec![])),
             Frame::Invalid(_)

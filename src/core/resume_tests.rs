@@ -27,7 +27,7 @@ fn open_resume(sim: &mut Sim) -> Vec<Action> {
 /// Opens and welcomes a new session `s1`.
 fn start(sim: &mut Sim) -> ConnId {
     open_resume(sim);
-    sim.recv(ctl("welcome new s1"));
+    sim.recv(ctl("welcome new s1 1048576"));
     sim.current()
 }
 
@@ -80,7 +80,7 @@ fn hello_then_welcome_opens_and_numbers_messages() {
     assert!(!events_in(&acts)
         .iter()
         .any(|e| matches!(e, ConnectionEvent::Open { .. })));
-    let acts = sim.recv(ctl("welcome new s1"));
+    let acts = sim.recv(ctl("welcome new s1 1048576"));
     assert!(events_in(&acts).contains(&ConnectionEvent::Open {
         protocol: "chat".into()
     }));
@@ -111,7 +111,7 @@ fn after_a_drop_both_sides_replay_what_the_other_lacks_without_duplicates() {
     let acts = open_resume(&mut sim);
     assert_eq!(writes_in(&acts), vec![ctl("resume s1 2")]);
     // The server had "a" and "b"; it sends again from its message 2 ("s2", a duplicate).
-    let acts = sim.recv(ctl("welcome resumed s1 2 2"));
+    let acts = sim.recv(ctl("welcome resumed s1 2 2 1048576"));
     assert_eq!(
         writes_in(&acts),
         vec![text("c"), text("d")],
@@ -139,7 +139,7 @@ fn a_session_the_server_lost_is_reported_with_its_unconfirmed_messages() {
     sim.drop_current(1006);
     sim.advance_to_next_timer();
     open_resume(&mut sim);
-    let acts = sim.recv(ctl("welcome lost expired s2 5"));
+    let acts = sim.recv(ctl("welcome lost expired s2 5 1048576"));
     let events = events_in(&acts);
     assert!(events.contains(&ConnectionEvent::SessionLost {
         reason: LostReason::Expired,
@@ -153,7 +153,7 @@ fn a_session_the_server_lost_is_reported_with_its_unconfirmed_messages() {
     sim.advance_to_next_timer();
     let acts = open_resume(&mut sim);
     assert_eq!(writes_in(&acts), vec![ctl("resume s2 0")]);
-    let acts = sim.recv(ctl("welcome resumed s2 0 1"));
+    let acts = sim.recv(ctl("welcome resumed s2 0 1 1048576"));
     assert_eq!(writes_in(&acts), vec![text("c")]);
 }
 
@@ -165,7 +165,7 @@ fn a_gap_in_the_servers_replay_is_reported_as_missed() {
     sim.drop_current(1006);
     sim.advance_to_next_timer();
     open_resume(&mut sim);
-    let acts = sim.recv(ctl("welcome resumed s1 0 5"));
+    let acts = sim.recv(ctl("welcome resumed s1 0 5 1048576"));
     assert!(events_in(&acts).contains(&ConnectionEvent::SessionLost {
         reason: LostReason::Gap,
         missed: Some(3),
@@ -320,7 +320,7 @@ fn the_server_ending_the_session_stops_the_socket() {
 #[test]
 fn protocol_errors_drop_the_connection_and_resume_on_the_next() {
     for bad in [
-        ctl("welcome new s9"),
+        ctl("welcome new s9 1048576"),
         ctl("ack 9"),
         ctl("bogus"),
         Message::Binary(vec![]),
@@ -369,14 +369,14 @@ fn randomized_drops_lose_nothing_in_either_direction() {
                     self.sent.clear();
                     self.recv = 0;
                     self.session += 1;
-                    out.push(ctl(&format!("welcome new s{}", self.session)));
+                    out.push(ctl(&format!("welcome new s{} 1048576", self.session)));
                     self.live = true;
                 }
                 Frame::Control(Control::Resume { recv, .. }) => {
                     self.acked = self.acked.max(recv);
                     let next = recv + 1;
                     out.push(ctl(&format!(
-                        "welcome resumed s{} {} {next}",
+                        "welcome resumed s{} {} {next} 1048576",
                         self.session, self.recv
                     )));
                     for m in &self.sent[recv as usize..] {
@@ -522,4 +522,120 @@ fn randomized_drops_lose_nothing_in_either_direction() {
             .iter()
             .any(|e| matches!(e, ConnectionEvent::SessionLost { .. })));
     }
+}
+
+/// The server's receive window (issue: a busy server app must not make the client flood
+/// it): the client never has more unacknowledged bytes in flight than the welcome allows,
+/// except one message alone; acks let the rest out, in order.
+#[test]
+fn the_client_keeps_to_the_servers_receive_window() {
+    let mut sim = Sim::new(resume_cfg(), 1);
+    open_resume(&mut sim);
+    sim.recv(ctl("welcome new s1 10"));
+    let (out, acts) = sim.send(text("aaaa"));
+    assert_eq!(out, Ok(SendOutcome::Written));
+    assert_eq!(writes_in(&acts), vec![text("aaaa")]);
+    let (out, acts) = sim.send(text("bbbbbb"));
+    assert_eq!(out, Ok(SendOutcome::Written), "4 + 6 bytes: the window is full");
+    assert_eq!(writes_in(&acts), vec![text("bbbbbb")]);
+    let (out, acts) = sim.send(text("c"));
+    assert_eq!(out, Ok(SendOutcome::Queued { dropped: 0 }));
+    assert!(writes_in(&acts).is_empty(), "beyond the window: waits");
+    let (_, acts) = sim.send(text("ddddddddddddddd"));
+    assert!(writes_in(&acts).is_empty(), "in order behind c");
+    assert_eq!(sim.m.queued_bytes(), 16);
+    let acts = sim.recv(ctl("ack 1"));
+    assert_eq!(writes_in(&acts), vec![text("c")], "6 + 1 fit, 15 does not");
+    let acts = sim.recv(ctl("ack 3"));
+    assert_eq!(
+        writes_in(&acts),
+        vec![text("ddddddddddddddd")],
+        "larger than the window, it goes alone"
+    );
+    let (out, acts) = sim.send(text("e"));
+    assert_eq!(out, Ok(SendOutcome::Queued { dropped: 0 }));
+    assert!(writes_in(&acts).is_empty());
+    // A ping's acknowledgement frees the window too.
+    let acts = sim.recv(ctl("ping 4"));
+    assert_eq!(writes_in(&acts), vec![ctl("ack 0"), text("e")]);
+}
+
+#[test]
+fn a_resume_resends_within_the_new_connections_window() {
+    let mut sim = Sim::new(resume_cfg(), 1);
+    start(&mut sim);
+    for m in ["aaaa", "bbbb", "cccc"] {
+        let _ = sim.send(text(m));
+    }
+    sim.drop_current(1006);
+    let _ = sim.m.send(text("dd"));
+    sim.advance_to_next_timer();
+    open_resume(&mut sim);
+    let acts = sim.recv(ctl("welcome resumed s1 0 1 8"));
+    assert_eq!(writes_in(&acts), vec![text("aaaa"), text("bbbb")]);
+    let acts = sim.recv(ctl("ack 1"));
+    assert_eq!(writes_in(&acts), vec![text("cccc")]);
+    let acts = sim.recv(ctl("ack 3"));
+    assert_eq!(writes_in(&acts), vec![text("dd")]);
+    assert_eq!(sim.m.unacknowledged(), 1);
+}
+
+/// A store that lost writes (failover, old snapshot) resumes behind what it confirmed:
+/// the client reports the session lost with what it never had confirmed, ends it and
+/// starts a new one, instead of retrying the old one for ever.
+#[test]
+fn a_welcome_behind_an_earlier_ack_loses_the_session_instead_of_looping() {
+    let mut sim = Sim::new(resume_cfg(), 1);
+    start(&mut sim);
+    for m in ["a", "b", "c"] {
+        let _ = sim.send(text(m));
+    }
+    sim.recv(ctl("ack 2"));
+    sim.drop_current(1006);
+    sim.advance_to_next_timer();
+    let id = sim.current();
+    open_resume(&mut sim);
+    let acts = sim.recv(ctl("welcome resumed s1 1 1 1048576"));
+    assert!(events_in(&acts).contains(&ConnectionEvent::SessionLost {
+        reason: LostReason::Diverged,
+        missed: None,
+        unconfirmed: vec![text("c")],
+    }));
+    assert_eq!(writes_in(&acts), vec![ctl("end")], "the old session is ended");
+    assert_eq!(close_sockets_in(&acts)[0].0, id);
+    assert!(!events_in(&acts)
+        .iter()
+        .any(|e| matches!(e, ConnectionEvent::Resumed { .. })));
+    sim.advance_to_next_timer();
+    let acts = open_resume(&mut sim);
+    assert_eq!(writes_in(&acts), vec![ctl("hello")], "a new session");
+}
+
+/// The server ended the session while we were away: its last messages arrive, then its
+/// `end`; what it never confirmed is reported as not processed; nothing is sent again.
+#[test]
+fn a_session_the_server_ended_delivers_its_last_messages_then_stops() {
+    let mut sim = Sim::new(resume_cfg(), 1);
+    start(&mut sim);
+    let _ = sim.send(text("a"));
+    let _ = sim.send(text("b"));
+    sim.recv(text("s1"));
+    sim.drop_current(1006);
+    let _ = sim.m.send(text("c"));
+    sim.advance_to_next_timer();
+    open_resume(&mut sim);
+    let acts = sim.recv(ctl("welcome ended s1 1 2"));
+    assert!(writes_in(&acts).is_empty(), "nothing more is sent");
+    let acts = sim.recv(text("bye"));
+    assert_eq!(delivered_in(&acts), vec![text("bye")]);
+    let acts = sim.recv(ctl("end"));
+    assert!(events_in(&acts).contains(&ConnectionEvent::SessionLost {
+        reason: LostReason::Ended,
+        missed: None,
+        unconfirmed: vec![text("b")],
+    }));
+    let (reason, unsent) = the_closed(&acts);
+    assert_eq!(reason, StopReason::SessionEnded);
+    assert_eq!(unsent, 1, "c was never written");
+    assert!(dials_in(&acts).is_empty());
 }
