@@ -6,15 +6,16 @@
 
 use std::collections::VecDeque;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket};
 use futures_util::StreamExt as _;
-use tokio::sync::mpsc::{self, OwnedPermit};
+use tokio::sync::mpsc;
 use tokio::sync::oneshot;
 use tokio::time::Instant;
+use ws_tether::sans_io::resume::{Control, Frame};
 use ws_tether::Message;
 
-use crate::frame::{self, Control, Frame, Reply};
 use crate::registry::Registry;
 use crate::session::{Incoming, Shared};
 use crate::store::{Changes, LostReason, Snapshot};
@@ -49,7 +50,7 @@ pub(crate) enum Command {
 /// How the first connection starts.
 pub(crate) enum Start {
     /// `welcome new` or `welcome lost` on `socket` (a fresh session).
-    Fresh { socket: WebSocket, welcome: Vec<u8> },
+    Fresh { socket: WebSocket, welcome: Control },
     /// `welcome resumed` on `socket`, replaying from the snapshot (taken over from the
     /// store).
     Resumed {
@@ -66,10 +67,11 @@ pub(crate) struct Actor {
     registry: Arc<Registry>,
     shared: Arc<Shared>,
     commands: mpsc::UnboundedReceiver<Command>,
-    incoming: mpsc::Sender<Incoming>,
-    permit: Option<OwnedPermit<Incoming>>,
-    stream_dropped: bool,
     conn: Option<WebSocket>,
+    /// The client's messages received on this connection and not covered by an `ack` sent
+    /// yet: (number, bytes). The client keeps them within the announced receive window.
+    held: VecDeque<(u64, usize)>,
+    held_bytes: usize,
     /// The number the client's next data frame on this connection has (the client resends
     /// everything after the welcome's `recv`).
     next_in: u64,
@@ -96,8 +98,6 @@ pub(crate) struct Actor {
 /// What woke the task.
 enum Wake {
     Command(Option<Command>),
-    Permit(Result<OwnedPermit<Incoming>, mpsc::error::SendError<()>>),
-    StreamDropped,
     Frame(Option<Result<WsMessage, axum::Error>>),
     Shared,
     AckDue,
@@ -135,7 +135,6 @@ impl Actor {
         registry: Arc<Registry>,
         shared: Arc<Shared>,
         commands: mpsc::UnboundedReceiver<Command>,
-        incoming: mpsc::Sender<Incoming>,
         received: u64,
         acknowledged: u64,
         replay: Vec<Message>,
@@ -147,10 +146,9 @@ impl Actor {
             registry,
             shared,
             commands,
-            incoming,
-            permit: None,
-            stream_dropped: false,
             conn: None,
+            held: VecDeque::new(),
+            held_bytes: 0,
             next_in: received + 1,
             delivered: received,
             received,
@@ -196,14 +194,13 @@ impl Actor {
     async fn main_loop(&mut self) -> Error {
         loop {
             // Unbiased: neither a flood of client frames nor a busy sink starves the other.
+            // The socket is read at all times (acks, pings, `end` and closes are handled at
+            // once, however far behind the application is): the receive window bounds what
+            // the client can have in flight.
             let wake = tokio::select! {
                 command = self.commands.recv() => Wake::Command(command),
                 () = self.shared.actor.notified() => Wake::Shared,
-                permit = self.incoming.clone().reserve_owned(),
-                    if self.permit.is_none() && !self.stream_dropped => Wake::Permit(permit),
-                () = self.incoming.closed(), if !self.stream_dropped => Wake::StreamDropped,
-                frame = next_frame(&mut self.conn),
-                    if self.permit.is_some() || self.stream_dropped => Wake::Frame(frame),
+                frame = next_frame(&mut self.conn) => Wake::Frame(frame),
                 () = sleep(self.ack_deadline) => Wake::AckDue,
                 () = sleep(self.idle_deadline) => Wake::Idle,
                 () = sleep(self.expiry) => Wake::Expire,
@@ -239,37 +236,42 @@ impl Actor {
                     let _ = reply.send(Some(socket));
                     return Err(end);
                 }
+                if client_recv >= self.next_out() {
+                    // The client has messages this session never sent: the two can't agree
+                    // on a count. The session ends (never a loop of refused resumes) and
+                    // the registry answers the connection with `welcome lost diverged`.
+                    let ttl = self.config().ttl;
+                    let last_sent = self.next_out() - 1;
+                    let lost = self
+                        .registry
+                        .store
+                        .lose(&self.id, self.epoch, LostReason::Diverged, last_sent, ttl)
+                        .await;
+                    let _ = reply.send(Some(socket));
+                    lost?;
+                    return Err(Error::Diverged.into());
+                }
                 let _ = reply.send(None);
                 if self.conn.is_some() {
-                    self.close_connection(CLOSE_TAKEN_OVER, "taken over").await;
+                    // Not waited on: the old connection may be half-open.
+                    self.close_connection(CLOSE_TAKEN_OVER, "taken over");
                 }
                 self.attach(*socket, client_recv).await
             }
             Wake::Command(Some(Command::Disconnect { code, reason, done })) => {
                 if self.conn.is_some() {
-                    self.close_connection(code, &reason).await;
+                    self.close_connection(code, &reason);
                     self.disconnect(Loss::Lost).await?;
                 }
                 let _ = done.send(());
                 Ok(())
-            }
-            Wake::Permit(Ok(permit)) => {
-                self.permit = Some(permit);
-                Ok(())
-            }
-            Wake::Permit(Err(_)) | Wake::StreamDropped => {
-                self.stream_dropped = true;
-                self.permit = None;
-                // Whatever the application had not taken is discarded: finished with.
-                self.finished(self.delivered).await?;
-                self.check_shared().await
             }
             Wake::Frame(frame) => self.on_frame(frame).await,
             Wake::Shared => self.check_shared().await,
             Wake::AckDue => self.send_ack().await,
             Wake::Idle => Err(Outcome::Connection(Loss::Close(CLOSE_IDLE, "idle"))),
             Wake::Expire => {
-                let last_sent = self.shared.lock().next_seq - 1;
+                let last_sent = self.next_out() - 1;
                 let ttl = self.config().ttl;
                 self.registry
                     .store
@@ -325,25 +327,40 @@ impl Actor {
     /// Reacts to the application's side: finished messages, queued messages, overflow,
     /// end, dropped handles.
     async fn check_shared(&mut self) -> Step {
-        let finished = self.shared.lock().finished;
+        let (finished, stream_dropped) = {
+            let state = self.shared.lock();
+            (state.finished, state.stream_dropped)
+        };
+        // With the stream dropped, whatever the application had not taken is finished with.
+        let finished = if stream_dropped {
+            self.delivered
+        } else {
+            finished
+        };
         self.finished(finished).await?;
         self.drain_queue().await?;
-        let (over, end_requested, sink_dropped) = {
+        let (over, end_requested, sink_dropped, stream_dropped) = {
             let state = self.shared.lock();
-            (state.over.clone(), state.end_requested, state.sink_dropped)
+            (
+                state.over.clone(),
+                state.end_requested,
+                state.sink_dropped,
+                state.stream_dropped,
+            )
         };
         if let Some(Error::Overflow { unsent }) = over {
             let keep = self.config().ttl;
+            // The last number the sink gave: the client missed everything after its count.
+            let last_sent = self.shared.lock().next_seq - 1;
             self.registry
                 .store
-                .lose(&self.id, self.epoch, LostReason::Overflow, unsent, keep)
+                .lose(&self.id, self.epoch, LostReason::Overflow, last_sent, keep)
                 .await?;
             return Err(Error::Overflow { unsent }.into());
         }
-        if end_requested || (sink_dropped && self.stream_dropped) {
+        if end_requested || (sink_dropped && stream_dropped) {
             if self.conn.is_some() {
-                self.write(WsMessage::Binary(frame::encode_control(&Reply::End).into()))
-                    .await?;
+                self.write(control(&Control::End)).await?;
             }
             self.end_session().await?;
             return Err(Error::Ended.into());
@@ -390,52 +407,73 @@ impl Actor {
 
     async fn on_frame(&mut self, frame: Option<Result<WsMessage, axum::Error>>) -> Step {
         let decoded = match frame {
-            None | Some(Err(_)) | Some(Ok(WsMessage::Close(_))) => {
-                return Err(Outcome::Connection(Loss::Lost))
+            // The client's close: answered (a clean closing handshake), the session stays.
+            Some(Ok(WsMessage::Close(_))) => {
+                return Err(Outcome::Connection(Loss::Close(1000, "")));
             }
+            None | Some(Err(_)) => return Err(Outcome::Connection(Loss::Lost)),
             Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_))) => {
                 self.idle_deadline = Some(Instant::now() + self.config().idle_timeout);
                 return Ok(());
             }
-            Some(Ok(WsMessage::Text(text))) => Ok(frame::decode_text(&text)),
-            Some(Ok(WsMessage::Binary(bytes))) => frame::decode_binary(&bytes),
+            Some(Ok(WsMessage::Text(text))) => Frame::App(Message::Text(text.as_str().to_owned())),
+            Some(Ok(WsMessage::Binary(bytes))) => Frame::parse_bytes(&bytes),
         };
         self.idle_deadline = Some(Instant::now() + self.config().idle_timeout);
         match decoded {
-            Err(error) => Err(Outcome::Connection(Loss::Close(1002, error.0))),
-            Ok(Frame::Data(message)) => {
-                let seq = self.next_in;
-                self.next_in += 1;
-                if seq <= self.delivered {
-                    // Sent again after a resume whose welcome did not cover it (the
-                    // application had it, unfinished): it has it already.
-                    return Ok(());
-                }
-                self.delivered = seq;
-                let incoming = Incoming { seq, message };
-                match self.permit.take() {
-                    Some(permit) => {
-                        permit.send(incoming);
-                        Ok(())
-                    }
-                    // With the stream dropped, the application refused its messages: they
-                    // count as received.
-                    None => self.finished(seq).await,
-                }
-            }
-            Ok(Frame::Control(Control::Ack(n))) => self.on_client_ack(n),
-            Ok(Frame::Control(Control::Ping(n))) => {
+            Frame::Invalid(why) => Err(Outcome::Connection(Loss::Close(1002, why))),
+            Frame::App(message) => self.on_data(message).await,
+            Frame::Control(Control::Ack(n)) => self.on_client_ack(n),
+            Frame::Control(Control::Ping(n)) => {
                 self.on_client_ack(n)?;
                 self.send_ack().await
             }
-            Ok(Frame::Control(Control::End)) => {
+            Frame::Control(Control::End) => {
                 self.end_session().await?;
-                self.close_connection(1000, "").await;
+                self.close_connection(1000, "");
                 Err(Error::Ended.into())
             }
-            Ok(Frame::Control(Control::Hello | Control::Resume { .. })) => Err(
-                Outcome::Connection(Loss::Close(1002, "hello or resume after the welcome")),
-            ),
+            Frame::Control(_) => Err(Outcome::Connection(Loss::Close(
+                1002,
+                "only data, ack, ping and end after the welcome",
+            ))),
+            _ => Err(Outcome::Connection(Loss::Close(1002, "unknown frame"))),
+        }
+    }
+
+    /// An application message from the client: held for the application, whatever it is
+    /// doing, within the receive window.
+    async fn on_data(&mut self, message: Message) -> Step {
+        let seq = self.next_in;
+        self.next_in += 1;
+        let len = message.len();
+        self.held.push_back((seq, len));
+        self.held_bytes += len;
+        if self.held.len() > 1 && self.held_bytes > self.config().max_incoming_bytes {
+            return Err(Outcome::Connection(Loss::Close(
+                1002,
+                "receive window exceeded",
+            )));
+        }
+        if seq <= self.delivered {
+            // Sent again after a resume whose welcome did not cover it (the application
+            // had it, unfinished): it has it already.
+            return Ok(());
+        }
+        self.delivered = seq;
+        let taken = {
+            let mut state = self.shared.lock();
+            if !state.stream_dropped {
+                state.incoming.push_back(Incoming { seq, message });
+                state.wake_stream();
+            }
+            !state.stream_dropped
+        };
+        if taken {
+            Ok(())
+        } else {
+            // The application refused its messages: they count as received.
+            self.finished(seq).await
         }
     }
 
@@ -455,6 +493,7 @@ impl Actor {
         self.acknowledged = n;
         let mut state = self.shared.lock();
         state.buffered -= freed;
+        state.acknowledged = n;
         state.wake_sink();
         Ok(())
     }
@@ -466,10 +505,17 @@ impl Actor {
         self.catch_up_finished();
         self.record_received().await?;
         if self.conn.is_some() {
-            let ack = Reply::Ack(self.received);
-            self.write(WsMessage::Binary(frame::encode_control(&ack).into()))
-                .await?;
+            self.write(control(&Control::Ack(self.received))).await?;
             self.acked_to_client = self.received;
+            while self
+                .held
+                .front()
+                .is_some_and(|&(seq, _)| seq <= self.received)
+            {
+                if let Some((_, len)) = self.held.pop_front() {
+                    self.held_bytes -= len;
+                }
+            }
         }
         Ok(())
     }
@@ -497,11 +543,11 @@ impl Actor {
     }
 
     /// The first connection of a fresh session: the welcome, and the session is live.
-    async fn open_fresh(&mut self, socket: WebSocket, welcome: Vec<u8>) -> Step {
+    async fn open_fresh(&mut self, socket: WebSocket, welcome: Control) -> Step {
         self.conn = Some(socket);
         self.next_in = self.received + 1;
         self.connected(true);
-        self.write(WsMessage::Binary(welcome.into())).await
+        self.write(control(&welcome)).await
     }
 
     /// A resume (`client_recv`: what the client has received) on a new connection: record
@@ -510,13 +556,17 @@ impl Actor {
         // Record what the sink queued before the connection is ours: nothing may be written
         // to it before the welcome.
         self.drain_queue().await?;
-        self.conn = Some(socket);
         if client_recv >= self.next_out() {
+            // Checked by the registry and on attach before this: a bug if it happens.
+            self.conn = Some(socket);
             return Err(Outcome::Connection(Loss::Close(
                 1002,
                 "resume beyond the messages sent",
             )));
         }
+        self.conn = Some(socket);
+        self.held.clear();
+        self.held_bytes = 0;
         if client_recv > self.acknowledged {
             self.on_client_ack(client_recv)?;
         }
@@ -530,13 +580,13 @@ impl Actor {
         self.acked_to_client = self.received;
         self.next_in = self.received + 1;
         self.connected(true);
-        let welcome = Reply::WelcomeResumed {
-            session: &self.id,
+        let welcome = Control::Resumed {
+            session: self.id.clone(),
             recv: self.received,
             next: self.acknowledged + 1,
+            window: self.config().max_incoming_bytes as u64,
         };
-        self.write(WsMessage::Binary(frame::encode_control(&welcome).into()))
-            .await?;
+        self.write(control(&welcome)).await?;
         let replay: Vec<Message> = self.replay.iter().cloned().collect();
         for message in replay {
             self.write(data_frame(message)).await?;
@@ -567,7 +617,7 @@ impl Actor {
     /// received and restart the expiry clock. The session goes on.
     async fn disconnect(&mut self, loss: Loss) -> Result<(), Error> {
         if let Loss::Close(code, reason) = loss {
-            self.close_connection(code, reason).await;
+            self.close_connection(code, reason);
         }
         self.conn = None;
         self.catch_up_finished();
@@ -584,14 +634,12 @@ impl Actor {
         Ok(())
     }
 
-    async fn close_connection(&mut self, code: u16, reason: &str) {
-        if let Some(mut socket) = self.conn.take() {
-            let close = WsMessage::Close(Some(CloseFrame {
-                code,
-                reason: reason.into(),
-            }));
+    /// Closes the connection without waiting on it (it may be half-open): the closing
+    /// handshake finishes in a task of its own, bounded by the handshake timeout.
+    fn close_connection(&mut self, code: u16, reason: &str) {
+        if let Some(socket) = self.conn.take() {
             let limit = self.config().handshake_timeout;
-            let _ = tokio::time::timeout(limit, socket.send(close)).await;
+            tokio::spawn(close_cleanly(socket, code, reason.to_owned(), limit));
         }
     }
 
@@ -616,7 +664,7 @@ impl Actor {
             Error::Store(_) => (CLOSE_STORE_FAILED, "session store failed"),
             _ => (1000, ""),
         };
-        self.close_connection(code, reason).await;
+        self.close_connection(code, reason);
         if !matches!(end, Error::Ended) {
             tracing::debug!(session = %short(&self.id), "session over: {end}");
         }
@@ -627,6 +675,7 @@ impl Actor {
             }
             state.connected = false;
             state.wake_sink();
+            state.wake_stream();
         }
         self.registry.leave(&self.id, self.token);
         self.commands.close();
@@ -651,8 +700,44 @@ fn short(id: &str) -> &str {
 fn data_frame(message: Message) -> WsMessage {
     match message {
         Message::Text(text) => WsMessage::Text(text.into()),
-        Message::Binary(bytes) => WsMessage::Binary(frame::encode_binary(&bytes).into()),
+        message => match ws_tether::sans_io::resume::wrap(&message) {
+            Message::Binary(bytes) => WsMessage::Binary(bytes.into()),
+            Message::Text(text) => WsMessage::Text(text.into()),
+        },
     }
+}
+
+/// A control message's frame.
+pub(crate) fn control(control: &Control) -> WsMessage {
+    match control.encode() {
+        Message::Binary(bytes) => WsMessage::Binary(bytes.into()),
+        Message::Text(text) => WsMessage::Text(text.into()),
+    }
+}
+
+/// Sends a close frame and waits (at most `limit`) for the client's, so the closing
+/// handshake is clean: the socket is not dropped with the client's close frame unread.
+pub(crate) async fn close_cleanly(
+    mut socket: WebSocket,
+    code: u16,
+    reason: String,
+    limit: Duration,
+) {
+    let close = WsMessage::Close(Some(CloseFrame {
+        code,
+        reason: reason.into(),
+    }));
+    let _ = tokio::time::timeout(limit, async {
+        // After the client's close this send fails (the reply is already queued); reading
+        // on flushes the reply and ends with the connection.
+        let _ = socket.send(close).await;
+        while let Some(Ok(frame)) = socket.next().await {
+            if matches!(frame, WsMessage::Close(_)) {
+                break;
+            }
+        }
+    })
+    .await;
 }
 
 async fn next_frame(conn: &mut Option<WebSocket>) -> Option<Result<WsMessage, axum::Error>> {

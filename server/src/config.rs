@@ -31,6 +31,21 @@ pub struct Config {
     /// How long the client has to send its first frame (`hello` or `resume`) and how long a
     /// single write to the socket may take. Default 10 s.
     pub handshake_timeout: Duration,
+    /// The session's receive window, announced in every `welcome` (spec section 5): payload
+    /// bytes of the client's messages the server holds unacknowledged (waiting for the
+    /// application, or finished and not yet acknowledged). The socket is read at all times;
+    /// a client past the window (more than one message in flight beyond it) is closed with
+    /// 1002. Default 1 MiB, ws-tether's default send queue bound. At least
+    /// `max_message_bytes`, so any message fits alone.
+    pub max_incoming_bytes: usize,
+    /// The largest message (and WebSocket frame) a client may send, in bytes; a larger one
+    /// closes the connection with 1009 (set on the upgrade by
+    /// [`Sessions::upgrade`](crate::Sessions::upgrade)). Default 1 MiB.
+    pub max_message_bytes: usize,
+    /// Sessions this process runs at most (connected or waiting for a resume). A `hello`
+    /// (or a resume that would start a session) beyond it is closed with 1013 (try again
+    /// later); the client retries with its backoff. Default 10,000.
+    pub max_sessions: usize,
 }
 
 impl Default for Config {
@@ -42,6 +57,9 @@ impl Default for Config {
             ack_every: 64,
             idle_timeout: Duration::from_secs(30),
             handshake_timeout: Duration::from_secs(10),
+            max_incoming_bytes: 1 << 20,
+            max_message_bytes: 1 << 20,
+            max_sessions: 10_000,
         }
     }
 }
@@ -83,6 +101,24 @@ impl Config {
         self
     }
 
+    /// Sets [`Config::max_incoming_bytes`].
+    pub fn max_incoming_bytes(mut self, bytes: usize) -> Self {
+        self.max_incoming_bytes = bytes;
+        self
+    }
+
+    /// Sets [`Config::max_message_bytes`].
+    pub fn max_message_bytes(mut self, bytes: usize) -> Self {
+        self.max_message_bytes = bytes;
+        self
+    }
+
+    /// Sets [`Config::max_sessions`].
+    pub fn max_sessions(mut self, sessions: usize) -> Self {
+        self.max_sessions = sessions;
+        self
+    }
+
     /// Checks every field; the error names the first one out of range.
     pub fn validate(&self) -> Result<(), Error> {
         let positive = |field, duration: Duration| {
@@ -116,7 +152,26 @@ impl Config {
             });
         }
         positive("idle_timeout", self.idle_timeout)?;
-        positive("handshake_timeout", self.handshake_timeout)
+        positive("handshake_timeout", self.handshake_timeout)?;
+        if self.max_message_bytes < 256 {
+            return Err(Error::Config {
+                field: "max_message_bytes",
+                problem: "must be at least 256 (a control message's bound)",
+            });
+        }
+        if self.max_incoming_bytes < self.max_message_bytes {
+            return Err(Error::Config {
+                field: "max_incoming_bytes",
+                problem: "must be at least max_message_bytes",
+            });
+        }
+        if self.max_sessions == 0 {
+            return Err(Error::Config {
+                field: "max_sessions",
+                problem: "must be more than zero",
+            });
+        }
+        Ok(())
     }
 }
 
@@ -131,6 +186,9 @@ mod tests {
         assert_eq!(config.ttl, Duration::from_secs(300));
         assert_eq!(config.ack_delay, Duration::from_millis(100));
         assert_eq!(config.ack_every, 64);
+        assert_eq!(config.max_incoming_bytes, 1024 * 1024);
+        assert_eq!(config.max_message_bytes, 1024 * 1024);
+        assert_eq!(config.max_sessions, 10_000);
         assert!(config.validate().is_ok());
     }
 
@@ -158,5 +216,14 @@ mod tests {
             field(Config::default().handshake_timeout(Duration::ZERO)),
             "handshake_timeout"
         );
+        assert_eq!(
+            field(Config::default().max_message_bytes(255)),
+            "max_message_bytes"
+        );
+        assert_eq!(
+            field(Config::default().max_incoming_bytes((1 << 20) - 1)),
+            "max_incoming_bytes"
+        );
+        assert_eq!(field(Config::default().max_sessions(0)), "max_sessions");
     }
 }

@@ -17,10 +17,12 @@ pub enum Error {
     /// resume by the client starts a new session (`welcome lost expired`).
     #[error("the session expired")]
     Expired,
-    /// While no connection was open, the replay buffer could not take a message. The
-    /// session is over; `unsent` messages the sink had accepted will never reach the client,
-    /// which is told so when it resumes (`welcome lost overflow`). The message the sink
-    /// refused is not counted: the send that returned this error did not happen.
+    /// While no connection was open, the replay buffer could not take a message that could
+    /// not wait: a `start_send` without `poll_ready` past the bound (a send through
+    /// `poll_ready`, `send().await` or `feed`, waits for room instead, connected or not).
+    /// The session is over; `unsent` messages the sink had accepted and the client had not
+    /// acknowledged will never reach it, which it is told when it resumes (`welcome lost
+    /// overflow`). The message the sink refused is not counted.
     #[error(
         "the replay buffer overflowed while disconnected; {unsent} accepted messages are lost"
     )]
@@ -28,6 +30,12 @@ pub enum Error {
         /// Messages accepted by the sink that the client had not acknowledged.
         unsent: u64,
     },
+    /// The client's count of the server's messages is beyond anything this session sent
+    /// (the store lost writes, or a client that is not the session's): the two sides can't
+    /// agree, so the session is ended and the client starts a new one (`welcome lost
+    /// diverged`). Nothing to do but treat it like any session end.
+    #[error("the client and the server disagree on the session's count; it was ended")]
+    Diverged,
     /// Another connection or server process resumed this session: it runs there now, and
     /// this handle is finished. With a shared store, messages this handle sent and saw
     /// recorded are replayed by the new owner.
@@ -68,7 +76,11 @@ impl Error {
     pub fn is_session_over(&self) -> bool {
         matches!(
             self,
-            Error::Ended | Error::Expired | Error::Overflow { .. } | Error::TakenOver
+            Error::Ended
+                | Error::Expired
+                | Error::Overflow { .. }
+                | Error::TakenOver
+                | Error::Diverged
         )
     }
 }

@@ -5,7 +5,6 @@
 mod actor;
 mod config;
 mod error;
-mod frame;
 mod registry;
 mod session;
 mod store;

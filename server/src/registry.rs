@@ -7,20 +7,17 @@ use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{Message as WsMessage, WebSocket, WebSocketUpgrade};
 use axum::response::Response;
 use futures_util::StreamExt as _;
 use tokio::sync::{mpsc, oneshot, watch};
 
+use ws_tether::sans_io::resume::{Control, Frame};
+
 use crate::actor::{Actor, Command, Start};
-use crate::frame::{self, Control, Frame, Reply};
 use crate::session::{Session, Shared};
 use crate::store::{Claim, LostReason, MemoryStore, Snapshot, Store};
 use crate::{Config, Error};
-
-/// Messages the application has not taken yet, per session: beyond this the session stops
-/// reading its socket (backpressure to the client).
-const INCOMING_CAPACITY: usize = 64;
 
 /// The sessions of this process, and the entry point for connections.
 ///
@@ -97,16 +94,21 @@ impl Sessions {
         Fut: Future<Output = ()> + Send + 'static,
     {
         let registry = self.registry.clone();
-        ws.on_upgrade(move |socket| async move {
-            if let Some(session) = registry.open(socket).await {
-                on_session(session).await;
-            }
-        })
+        let max = registry.config.max_message_bytes;
+        ws.max_message_size(max)
+            .max_frame_size(max)
+            .on_upgrade(move |socket| async move {
+                if let Some(session) = registry.open(socket).await {
+                    on_session(session).await;
+                }
+            })
     }
 
     /// Closes every open connection of this process's sessions with `code` and `reason`
     /// (the sessions stay: their clients resume, here or on another process). For a
-    /// graceful shutdown, use 1001. Returns once each connection is closed.
+    /// graceful shutdown, use 1001. Returns once each session has recorded its state and
+    /// started its closing handshake (each finishes on its own, within the handshake
+    /// timeout).
     pub async fn close_connections(&self, code: u16, reason: &str) {
         let senders: Vec<_> = self
             .registry
@@ -165,27 +167,25 @@ impl Registry {
     async fn open(self: Arc<Self>, mut socket: WebSocket) -> Option<Session> {
         let first = tokio::time::timeout(self.config.handshake_timeout, socket.next()).await;
         let control = match first {
-            Ok(Some(Ok(WsMessage::Binary(bytes)))) => frame::decode_binary(&bytes),
-            Ok(Some(Ok(WsMessage::Text(_)))) => {
-                Err(frame::ProtocolError("data before the welcome"))
-            }
+            Ok(Some(Ok(WsMessage::Binary(bytes)))) => Frame::parse_bytes(&bytes),
+            Ok(Some(Ok(WsMessage::Text(_)))) => Frame::Invalid("data before the welcome"),
             // The client gave up before its first frame.
             Ok(Some(Ok(WsMessage::Close(_)))) => return None,
-            Ok(Some(Ok(_))) => Err(frame::ProtocolError("expected hello or resume")),
+            Ok(Some(Ok(_))) => Frame::Invalid("expected hello or resume"),
             // Gone or silent: nothing to answer.
             Ok(None | Some(Err(_))) | Err(_) => return None,
         };
         let result = match control {
-            Ok(Frame::Control(Control::Hello)) => self.start_new(socket, None, 0).await,
-            Ok(Frame::Control(Control::Resume { session, recv })) => {
+            Frame::Control(Control::Hello) => self.start_new(socket, None, 0).await,
+            Frame::Control(Control::Resume { session, recv }) => {
                 self.resume(socket, session, recv).await
             }
-            Ok(_) => {
-                close(socket, 1002, "expected hello or resume").await;
+            Frame::Invalid(why) => {
+                close(socket, 1002, why).await;
                 return None;
             }
-            Err(error) => {
-                close(socket, 1002, error.0).await;
+            _ => {
+                close(socket, 1002, "expected hello or resume").await;
                 return None;
             }
         };
@@ -255,10 +255,38 @@ impl Registry {
                     let claimed = self.store.claim(&id, self.config.ttl).await;
                     let result = match claimed {
                         Ok(Claim::Live(snapshot)) => {
-                            Ok(self.spawn_resumed(socket, id.clone(), client_recv, snapshot))
+                            let last_sent =
+                                snapshot.acknowledged + snapshot.unacknowledged.len() as u64;
+                            if client_recv > last_sent {
+                                // The store is behind the client (it lost writes): the
+                                // session can't resume on either count. Ended, and the
+                                // client told so (never a loop of refused resumes).
+                                let lost = self
+                                    .store
+                                    .lose(
+                                        &id,
+                                        snapshot.epoch,
+                                        LostReason::Diverged,
+                                        last_sent,
+                                        self.config.ttl,
+                                    )
+                                    .await;
+                                self.lock().remove(&id);
+                                match lost {
+                                    Ok(()) => {
+                                        self.start_new(socket, Some(LostReason::Diverged), u64::MAX)
+                                            .await
+                                    }
+                                    Err(error) => Err((socket, error)),
+                                }
+                            } else {
+                                Ok(self.spawn_resumed(socket, id.clone(), client_recv, snapshot))
+                            }
                         }
                         Ok(Claim::Lost { reason, last_sent }) => {
                             self.lock().remove(&id);
+                            // Diverged: the client's count says nothing about what it missed.
+                            let last_sent = last_sent.filter(|_| reason != LostReason::Diverged);
                             let missed = last_sent.map(|last| last.saturating_sub(client_recv));
                             self.start_new(socket, Some(reason), missed.unwrap_or(u64::MAX))
                                 .await
@@ -283,6 +311,14 @@ impl Registry {
         lost: Option<LostReason>,
         missed: u64,
     ) -> Result<Option<Session>, (WebSocket, Error)> {
+        if self.running() >= self.config.max_sessions {
+            tracing::warn!(
+                "refusing a session: {} running (Config::max_sessions)",
+                self.config.max_sessions
+            );
+            close(socket, 1013, "too many sessions; try again later").await;
+            return Ok(None);
+        }
         let id = match new_session_id() {
             Ok(id) => id,
             Err(error) => return Err((socket, error)),
@@ -291,18 +327,27 @@ impl Registry {
             Ok(epoch) => epoch,
             Err(error) => return Err((socket, error)),
         };
+        let window = self.config.max_incoming_bytes as u64;
         let welcome = match lost {
-            None => Reply::WelcomeNew { session: &id },
-            Some(reason) => Reply::WelcomeLost {
-                reason: reason.as_str(),
-                session: &id,
+            None => Control::New {
+                session: id.clone(),
+                window,
+            },
+            Some(reason) => Control::Lost {
+                reason: wire_reason(reason),
+                session: id.clone(),
                 missed: (missed != u64::MAX).then_some(missed),
+                window,
             },
         };
-        let welcome = frame::encode_control(&welcome);
         let (session, actor) = self.spawn(id, epoch, false, Snapshot::new(epoch, 0, 0, Vec::new()));
         tokio::spawn(actor.run(Start::Fresh { socket, welcome }));
         Ok(Some(session))
+    }
+
+    /// How many sessions have a task here (or are being claimed).
+    fn running(&self) -> usize {
+        self.lock().len()
     }
 
     fn spawn_resumed(
@@ -331,10 +376,15 @@ impl Registry {
     ) -> (Session, Actor) {
         let token = self.tokens.fetch_add(1, Ordering::Relaxed);
         let (commands_tx, commands) = mpsc::unbounded_channel();
-        let (incoming_tx, incoming) = mpsc::channel(INCOMING_CAPACITY);
-        let next_seq = snapshot.acknowledged + snapshot.unacknowledged.len() as u64 + 1;
+        let unacknowledged = snapshot.unacknowledged.len() as u64;
+        let next_seq = snapshot.acknowledged + unacknowledged + 1;
         let buffered = snapshot.unacknowledged.iter().map(|m| m.len()).sum();
-        let shared = Shared::new(next_seq, self.config.max_buffer_bytes, buffered);
+        let shared = Shared::new(
+            next_seq,
+            unacknowledged,
+            self.config.max_buffer_bytes,
+            buffered,
+        );
         self.lock().insert(
             id.clone(),
             Slot::Running {
@@ -342,7 +392,7 @@ impl Registry {
                 commands: commands_tx,
             },
         );
-        let session = Session::new(id.clone(), resumed, shared.clone(), incoming);
+        let session = Session::new(id.clone(), resumed, shared.clone());
         let actor = Actor::new(
             id,
             token,
@@ -350,7 +400,6 @@ impl Registry {
             self.clone(),
             shared,
             commands,
-            incoming_tx,
             snapshot.received,
             snapshot.acknowledged,
             snapshot.unacknowledged,
@@ -359,12 +408,19 @@ impl Registry {
     }
 }
 
-async fn close(mut socket: WebSocket, code: u16, reason: &str) {
-    let close = WsMessage::Close(Some(CloseFrame {
-        code,
-        reason: reason.into(),
-    }));
-    let _ = socket.send(close).await;
+async fn close(socket: WebSocket, code: u16, reason: &str) {
+    let limit = std::time::Duration::from_secs(2);
+    crate::actor::close_cleanly(socket, code, reason.to_owned(), limit).await;
+}
+
+/// The store's reason as the protocol's word.
+fn wire_reason(reason: LostReason) -> ws_tether::LostReason {
+    match reason {
+        LostReason::Unknown => ws_tether::LostReason::Unknown,
+        LostReason::Expired => ws_tether::LostReason::Expired,
+        LostReason::Overflow => ws_tether::LostReason::Overflow,
+        LostReason::Diverged => ws_tether::LostReason::Diverged,
+    }
 }
 
 /// 128 random bits as 32 hexadecimal digits (spec section 3: unguessable, at least 128

@@ -9,7 +9,7 @@ use std::task::{Context, Poll, Waker};
 
 use futures_core::Stream;
 use futures_sink::Sink;
-use tokio::sync::{mpsc, Notify};
+use tokio::sync::Notify;
 use ws_tether::Message;
 
 use crate::Error;
@@ -50,8 +50,16 @@ pub(crate) struct State {
     /// The application has finished with the client's messages `1..=finished` (it asked
     /// the stream for the next one).
     pub(crate) finished: u64,
+    /// The client acknowledged the server's messages `1..=acknowledged`.
+    pub(crate) acknowledged: u64,
     /// Payload bytes queued plus unacknowledged.
     pub(crate) buffered: usize,
+    /// The client's messages the application has not taken yet, in order. Bounded by the
+    /// receive window the server announced (the client never has more in flight).
+    pub(crate) incoming: VecDeque<Incoming>,
+    /// The stream was dropped: the client's messages are finished with as they come.
+    pub(crate) stream_dropped: bool,
+    pub(crate) stream_waker: Option<Waker>,
     pub(crate) max_buffered: usize,
     pub(crate) connected: bool,
     /// Why the session is over, once it is.
@@ -63,14 +71,23 @@ pub(crate) struct State {
 }
 
 impl Shared {
-    pub(crate) fn new(next_seq: u64, max_buffered: usize, buffered: usize) -> Arc<Shared> {
+    pub(crate) fn new(
+        next_seq: u64,
+        unacknowledged: u64,
+        max_buffered: usize,
+        buffered: usize,
+    ) -> Arc<Shared> {
         Arc::new(Shared {
             state: Mutex::new(State {
                 queue: VecDeque::new(),
                 next_seq,
                 recorded: next_seq - 1,
                 finished: 0,
+                acknowledged: next_seq - 1 - unacknowledged,
                 buffered,
+                incoming: VecDeque::new(),
+                stream_dropped: false,
+                stream_waker: None,
                 max_buffered,
                 connected: false,
                 over: None,
@@ -96,6 +113,17 @@ impl State {
             waker.wake();
         }
     }
+
+    pub(crate) fn wake_stream(&mut self) {
+        if let Some(waker) = self.stream_waker.take() {
+            waker.wake();
+        }
+    }
+
+    /// Messages accepted by the sink that the client has not acknowledged.
+    pub(crate) fn unacknowledged(&self) -> u64 {
+        self.next_seq - 1 - self.acknowledged
+    }
 }
 
 /// A resumable session: a [`Stream`] of the client's messages and a [`Sink`] for the
@@ -116,12 +144,7 @@ pub struct Session {
 }
 
 impl Session {
-    pub(crate) fn new(
-        id: String,
-        resumed: bool,
-        shared: Arc<Shared>,
-        incoming: mpsc::Receiver<Incoming>,
-    ) -> Session {
+    pub(crate) fn new(id: String, resumed: bool, shared: Arc<Shared>) -> Session {
         let id: Arc<str> = id.into();
         Session {
             sink: SessionSink {
@@ -133,7 +156,6 @@ impl Session {
                 id,
                 resumed,
                 shared,
-                incoming,
                 handed: None,
                 done: false,
             },
@@ -242,20 +264,26 @@ impl SessionSink {
             return Err(over.clone());
         }
         let len = message.len();
-        if !force && state.buffered + len > state.max_buffered {
-            if state.connected {
+        if state.buffered + len > state.max_buffered {
+            if !force {
+                // Connected or not, a send that can wait waits for acknowledgements (a
+                // blip must not end a session under backpressure); the session's time to
+                // live bounds the wait.
                 if let Some(cx) = cx {
                     state.sink_waker = Some(cx.waker().clone());
                 }
                 self.pending = Some(message);
                 return Ok(false);
             }
-            // Spec section 6: overflow while disconnected ends the session.
-            let unsent = state.next_seq - 1;
-            state.over = Some(Error::Overflow { unsent });
-            drop(state);
-            self.shared.actor.notify_one();
-            return Err(Error::Overflow { unsent });
+            if !state.connected {
+                // A `start_send` without `poll_ready` can't wait: while disconnected, past
+                // the bound, the session overflows (spec section 6).
+                let unsent = state.unacknowledged();
+                state.over = Some(Error::Overflow { unsent });
+                drop(state);
+                self.shared.actor.notify_one();
+                return Err(Error::Overflow { unsent });
+            }
         }
         let seq = state.next_seq;
         state.next_seq += 1;
@@ -359,7 +387,6 @@ pub struct SessionStream {
     id: Arc<str>,
     resumed: bool,
     shared: Arc<Shared>,
-    incoming: mpsc::Receiver<Incoming>,
     /// The number of the message last yielded, until the application asks for the next.
     handed: Option<u64>,
     done: bool,
@@ -403,27 +430,35 @@ impl Stream for SessionStream {
             this.done = true;
             return Poll::Ready(Some(Err(Error::TakenOver)));
         }
-        match this.incoming.poll_recv(cx) {
-            Poll::Ready(Some(incoming)) => {
-                this.handed = Some(incoming.seq);
-                Poll::Ready(Some(Ok(incoming)))
-            }
-            Poll::Ready(None) => {
+        let mut state = this.shared.lock();
+        if let Some(incoming) = state.incoming.pop_front() {
+            this.handed = Some(incoming.seq);
+            return Poll::Ready(Some(Ok(incoming)));
+        }
+        match state.over.clone() {
+            Some(error) => {
                 this.done = true;
-                match this.shared.lock().over.clone() {
-                    None | Some(Error::Ended) => Poll::Ready(None),
-                    Some(error) => Poll::Ready(Some(Err(error))),
+                match error {
+                    Error::Ended => Poll::Ready(None),
+                    error => Poll::Ready(Some(Err(error))),
                 }
             }
-            Poll::Pending => Poll::Pending,
+            None => {
+                state.stream_waker = Some(cx.waker().clone());
+                Poll::Pending
+            }
         }
     }
 }
 
 impl Drop for SessionStream {
     fn drop(&mut self) {
-        // Dropping the stream finishes with every message (the task sees the channel
-        // closed); this only wakes it sooner for the last one yielded.
-        self.finish_handed();
+        // Dropping the stream finishes with every message: those waiting and those to come.
+        self.handed = None;
+        let mut state = self.shared.lock();
+        state.stream_dropped = true;
+        state.incoming.clear();
+        drop(state);
+        self.shared.actor.notify_one();
     }
 }

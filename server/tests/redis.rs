@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use common::redis::{Process, Redis};
 use common::{text, until_connected, Client, Got};
-use futures_util::SinkExt as _;
+use futures_util::{Sink as _, SinkExt as _};
 use ws_tether_server::{Config, Error};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -190,8 +190,12 @@ async fn an_overflowed_session_is_lost_on_any_process() {
     client.drop_connection();
     until_connected(&sink, false).await;
     sink.send(text("abc")).await.unwrap();
+    // Sends that can't wait (no `poll_ready`) past the bound: the first waits, the second
+    // can't.
+    let mut forced = std::pin::Pin::new(&mut sink);
+    forced.as_mut().start_send(text("de")).unwrap();
     assert!(matches!(
-        sink.send(text("de")).await,
+        forced.start_send(text("fg")),
         Err(Error::Overflow { unsent: 1 })
     ));
     assert!(matches!(

@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use common::{text, until_connected, within, Client, Got, Server};
-use futures_util::{FutureExt as _, SinkExt as _};
+use futures_util::{FutureExt as _, Sink as _, SinkExt as _};
 use tokio_tungstenite::tungstenite::Message as Frame;
 use ws_tether_server::{Config, Error, Sessions};
 
@@ -158,8 +158,12 @@ async fn overflow_while_disconnected_loses_the_session_with_a_count() {
     until_connected(&sink, false).await;
     sink.send(text("12345")).await.unwrap();
     sink.send(text("67890")).await.unwrap();
+    // Sends that can't wait (no `poll_ready`) past the bound: the first waits, the second
+    // can't.
+    let mut forced = std::pin::Pin::new(&mut sink);
+    forced.as_mut().start_send(text("x")).unwrap();
     assert!(matches!(
-        sink.send(text("x")).await,
+        forced.start_send(text("y")),
         Err(Error::Overflow { unsent: 2 })
     ));
     assert!(matches!(
@@ -290,10 +294,13 @@ async fn protocol_errors_close_with_1002_and_the_session_survives() {
     let mut early = Client::connect(&url).await;
     early.control("resume bad/id 0").await;
     assert!(matches!(early.recv().await, Got::Close(1002, _)));
-    // Resuming beyond what the server sent.
+    // Resuming beyond what the server sent: not a protocol error the client would retry,
+    // the session is lost (tests/hardening.rs).
     let mut greedy = Client::connect(&url).await;
     greedy.control(&format!("resume {id} 7")).await;
-    assert!(matches!(greedy.recv().await, Got::Close(1002, _)));
+    assert!(
+        matches!(greedy.recv().await, Got::Control(w) if w.starts_with("welcome lost diverged "))
+    );
 }
 
 #[tokio::test]

@@ -198,9 +198,9 @@ impl Sim {
             if let Action::Write { id, .. } = action {
                 // A last word (`end`) written just before the socket is closed in the same
                 // step is fine.
-                let closed_after = out[i..].iter().any(
-                    |a| matches!(a, Action::CloseSocket { id: closed, .. } if closed == id),
-                );
+                let closed_after = out[i..]
+                    .iter()
+                    .any(|a| matches!(a, Action::CloseSocket { id: closed, .. } if closed == id));
                 if closed_after {
                     continue;
                 }

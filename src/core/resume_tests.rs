@@ -536,7 +536,11 @@ fn the_client_keeps_to_the_servers_receive_window() {
     assert_eq!(out, Ok(SendOutcome::Written));
     assert_eq!(writes_in(&acts), vec![text("aaaa")]);
     let (out, acts) = sim.send(text("bbbbbb"));
-    assert_eq!(out, Ok(SendOutcome::Written), "4 + 6 bytes: the window is full");
+    assert_eq!(
+        out,
+        Ok(SendOutcome::Written),
+        "4 + 6 bytes: the window is full"
+    );
     assert_eq!(writes_in(&acts), vec![text("bbbbbb")]);
     let (out, acts) = sim.send(text("c"));
     assert_eq!(out, Ok(SendOutcome::Queued { dropped: 0 }));
@@ -601,7 +605,11 @@ fn a_welcome_behind_an_earlier_ack_loses_the_session_instead_of_looping() {
         missed: None,
         unconfirmed: vec![text("c")],
     }));
-    assert_eq!(writes_in(&acts), vec![ctl("end")], "the old session is ended");
+    assert_eq!(
+        writes_in(&acts),
+        vec![ctl("end")],
+        "the old session is ended"
+    );
     assert_eq!(close_sockets_in(&acts)[0].0, id);
     assert!(!events_in(&acts)
         .iter()

@@ -37,15 +37,18 @@ pub enum LostReason {
     Expired,
     /// Its replay buffer overflowed while no connection was open.
     Overflow,
+    /// The client's count was beyond what the session had sent (the store lost writes).
+    Diverged,
 }
 
 impl LostReason {
-    /// The word the protocol uses: `unknown`, `expired` or `overflow`.
+    /// The word the protocol uses: `unknown`, `expired`, `overflow` or `diverged`.
     pub fn as_str(self) -> &'static str {
         match self {
             LostReason::Unknown => "unknown",
             LostReason::Expired => "expired",
             LostReason::Overflow => "overflow",
+            LostReason::Diverged => "diverged",
         }
     }
 }

@@ -280,6 +280,7 @@ impl Store for RedisStore {
                 b"unknown" => return lost(LostReason::Unknown),
                 b"expired" => LostReason::Expired,
                 b"overflow" => LostReason::Overflow,
+                b"diverged" => LostReason::Diverged,
                 b"live" => {
                     let mut next_number = || -> Result<u64, Error> {
                         number(&fields.next().ok_or_else(|| unexpected("short claim"))?)

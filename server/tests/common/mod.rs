@@ -90,7 +90,61 @@ async fn route(ws: WebSocketUpgrade, State(app): State<App>) -> Response {
     })
 }
 
+/// The README's echo server: each message sent back through the session's sink, the next
+/// one read only once the echo was accepted (a busy application when the sink waits).
+async fn echo_route(ws: WebSocketUpgrade, State(app): State<App>) -> Response {
+    let seen = app.seen.clone();
+    app.sessions.upgrade(ws, move |session| async move {
+        let id = session.id().to_owned();
+        let _ = seen.send(Seen::Started {
+            id: id.clone(),
+            resumed: session.resumed(),
+        });
+        let (mut sink, mut stream) = session.split();
+        let error = loop {
+            match stream.next().await {
+                Some(Ok(incoming)) => {
+                    if let Err(error) = sink.send(incoming.message).await {
+                        break Some(error);
+                    }
+                }
+                Some(Err(error)) => break Some(error),
+                None => break None,
+            }
+        };
+        let _ = seen.send(Seen::Ended { id, error });
+    })
+}
+
 impl Server {
+    /// A server whose application echoes every message (see `echo_route`).
+    pub async fn start_echo(sessions: Sessions) -> Server {
+        let (seen_tx, seen) = mpsc::unbounded_channel();
+        let sinks = Arc::new(Mutex::new(HashMap::new()));
+        let app = App {
+            sessions: sessions.clone(),
+            sinks: sinks.clone(),
+            seen: seen_tx,
+            gate: None,
+        };
+        let router = axum::Router::new()
+            .route("/ws", get(echo_route))
+            .with_state(app);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, router).await;
+        });
+        Server {
+            addr,
+            sessions,
+            sinks,
+            seen,
+            gate: None,
+            task,
+        }
+    }
+
     pub async fn start(sessions: Sessions) -> Server {
         Server::start_with(sessions, None).await
     }
@@ -295,9 +349,11 @@ impl Client {
         client.control("hello").await;
         match client.recv().await {
             Got::Control(text) => {
-                let id = text
+                let rest = text
                     .strip_prefix("welcome new ")
                     .unwrap_or_else(|| panic!("expected welcome new, got {text}"));
+                let (id, window) = rest.split_once(' ').expect("welcome new <id> <window>");
+                assert!(window.parse::<u64>().is_ok(), "{text}");
                 (client, id.to_owned())
             }
             other => panic!("expected welcome new, got {other:?}"),
@@ -310,12 +366,22 @@ impl Client {
         client.control(&format!("resume {id} {recv}")).await;
         match client.recv().await {
             Got::Control(text) => {
-                let words: Vec<String> = text.split(' ').map(str::to_owned).collect();
+                let mut words: Vec<String> = text.split(' ').map(str::to_owned).collect();
                 assert_eq!(words[0], "welcome", "{text}");
+                if matches!(words[1].as_str(), "resumed" | "lost") {
+                    // The receive window: checked here, left out of what tests compare.
+                    let window = words.pop().expect("a window");
+                    assert!(window.parse::<u64>().is_ok(), "{text}");
+                }
                 (client, words[1..].to_vec())
             }
             other => panic!("expected a welcome, got {other:?}"),
         }
+    }
+
+    /// The next frame, or `None` if nothing arrives within `wait`.
+    pub async fn recv_within(&mut self, wait: Duration) -> Option<Got> {
+        tokio::time::timeout(wait, self.recv()).await.ok()
     }
 
     /// Drops the TCP connection without a closing handshake.

@@ -1,0 +1,280 @@
+//! The server under the load and the clients it meets in the wild: a busy application,
+//! clients past their limits, blips under backpressure, a store behind the client. Each
+//! test is a finding of the outside review (issue "Nothing lost under real load").
+
+mod common;
+
+use std::pin::Pin;
+use std::time::Duration;
+
+use common::{text, until_connected, within, Client, Got, Seen, Server};
+use futures_util::{FutureExt as _, Sink, SinkExt as _};
+use tokio_tungstenite::tungstenite::Message as Frame;
+use ws_tether_server::{Config, Error, MemoryStore, Sessions};
+
+async fn server(config: Config) -> Server {
+    Server::start(Sessions::new(config).unwrap()).await
+}
+
+/// Finding 1: the README's echo server with a small replay buffer and a 300-message burst
+/// (what a client sends after a reconnect). The application waits on its sink for acks;
+/// the socket must still be read (acks, pings) or nothing moves again.
+#[tokio::test]
+async fn a_busy_application_never_stops_the_socket_being_read() {
+    let sessions = Sessions::new(Config::default().max_buffer_bytes(1000)).unwrap();
+    let mut server = Server::start_echo(sessions).await;
+    let (mut client, _id) = Client::hello(&server.url()).await;
+    server.started().await;
+    for n in 0..300 {
+        client.text(&format!("m{n:03}")).await;
+    }
+    let mut echoed = 0u64;
+    while echoed < 300 {
+        match client.recv().await {
+            Got::Text(text) => {
+                assert_eq!(text, format!("m{echoed:03}"), "in order");
+                echoed += 1;
+                client.control(&format!("ack {echoed}")).await;
+            }
+            Got::Control(ack) if ack.starts_with("ack ") => {}
+            other => panic!("after {echoed} echoes: {other:?}"),
+        }
+    }
+}
+
+/// Finding 1: a `ping` behind messages the application has not taken is answered at
+/// once (spec: "promptly"), with what the application finished (nothing yet).
+#[tokio::test]
+async fn a_ping_behind_unread_messages_is_answered_at_once() {
+    let mut server = Server::start_gated(Sessions::new(Config::default()).unwrap()).await;
+    let (mut client, _id) = Client::hello(&server.url()).await;
+    server.started().await;
+    for n in 0..70 {
+        client.text(&n.to_string()).await;
+    }
+    client.control("ping 0").await;
+    assert_eq!(
+        client.recv_within(Duration::from_secs(2)).await,
+        Some(Got::Control("ack 0".into()))
+    );
+}
+
+/// Finding 6: what waits for the application is bounded in bytes, by the window the
+/// welcome announced: a client with more than one message in flight beyond it is closed.
+#[tokio::test]
+async fn a_client_past_the_receive_window_is_closed_with_1002() {
+    let config = Config::default()
+        .max_message_bytes(256)
+        .max_incoming_bytes(300);
+    let mut server = Server::start_gated(Sessions::new(config).unwrap()).await;
+    let mut client = Client::connect(&server.url()).await;
+    client.control("hello").await;
+    match client.recv().await {
+        Got::Control(welcome) => assert!(welcome.ends_with(" 300"), "{welcome}"),
+        other => panic!("{other:?}"),
+    }
+    server.started().await;
+    client.text(&"a".repeat(250)).await; // alone: fits
+    client.text(&"b".repeat(50)).await; // 300 bytes: still within
+    client.text("c").await; // 301 bytes in flight
+    loop {
+        match client.recv().await {
+            Got::Control(ack) if ack.starts_with("ack ") => continue,
+            Got::Close(code, reason) => {
+                assert_eq!((code, reason.as_str()), (1002, "receive window exceeded"));
+                break;
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}
+
+/// Finding 2: a send waiting for room while connected keeps waiting across a network
+/// blip, and completes once the resumed client acknowledges; the session goes on.
+#[tokio::test]
+async fn a_send_waiting_for_room_survives_a_blip() {
+    let mut server = server(Config::default().max_buffer_bytes(10)).await;
+    let (client, id) = Client::hello(&server.url()).await;
+    server.started().await;
+    let mut sink = server.take_sink(&id);
+    sink.send(text("12345")).await.unwrap();
+    sink.send(text("67890")).await.unwrap();
+    let mut third = Box::pin(sink.send(text("x")));
+    assert!((&mut third).now_or_never().is_none(), "the buffer is full");
+    client.drop_connection();
+    let waiting = tokio::time::timeout(Duration::from_millis(300), &mut third).await;
+    assert!(
+        waiting.is_err(),
+        "still waiting while disconnected: {waiting:?}"
+    );
+    let (mut client, welcome) = Client::resume(&server.url(), &id, 0).await;
+    assert_eq!(welcome, ["resumed", &id, "0", "1"]);
+    assert_eq!(client.recv().await, Got::Text("12345".into()));
+    assert_eq!(client.recv().await, Got::Text("67890".into()));
+    client.control("ack 2").await;
+    within("the waiting send", third).await.unwrap();
+    assert_eq!(client.recv_skipping_acks().await, Got::Text("x".into()));
+    assert!(server.no_more_seen(), "the session did not end");
+}
+
+/// Finding 2 and 11: only a send that cannot wait (`start_send` without `poll_ready`)
+/// overflows while disconnected, and the count is of the unacknowledged messages only.
+#[tokio::test]
+async fn overflow_counts_only_what_the_client_never_acknowledged() {
+    let mut server = server(Config::default().max_buffer_bytes(10)).await;
+    let (mut client, id) = Client::hello(&server.url()).await;
+    server.started().await;
+    let mut sink = server.take_sink(&id);
+    sink.send(text("12345")).await.unwrap();
+    assert_eq!(client.recv().await, Got::Text("12345".into()));
+    client.control("ack 1").await;
+    within("the ack", async {
+        // The acknowledged message leaves the buffer: 10 more bytes fit.
+        sink.send(text("abcde")).await.unwrap();
+        sink.send(text("fghij")).await.unwrap();
+    })
+    .await;
+    client.drop_connection();
+    until_connected(&sink, false).await;
+    // Sends that can't wait (no `poll_ready`) past the bound: the first waits for room,
+    // the second can't.
+    let mut forced = Pin::new(&mut sink);
+    forced.as_mut().start_send(text("x")).unwrap();
+    let second = forced.start_send(text("y"));
+    assert!(
+        matches!(second, Err(Error::Overflow { unsent: 2 })),
+        "{second:?}"
+    );
+    assert!(matches!(
+        server.ended().await,
+        Some(Error::Overflow { unsent: 2 })
+    ));
+    let (_client, welcome) = Client::resume(&server.url(), &id, 1).await;
+    assert_eq!(welcome[..2], ["lost", "overflow"]);
+    assert_eq!(welcome[3], "2", "2 messages the client never got");
+}
+
+/// Finding 3: a client ahead of the session (the store lost writes, on this process or
+/// another) gets `welcome lost diverged` and a new session, never a 1002 it would retry
+/// for ever; the application is told the old session ended.
+#[tokio::test]
+async fn a_resume_beyond_what_the_session_sent_is_lost_diverged_not_retried() {
+    let mut server = server(Config::default()).await;
+    let (mut client, id) = Client::hello(&server.url()).await;
+    server.started().await;
+    let mut sink = server.take_sink(&id);
+    sink.send(text("one")).await.unwrap();
+    assert_eq!(client.recv().await, Got::Text("one".into()));
+    client.drop_connection();
+    let (mut client, welcome) = Client::resume(&server.url(), &id, 5).await;
+    assert_eq!(welcome[..2], ["lost", "diverged"]);
+    assert_ne!(welcome[2], id, "a new session");
+    assert_eq!(welcome[3], "?");
+    // The old session ends, a new one starts (in either order).
+    let mut ended = false;
+    let mut started = None;
+    for _ in 0..2 {
+        match server.seen().await {
+            Seen::Ended { id: old, error } => {
+                assert_eq!(old, id);
+                assert!(matches!(error, Some(Error::Diverged)), "{error:?}");
+                ended = true;
+            }
+            Seen::Started { id: new, .. } => started = Some(new),
+            other => panic!("{other:?}"),
+        }
+    }
+    assert!(ended);
+    assert_eq!(started.as_deref(), Some(welcome[2].as_str()));
+    // Asking again for the old session: it is gone, not a loop.
+    client.text("on the new session").await;
+    let (_c, again) = Client::resume(&server.url(), &id, 5).await;
+    assert_eq!(again[..2], ["lost", "diverged"]);
+}
+
+/// Finding 3, across processes: the store's record is behind the client.
+#[tokio::test]
+async fn a_store_behind_the_client_is_lost_diverged_on_another_process() {
+    let store = MemoryStore::new();
+    let a = Sessions::with_store(Config::default(), store.clone()).unwrap();
+    let b = Sessions::with_store(Config::default(), store).unwrap();
+    let mut a = Server::start(a).await;
+    let mut b = Server::start(b).await;
+    let (client, id) = Client::hello(&a.url()).await;
+    a.started().await;
+    client.drop_connection();
+    until_connected(&a.take_sink(&id), false).await;
+    let (_client, welcome) = Client::resume(&b.url(), &id, 3).await;
+    assert_eq!(welcome[..2], ["lost", "diverged"]);
+    assert_eq!(b.started().await.0, welcome[2]);
+}
+
+/// Finding 4: limits on what an unauthenticated client can make the server hold: a
+/// control message longer than the spec's bound, and a message over `max_message_bytes`.
+#[tokio::test]
+async fn oversized_first_frames_are_refused() {
+    let config = Config::default()
+        .max_message_bytes(64 * 1024)
+        .max_incoming_bytes(64 * 1024);
+    let mut server = server(config).await;
+    let mut client = Client::connect(&server.url()).await;
+    let mut long = b"\x01hello".to_vec();
+    long.resize(300, b' ');
+    client.raw(Frame::Binary(long.into())).await;
+    assert_eq!(
+        client.recv().await,
+        Got::Close(1002, "control message too long".into())
+    );
+    let mut client = Client::connect(&server.url()).await;
+    let mut huge = vec![1u8];
+    huge.resize(64 * 1024 + 1, b' ');
+    client.raw(Frame::Binary(huge.into())).await;
+    assert!(
+        matches!(client.recv().await, Got::Close(1009, _) | Got::Gone),
+        "over max_message_bytes"
+    );
+    // The server goes on.
+    let (_client, _id) = Client::hello(&server.url()).await;
+    assert!(matches!(server.seen().await, Seen::Started { .. }));
+}
+
+/// Finding 10: sessions per process are bounded; a `hello` beyond is refused with 1013
+/// (the client retries later) and costs nothing.
+#[tokio::test]
+async fn hellos_beyond_max_sessions_are_refused_with_1013() {
+    let mut server = server(Config::default().max_sessions(2)).await;
+    let (_a, _) = Client::hello(&server.url()).await;
+    let (_b, _) = Client::hello(&server.url()).await;
+    server.started().await;
+    server.started().await;
+    let mut c = Client::connect(&server.url()).await;
+    c.control("hello").await;
+    assert_eq!(
+        c.recv().await,
+        Got::Close(1013, "too many sessions; try again later".into())
+    );
+    assert_eq!(server.sessions.running(), 2);
+}
+
+/// Finding 20: the closing handshake is clean: the client's close is answered with the
+/// server's, and the session stays for a resume.
+#[tokio::test]
+async fn a_clients_close_is_answered_and_the_session_stays() {
+    let mut server = server(Config::default()).await;
+    let (mut client, id) = Client::hello(&server.url()).await;
+    server.started().await;
+    client
+        .raw(Frame::Close(Some(
+            tokio_tungstenite::tungstenite::protocol::CloseFrame {
+                code: 1001u16.into(),
+                reason: "".into(),
+            },
+        )))
+        .await;
+    assert!(
+        matches!(client.recv().await, Got::Close(_, _)),
+        "the server's close frame, not a dropped connection"
+    );
+    let (_client, welcome) = Client::resume(&server.url(), &id, 0).await;
+    assert_eq!(welcome[0], "resumed");
+}
