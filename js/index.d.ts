@@ -44,11 +44,13 @@ export interface ResumedDetail {
 
 /**
  * `sessionlost` event detail (option `resume`): the session could not continue ("unknown",
- * "expired", "overflow": a new one started), the server no longer had some of its messages
- * ("gap"), or the socket stopped before the server confirmed everything ("stopped").
+ * "expired", "overflow", "diverged": a new one started), the server had ended it while the
+ * socket was away ("ended": its last messages arrived first), the server no longer had some
+ * of its messages ("gap"), or the socket stopped before the server confirmed everything
+ * ("stopped").
  */
 export interface SessionLostDetail {
-  reason: 'unknown' | 'expired' | 'overflow' | 'gap' | 'stopped' | string;
+  reason: 'unknown' | 'expired' | 'overflow' | 'diverged' | 'ended' | 'gap' | 'stopped' | string;
   /** Server messages that will never arrive; null when the server doesn't know. */
   missed: number | null;
   /** Messages sent but never acknowledged: maybe processed, maybe not. Not sent again. */
