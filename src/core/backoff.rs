@@ -269,6 +269,32 @@ mod tests {
         }
     }
 
+    /// Equal jitter still spreads a herd: over the upper half of the window, at any ceiling
+    /// (not just at one where every draw lands in the right range by chance).
+    #[test]
+    fn equal_jitter_spreads_over_the_upper_half_at_every_ceiling() {
+        let b = ExponentialBackoff::new()
+            .min(Duration::from_millis(100))
+            .max(Duration::from_secs(60))
+            .jitter(Jitter::Equal);
+        let mut rng = Rng::new(11);
+        for attempt in 1..=9 {
+            let ceiling = 100u128 << attempt;
+            let delays: Vec<u128> = (0..400)
+                .map(|_| ms(b.delay(attempt, &mut rng).unwrap()))
+                .collect();
+            assert!(
+                delays.iter().all(|d| (ceiling / 2..=ceiling).contains(d)),
+                "attempt {attempt}: {delays:?}"
+            );
+            let lower_half = delays.iter().filter(|d| **d < ceiling * 3 / 4).count();
+            assert!(
+                (120..280).contains(&lower_half),
+                "attempt {attempt}: {lower_half} of 400 in the lower half of the range"
+            );
+        }
+    }
+
     #[test]
     fn max_attempts_stops_after_the_limit() {
         let b = ExponentialBackoff::new().max_attempts(3);
