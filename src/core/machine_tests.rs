@@ -2616,6 +2616,24 @@ const EVERY_PHASE: [At; 8] = [
     At::Closed,
 ];
 
+/// The server's `welcome new`, through the codec.
+fn welcome_new(session: &str) -> Message {
+    let welcome = Control::New {
+        session: session.into(),
+    };
+    welcome.encode()
+}
+
+/// The server's `welcome resumed`, through the codec.
+fn welcome_resumed(session: &str, recv: u64, next: u64) -> Message {
+    let welcome = Control::Resumed {
+        session: session.into(),
+        recv,
+        next,
+    };
+    welcome.encode()
+}
+
 /// A machine brought to `at`, with a 3-byte message sent at the start and another once there
 /// (each kept if `send` takes it). Without resume, `Handshaking` is a handshake hook's.
 fn sim_at(at: At, mut cfg: Config) -> Sim {
@@ -2627,10 +2645,7 @@ fn sim_at(at: At, mut cfg: Config) -> Sim {
         sim.open_current();
     }
     if resume && at != At::Connecting && at != At::Handshaking {
-        let welcome = Control::New {
-            session: "s1".into(),
-        };
-        sim.recv(welcome.encode());
+        sim.recv(welcome_new("s1"));
     }
     match at {
         At::Connecting | At::Handshaking | At::Open => {}
@@ -2715,12 +2730,7 @@ fn with_resume_drop_newest_reports_a_message_the_full_replay_buffer_cannot_take(
     sim.advance_to_next_timer();
     let id2 = sim.current();
     sim.open_current();
-    let resumed = Control::Resumed {
-        session: "s1".into(),
-        recv: 0,
-        next: 1,
-    };
-    sim.recv(resumed.encode());
+    sim.recv(welcome_resumed("s1", 0, 1));
     assert_eq!(sim.writes[&id].len(), before);
     assert!(
         !sim.writes[&id2].iter().any(|m| *m == text("12345")),
