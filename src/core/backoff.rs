@@ -295,6 +295,32 @@ mod tests {
         }
     }
 
+    /// One client retrying for days: its jitter never settles into a short cycle of the
+    /// same few delays.
+    #[test]
+    fn a_long_run_of_retries_does_not_repeat_its_delays() {
+        let b = ExponentialBackoff::new();
+        for seed in [0, 1, 7, u64::MAX] {
+            let mut rng = Rng::new(seed);
+            let mut delays: Vec<Duration> =
+                (0..1000).map(|_| b.delay(20, &mut rng).unwrap()).collect();
+            delays.sort();
+            delays.dedup();
+            assert!(delays.len() > 990, "seed {seed}: {} distinct", delays.len());
+        }
+    }
+
+    #[test]
+    fn the_debug_output_shows_the_settings() {
+        let b = Backoff::from(ExponentialBackoff::new().max_attempts(3));
+        let shown = format!("{b:?}");
+        for part in ["ExponentialBackoff", "500ms", "30s", "Full", "Some(3)"] {
+            assert!(shown.contains(part), "{part} not in {shown}");
+        }
+        let custom = Backoff::custom(|_| None);
+        assert_eq!(format!("{custom:?}"), "Backoff::Custom(..)");
+    }
+
     #[test]
     fn max_attempts_stops_after_the_limit() {
         let b = ExponentialBackoff::new().max_attempts(3);

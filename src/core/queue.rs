@@ -181,6 +181,17 @@ mod tests {
     }
 
     #[test]
+    fn drop_oldest_drops_no_more_than_it_must() {
+        let mut q = SendQueue::new(10, Overflow::DropOldest);
+        for c in ['a', 'b', 'c'] {
+            let _ = q.push(text(3, c)).unwrap();
+        }
+        // 1 byte free: dropping "aaa" leaves exactly the 4 needed.
+        assert_eq!(q.push(text(4, 'd')), Ok(SendOutcome::Queued { dropped: 1 }));
+        assert_eq!(q.pop(), Some(text(3, 'b')));
+    }
+
+    #[test]
     fn drop_newest_reports_the_drop() {
         let mut q = SendQueue::new(4, Overflow::DropNewest);
         let _ = q.push(text(4, 'a')).unwrap();
