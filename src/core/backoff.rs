@@ -269,6 +269,58 @@ mod tests {
         }
     }
 
+    /// Equal jitter still spreads a herd: over the upper half of the window, at any ceiling
+    /// (not just at one where every draw lands in the right range by chance).
+    #[test]
+    fn equal_jitter_spreads_over_the_upper_half_at_every_ceiling() {
+        let b = ExponentialBackoff::new()
+            .min(Duration::from_millis(100))
+            .max(Duration::from_secs(60))
+            .jitter(Jitter::Equal);
+        let mut rng = Rng::new(11);
+        for attempt in 1..=9 {
+            let ceiling = 100u128 << attempt;
+            let delays: Vec<u128> = (0..400)
+                .map(|_| ms(b.delay(attempt, &mut rng).unwrap()))
+                .collect();
+            assert!(
+                delays.iter().all(|d| (ceiling / 2..=ceiling).contains(d)),
+                "attempt {attempt}: {delays:?}"
+            );
+            let lower_half = delays.iter().filter(|d| **d < ceiling * 3 / 4).count();
+            assert!(
+                (120..280).contains(&lower_half),
+                "attempt {attempt}: {lower_half} of 400 in the lower half of the range"
+            );
+        }
+    }
+
+    /// One client retrying for days: its jitter never settles into a short cycle of the
+    /// same few delays.
+    #[test]
+    fn a_long_run_of_retries_does_not_repeat_its_delays() {
+        let b = ExponentialBackoff::new();
+        for seed in [0, 1, 7, u64::MAX] {
+            let mut rng = Rng::new(seed);
+            let mut delays: Vec<Duration> =
+                (0..1000).map(|_| b.delay(20, &mut rng).unwrap()).collect();
+            delays.sort();
+            delays.dedup();
+            assert!(delays.len() > 990, "seed {seed}: {} distinct", delays.len());
+        }
+    }
+
+    #[test]
+    fn the_debug_output_shows_the_settings() {
+        let b = Backoff::from(ExponentialBackoff::new().max_attempts(3));
+        let shown = format!("{b:?}");
+        for part in ["ExponentialBackoff", "500ms", "30s", "Full", "Some(3)"] {
+            assert!(shown.contains(part), "{part} not in {shown}");
+        }
+        let custom = Backoff::custom(|_| None);
+        assert_eq!(format!("{custom:?}"), "Backoff::Custom(..)");
+    }
+
     #[test]
     fn max_attempts_stops_after_the_limit() {
         let b = ExponentialBackoff::new().max_attempts(3);

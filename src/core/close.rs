@@ -105,6 +105,17 @@ mod tests {
     }
 
     #[test]
+    fn try_from_checks_like_new_and_display_shows_the_number() {
+        assert_eq!(CloseCode::try_from(4001).map(CloseCode::get), Ok(4001));
+        assert_eq!(
+            CloseCode::try_from(1001),
+            Err(Error::InvalidCloseCode { code: 1001 })
+        );
+        assert_eq!(CloseCode::new(3003).unwrap().to_string(), "3003");
+        assert_eq!(CloseCode::default(), CloseCode::NORMAL);
+    }
+
+    #[test]
     fn reason_limit_counts_utf8_bytes_not_chars() {
         assert!(check_reason(&"a".repeat(123)).is_ok());
         assert_eq!(

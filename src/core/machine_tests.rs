@@ -8,6 +8,7 @@ use super::*;
 use crate::core::backoff::{Backoff, ExponentialBackoff, Jitter};
 use crate::core::policy::{ClosePolicy, Heartbeat};
 use crate::core::queue::Overflow;
+use crate::core::resume::Resume;
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
@@ -2594,6 +2595,276 @@ fn a_failed_or_late_handshake_is_a_failed_attempt_with_its_reason() {
     let acts = sim.advance(secs(10));
     let (_, _, last_close) = the_reconnecting(&acts);
     assert!(last_close.is_handshake_failure(), "{last_close:?}");
+}
+
+// Gaps found by mutation testing (issue #26): each test fails if the core is broken the way
+// a surviving mutant broke it.
+
+/// Where a machine is, for the tests that check an input in every phase.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum At {
+    Connecting,
+    Handshaking,
+    Open,
+    Waiting,
+    Offline,
+    Closing,
+    Stopped,
+    Closed,
+}
+
+const EVERY_PHASE: [At; 8] = [
+    At::Connecting,
+    At::Handshaking,
+    At::Open,
+    At::Waiting,
+    At::Offline,
+    At::Closing,
+    At::Stopped,
+    At::Closed,
+];
+
+/// The server's `welcome new`, through the codec.
+fn welcome_new(session: &str) -> Message {
+    let welcome = Control::New {
+        session: session.into(),
+        window: 1 << 20,
+    };
+    welcome.encode()
+}
+
+/// The server's `welcome resumed`, through the codec.
+fn welcome_resumed(session: &str, recv: u64, next: u64) -> Message {
+    let welcome = Control::Resumed {
+        session: session.into(),
+        recv,
+        next,
+        window: 1 << 20,
+    };
+    welcome.encode()
+}
+
+/// A machine brought to `at`, with a 3-byte message sent at the start and another once there
+/// (each kept if `send` takes it). Without resume, `Handshaking` is a handshake hook's.
+fn sim_at(at: At, mut cfg: Config) -> Sim {
+    let resume = cfg.resume.is_some();
+    cfg.handshake = at == At::Handshaking && !resume;
+    let mut sim = Sim::new(cfg, 70);
+    let _ = sim.send(text("abc"));
+    if at != At::Connecting {
+        sim.open_current();
+    }
+    if resume && at != At::Connecting && at != At::Handshaking {
+        sim.recv(welcome_new("s1"));
+    }
+    match at {
+        At::Connecting | At::Handshaking | At::Open => {}
+        At::Waiting => {
+            sim.drop_current(1006);
+        }
+        At::Offline => {
+            sim.set_online(false);
+            sim.drop_current(1006);
+        }
+        At::Closing => {
+            sim.close(1000, "");
+        }
+        At::Stopped => {
+            sim.drop_current(1008);
+        }
+        At::Closed => {
+            sim.close(1000, "");
+            sim.drop_current(1000);
+        }
+    }
+    let _ = sim.send(text("def"));
+    sim
+}
+
+/// The npm package checks a Blob's size before it reads it (`check_send`), and its Sink asks
+/// whether a message would go through (`can_accept`): both must agree with what `send` then
+/// does, in every phase and configuration.
+#[test]
+fn check_send_and_can_accept_predict_send_in_every_phase() {
+    for at in EVERY_PHASE {
+        for resume in [false, true] {
+            for replay in [true, false] {
+                for overflow in [Overflow::Reject, Overflow::DropOldest, Overflow::DropNewest] {
+                    let cfg = Config {
+                        queue_max_bytes: 10,
+                        overflow,
+                        replay,
+                        resume: resume.then(Resume::default),
+                        ..Config::default()
+                    };
+                    for len in 0..=11 {
+                        let mut sim = sim_at(at, cfg.clone());
+                        let checked = sim.m.check_send(len);
+                        let acceptable = sim.m.can_accept(len);
+                        let sent = sim.m.send(text(&"x".repeat(len)));
+                        let case = format!(
+                            "{at:?}, resume {resume}, replay {replay}, {overflow:?}, {len} bytes: \
+                             send gave {sent:?}"
+                        );
+                        assert_eq!(checked, sent.clone().map(|_| ()), "check_send, {case}");
+                        let clean = matches!(
+                            sent,
+                            Ok(SendOutcome::Written | SendOutcome::Queued { dropped: 0 })
+                        );
+                        assert_eq!(acceptable, clean, "can_accept, {case}");
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn with_resume_drop_newest_reports_a_message_the_full_replay_buffer_cannot_take() {
+    let cfg = Config {
+        queue_max_bytes: 10,
+        overflow: Overflow::DropNewest,
+        resume: Some(Resume::default()),
+        ..Config::default()
+    };
+    let mut sim = sim_at(At::Open, cfg);
+    let id = sim.current();
+    // "abc" and "def" await their acknowledgement: 4 bytes are left.
+    let before = sim.writes[&id].len();
+    let (sent, acts) = sim.send(text("12345"));
+    assert_eq!(sent, Ok(SendOutcome::Dropped));
+    assert!(writes_in(&acts).is_empty(), "written anyway: {acts:?}");
+    assert_eq!(sim.m.unacknowledged(), 2);
+    // Never sent later either: the next connection replays only what was written.
+    sim.drop_current(1006);
+    sim.advance_to_next_timer();
+    let id2 = sim.current();
+    sim.open_current();
+    sim.recv(welcome_resumed("s1", 0, 1));
+    assert_eq!(sim.writes[&id].len(), before);
+    assert!(
+        !sim.writes[&id2].iter().any(|m| *m == text("12345")),
+        "{:?}",
+        sim.writes[&id2]
+    );
+}
+
+/// #26: a timer longer than a browser keeps, set long after the machine started, still
+/// waits its full time (the 30-day tests above set theirs at t = 0).
+#[test]
+fn a_thirty_day_backoff_set_after_ten_days_online_waits_thirty_days() {
+    let thirty_days = secs(30 * 24 * 3600);
+    let cfg = Config {
+        backoff: no_jitter(thirty_days, thirty_days),
+        ..Config::default()
+    };
+    let mut sim = Sim::new(cfg, 71);
+    sim.open_current();
+    sim.advance(secs(10 * 24 * 3600));
+    sim.drop_current(1006);
+    let lost_at = sim.now;
+    while sim.live.is_empty() {
+        sim.advance_to_next_timer();
+    }
+    assert_eq!(sim.now - lost_at, thirty_days, "redialled early");
+}
+
+/// Without pings only the server's messages prove life: a peer silent since its last
+/// message is dead `timeout` after it, not a timeout later.
+#[test]
+fn silence_mode_finds_the_peer_dead_timeout_after_its_last_message() {
+    let mut sim = Sim::new(with_heartbeat(Heartbeat::silence(secs(3))), 72);
+    sim.open_current();
+    sim.advance(secs(1));
+    sim.recv(text("last push"));
+    let last = sim.now;
+    let acts = loop {
+        let (_, acts) = sim.advance_to_next_timer();
+        if !close_sockets_in(&acts).is_empty() {
+            break acts;
+        }
+    };
+    assert_eq!(close_sockets_in(&acts)[0].1, HEARTBEAT_TIMEOUT_CODE);
+    assert_eq!(sim.now, last + secs(3));
+}
+
+/// A frozen page fires its heartbeat timer late, before the server's messages that arrived
+/// meanwhile are dispatched: without pings the peer gets a full timeout once more.
+#[test]
+fn silence_mode_gives_a_full_timeout_after_a_late_timer_once() {
+    let mut sim = Sim::new(with_heartbeat(Heartbeat::silence(secs(3))), 73);
+    sim.open_current();
+    // Due at 3 s, fired at 60 s.
+    let acts = sim.advance_late(secs(60));
+    assert!(
+        close_sockets_in(&acts).is_empty(),
+        "declared dead on a late tick"
+    );
+    // The queued push is dispatched now: alive.
+    sim.advance(secs(2));
+    sim.recv(text("push"));
+    assert!(close_sockets_in(&sim.advance(ms(2999))).is_empty());
+    assert_eq!(sim.m.ready_state(), ReadyState::Open);
+    // Frozen again and nothing came: a second late tick does excuse it once more (a
+    // message ended the first excuse), and silence after that is death on time.
+    let acts = sim.advance_late(secs(60));
+    assert!(close_sockets_in(&acts).is_empty());
+    let acts = sim.advance(secs(3));
+    assert_eq!(close_sockets_in(&acts)[0].1, HEARTBEAT_TIMEOUT_CODE);
+}
+
+/// The peer's messages that were on their way when the user closed are still the user's
+/// data, delivered exactly as sent: without resume, binary bytes are not read as frames.
+#[test]
+fn messages_arriving_while_closing_are_delivered_unchanged() {
+    let data = [
+        text("bye"),
+        Message::Binary(vec![0, 1, 2]),
+        Message::Binary(vec![1, b'a', b'c', b'k', b' ', b'1']),
+    ];
+    let mut sim = Sim::new(Config::default(), 74);
+    sim.open_current();
+    let id = sim.current();
+    sim.close(1000, "");
+    for m in &data {
+        sim.recv_on(id, m.clone());
+    }
+    assert_eq!(sim.delivered, data);
+    // A socket replaced earlier says nothing any more.
+    assert!(sim.recv_on(id - 1, text("stale")).is_empty());
+    assert!(sim.recv_on(id + 1, text("stale")).is_empty());
+}
+
+/// With resume, what arrives while closing is still read as the protocol's frames: the
+/// application gets its messages without the wire's tag byte, and never the server's acks.
+#[test]
+fn with_resume_frames_arriving_while_closing_are_unwrapped() {
+    let mut cfg = Config {
+        resume: Some(Resume::default()),
+        ..Config::default()
+    };
+    cfg.backoff = no_jitter(ms(100), ms(100));
+    let mut sim = sim_at(At::Closing, cfg);
+    let id = sim.current();
+    let payload = Message::Binary(vec![7, 8]);
+    sim.recv_on(id, crate::core::resume::wrap(&payload));
+    sim.recv_on(id, Control::Ack(1).encode());
+    sim.recv_on(id, text("t"));
+    assert_eq!(sim.delivered, vec![payload, text("t")]);
+    assert_eq!(sim.m.unacknowledged(), 0, "the ack was taken");
+    assert!(sim.recv_on(id + 1, text("stale")).is_empty());
+}
+
+/// While a handshake hook runs, only the hook's socket feeds it.
+#[test]
+fn only_the_handshaking_socket_feeds_the_hook() {
+    let mut sim = Sim::new(with_hook(), 75);
+    let id = sim.current();
+    sim.open_current();
+    assert!(sim.recv_on(id + 1, text("stale")).is_empty());
+    assert!(sim.to_hook.is_empty());
+    sim.recv_on(id, text("hi"));
+    assert_eq!(sim.to_hook, vec![text("hi")]);
 }
 
 #[path = "resume_tests.rs"]

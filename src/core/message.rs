@@ -165,7 +165,8 @@ mod tests {
         assert_eq!(Message::from("hi"), Message::Text("hi".into()));
         assert_eq!(Message::from(&b"\x00\x01"[..]), Message::Binary(vec![0, 1]));
         assert_eq!(Message::from("héllo").len(), 6);
-        assert!(Message::Binary(vec![]).is_empty());
+        assert!(Message::Binary(vec![]).is_empty() && Message::from("").is_empty());
+        assert!(!Message::from("x").is_empty() && !Message::Binary(vec![0]).is_empty());
         assert_eq!(Message::from(vec![7u8]), Message::Binary(vec![7]));
         assert_eq!(Message::from(String::from("s")), Message::Text("s".into()));
     }

@@ -63,35 +63,21 @@ impl SendQueue {
 
     pub(crate) fn push(&mut self, message: Message) -> Result<SendOutcome, Error> {
         let len = message.len();
-        if len > self.max_bytes {
-            return Err(Error::QueueFull {
-                message_bytes: len,
-                free_bytes: self.free(),
-            });
-        }
+        // Refused before anything is dropped: an error leaves the queue as it was.
+        self.check(len)?;
         let mut dropped = 0;
         if len > self.free() {
-            match self.overflow {
-                Overflow::Reject => {
-                    return Err(Error::QueueFull {
-                        message_bytes: len,
-                        free_bytes: self.free(),
-                    })
-                }
-                Overflow::DropNewest => return Ok(SendOutcome::Dropped),
-                Overflow::DropOldest => {
-                    while len > self.free() {
-                        let Some(old) = self.items.pop_front() else {
-                            // What takes the room is not queued (reserved): nothing to drop.
-                            return Err(Error::QueueFull {
-                                message_bytes: len,
-                                free_bytes: self.free(),
-                            });
-                        };
-                        self.bytes -= old.len();
-                        dropped += 1;
-                    }
-                }
+            if self.overflow == Overflow::DropNewest {
+                return Ok(SendOutcome::Dropped);
+            }
+            // Drop oldest (`check` refused the rest): it made sure that dropping every queued
+            // message makes room; what is reserved is not ours to drop.
+            while len > self.free() {
+                let Some(old) = self.items.pop_front() else {
+                    break;
+                };
+                self.bytes -= old.len();
+                dropped += 1;
             }
         }
         self.bytes += len;
@@ -100,8 +86,6 @@ impl SendQueue {
     }
 
     /// The error `push` would return for a message of `len` bytes, if any.
-    // Used by drivers that read payloads late (the npm package's Blobs).
-    #[cfg_attr(not(feature = "sans-io"), allow(dead_code))]
     pub(crate) fn check(&self, len: usize) -> Result<(), Error> {
         let fits = len <= self.free()
             || match self.overflow {
@@ -203,6 +187,17 @@ mod tests {
     }
 
     #[test]
+    fn drop_oldest_drops_no_more_than_it_must() {
+        let mut q = SendQueue::new(10, Overflow::DropOldest);
+        for c in ['a', 'b', 'c'] {
+            let _ = q.push(text(3, c)).unwrap();
+        }
+        // 1 byte free: dropping "aaa" leaves exactly the 4 needed.
+        assert_eq!(q.push(text(4, 'd')), Ok(SendOutcome::Queued { dropped: 1 }));
+        assert_eq!(q.pop(), Some(text(3, 'b')));
+    }
+
+    #[test]
     fn drop_newest_reports_the_drop() {
         let mut q = SendQueue::new(4, Overflow::DropNewest);
         let _ = q.push(text(4, 'a')).unwrap();
@@ -242,6 +237,24 @@ mod tests {
         q.set_reserved(5);
         assert_eq!(q.push(text(4, 'c')), Ok(SendOutcome::Queued { dropped: 1 }));
         assert_eq!(q.len(), 1);
+    }
+
+    /// With resume, what awaits its acknowledgement takes part of the bound. A message that
+    /// wouldn't fit even with every queued one dropped is refused, and nothing is dropped
+    /// for it: an error means the queue is unchanged.
+    #[test]
+    fn drop_oldest_drops_nothing_for_a_message_that_cannot_fit_anyway() {
+        let mut q = SendQueue::new(10, Overflow::DropOldest);
+        q.set_reserved(3);
+        let _ = q.push(text(3, 'a')).unwrap();
+        let refused = Error::QueueFull {
+            message_bytes: 8,
+            free_bytes: 4,
+        };
+        assert_eq!(q.check(8), Err(refused.clone()));
+        assert_eq!(q.push(text(8, 'b')), Err(refused));
+        assert_eq!((q.len(), q.bytes()), (1, 3));
+        assert_eq!(q.pop(), Some(text(3, 'a')));
     }
 
     #[test]

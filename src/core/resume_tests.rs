@@ -647,3 +647,255 @@ fn a_session_the_server_ended_delivers_its_last_messages_then_stops() {
     assert_eq!(unsent, 1, "c was never written");
     assert!(dials_in(&acts).is_empty());
 }
+
+// Gaps found by mutation testing (issue #26). Server frames are built through the codec, so a
+// change of the wire format flows through.
+
+/// A resume config, a session `s1` started on the first connection (welcomed through the
+/// codec), and its socket.
+fn started(cfg: Config) -> (Sim, ConnId) {
+    let mut sim = Sim::new(cfg, 80);
+    open_resume(&mut sim);
+    sim.recv(welcome_new("s1"));
+    let id = sim.current();
+    (sim, id)
+}
+
+/// Drops the connection and opens the next one, up to the server's welcome.
+fn redial(sim: &mut Sim) -> Vec<Action> {
+    sim.drop_current(1006);
+    retry_and_open(sim)
+}
+
+/// The retry (after the machine dropped the connection) opens the next one.
+fn retry_and_open(sim: &mut Sim) -> Vec<Action> {
+    sim.advance_to_next_timer();
+    open_resume(sim)
+}
+
+fn binary(message: Message) -> Vec<u8> {
+    match message {
+        Message::Binary(bytes) => bytes,
+        Message::Text(text) => panic!("a control message as text: {text:?}"),
+    }
+}
+
+fn lost_event(events: &[ConnectionEvent]) -> Option<(LostReason, Vec<Message>)> {
+    events.iter().find_map(|e| match e {
+        ConnectionEvent::SessionLost {
+            reason,
+            unconfirmed,
+            ..
+        } => Some((reason.clone(), unconfirmed.clone())),
+        _ => None,
+    })
+}
+
+#[test]
+fn a_ping_from_the_server_is_answered_at_once_and_acknowledges() {
+    let (mut sim, _) = started(resume_cfg());
+    let _ = sim.send(text("a"));
+    let _ = sim.send(text("b"));
+    sim.recv(text("s1"));
+    sim.recv(text("s2"));
+    let acts = sim.recv(Control::Ping(1).encode());
+    assert_eq!(writes_in(&acts), vec![Control::Ack(2).encode()]);
+    assert!(close_sockets_in(&acts).is_empty(), "dropped: {acts:?}");
+    assert_eq!(sim.m.unacknowledged(), 1, "the ping acknowledged \"a\"");
+    assert_eq!(sim.m.ready_state(), ReadyState::Open);
+    // While closing it still acknowledges, but nothing more goes out after `end`.
+    sim.close(1000, "");
+    let acts = sim.recv(Control::Ping(2).encode());
+    assert!(writes_in(&acts).is_empty(), "written after end: {acts:?}");
+    assert_eq!(sim.m.unacknowledged(), 0);
+}
+
+#[test]
+fn a_new_session_in_answer_to_resume_reports_the_old_one_lost() {
+    let (mut sim, _) = started(resume_cfg());
+    let _ = sim.send(text("a"));
+    sim.recv(text("s1"));
+    redial(&mut sim);
+    let acts = sim.recv(welcome_new("s2"));
+    assert!(close_sockets_in(&acts).is_empty(), "dropped: {acts:?}");
+    let events = events_in(&acts);
+    assert!(events.contains(&ConnectionEvent::Open {
+        protocol: "chat".into()
+    }));
+    assert!(events.contains(&ConnectionEvent::SessionLost {
+        reason: LostReason::Unknown,
+        missed: None,
+        unconfirmed: vec![text("a")],
+    }));
+    assert!(writes_in(&acts).is_empty(), "\"a\" sent again on its own");
+    // The new session numbers from 1: the next resume asks for s2 with nothing received.
+    let _ = sim.send(text("b"));
+    let acts = redial(&mut sim);
+    assert_eq!(
+        writes_in(&acts),
+        vec![Control::Resume {
+            session: "s2".into(),
+            recv: 0
+        }
+        .encode()]
+    );
+}
+
+#[test]
+fn a_session_the_server_does_not_know_is_reported_unknown() {
+    let (mut sim, _) = started(resume_cfg());
+    let _ = sim.send(text("a"));
+    redial(&mut sim);
+    let lost = Control::Lost {
+        reason: LostReason::Unknown,
+        session: "s2".into(),
+        missed: None,
+        window: 1 << 20,
+    };
+    let acts = sim.recv(lost.encode());
+    assert_eq!(
+        lost_event(&events_in(&acts)),
+        Some((LostReason::Unknown, vec![text("a")]))
+    );
+}
+
+/// A reason word must be printable ASCII: with anything else the welcome is a frame this
+/// version can't parse, so the server doesn't speak the protocol (spec section 1): the
+/// socket stops with 1002 instead of carrying on in a new session.
+#[test]
+fn a_welcome_with_a_malformed_reason_word_means_the_server_does_not_speak_the_protocol() {
+    for word in ["", "bell\u{7}", "caf\u{e9}"] {
+        let (mut sim, _) = started(resume_cfg());
+        let _ = sim.send(text("a"));
+        redial(&mut sim);
+        let lost = Control::Lost {
+            reason: LostReason::Other(word.into()),
+            session: "s2".into(),
+            missed: None,
+            window: 1 << 20,
+        };
+        let acts = sim.recv(lost.encode());
+        let (reason, _) = the_closed(&acts);
+        let StopReason::Policy(d) = reason else {
+            panic!("{word:?}: {reason:?}")
+        };
+        assert_eq!(
+            (d.close.code, d.close.reason.as_str()),
+            (1002, RESUME_UNSUPPORTED_REASON),
+            "{word:?}"
+        );
+        assert_eq!(
+            lost_event(&events_in(&acts)),
+            Some((LostReason::Stopped, vec![text("a")])),
+            "{word:?}"
+        );
+        assert!(!events_in(&acts)
+            .iter()
+            .any(|e| matches!(e, ConnectionEvent::Open { .. })));
+    }
+}
+
+/// Numbers are decimal digits only: an `ack` with a stray byte after its digits is garbled,
+/// and acknowledges nothing (taken as a larger number, it would drop messages the server
+/// never received from the replay buffer).
+#[test]
+fn a_garbled_acknowledgement_frees_nothing() {
+    let (mut sim, _) = started(resume_cfg());
+    let sent: Vec<Message> = (1..=20).map(|n| text(&n.to_string())).collect();
+    for m in &sent {
+        let _ = sim.send(m.clone());
+    }
+    // Digits and then ':' (the byte after '9').
+    let mut garbled = binary(Control::Ack(1).encode());
+    garbled.push(b':');
+    let acts = sim.recv(Message::Binary(garbled));
+    assert_eq!(sim.m.unacknowledged(), 20);
+    let (_, _, last) = the_reconnecting(&acts);
+    assert!(last.close.reason.starts_with("resume protocol error"));
+    retry_and_open(&mut sim);
+    let acts = sim.recv(welcome_resumed("s1", 0, 1));
+    assert_eq!(writes_in(&acts), sent, "all 20 sent again");
+}
+
+#[test]
+fn ack_delay_and_ack_every_are_the_users() {
+    let cfg = Config {
+        resume: Some(Resume::new().ack_delay(ms(500)).ack_every(3)),
+        ..resume_cfg()
+    };
+    let (mut sim, id) = started(cfg);
+    let acks = |sim: &Sim| -> Vec<Message> {
+        sent_on(sim, id)
+            .into_iter()
+            .filter(|m| matches!(Frame::parse(m.clone()), Frame::Control(Control::Ack(_))))
+            .collect()
+    };
+    sim.recv(text("1"));
+    sim.advance(ms(499));
+    assert!(acks(&sim).is_empty(), "acknowledged before the delay");
+    sim.advance(ms(1));
+    assert_eq!(acks(&sim), vec![Control::Ack(1).encode()]);
+    sim.recv(text("2"));
+    sim.recv(text("3"));
+    assert_eq!(acks(&sim).len(), 1, "acknowledged before 3 were pending");
+    sim.recv(text("4"));
+    assert_eq!(
+        acks(&sim),
+        vec![Control::Ack(1).encode(), Control::Ack(4).encode()]
+    );
+}
+
+/// Whenever the socket stops without the client's `end` followed by a clean close, the
+/// server may not have the messages it never acknowledged: they are reported, before the
+/// final `Closed`.
+#[test]
+fn every_stop_without_end_and_a_clean_close_reports_the_unconfirmed_messages() {
+    type Stop = fn(&mut Sim, ConnId) -> Vec<Action>;
+    let stops: [(&str, Stop); 5] = [
+        ("user close while waiting to retry", |sim, _| {
+            sim.drop_current(1006);
+            sim.close(1000, "")
+        }),
+        (
+            "user close during the resume handshake, clean close",
+            |sim, _| {
+                redial(sim);
+                let id = sim.current();
+                let mut acts = sim.close(1000, "");
+                acts.extend(sim.close_event(id, 1000));
+                acts
+            },
+        ),
+        ("user close while open, unclean close", |sim, id| {
+            let mut acts = sim.close(1000, "");
+            acts.extend(sim.close_event(id, 1006));
+            acts
+        }),
+        ("user close while open, no close from the peer", |sim, _| {
+            let mut acts = sim.close(1000, "");
+            acts.extend(sim.advance(secs(10)));
+            acts
+        }),
+        ("the server closes cleanly with a policy code", |sim, _| {
+            sim.drop_current(1008)
+        }),
+    ];
+    for (what, stop) in stops {
+        let (mut sim, id) = started(resume_cfg());
+        let _ = sim.send(text("a"));
+        let acts = stop(&mut sim, id);
+        let events = events_in(&acts);
+        let lost = events.iter().position(|e| {
+            *e == ConnectionEvent::SessionLost {
+                reason: LostReason::Stopped,
+                missed: None,
+                unconfirmed: vec![text("a")],
+            }
+        });
+        let closed = events
+            .iter()
+            .position(|e| matches!(e, ConnectionEvent::Closed { .. }));
+        assert!(closed.is_some(), "{what}: not stopped: {events:?}");
+        assert!(lost.is_some() && lost < closed, "{what}: {events:?}");
+    }
+}
