@@ -179,7 +179,7 @@ test('event order: flush() settles after send(Blob) (the browser: bufferedAmount
       log.push(await Promise.race([(ours ? ws.flush() : drained()).then(() => 'flushed'), late]));
       ws.close(1000);
     });
-    attach(ws, ['message']);`, { url: `${wsOrigin}/echo` });
+    attach(ws, ['message']);`, { url: `${wsOrigin}/silent?hold=1` }); // nothing comes back to settle it by chance
 });
 
 // 6. An exception in JavaScript never wedges the core.
