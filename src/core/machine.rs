@@ -638,9 +638,10 @@ impl Machine {
         self.phase = Phase::Open { id, since: now };
         self.down_since = None;
         self.cancel_timer(Timer::ConnectTimeout);
-        self.emit(ConnectionEvent::Open { protocol });
         // Everything queued goes out first, in order, before anything newer (with resume:
-        // after what the server hasn't received yet).
+        // after what the server hasn't received yet); then `Open` is announced, so what a
+        // driver runs on it (a close) comes after the backlog, as `send`s in the browser's
+        // `onopen` would.
         if self.cfg.resume.is_some() {
             for message in &self.session.unacked {
                 let message = crate::core::resume::wrap(message);
@@ -652,6 +653,7 @@ impl Machine {
                 self.actions.push_back(Action::Write { id, message });
             }
         }
+        self.emit(ConnectionEvent::Open { protocol });
         self.last_seen = now;
         self.excused = false;
         if let Some(hb) = &self.cfg.heartbeat {
