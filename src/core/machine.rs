@@ -376,6 +376,12 @@ impl Machine {
         self.session.unacked.len()
     }
 
+    /// With resume: the bytes of the messages not acknowledged yet, which a new connection
+    /// sends again (always 0 without). A driver counts them in its `bufferedAmount`.
+    pub fn unacknowledged_bytes(&self) -> usize {
+        self.session.unacked_bytes
+    }
+
     /// Whether sessions are resumed ([`Resume`](crate::Resume)).
     pub fn resumes(&self) -> bool {
         self.cfg.resume.is_some()

@@ -2592,6 +2592,39 @@ fn a_failed_or_late_handshake_is_a_failed_attempt_with_its_reason() {
     assert!(last_close.is_handshake_failure(), "{last_close:?}");
 }
 
+/// With resume, what a drop would send again is counted in bytes until acknowledged (the npm
+/// package's `bufferedAmount` adds it), from the welcome on and across a drop.
+#[test]
+fn unacknowledged_bytes_count_what_would_be_sent_again() {
+    let ctl = |t: &str| Message::Binary([&[1u8][..], t.as_bytes()].concat());
+    let cfg = Config {
+        backoff: no_jitter(ms(100), ms(100)),
+        resume: Some(crate::core::resume::Resume::default()),
+        ..Config::default()
+    };
+    let mut sim = Sim::new(cfg, 1);
+    let _ = sim.m.send(text("abc"));
+    assert_eq!(sim.m.unacknowledged_bytes(), 0, "queued, not sent yet");
+    let id = sim.current();
+    sim.open(id);
+    sim.recv(ctl("welcome new s1"));
+    let _ = sim.send(Message::Binary(vec![7, 8]));
+    assert_eq!(sim.m.unacknowledged_bytes(), 5);
+    sim.drop_current(1006);
+    assert_eq!(
+        sim.m.unacknowledged_bytes(),
+        5,
+        "kept for the next connection"
+    );
+    sim.advance_to_next_timer();
+    let id = sim.current();
+    sim.open(id);
+    sim.recv(ctl("welcome resumed s1 0 1"));
+    sim.recv(ctl("ack 1"));
+    assert_eq!(sim.m.unacknowledged_bytes(), 2);
+    sim.recv(ctl("ack 2"));
+    assert_eq!(sim.m.unacknowledged_bytes(), 0);
+}
 
 #[path = "resume_tests.rs"]
 mod resume_tests;
