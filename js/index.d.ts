@@ -84,13 +84,13 @@ export interface ReconnectingWebSocketOptions {
   jitter?: 'full' | 'equal' | 'none';
   /** Give up after this many retries; 0 = never retry. Default: unlimited. */
   maxRetries?: number;
-  /** Your own backoff: ms until the next retry, or null to stop. Replaces the exponential one. Throwing stops; send/close/reconnect from it throw InvalidStateError. */
+  /** Your own backoff: ms until the next retry, or null to stop. Replaces the exponential one. Throwing stops; send from it throws InvalidStateError, close/reconnect run once it returns. */
   backoff?: (context: RetryContext) => number | null;
   /** An attempt not open after this many ms is abandoned and counted. Default 10000. */
   connectTimeout?: number;
   /** The retry counter resets after a connection stayed open this long, ms. Default 5000. */
   stableAfter?: number;
-  /** true = retry. Default: stop on 1002, 1003, 1007-1010, 3000, 3003, 4400-4499. Throwing retries; send/close/reconnect from it throw InvalidStateError. */
+  /** true = retry. Default: stop on 1002, 1003, 1007-1010, 3000, 3003, 4400-4499. Throwing retries; send from it throws InvalidStateError, close/reconnect run once it returns. */
   closePolicy?: (close: CloseDetail & { wasOpen: boolean }) => boolean;
   /**
    * Application heartbeat, in your server's format. Default off. Any message received counts

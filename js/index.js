@@ -17,12 +17,22 @@ export default function init(source) {
 export { init };
 
 const STATES = { CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3 };
+// Outbox entries: an event; an announcement a close() or reconnect() drops if not yet
+// dispatched (reconnecting, reconnect, rtt, resumed); the final close and its error.
+const KIND = { EVENT: 0, NOTE: 1, FINAL: 2 };
 // The core's inputs (`Core.feed`, js/src/lib.rs IN_*).
 const IN = {
   OPENED: 0, TEXT: 1, MESSAGE: 2, CLOSED: 3, HANDSHAKE_DONE: 4, CREATED: 5, DIAL_FAILED: 6,
   TIMER: 7, ONLINE: 8, VISIBLE: 9, RECONNECT: 10, CLOSE: 11,
 };
-const messageOf = (e) => (e && typeof e.message === 'string' ? e.message : String(e));
+// Total: a value that has no text (`Object.create(null)`) must still fail an attempt.
+const messageOf = (e) => {
+  try {
+    return e && typeof e.message === 'string' ? e.message : String(e);
+  } catch {
+    return Object.prototype.toString.call(e);
+  }
+};
 // Type tags work across realms (an iframe's ArrayBuffer is not `instanceof ArrayBuffer` here).
 const tag = (v) => Object.prototype.toString.call(v).slice(8, -1);
 const isBlob = (v) => v !== null && typeof v === 'object' && (tag(v) === 'Blob' || tag(v) === 'File');
@@ -57,8 +67,6 @@ export class ReconnectingWebSocket extends EventTarget {
   #closeAfter = null;
   /** Whether the current socket fired `error` (reported before its close, as browsers do). */
   #errored = false;
-  /** Counts sockets, so a handler that replaced or closed the socket is noticed. */
-  #socketGen = 0;
   /** The handshake hook running on a socket: { id, inbox, kept }. */
   #hook = null;
   #origin = '';
@@ -66,6 +74,20 @@ export class ReconnectingWebSocket extends EventTarget {
   /** Whether the core reads received text (`Core.wantsText`). */
   #wantsText = false;
   #constructError = null;
+  /** The core is taking an input: what a function it calls asks for (`#later`) waits. */
+  #busy = false;
+  #later = [];
+  /** Events decided and not dispatched yet, in order: { e: Event or () => Event, k: KIND }. */
+  #outbox = [];
+  #pumping = false;
+  #pumpTimer = 0;
+  /** Whether the final close (or the error before it) was dispatched: until then CLOSING. */
+  #finalSeen = true;
+  /** How the last failed attempt ended ([code, reason, wasClean]): a close() while its retry
+   * waits reports it, as the browser's close after its error. */
+  #lastLoss = null;
+  /** The close() arguments, for the engine's own close() to convert when the core closes. */
+  #closeArgs = null;
 
   /**
    * @param {string | URL | (() => string | URL | Promise<string | URL>)} url
@@ -94,21 +116,72 @@ export class ReconnectingWebSocket extends EventTarget {
     this.#wantsText = this.#core.wantsText;
     this.#resumes = this.#core.resumes;
     this.#io = this.#makeIo();
-    this.#attachPage();
     // The first dial runs now: a bad URL or protocol list throws here, as `new WebSocket` does.
-    this.#feed(IN.ONLINE, 0, 0, undefined, typeof navigator === 'undefined' || navigator.onLine !== false);
+    this.#feed(IN.ONLINE, 0, 0, undefined, typeof navigator === 'undefined' || navigator.onLine !== false, true);
     this.#constructing = false;
     if (this.#constructError) {
       this.#timers.forEach(clearTimeout);
+      clearTimeout(this.#pumpTimer);
       this.#detachPage?.();
       this.#core.free();
       throw this.#constructError;
     }
   }
 
-  /** Feeds one input to the core (see `IN`); throws if a policy function is running. */
-  #feed(kind, id, n, text, flag) {
-    if (!this.#core.feed(this.#io, kind, id, n, text, flag)) throw reentered();
+  /**
+   * The one way into the core (see `IN`), and the event model in one place. Each input is one
+   * step: the core decides and the glue carries it out. An input that comes during a step (from
+   * a heartbeat, backoff or closePolicy function the core calls) waits for it to end, and a
+   * close() or reconnect() then applies to what that step decided: the step's announcements
+   * still waiting to be dispatched (`KIND.NOTE`) are dropped. The step's events are dispatched
+   * after it, never inside it: at once for what the browser reported, in a later task for a
+   * call the application made (`app`), as the browser dispatches nothing inside `close()`.
+   */
+  #feed(kind, id = 0, n = 0, text = undefined, flag = false, app = false) {
+    this.#later.push([kind, id, n, text, flag]);
+    if (this.#busy) return;
+    this.#busy = true;
+    try {
+      for (let input; (input = this.#later.shift() ?? this.#takeClose());) {
+        if (input[0] >= IN.RECONNECT) this.#outbox = this.#outbox.filter((x) => x.k !== KIND.NOTE);
+        this.#core.feed(this.#io, ...input);
+      }
+    } finally {
+      this.#busy = false;
+    }
+    this.#pump(app);
+  }
+
+  /** A close() that waited for the step (or for Blobs being read), as the core's input. */
+  #takeClose() {
+    const close = this.#pending ? null : this.#closeAfter;
+    if (close) this.#closeAfter = null;
+    return close && [IN.CLOSE, 0, close[0], close[1], false];
+  }
+
+  #post(e, k = KIND.EVENT) {
+    this.#outbox.push({ e, k });
+  }
+
+  /** Dispatches the outbox, one event after another (`later`: from a new task). */
+  #pump(later) {
+    if (this.#pumping || !this.#outbox.length) return;
+    this.#pumping = true;
+    if (later) this.#pumpTimer = setTimeout(() => this.#dispatchNext());
+    else this.#dispatchNext();
+  }
+
+  #dispatchNext() {
+    const next = this.#outbox.shift();
+    if (!next) {
+      this.#pumping = false;
+      return;
+    }
+    if (next.k === KIND.FINAL) this.#finalSeen = true;
+    const event = typeof next.e === 'function' ? next.e() : next.e;
+    if (event) this.dispatchEvent(event);
+    // A microtask apart: what a listener queued runs before the next event, as in browsers.
+    queueMicrotask(() => this.#dispatchNext());
   }
 
   // What the core calls. None of these may throw: an exception would cross the wasm frames.
@@ -116,15 +189,19 @@ export class ReconnectingWebSocket extends EventTarget {
     // What a heartbeat function made last, for the core to take (`madeText`, `madeBytes`).
     let made;
     const make = (f, arg) => {
-      try { made = outgoing(f(arg)); } catch { made = undefined; }
+      try {
+        const v = outgoing(f(arg));
+        // Bytes are read now: a buffer transferred since (a fixed ping's) sends nothing.
+        made = typeof v === 'string' || !v ? v : v.buffer.detached ? new Uint8Array(0) : new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+      } catch { made = undefined; }
       return typeof made === 'string' ? 1 : made ? 2 : 0;
     };
     const events = [
       (protocol) => {
         this.#negotiated = [protocol, this.#socket?.ws.extensions ?? ''];
         this.#opened = true;
-        this.#fire(new Event('open'));
-        if (this.#everOpened) this.#fire(new CustomEvent('reconnect', { detail: { protocol } }));
+        this.#post(new Event('open'));
+        if (this.#everOpened) this.#post(new CustomEvent('reconnect', { detail: { protocol } }), KIND.NOTE);
         this.#everOpened = true;
         this.#settleFlushes();
       },
@@ -135,7 +212,7 @@ export class ReconnectingWebSocket extends EventTarget {
         const attempt = this.#core.retryCount;
         this.#lost({ attempt, delay: null, code, reason, wasClean, wasOpen, offline: true });
       },
-      (_, __, ___, ____, ms) => this.#fire(new CustomEvent('rtt', { detail: ms })),
+      (_, __, ___, ____, ms) => this.#post(new CustomEvent('rtt', { detail: ms }), KIND.NOTE),
       (text) => this.#dropped('not-sent', 1, text),
       (_, __, ___, ____, count) => this.#dropped('overflow', count),
       (reason, code, wasClean, _, why, unsent) => {
@@ -143,25 +220,31 @@ export class ReconnectingWebSocket extends EventTarget {
         this.#timers.forEach(clearTimeout);
         this.#timers = [];
         this.#detachPage?.();
-        if (this.#errored || (!this.#opened && code !== 0 && !wasClean)) this.#fire(new Event('error'));
+        this.#finalSeen = false;
+        if (this.#errored || (!this.#opened && code !== 0 && !wasClean)) this.#post(new Event('error'), KIND.FINAL);
         this.#errored = false;
         this.#opened = false;
+        // No socket left: the close of the attempt that failed last, if one did.
+        if (code === 0 && this.#lastLoss) [code, reason, wasClean] = this.#lastLoss;
         const event = code === 0 ? closeEvent(1005, '', true) : closeEvent(code, reason, wasClean);
         // Why it stopped and how many queued messages were discarded unsent.
         Object.defineProperties(event, {
           stopReason: { value: ['user', 'policy', 'gave-up', 'session-ended'][why], enumerable: true },
           unsent: { value: unsent, enumerable: true },
         });
-        this.#fire(event);
+        this.#post(event, KIND.FINAL);
         this.#settleFlushes();
       },
-      (session, _, __, ___, resent) => this.#fire(new CustomEvent('resumed', { detail: { session, resent } })),
+      (session, _, __, ___, resent) => this.#post(new CustomEvent('resumed', { detail: { session, resent } }), KIND.NOTE),
       (reason, _, __, ___, missed, unconfirmed) => {
-        this.#fire(new CustomEvent('sessionlost', { detail: { reason, missed: Number.isNaN(missed) ? null : missed, unconfirmed } }));
+        this.#post(new CustomEvent('sessionlost', { detail: { reason, missed: Number.isNaN(missed) ? null : missed, unconfirmed } }));
       },
     ];
-    return {
-      dial: (id) => this.#dial(id),
+    const io = {
+      dial: (id) => {
+        this.#attachPage();
+        this.#dial(id);
+      },
       writeText: (id, text) => this.#write(id, text),
       writeBytes: (id, bytes) => this.#write(id, bytes),
       closeSocket: (id, code, reason, detach) => this.#closeSocket(id, code, reason, detach),
@@ -206,27 +289,38 @@ export class ReconnectingWebSocket extends EventTarget {
         return verdict === true ? -2 : -1;
       },
       madeText: () => made,
-      madeBytes: () => new Uint8Array(made.buffer, made.byteOffset, made.byteLength),
+      madeBytes: () => made,
     };
+    // Total: an exception must never cross the wasm frames, which would leave the core
+    // borrowed for good. A glue fault is reported, and the core gets a harmless answer.
+    for (const [name, f] of Object.entries(io)) {
+      io[name] = (...args) => {
+        try {
+          return f(...args);
+        } catch (e) {
+          globalThis.reportError?.(e);
+          return name === 'madeText' ? '' : name === 'madeBytes' ? new Uint8Array(0) : undefined;
+        }
+      };
+    }
+    return io;
   }
 
   /** The connection (or attempt) was lost and a retry waits for its delay or the network. */
   #lost(detail) {
-    const gen = this.#socketGen;
     // A lost connection closes as a browser socket would (after `error` if the browser
     // failed it); a failed attempt errors.
     if (detail.wasOpen) {
-      if (this.#errored) this.#fire(new Event('error'));
-      if (gen === this.#socketGen) this.#fire(closeEvent(detail.code, detail.reason, detail.wasClean));
+      if (this.#errored) this.#post(new Event('error'));
+      this.#post(closeEvent(detail.code, detail.reason, detail.wasClean));
     } else {
-      this.#fire(new Event('error'));
+      this.#post(new Event('error'));
     }
+    this.#lastLoss = detail.wasOpen ? null : [detail.code, detail.reason, detail.wasClean];
     this.#errored = false;
     this.#opened = false;
-    // A handler above may have closed for good: then no retry is coming.
-    if (gen === this.#socketGen && this.#core.readyState === STATES.CONNECTING) {
-      this.#fire(new CustomEvent('reconnecting', { detail }));
-    }
+    // Dropped if a listener of the events above calls close() or reconnect().
+    this.#post(new CustomEvent('reconnecting', { detail }), KIND.NOTE);
   }
 
   /** A received payload as the application sees it (binaryType). */
@@ -234,10 +328,12 @@ export class ReconnectingWebSocket extends EventTarget {
     return typeof raw === 'string' || this.#binaryType === 'arraybuffer' ? raw : new Blob([raw]);
   }
 
-  #dispatchMessage(raw) {
-    // As in browsers, nothing is dispatched once close() was called.
-    if (this.readyState !== STATES.OPEN) return;
-    this.#fire(new MessageEvent('message', { data: this.#data(raw), origin: this.#origin }));
+  /** `raw` (the data as received, or as kept by the handshake hook: `kept`). */
+  #dispatchMessage(raw, kept) {
+    const origin = this.#origin;
+    // As in browsers, nothing is dispatched once close() was called, and binaryType is read
+    // when the message is.
+    this.#post(() => this.readyState === STATES.OPEN ? new MessageEvent('message', { data: kept ? raw : this.#data(raw), origin }) : null);
   }
 
   /** Runs the handshake option on socket `id`, then tells the core how it ended. */
@@ -262,16 +358,15 @@ export class ReconnectingWebSocket extends EventTarget {
         hook.inbox.close();
         this.#feed(IN.HANDSHAKE_DONE, id, 0, reason, ok);
         if (!ok || !this.#core.isOpen(id)) return;
-        // What the hook didn't consume goes to the application, in order.
-        for (const data of hook.kept) {
-          if (this.readyState === STATES.OPEN) this.#fire(new MessageEvent('message', { data, origin: this.#origin }));
-        }
+        // What the hook didn't consume goes to the application, in order, after `open`.
+        for (const data of hook.kept) this.#dispatchMessage(data, true);
         for (const raw of hook.inbox.drain()) this.#dispatchMessage(raw);
+        this.#pump();
       });
   }
 
   #dropped(reason, count, data) {
-    this.#fire(new CustomEvent('dropped', { detail: data === undefined ? { reason, count } : { reason, count, data } }));
+    this.#post(new CustomEvent('dropped', { detail: data === undefined ? { reason, count } : { reason, count, data } }));
   }
 
   #dial(id) {
@@ -304,7 +399,6 @@ export class ReconnectingWebSocket extends EventTarget {
     this.#origin = new URL(ws.url).origin;
     this.#socket = { id, ws };
     this.#errored = false;
-    this.#socketGen += 1;
     let opened = false;
     ws.onopen = () => { opened = true; this.#feed(IN.OPENED, id, 0, ws.protocol); };
     ws.onerror = () => {
@@ -364,11 +458,14 @@ export class ReconnectingWebSocket extends EventTarget {
 
   #closeSocket(id, code, reason, detach) {
     const ws = detach ? this.#forget(id) : this.#socket?.id === id ? this.#socket.ws : null;
+    // The user's close: the engine converts its arguments as it does (Firefox rounds 3000.7).
+    const args = detach ? null : this.#closeArgs;
     try {
-      if (code === 1005) ws?.close();
+      if (args) ws?.close(...args);
+      else if (code === 1005) ws?.close();
       else ws?.close(code, reason);
     } catch {
-      ws?.close();
+      try { ws?.close(code, reason); } catch { ws?.close(); }
     }
   }
 
@@ -389,10 +486,6 @@ export class ReconnectingWebSocket extends EventTarget {
     };
   }
 
-  #fire(event) {
-    this.dispatchEvent(event);
-  }
-
   /**
    * Sends now if open, otherwise queues (unless `replay: false`). Returns "written",
    * "queued" or "dropped"; throws when the queue is full or the socket is closed.
@@ -402,7 +495,13 @@ export class ReconnectingWebSocket extends EventTarget {
     if (arguments.length === 0) throw sendError('1 argument required, but only 0 present.');
     const message = payload(data);
     if (this.#closeAfter) throw this.#stoppedError();
-    if (!isBlob(message) && !this.#pending) return this.#sendNow(message);
+    if (!isBlob(message) && !this.#pending) {
+      try {
+        return this.#sendNow(message);
+      } finally {
+        this.#pump(true); // a "drop-oldest" eviction's `dropped`
+      }
+    }
     // Blobs are read asynchronously; later sends wait behind them to keep the order. What
     // would fail now throws now; what fails after the read is reported as `dropped`.
     const size = isBlob(message) ? message.size : typeof message === 'string' ? utf8Length(message) : message.byteLength;
@@ -421,14 +520,15 @@ export class ReconnectingWebSocket extends EventTarget {
         }
       }, () => {
         this.#pendingBytes -= size;
-        this.#fire(new Event('error')); // the Blob could not be read, as in browsers
+        this.#post(new Event('error')); // the Blob could not be read, as in browsers
       })
       .finally(() => {
-        if (this.#pending !== tail) return;
-        this.#pending = null;
-        const close = this.#closeAfter;
-        this.#closeAfter = null;
-        if (close) this.#feed(IN.CLOSE, 0, close[0], close[1]);
+        if (this.#pending === tail) {
+          this.#pending = null;
+          if (this.#closeAfter) this.#feed(...this.#takeClose());
+          this.#settleFlushes();
+        }
+        this.#pump();
       });
     this.#pending = tail;
     return 'queued';
@@ -461,9 +561,11 @@ export class ReconnectingWebSocket extends EventTarget {
    */
   close(code = undefined, reason = undefined) {
     const text = reason === undefined ? undefined : String(reason);
-    const ws = this.#pending ? null : this.#socket?.ws;
+    const ws = this.#socket?.ws;
     let c;
-    if (ws && ws.readyState < STATES.CLOSING) {
+    // The live socket may close at once unless something must be written first: a Blob being
+    // read, what the running step decides, or with resume the session's `end`.
+    if (ws && ws.readyState < STATES.CLOSING && !this.#pending && !this.#busy && !(this.#resumes && ws.readyState === STATES.OPEN)) {
       // Engines convert the arguments differently: Firefox rounds 3000.7 to 3001 where the
       // others truncate; Firefox and WebKit read close(undefined, reason) as no code where
       // Chromium reads 0. The live socket's own close() applies its engine's rules and
@@ -477,30 +579,32 @@ export class ReconnectingWebSocket extends EventTarget {
       const given = arguments.length >= 2 || code !== undefined;
       c = Core.closeCode(given ? Number(code) : undefined, text);
       if (c > 0xffff) throw closeFailure(c);
+      // The socket is closed later, when the core says: with the engine's conversion then.
+      this.#closeArgs = [...arguments];
     }
-    if (this.#pending) {
-      this.#closeAfter ??= [c, text ?? ''];
-      return;
-    }
-    this.#feed(IN.CLOSE, 0, c, text ?? '');
+    this.#closeAfter ??= [c, text ?? ''];
+    if (!this.#pending && !this.#busy) this.#feed(...this.#takeClose(), true);
   }
 
   /** Drops the current connection and dials at once, with the backoff reset. */
   reconnect() {
-    this.#feed(IN.RECONNECT);
-    if (this.#core.readyState === STATES.CONNECTING) this.#attachPage();
+    this.#feed(IN.RECONNECT, 0, 0, undefined, false, true);
   }
 
   get readyState() {
     const state = this.#core.readyState;
-    return this.#closeAfter && state < STATES.CLOSING ? STATES.CLOSING : state;
+    // After close(), and until its final close event is dispatched, as in browsers: CLOSING.
+    return (this.#closeAfter && state < STATES.CLOSING) || (state === STATES.CLOSED && !this.#finalSeen) ? STATES.CLOSING : state;
   }
   get url() { return this.#url; }
   get protocol() { return this.#negotiated[0]; }
   get extensions() { return this.#negotiated[1]; }
+  // What the browser still holds (also while closing), the queue and the Blobs being read;
+  // with resume instead of the browser's count, every message not acknowledged yet (it is
+  // sent again after a drop).
   get bufferedAmount() {
-    const ws = this.#socket?.ws;
-    return (ws?.readyState === STATES.OPEN ? ws.bufferedAmount : 0) + this.#core.queuedBytes + this.#pendingBytes;
+    const held = this.#resumes ? this.#core.unackedBytes : this.#socket?.ws.bufferedAmount ?? 0;
+    return held + this.#core.queuedBytes + this.#pendingBytes;
   }
   get retryCount() { return this.#core.retryCount; }
   get rtt() { return this.#core.rtt; }

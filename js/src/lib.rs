@@ -508,6 +508,12 @@ impl Core {
         self.read(|m| m.unacknowledged() as f64, 0.0)
     }
 
+    /// With resume: the bytes of those messages (sent again after a drop).
+    #[wasm_bindgen(getter, js_name = unackedBytes)]
+    pub fn unacked_bytes(&self) -> f64 {
+        self.read(|m| m.unacknowledged_bytes() as f64, 0.0)
+    }
+
     /// Whether the session is resumed across connections (the `resume` option).
     #[wasm_bindgen(getter)]
     pub fn resumes(&self) -> bool {

@@ -386,7 +386,7 @@ test('options: limits and cross-field rules are named in JavaScript terms; an if
   assertEqual(iframe, 'accepted', 'options from an iframe');
 });
 
-test('close() while the URL provider is pending closes at once', async () => {
+test('close() while the URL provider is pending: CLOSING at once, closed in a later task', async () => {
   const got = await page.evaluate(async () => {
     const ws = new window.RWS(() => new Promise(() => {}), [], { connectTimeout: 60000 });
     const events = [];
@@ -397,7 +397,8 @@ test('close() while the URL provider is pending closes at once', async () => {
     await new Promise((r) => setTimeout(r, 50));
     return { state, events };
   });
-  assertEqual(got, { state: 3, events: ['close:1005:user'] }, 'closed at once');
+  // As the browser's socket after close(): CLOSING until its close event is dispatched.
+  assertEqual(got, { state: 2, events: ['close:1005:user'] }, 'closed at once');
 });
 
 test('close() from a close handler: nothing follows the final close', async () => {
@@ -464,7 +465,9 @@ test('nothing dropped silently: drop-oldest reports each drop; the final close c
     for (let i = 0; i < 15; i += 1) outcomes.add(ws.send(`message ${String(i).padStart(2, '0')}`)); // 10 bytes each
     const close = new Promise((r) => ws.addEventListener('close', (e) => r([e.stopReason, e.unsent]), { once: true }));
     ws.close();
-    return { dropped, outcomes: [...outcomes], final: await close };
+    // The drops are dispatched after the sends (never inside one), before the final close.
+    const final = await close;
+    return { dropped, outcomes: [...outcomes], final };
   });
   assertEqual(got, { dropped: 5, outcomes: ['queued'], final: ['user', 10] }, '15 sent = 5 dropped + 10 unsent');
 });

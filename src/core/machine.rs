@@ -380,6 +380,12 @@ impl Machine {
         self.session.unacked.len()
     }
 
+    /// With resume: the bytes of the messages not acknowledged yet, which a new connection
+    /// sends again (always 0 without). A driver counts them in its `bufferedAmount`.
+    pub fn unacknowledged_bytes(&self) -> usize {
+        self.session.unacked_bytes
+    }
+
     /// Whether sessions are resumed ([`Resume`](crate::Resume)).
     pub fn resumes(&self) -> bool {
         self.cfg.resume.is_some()
@@ -648,9 +654,10 @@ impl Machine {
         self.phase = Phase::Open { id, since: now };
         self.down_since = None;
         self.cancel_timer(Timer::ConnectTimeout);
-        self.emit(ConnectionEvent::Open { protocol });
         // Everything queued goes out first, in order, before anything newer (with resume:
-        // after what the server hasn't received yet).
+        // after what the server hasn't received yet); then `Open` is announced, so what a
+        // driver runs on it (a close) comes after the backlog, as `send`s in the browser's
+        // `onopen` would.
         if self.cfg.resume.is_some() {
             self.write_queued(id);
         } else {
@@ -658,6 +665,7 @@ impl Machine {
                 self.actions.push_back(Action::Write { id, message });
             }
         }
+        self.emit(ConnectionEvent::Open { protocol });
         self.last_seen = now;
         self.excused = false;
         if let Some(hb) = &self.cfg.heartbeat {

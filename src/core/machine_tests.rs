@@ -1244,12 +1244,16 @@ fn queued_messages_are_written_in_order_on_open_before_newer_ones() {
     assert_eq!(sim.m.queued_bytes(), 6);
     let acts = sim.open_current();
     assert_eq!(writes_in(&acts), vec![text("a"), text("bb"), text("ccc")]);
-    // The Open event comes first, then the backlog.
-    assert!(matches!(
-        acts.iter()
-            .find(|a| matches!(a, Action::Emit(_) | Action::Write { .. })),
-        Some(Action::Emit(ConnectionEvent::Open { .. }))
-    ));
+    // The backlog is written first, then Open is announced: a driver that runs the user's
+    // handler on it synchronously (a close() in onopen) can't cut the backlog off.
+    let open_at = acts
+        .iter()
+        .position(|a| matches!(a, Action::Emit(ConnectionEvent::Open { .. })));
+    let last_write = acts.iter().rposition(|a| matches!(a, Action::Write { .. }));
+    assert!(
+        open_at > last_write,
+        "Open at {open_at:?}, last write at {last_write:?}"
+    );
     assert_eq!(sim.m.queued_bytes(), 0);
     assert_eq!(sim.send(text("d")).0, Ok(SendOutcome::Written));
     assert_eq!(
@@ -2865,6 +2869,40 @@ fn only_the_handshaking_socket_feeds_the_hook() {
     assert!(sim.to_hook.is_empty());
     sim.recv_on(id, text("hi"));
     assert_eq!(sim.to_hook, vec![text("hi")]);
+}
+
+/// With resume, what a drop would send again is counted in bytes until acknowledged (the npm
+/// package's `bufferedAmount` adds it), from the welcome on and across a drop.
+#[test]
+fn unacknowledged_bytes_count_what_would_be_sent_again() {
+    let ctl = |t: &str| Message::Binary([&[1u8][..], t.as_bytes()].concat());
+    let cfg = Config {
+        backoff: no_jitter(ms(100), ms(100)),
+        resume: Some(crate::core::resume::Resume::default()),
+        ..Config::default()
+    };
+    let mut sim = Sim::new(cfg, 1);
+    let _ = sim.m.send(text("abc"));
+    assert_eq!(sim.m.unacknowledged_bytes(), 0, "queued, not sent yet");
+    let id = sim.current();
+    sim.open(id);
+    sim.recv(ctl("welcome new s1 1048576"));
+    let _ = sim.send(Message::Binary(vec![7, 8]));
+    assert_eq!(sim.m.unacknowledged_bytes(), 5);
+    sim.drop_current(1006);
+    assert_eq!(
+        sim.m.unacknowledged_bytes(),
+        5,
+        "kept for the next connection"
+    );
+    sim.advance_to_next_timer();
+    let id = sim.current();
+    sim.open(id);
+    sim.recv(ctl("welcome resumed s1 0 1 1048576"));
+    sim.recv(ctl("ack 1"));
+    assert_eq!(sim.m.unacknowledged_bytes(), 2);
+    sim.recv(ctl("ack 2"));
+    assert_eq!(sim.m.unacknowledged_bytes(), 0);
 }
 
 #[path = "resume_tests.rs"]

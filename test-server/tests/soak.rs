@@ -224,7 +224,11 @@ async fn resume_mode_survives_a_killed_process_without_loss_or_duplicates() {
     let mut ws = connect(a.addr, "/soak/resume?client=r1").await;
     control(&mut ws, "hello").await;
     let welcome = next_control(&mut ws).await;
-    let id = welcome.strip_prefix("welcome new ").unwrap().to_owned();
+    let id = welcome
+        .strip_prefix("welcome new ")
+        .and_then(|rest| rest.split(' ').next())
+        .unwrap()
+        .to_owned();
     for n in 1..=3 {
         ws.send(Message::Text(n.to_string().into())).await.unwrap();
     }
@@ -246,7 +250,7 @@ async fn resume_mode_survives_a_killed_process_without_loss_or_duplicates() {
     let mut ws = connect(b.addr, "/soak/resume?client=r1").await;
     control(&mut ws, &format!("resume {id} 2")).await;
     let welcome = next_control(&mut ws).await;
-    assert_eq!(welcome, format!("welcome resumed {id} 3 3"));
+    assert_eq!(welcome, format!("welcome resumed {id} 3 3 1048576"));
     // Pushes go on from 3 (recorded by A and replayed, or pushed by B).
     assert_eq!(next_text(&mut ws).await, "3");
     assert_eq!(next_text(&mut ws).await, "4");
@@ -318,7 +322,11 @@ async fn counting_waits_out_a_stopped_redis_and_drops_nothing() {
     let mut ws = connect(a.addr, "/soak/resume?client=w2").await;
     control(&mut ws, "hello").await;
     let welcome = next_control(&mut ws).await;
-    let id = welcome.strip_prefix("welcome new ").unwrap().to_owned();
+    let id = welcome
+        .strip_prefix("welcome new ")
+        .and_then(|rest| rest.split(' ').next())
+        .unwrap()
+        .to_owned();
     // Redis stops answering (as after a SIGSTOP) while a message of each kind arrives.
     redis.signal("STOP").await;
     let resumed = redis.signal("CONT");
