@@ -882,13 +882,8 @@ impl Machine {
                 next,
                 window,
             } if resuming => {
-                if recv < self.session.acked() {
-                    // The server confirmed more before than it has now (its store lost
-                    // writes): resuming on its count would lose or repeat messages.
-                    return self.diverged(id, now);
-                }
-                if !self.take_ack(recv) {
-                    return self.protocol_error("resumed past the messages sent", now);
+                if !self.take_welcome_recv(id, recv, now) {
+                    return;
                 }
                 self.session.connected(window);
                 self.session.id = Some(session.clone());
@@ -904,11 +899,8 @@ impl Machine {
                 recv,
                 next,
             } if resuming => {
-                if recv < self.session.acked() {
-                    return self.diverged(id, now);
-                }
-                if !self.take_ack(recv) {
-                    return self.protocol_error("ended past the messages sent", now);
+                if !self.take_welcome_recv(id, recv, now) {
+                    return;
                 }
                 // The server's last messages follow, then its `end`: the connection stays
                 // open to receive them, and nothing more is sent in the session.
@@ -926,6 +918,22 @@ impl Machine {
         if let Some(event) = event {
             self.emit(event);
         }
+    }
+
+    /// A resuming welcome's `recv`: the server has our messages `..=recv`. `false` (and the
+    /// connection handled) when it is impossible.
+    fn take_welcome_recv(&mut self, id: ConnId, recv: u64, now: Time) -> bool {
+        if recv < self.session.acked() {
+            // The server confirmed more before than it has now (its store lost writes):
+            // resuming on its count would lose or repeat messages.
+            self.diverged(id, now);
+            return false;
+        }
+        if !self.take_ack(recv) {
+            self.protocol_error("resumed past the messages sent", now);
+            return false;
+        }
+        true
     }
 
     /// After a resuming welcome: the server sends from its message `next` on. Numbers we

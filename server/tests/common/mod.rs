@@ -119,30 +119,7 @@ async fn echo_route(ws: WebSocketUpgrade, State(app): State<App>) -> Response {
 impl Server {
     /// A server whose application echoes every message (see `echo_route`).
     pub async fn start_echo(sessions: Sessions) -> Server {
-        let (seen_tx, seen) = mpsc::unbounded_channel();
-        let sinks = Arc::new(Mutex::new(HashMap::new()));
-        let app = App {
-            sessions: sessions.clone(),
-            sinks: sinks.clone(),
-            seen: seen_tx,
-            gate: None,
-        };
-        let router = axum::Router::new()
-            .route("/ws", get(echo_route))
-            .with_state(app);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, router).await;
-        });
-        Server {
-            addr,
-            sessions,
-            sinks,
-            seen,
-            gate: None,
-            task,
-        }
+        Server::start_routed(sessions, None, true).await
     }
 
     pub async fn start(sessions: Sessions) -> Server {
@@ -156,6 +133,10 @@ impl Server {
     }
 
     async fn start_with(sessions: Sessions, gate: Option<Arc<Semaphore>>) -> Server {
+        Server::start_routed(sessions, gate, false).await
+    }
+
+    async fn start_routed(sessions: Sessions, gate: Option<Arc<Semaphore>>, echo: bool) -> Server {
         let (seen_tx, seen) = mpsc::unbounded_channel();
         let sinks = Arc::new(Mutex::new(HashMap::new()));
         let app = App {
@@ -164,7 +145,8 @@ impl Server {
             seen: seen_tx,
             gate: gate.clone(),
         };
-        let router = axum::Router::new().route("/ws", get(route)).with_state(app);
+        let handler = if echo { get(echo_route) } else { get(route) };
+        let router = axum::Router::new().route("/ws", handler).with_state(app);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let task = tokio::spawn(async move {
