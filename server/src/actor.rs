@@ -32,12 +32,12 @@ const MAX_BATCH: usize = 1000;
 /// Messages the session's task takes from outside.
 #[derive(Debug)]
 pub(crate) enum Command {
-    /// A client resumed this session on a new connection. If the session is over, the
-    /// socket comes back through `reply` (the caller then answers from the store).
+    /// A client resumed this session on a new connection, presenting `owner` (a hash).
     Attach {
         socket: Box<WebSocket>,
         client_recv: u64,
-        reply: oneshot::Sender<Option<Box<WebSocket>>>,
+        owner: Arc<str>,
+        reply: oneshot::Sender<Attached>,
     },
     /// Close the open connection (the session stays).
     Disconnect {
@@ -45,6 +45,17 @@ pub(crate) enum Command {
         reason: String,
         done: oneshot::Sender<()>,
     },
+}
+
+/// What became of a resume's connection sent to a running session.
+#[derive(Debug)]
+pub(crate) enum Attached {
+    /// The session continues on it.
+    Joined,
+    /// The session is over: the caller answers from the store.
+    Returned(Box<WebSocket>),
+    /// The session is another owner's: the caller answers `welcome lost unknown`.
+    NotOwner(Box<WebSocket>),
 }
 
 /// How the first connection starts.
@@ -62,6 +73,9 @@ pub(crate) enum Start {
 
 pub(crate) struct Actor {
     id: String,
+    /// The session's key in the store (a hash of `id`), and a hash of its owner.
+    key: String,
+    owner: Arc<str>,
     token: u64,
     epoch: u64,
     registry: Arc<Registry>,
@@ -130,6 +144,8 @@ impl Actor {
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
         id: String,
+        key: String,
+        owner: Arc<str>,
         token: u64,
         epoch: u64,
         registry: Arc<Registry>,
@@ -141,6 +157,8 @@ impl Actor {
     ) -> Actor {
         Actor {
             id,
+            key,
+            owner,
             token,
             epoch,
             registry,
@@ -230,10 +248,16 @@ impl Actor {
             Wake::Command(Some(Command::Attach {
                 socket,
                 client_recv,
+                owner,
                 reply,
             })) => {
+                if owner != self.owner {
+                    // A leaked id presented by someone else: this session is not touched.
+                    let _ = reply.send(Attached::NotOwner(socket));
+                    return Ok(());
+                }
                 if let Err(end) = self.check_owner().await {
-                    let _ = reply.send(Some(socket));
+                    let _ = reply.send(Attached::Returned(socket));
                     return Err(end);
                 }
                 if client_recv >= self.next_out() {
@@ -245,13 +269,13 @@ impl Actor {
                     let lost = self
                         .registry
                         .store
-                        .lose(&self.id, self.epoch, LostReason::Diverged, last_sent, ttl)
+                        .lose(&self.key, self.epoch, LostReason::Diverged, last_sent, ttl)
                         .await;
-                    let _ = reply.send(Some(socket));
+                    let _ = reply.send(Attached::Returned(socket));
                     lost?;
                     return Err(Error::Diverged.into());
                 }
-                let _ = reply.send(None);
+                let _ = reply.send(Attached::Joined);
                 if self.conn.is_some() {
                     // Not waited on: the old connection may be half-open.
                     self.close_connection(CLOSE_TAKEN_OVER, "taken over");
@@ -275,7 +299,7 @@ impl Actor {
                 let ttl = self.config().ttl;
                 self.registry
                     .store
-                    .lose(&self.id, self.epoch, LostReason::Expired, last_sent, ttl)
+                    .lose(&self.key, self.epoch, LostReason::Expired, last_sent, ttl)
                     .await?;
                 Err(Error::Expired.into())
             }
@@ -354,7 +378,7 @@ impl Actor {
             let last_sent = self.shared.lock().next_seq - 1;
             self.registry
                 .store
-                .lose(&self.id, self.epoch, LostReason::Overflow, last_sent, keep)
+                .lose(&self.key, self.epoch, LostReason::Overflow, last_sent, keep)
                 .await?;
             return Err(Error::Overflow { unsent }.into());
         }
@@ -534,12 +558,12 @@ impl Actor {
     async fn save(&mut self, changes: Changes<'_>) -> Result<(), Error> {
         self.registry
             .store
-            .save(&self.id, self.epoch, changes)
+            .save(&self.key, self.epoch, changes)
             .await
     }
 
     async fn end_session(&mut self) -> Result<(), Error> {
-        self.registry.store.remove(&self.id, self.epoch).await
+        self.registry.store.remove(&self.key, self.epoch).await
     }
 
     /// The first connection of a fresh session: the welcome, and the session is live.
@@ -682,7 +706,7 @@ impl Actor {
         while let Ok(command) = self.commands.try_recv() {
             match command {
                 Command::Attach { socket, reply, .. } => {
-                    let _ = reply.send(Some(socket));
+                    let _ = reply.send(Attached::Returned(socket));
                 }
                 Command::Disconnect { done, .. } => {
                     let _ = done.send(());

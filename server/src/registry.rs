@@ -14,7 +14,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use ws_tether::sans_io::resume::{Control, Frame};
 
-use crate::actor::{Actor, Command, Start};
+use crate::actor::{Actor, Attached, Command, Start};
 use crate::session::{Session, Shared};
 use crate::store::{Claim, LostReason, MemoryStore, Snapshot, Store};
 use crate::{Config, Error};
@@ -75,7 +75,10 @@ impl Sessions {
         &self.registry.config
     }
 
-    /// Accepts a WebSocket for the resume protocol (`tether.resume.v1`).
+    /// Accepts a WebSocket for the resume protocol (`tether.resume.v1`), for sessions that
+    /// belong to nobody in particular: whoever presents a session's id may resume it. When
+    /// your route knows who is connecting (a cookie, a header, a token), use
+    /// [`Sessions::upgrade_as`] instead, so a leaked id is not a session.
     ///
     /// `on_session` runs (on the connection's task) with each session this process starts
     /// running: a new one (`hello`, or a resume of a lost session), or one taken over from
@@ -87,18 +90,41 @@ impl Sessions {
     /// The protocol is negotiated by the first frames (the client's `hello` or `resume`,
     /// the server's `welcome`), not by a subprotocol: configure `ws` with your
     /// application's subprotocols, if any, before passing it. A first frame that is not
-    /// `hello` or `resume` closes the connection with 1002.
+    /// `hello` or `resume` closes the connection with 1002. The upgrade's message and frame
+    /// size are set to [`Config::max_message_bytes`].
     pub fn upgrade<F, Fut>(&self, ws: WebSocketUpgrade, on_session: F) -> Response
     where
         F: FnOnce(Session) -> Fut + Send + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
+        self.upgrade_as(ws, "", on_session)
+    }
+
+    /// [`Sessions::upgrade`] for a connection whose route authenticated `owner` (a user
+    /// id, say): a new session belongs to `owner`, and a resume is accepted only from the
+    /// same owner. A resume presenting another owner's session id is answered `welcome
+    /// lost unknown` with a new session of its own: the other owner's session is not
+    /// touched (not even its expiry), and nothing tells the presenter it exists. Your route
+    /// runs (and authenticates) for every connection, resumes included.
+    ///
+    /// Owners and session ids are kept in the store only as SHA-256 hashes.
+    pub fn upgrade_as<F, Fut>(
+        &self,
+        ws: WebSocketUpgrade,
+        owner: impl AsRef<str>,
+        on_session: F,
+    ) -> Response
+    where
+        F: FnOnce(Session) -> Fut + Send + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
         let registry = self.registry.clone();
+        let owner: Arc<str> = hashed("owner", owner.as_ref()).into();
         let max = registry.config.max_message_bytes;
         ws.max_message_size(max)
             .max_frame_size(max)
             .on_upgrade(move |socket| async move {
-                if let Some(session) = registry.open(socket).await {
+                if let Some(session) = registry.open(socket, owner).await {
                     on_session(session).await;
                 }
             })
@@ -164,7 +190,7 @@ impl Registry {
 
     /// The opening of a connection, up to the welcome; the session for `on_session`, if
     /// this process starts running one.
-    async fn open(self: Arc<Self>, mut socket: WebSocket) -> Option<Session> {
+    async fn open(self: Arc<Self>, mut socket: WebSocket, owner: Arc<str>) -> Option<Session> {
         let first = tokio::time::timeout(self.config.handshake_timeout, socket.next()).await;
         let control = match first {
             Ok(Some(Ok(WsMessage::Binary(bytes)))) => Frame::parse_bytes(&bytes),
@@ -176,9 +202,9 @@ impl Registry {
             Ok(None | Some(Err(_))) | Err(_) => return None,
         };
         let result = match control {
-            Frame::Control(Control::Hello) => self.start_new(socket, None, 0).await,
+            Frame::Control(Control::Hello) => self.start_new(socket, owner, None, 0).await,
             Frame::Control(Control::Resume { session, recv }) => {
-                self.resume(socket, session, recv).await
+                self.resume(socket, owner, session, recv).await
             }
             Frame::Invalid(why) => {
                 close(socket, 1002, why).await;
@@ -203,9 +229,11 @@ impl Registry {
     async fn resume(
         self: &Arc<Self>,
         mut socket: WebSocket,
+        owner: Arc<str>,
         id: String,
         client_recv: u64,
     ) -> Result<Option<Session>, (WebSocket, Error)> {
+        let key = hashed("session", &id);
         loop {
             enum Next {
                 Join(mpsc::UnboundedSender<Command>),
@@ -230,15 +258,21 @@ impl Registry {
                     let command = Command::Attach {
                         socket: Box::new(socket),
                         client_recv,
+                        owner: owner.clone(),
                         reply,
                     };
                     socket = match commands.send(command) {
                         Err(mpsc::error::SendError(Command::Attach { socket, .. })) => *socket,
                         Err(_) => return Ok(None),
                         Ok(()) => match returned.await {
-                            Ok(Some(socket)) => *socket,
+                            Ok(Attached::Returned(socket)) => *socket,
+                            Ok(Attached::NotOwner(socket)) => {
+                                return self
+                                    .start_new(*socket, owner, Some(LostReason::Unknown), u64::MAX)
+                                    .await;
+                            }
                             // Joined; or the task ended holding the socket (closed).
-                            Ok(None) | Err(_) => return Ok(None),
+                            Ok(Attached::Joined) | Err(_) => return Ok(None),
                         },
                     };
                     // The task ended meanwhile: make sure it has left, then retry.
@@ -252,7 +286,13 @@ impl Registry {
                     let _ = wait.changed().await;
                 }
                 Next::Claim(done) => {
-                    let claimed = self.store.claim(&id, self.config.ttl).await;
+                    // However this ends (a panic or a cancellation included), the
+                    // placeholder goes: later resumes of the id must not wait on it for ever.
+                    let claiming = ClaimGuard {
+                        registry: self.clone(),
+                        id: id.clone(),
+                    };
+                    let claimed = self.store.claim(&key, &owner, self.config.ttl).await;
                     let result = match claimed {
                         Ok(Claim::Live(snapshot)) => {
                             let last_sent =
@@ -264,7 +304,7 @@ impl Registry {
                                 let lost = self
                                     .store
                                     .lose(
-                                        &id,
+                                        &key,
                                         snapshot.epoch,
                                         LostReason::Diverged,
                                         last_sent,
@@ -274,13 +314,24 @@ impl Registry {
                                 self.lock().remove(&id);
                                 match lost {
                                     Ok(()) => {
-                                        self.start_new(socket, Some(LostReason::Diverged), u64::MAX)
-                                            .await
+                                        self.start_new(
+                                            socket,
+                                            owner,
+                                            Some(LostReason::Diverged),
+                                            u64::MAX,
+                                        )
+                                        .await
                                     }
                                     Err(error) => Err((socket, error)),
                                 }
                             } else {
-                                Ok(self.spawn_resumed(socket, id.clone(), client_recv, snapshot))
+                                Ok(self.spawn_resumed(
+                                    socket,
+                                    owner,
+                                    id.clone(),
+                                    client_recv,
+                                    snapshot,
+                                ))
                             }
                         }
                         Ok(Claim::Lost { reason, last_sent }) => {
@@ -288,7 +339,7 @@ impl Registry {
                             // Diverged: the client's count says nothing about what it missed.
                             let last_sent = last_sent.filter(|_| reason != LostReason::Diverged);
                             let missed = last_sent.map(|last| last.saturating_sub(client_recv));
-                            self.start_new(socket, Some(reason), missed.unwrap_or(u64::MAX))
+                            self.start_new(socket, owner, Some(reason), missed.unwrap_or(u64::MAX))
                                 .await
                         }
                         Err(error) => {
@@ -296,6 +347,8 @@ impl Registry {
                             Err((socket, error))
                         }
                     };
+                    // The placeholder first, then the waiters are woken.
+                    drop(claiming);
                     drop(done);
                     return result;
                 }
@@ -308,6 +361,7 @@ impl Registry {
     async fn start_new(
         self: &Arc<Self>,
         socket: WebSocket,
+        owner: Arc<str>,
         lost: Option<LostReason>,
         missed: u64,
     ) -> Result<Option<Session>, (WebSocket, Error)> {
@@ -323,7 +377,11 @@ impl Registry {
             Ok(id) => id,
             Err(error) => return Err((socket, error)),
         };
-        let epoch = match self.store.create(&id, self.config.ttl).await {
+        let epoch = match self
+            .store
+            .create(&hashed("session", &id), &owner, self.config.ttl)
+            .await
+        {
             Ok(epoch) => epoch,
             Err(error) => return Err((socket, error)),
         };
@@ -340,7 +398,13 @@ impl Registry {
                 window,
             },
         };
-        let (session, actor) = self.spawn(id, epoch, false, Snapshot::new(epoch, 0, 0, Vec::new()));
+        let (session, actor) = self.spawn(
+            id,
+            owner,
+            epoch,
+            false,
+            Snapshot::new(epoch, 0, 0, Vec::new()),
+        );
         tokio::spawn(actor.run(Start::Fresh { socket, welcome }));
         Ok(Some(session))
     }
@@ -353,11 +417,12 @@ impl Registry {
     fn spawn_resumed(
         self: &Arc<Self>,
         socket: WebSocket,
+        owner: Arc<str>,
         id: String,
         client_recv: u64,
         snapshot: Snapshot,
     ) -> Option<Session> {
-        let (session, actor) = self.spawn(id, snapshot.epoch, true, snapshot.clone());
+        let (session, actor) = self.spawn(id, owner, snapshot.epoch, true, snapshot.clone());
         tokio::spawn(actor.run(Start::Resumed {
             socket,
             client_recv,
@@ -370,6 +435,7 @@ impl Registry {
     fn spawn(
         self: &Arc<Self>,
         id: String,
+        owner: Arc<str>,
         epoch: u64,
         resumed: bool,
         snapshot: Snapshot,
@@ -393,8 +459,11 @@ impl Registry {
             },
         );
         let session = Session::new(id.clone(), resumed, shared.clone());
+        let key = hashed("session", &id);
         let actor = Actor::new(
             id,
+            key,
+            owner,
             token,
             epoch,
             self.clone(),
@@ -411,6 +480,34 @@ impl Registry {
 async fn close(socket: WebSocket, code: u16, reason: &str) {
     let limit = std::time::Duration::from_secs(2);
     crate::actor::close_cleanly(socket, code, reason.to_owned(), limit).await;
+}
+
+/// Removes a claim's placeholder when the claim ends, unless the session's task took the
+/// slot over.
+struct ClaimGuard {
+    registry: Arc<Registry>,
+    id: String,
+}
+
+impl Drop for ClaimGuard {
+    fn drop(&mut self) {
+        let mut slots = self.registry.lock();
+        if matches!(slots.get(&self.id), Some(Slot::Claiming(_))) {
+            slots.remove(&self.id);
+        }
+    }
+}
+
+/// `value` as the store keeps it: SHA-256 of a domain word and the value, in hexadecimal
+/// (ids are credentials; a store's contents must not be a list of them).
+fn hashed(domain: &str, value: &str) -> String {
+    use sha2::{Digest as _, Sha256};
+    let digest = Sha256::new()
+        .chain_update(domain.as_bytes())
+        .chain_update([0u8])
+        .chain_update(value.as_bytes())
+        .finalize();
+    digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The store's reason as the protocol's word.

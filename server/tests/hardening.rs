@@ -280,3 +280,87 @@ async fn a_clients_close_is_answered_and_the_session_stays() {
     let (_client, welcome) = Client::resume(&server.url(), &id, 0).await;
     assert_eq!(welcome[0], "resumed");
 }
+
+/// Finding 5: a leaked session id is not a session. Bob presents Alice's id: he gets a new
+/// session of his own (`welcome lost unknown`), never her pending message, and his message
+/// is not processed as hers; her session goes on untouched.
+#[tokio::test]
+async fn another_owners_resume_gets_a_new_session_not_hers() {
+    let mut server = server(Config::default()).await;
+    let alice = format!("{}?owner=alice", server.url());
+    let bob = format!("{}?owner=bob", server.url());
+    let (alice_client, id) = Client::hello(&alice).await;
+    server.started().await;
+    let mut sink = server.take_sink(&id);
+    alice_client.drop_connection();
+    until_connected(&sink, false).await;
+    sink.send(text("for alice only")).await.unwrap();
+
+    let (mut bob_client, welcome) = Client::resume(&bob, &id, 0).await;
+    assert_eq!(welcome[..2], ["lost", "unknown"], "{welcome:?}");
+    assert_ne!(welcome[2], id);
+    let (bobs, _) = server.started().await;
+    assert_eq!(bobs, welcome[2], "a session of bob's own");
+    bob_client.text("from bob").await;
+    match server.seen().await {
+        Seen::Message { id: got, incoming } => {
+            assert_eq!(got, bobs, "bob's message is in bob's session");
+            assert_eq!(incoming.seq, 1);
+        }
+        other => panic!("{other:?}"),
+    }
+    // Only the ack of his own message reaches bob, nothing of alice's.
+    while let Some(got) = bob_client.recv_within(Duration::from_millis(300)).await {
+        assert_eq!(got, Got::Control("ack 1".into()));
+    }
+
+    let (mut alice_client, welcome) = Client::resume(&alice, &id, 0).await;
+    assert_eq!(welcome, ["resumed", &id, "0", "1"]);
+    assert_eq!(
+        alice_client.recv().await,
+        Got::Text("for alice only".into())
+    );
+}
+
+/// Finding 5, across processes: the owner is checked by the store's claim too (a session
+/// another process runs, or ran), and another owner's attempt does not renew its expiry.
+#[tokio::test]
+async fn another_owners_claim_from_the_store_is_unknown() {
+    let store = MemoryStore::new();
+    let a = Sessions::with_store(Config::default(), store.clone()).unwrap();
+    let b = Sessions::with_store(Config::default(), store).unwrap();
+    let mut a = Server::start(a).await;
+    let mut b = Server::start(b).await;
+    let (client, id) = Client::hello(&format!("{}?owner=alice", a.url())).await;
+    a.started().await;
+    client.drop_connection();
+    let (_bob, welcome) = Client::resume(&format!("{}?owner=bob", b.url()), &id, 0).await;
+    assert_eq!(welcome[..2], ["lost", "unknown"]);
+    b.started().await;
+    let (_alice, welcome) = Client::resume(&format!("{}?owner=alice", b.url()), &id, 0).await;
+    assert_eq!(
+        welcome[0], "resumed",
+        "alice's own resume works on any process"
+    );
+}
+
+/// Finding 12: a claim that panics (a store bug) leaves no placeholder behind: later
+/// resumes of the id are answered, instead of waiting on it with a core at 100 %.
+#[tokio::test]
+async fn a_claim_that_panics_leaves_the_id_answerable() {
+    let store = common::faults::FaultyStore::new(MemoryStore::new());
+    let sessions = Sessions::with_store(Config::default(), store.clone()).unwrap();
+    let mut server = Server::start(sessions).await;
+    let (client, id) = Client::hello(&server.url()).await;
+    server.started().await;
+    client.drop_connection();
+    let mut other =
+        Server::start(Sessions::with_store(Config::default(), store.clone()).unwrap()).await;
+    store.panic_next_claim();
+    let mut doomed = Client::connect(&other.url()).await;
+    doomed.control(&format!("resume {id} 0")).await;
+    assert!(matches!(doomed.recv().await, Got::Gone | Got::Close(..)));
+    let (_client, welcome) = Client::resume(&other.url(), &id, 0).await;
+    assert_eq!(welcome[0], "resumed", "{welcome:?}");
+    assert!(matches!(other.seen().await, Seen::Started { .. }));
+}

@@ -32,6 +32,8 @@ struct Records {
 #[derive(Debug)]
 struct Record {
     epoch: u64,
+    /// Who may resume it (a hash the registry made).
+    owner: String,
     state: State,
     /// When the session expires (live) or is forgotten (lost).
     deadline: Instant,
@@ -67,7 +69,7 @@ impl MemoryStore {
             .unwrap_or_else(|poison| poison.into_inner())
     }
 
-    fn create_now(&self, id: &str, ttl: Duration) -> Result<u64, Error> {
+    fn create_now(&self, id: &str, owner: &str, ttl: Duration) -> Result<u64, Error> {
         let now = Instant::now();
         let mut records = self.lock();
         records.sweep(now);
@@ -75,6 +77,7 @@ impl MemoryStore {
             id.to_owned(),
             Record {
                 epoch: 1,
+                owner: owner.to_owned(),
                 state: State::Live {
                     received: 0,
                     acknowledged: 0,
@@ -87,7 +90,7 @@ impl MemoryStore {
         Ok(1)
     }
 
-    fn claim_now(&self, id: &str, ttl: Duration) -> Result<Claim, Error> {
+    fn claim_now(&self, id: &str, owner: &str, ttl: Duration) -> Result<Claim, Error> {
         let now = Instant::now();
         let mut records = self.lock();
         let unknown = Claim::Lost {
@@ -97,6 +100,11 @@ impl MemoryStore {
         let Some(record) = records.by_id.get_mut(id) else {
             return Ok(unknown);
         };
+        if record.owner != owner {
+            // Another owner's session: not even its existence is told, nor its expiry
+            // renewed.
+            return Ok(unknown);
+        }
         record.expire_if_due(now);
         if record.forgotten(now) {
             records.by_id.remove(id);
@@ -232,12 +240,12 @@ impl Record {
 struct Inconsistent(&'static str);
 
 impl Store for MemoryStore {
-    fn create<'a>(&'a self, id: &'a str, ttl: Duration) -> StoreFuture<'a, u64> {
-        Box::pin(std::future::ready(self.create_now(id, ttl)))
+    fn create<'a>(&'a self, id: &'a str, owner: &'a str, ttl: Duration) -> StoreFuture<'a, u64> {
+        Box::pin(std::future::ready(self.create_now(id, owner, ttl)))
     }
 
-    fn claim<'a>(&'a self, id: &'a str, ttl: Duration) -> StoreFuture<'a, Claim> {
-        Box::pin(std::future::ready(self.claim_now(id, ttl)))
+    fn claim<'a>(&'a self, id: &'a str, owner: &'a str, ttl: Duration) -> StoreFuture<'a, Claim> {
+        Box::pin(std::future::ready(self.claim_now(id, owner, ttl)))
     }
 
     fn save<'a>(&'a self, id: &'a str, epoch: u64, changes: Changes<'a>) -> StoreFuture<'a, ()> {
@@ -292,11 +300,11 @@ mod tests {
     #[test]
     fn a_claim_moves_ownership_and_fences_the_old_owner() {
         let store = MemoryStore::new();
-        let epoch = block(store.create("s", TTL)).unwrap();
+        let epoch = block(store.create("s", "o", TTL)).unwrap();
         let sent = [Message::from("a"), Message::from("b")];
         block(store.save("s", epoch, Changes::new().received(3).sent(1, &sent))).unwrap();
         block(store.save("s", epoch, Changes::new().acknowledged(1))).unwrap();
-        let Claim::Live(snapshot) = block(store.claim("s", TTL)).unwrap() else {
+        let Claim::Live(snapshot) = block(store.claim("s", "o", TTL)).unwrap() else {
             panic!("not live")
         };
         assert_eq!(snapshot.epoch, epoch + 1);
@@ -313,7 +321,7 @@ mod tests {
     #[test]
     fn out_of_order_outgoing_messages_are_refused() {
         let store = MemoryStore::new();
-        let epoch = block(store.create("s", TTL)).unwrap();
+        let epoch = block(store.create("s", "o", TTL)).unwrap();
         let sent = [Message::from("a")];
         assert!(matches!(
             block(store.save("s", epoch, Changes::new().sent(2, &sent))),
@@ -324,19 +332,19 @@ mod tests {
     #[test]
     fn lost_and_removed_sessions_answer_claims() {
         let store = MemoryStore::new();
-        let epoch = block(store.create("s", TTL)).unwrap();
+        let epoch = block(store.create("s", "o", TTL)).unwrap();
         block(store.lose("s", epoch, LostReason::Overflow, 7, TTL)).unwrap();
         assert_eq!(
-            block(store.claim("s", TTL)).unwrap(),
+            block(store.claim("s", "o", TTL)).unwrap(),
             Claim::Lost {
                 reason: LostReason::Overflow,
                 last_sent: Some(7)
             }
         );
-        let epoch = block(store.create("t", TTL)).unwrap();
+        let epoch = block(store.create("t", "o", TTL)).unwrap();
         block(store.remove("t", epoch)).unwrap();
         assert_eq!(
-            block(store.claim("t", TTL)).unwrap(),
+            block(store.claim("t", "o", TTL)).unwrap(),
             Claim::Lost {
                 reason: LostReason::Unknown,
                 last_sent: None
@@ -353,7 +361,7 @@ mod tests {
             .expect("runtime");
         runtime.block_on(async {
             let store = MemoryStore::new();
-            let epoch = store.create("s", TTL).await.unwrap();
+            let epoch = store.create("s", "o", TTL).await.unwrap();
             let sent = [Message::from("a")];
             store
                 .save("s", epoch, Changes::new().sent(1, &sent))
@@ -361,7 +369,7 @@ mod tests {
                 .unwrap();
             tokio::time::advance(TTL).await;
             assert_eq!(
-                store.claim("s", TTL).await.unwrap(),
+                store.claim("s", "o", TTL).await.unwrap(),
                 Claim::Lost {
                     reason: LostReason::Expired,
                     last_sent: Some(1)
@@ -369,7 +377,7 @@ mod tests {
             );
             tokio::time::advance(TTL).await;
             assert_eq!(
-                store.claim("s", TTL).await.unwrap(),
+                store.claim("s", "o", TTL).await.unwrap(),
                 Claim::Lost {
                     reason: LostReason::Unknown,
                     last_sent: None

@@ -158,19 +158,26 @@ impl Default for Changes<'_> {
 /// Session storage. Implement it to keep sessions elsewhere; the crate ships
 /// [`MemoryStore`] and (feature `redis`) `RedisStore`.
 ///
+/// `id` is the session's key: a hash of its identifier, never the identifier itself (a
+/// store's contents are not a list of credentials); `owner` a hash of who owns it.
+///
 /// Every method but `create` and `claim` names the epoch the caller owns the session
 /// under, and must fail with [`Error::TakenOver`] if the record has another epoch, and with
 /// [`Error::Expired`] if the record is gone or no longer live. A store's own failures are
 /// [`Error::Store`].
 pub trait Store: Debug + Send + Sync + 'static {
-    /// Records a new live session `id` with nothing sent or received, expiring `ttl` from
-    /// now; returns its epoch.
-    fn create<'a>(&'a self, id: &'a str, ttl: Duration) -> StoreFuture<'a, u64>;
+    /// Records a new live session `id` owned by `owner`, with nothing sent or received,
+    /// expiring `ttl` from now; returns its epoch.
+    fn create<'a>(&'a self, id: &'a str, owner: &'a str, ttl: Duration) -> StoreFuture<'a, u64>;
 
-    /// Takes over session `id` for a resume: increments its epoch and restarts its expiry
-    /// clock (`ttl`) if it is live and not expired; a live session past its expiry is
-    /// marked expired (and forgotten `ttl` later) and reported lost.
-    fn claim<'a>(&'a self, id: &'a str, ttl: Duration) -> StoreFuture<'a, Claim>;
+    /// Takes over session `id` for a resume by `owner`: increments its epoch and restarts
+    /// its expiry clock (`ttl`) if it is live, not expired and `owner`'s; a live session
+    /// past its expiry is marked expired (and forgotten `ttl` later) and reported lost. A
+    /// session of another owner is reported [`LostReason::Unknown`] and left untouched (its
+    /// expiry too). A record whose numbers contradict each other (its next outgoing number
+    /// is not `acknowledged + unacknowledged + 1`: a lost write, an eviction) is marked
+    /// [`LostReason::Diverged`] and reported so.
+    fn claim<'a>(&'a self, id: &'a str, owner: &'a str, ttl: Duration) -> StoreFuture<'a, Claim>;
 
     /// Applies `changes` to a live session owned under `epoch`, all at once.
     fn save<'a>(&'a self, id: &'a str, epoch: u64, changes: Changes<'a>) -> StoreFuture<'a, ()>;

@@ -2,7 +2,11 @@
 //!
 //! Key layout, for a session `ID` and the prefix `P` (default `tether`):
 //!
-//! - `P:{ID}`, a hash: `epoch` (owner epoch), `state` (`live`, `expired` or `overflow`),
+//! `ID` is the session's key (a hash of its identifier, made by the registry), never the
+//! identifier itself.
+//!
+//! - `P:{ID}`, a hash: `epoch` (owner epoch), `owner` (a hash of who may resume it),
+//!   `state` (`live`, `expired`, `overflow` or `diverged`),
 //!   `recv` (the client's messages received), `acked` (the server's messages the client
 //!   acknowledged), `next` (the next outgoing number), `exp` (expiry, milliseconds of the
 //!   Redis server's clock);
@@ -64,17 +68,26 @@ const EXPIRE_BOTH: &str = "local function expire_both(ms) redis.call('PEXPIRE', 
 const CREATE: &str = "
 local ttl = tonumber(ARGV[1])
 redis.call('DEL', KEYS[2])
-redis.call('HSET', KEYS[1], 'epoch', 1, 'state', 'live', 'recv', 0, 'acked', 0, 'next', 1, 'exp', now + ttl)
+redis.call('HSET', KEYS[1], 'epoch', 1, 'owner', ARGV[2], 'state', 'live', 'recv', 0, 'acked', 0, 'next', 1, 'exp', now + ttl)
 redis.call('PEXPIRE', KEYS[1], 2 * ttl)
 return 1
 ";
 
 const CLAIM: &str = "
 local ttl = tonumber(ARGV[1])
-local h = redis.call('HMGET', KEYS[1], 'epoch', 'state', 'recv', 'acked', 'next', 'exp')
+local h = redis.call('HMGET', KEYS[1], 'epoch', 'state', 'recv', 'acked', 'next', 'exp', 'owner')
 if not h[1] then return {'unknown'} end
+-- Another owner's session: not even its existence is told, nor its expiry renewed.
+if h[7] ~= ARGV[2] then return {'unknown'} end
 local last = tostring(tonumber(h[5]) - 1)
 if h[2] ~= 'live' then return {h[2], last} end
+-- A record that contradicts itself (a lost write, an evicted list) can't be resumed on.
+if tonumber(h[5]) ~= tonumber(h[4]) + redis.call('LLEN', KEYS[2]) + 1 then
+  redis.call('HSET', KEYS[1], 'state', 'diverged')
+  redis.call('DEL', KEYS[2])
+  redis.call('PEXPIRE', KEYS[1], ttl)
+  return {'diverged', last}
+end
 if tonumber(h[6]) <= now then
   redis.call('HSET', KEYS[1], 'state', 'expired')
   redis.call('DEL', KEYS[2])
@@ -98,13 +111,14 @@ if h[2] ~= 'live' then return 'gone' end
 ";
 
 const SAVE: &str = "
+local acked = tonumber(h[3])
+local count = #ARGV - 6
+-- Checked before anything is written: a refused save changes nothing.
+if count > 0 and tonumber(ARGV[5]) ~= tonumber(h[4]) then return 'gap' end
 if ARGV[3] ~= '' and tonumber(ARGV[3]) > tonumber(redis.call('HGET', KEYS[1], 'recv')) then
   redis.call('HSET', KEYS[1], 'recv', ARGV[3])
 end
-local acked = tonumber(h[3])
-local count = #ARGV - 6
 if count > 0 then
-  if tonumber(ARGV[5]) ~= tonumber(h[4]) then return 'gap' end
   redis.call('RPUSH', KEYS[2], unpack(ARGV, 7))
   redis.call('HSET', KEYS[1], 'next', tonumber(h[4]) + count)
   local left = redis.call('PTTL', KEYS[1])
@@ -238,7 +252,7 @@ fn status(reply: String) -> Result<(), Error> {
 }
 
 impl Store for RedisStore {
-    fn create<'a>(&'a self, id: &'a str, ttl: Duration) -> StoreFuture<'a, u64> {
+    fn create<'a>(&'a self, id: &'a str, owner: &'a str, ttl: Duration) -> StoreFuture<'a, u64> {
         Box::pin(async move {
             let mut connection = self.connection.clone();
             let [meta, out] = self.keys(id);
@@ -248,6 +262,7 @@ impl Store for RedisStore {
                 .key(meta)
                 .key(out)
                 .arg(millis(ttl))
+                .arg(owner)
                 .invoke_async(&mut connection)
                 .await
                 .map_err(Error::store)?;
@@ -255,7 +270,7 @@ impl Store for RedisStore {
         })
     }
 
-    fn claim<'a>(&'a self, id: &'a str, ttl: Duration) -> StoreFuture<'a, Claim> {
+    fn claim<'a>(&'a self, id: &'a str, owner: &'a str, ttl: Duration) -> StoreFuture<'a, Claim> {
         Box::pin(async move {
             let mut connection = self.connection.clone();
             let [meta, out] = self.keys(id);
@@ -265,6 +280,7 @@ impl Store for RedisStore {
                 .key(meta)
                 .key(out)
                 .arg(millis(ttl))
+                .arg(owner)
                 .invoke_async(&mut connection)
                 .await
                 .map_err(Error::store)?;

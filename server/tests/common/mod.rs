@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::extract::{State, WebSocketUpgrade};
+use axum::http::Uri;
 use axum::response::Response;
 use axum::routing::get;
 use futures_util::{SinkExt as _, StreamExt as _};
@@ -59,35 +60,45 @@ struct App {
     gate: Option<Arc<Semaphore>>,
 }
 
-async fn route(ws: WebSocketUpgrade, State(app): State<App>) -> Response {
+/// The owner a test's client says it is (`?owner=NAME`; none: anonymous), as a route that
+/// authenticated its user would pass it.
+fn owner(uri: &Uri) -> String {
+    uri.query()
+        .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("owner=")))
+        .unwrap_or("")
+        .to_owned()
+}
+
+async fn route(ws: WebSocketUpgrade, uri: Uri, State(app): State<App>) -> Response {
     let seen = app.seen.clone();
     let sinks = app.sinks.clone();
     let gate = app.gate.clone();
-    app.sessions.upgrade(ws, move |session| async move {
-        let id = session.id().to_owned();
-        let _ = seen.send(Seen::Started {
-            id: id.clone(),
-            resumed: session.resumed(),
-        });
-        let (sink, mut stream) = session.split();
-        sinks.lock().unwrap().insert(id.clone(), sink);
-        let error = loop {
-            match stream.next().await {
-                Some(Ok(incoming)) => {
-                    let _ = seen.send(Seen::Message {
-                        id: id.clone(),
-                        incoming,
-                    });
-                    if let Some(gate) = &gate {
-                        gate.acquire().await.unwrap().forget();
+    app.sessions
+        .upgrade_as(ws, owner(&uri), move |session| async move {
+            let id = session.id().to_owned();
+            let _ = seen.send(Seen::Started {
+                id: id.clone(),
+                resumed: session.resumed(),
+            });
+            let (sink, mut stream) = session.split();
+            sinks.lock().unwrap().insert(id.clone(), sink);
+            let error = loop {
+                match stream.next().await {
+                    Some(Ok(incoming)) => {
+                        let _ = seen.send(Seen::Message {
+                            id: id.clone(),
+                            incoming,
+                        });
+                        if let Some(gate) = &gate {
+                            gate.acquire().await.unwrap().forget();
+                        }
                     }
+                    Some(Err(error)) => break Some(error),
+                    None => break None,
                 }
-                Some(Err(error)) => break Some(error),
-                None => break None,
-            }
-        };
-        let _ = seen.send(Seen::Ended { id, error });
-    })
+            };
+            let _ = seen.send(Seen::Ended { id, error });
+        })
 }
 
 /// The README's echo server: each message sent back through the session's sink, the next
@@ -384,5 +395,6 @@ pub fn text(s: &str) -> Message {
     Message::Text(s.to_owned())
 }
 
+pub mod faults;
 #[cfg(feature = "redis")]
 pub mod redis;

@@ -1,0 +1,79 @@
+//! A `Store` that fails on purpose, wrapped around a real one: the faults a store has in
+//! production (a reply that times out, a bug that panics), injected one call at a time.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use ws_tether_server::{Changes, Claim, Error, LostReason, Store, StoreFuture};
+
+/// What went wrong, as a store's own error.
+#[derive(Debug, thiserror::Error)]
+#[error("injected store failure")]
+pub struct Injected;
+
+#[derive(Debug, Clone)]
+pub struct FaultyStore<S> {
+    inner: Arc<S>,
+    panic_claim: Arc<AtomicBool>,
+    failing_saves: Arc<AtomicUsize>,
+}
+
+impl<S: Store> FaultyStore<S> {
+    pub fn new(inner: S) -> Self {
+        FaultyStore {
+            inner: Arc::new(inner),
+            panic_claim: Arc::new(AtomicBool::new(false)),
+            failing_saves: Arc::new(AtomicUsize::new(0)),
+        }
+    }
+
+    /// The next `claim` panics.
+    pub fn panic_next_claim(&self) {
+        self.panic_claim.store(true, Ordering::SeqCst);
+    }
+
+    /// The next `n` saves fail with a store error, writing nothing.
+    pub fn fail_saves(&self, n: usize) {
+        self.failing_saves.store(n, Ordering::SeqCst);
+    }
+}
+
+impl<S: Store> Store for FaultyStore<S> {
+    fn create<'a>(&'a self, id: &'a str, owner: &'a str, ttl: Duration) -> StoreFuture<'a, u64> {
+        self.inner.create(id, owner, ttl)
+    }
+
+    fn claim<'a>(&'a self, id: &'a str, owner: &'a str, ttl: Duration) -> StoreFuture<'a, Claim> {
+        if self.panic_claim.swap(false, Ordering::SeqCst) {
+            return Box::pin(async { panic!("injected: claim panics") });
+        }
+        self.inner.claim(id, owner, ttl)
+    }
+
+    fn save<'a>(&'a self, id: &'a str, epoch: u64, changes: Changes<'a>) -> StoreFuture<'a, ()> {
+        let failing = self
+            .failing_saves
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok();
+        if failing {
+            return Box::pin(async { Err(Error::store(Injected)) });
+        }
+        self.inner.save(id, epoch, changes)
+    }
+
+    fn lose<'a>(
+        &'a self,
+        id: &'a str,
+        epoch: u64,
+        reason: LostReason,
+        last_sent: u64,
+        keep: Duration,
+    ) -> StoreFuture<'a, ()> {
+        self.inner.lose(id, epoch, reason, last_sent, keep)
+    }
+
+    fn remove<'a>(&'a self, id: &'a str, epoch: u64) -> StoreFuture<'a, ()> {
+        self.inner.remove(id, epoch)
+    }
+}
