@@ -319,3 +319,63 @@ async fn a_resume_back_on_a_process_still_running_the_session_takes_it_from_the_
         Err(Error::TakenOver)
     ));
 }
+
+async fn redis_keys(redis: &Redis, pattern: &str) -> Vec<String> {
+    let client = ::redis::Client::open(redis.url.as_str()).unwrap();
+    let mut connection = client.get_multiplexed_async_connection().await.unwrap();
+    ::redis::cmd("KEYS")
+        .arg(pattern)
+        .query_async(&mut connection)
+        .await
+        .unwrap()
+}
+
+/// Finding 5 with Redis: ids are not stored in clear (a dump of Redis is not a list of
+/// credentials), and another owner's resume on another process is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_keeps_hashes_not_ids_and_checks_the_owner() {
+    let redis = Redis::start().await;
+    let mut a = Process::start(&redis, "owners", Config::default()).await;
+    let mut b = Process::start(&redis, "owners", Config::default()).await;
+    let alice = |url: String| format!("{url}?owner=alice");
+    let (client, id) = Client::hello(&alice(a.server.url())).await;
+    a.server.started().await;
+    let keys = redis_keys(&redis, "owners:*").await;
+    assert!(!keys.is_empty());
+    assert!(keys.iter().all(|k| !k.contains(&id)), "{keys:?}");
+    client.drop_connection();
+    let (_bob, welcome) = Client::resume(&format!("{}?owner=bob", b.server.url()), &id, 0).await;
+    assert_eq!(welcome[..2], ["lost", "unknown"]);
+    b.server.started().await;
+    let (_alice, welcome) = Client::resume(&alice(b.server.url()), &id, 0).await;
+    assert_eq!(welcome[0], "resumed");
+}
+
+/// Finding 3 and 13: a record Redis lost part of (its message list evicted) is not resumed
+/// on a wrong count: the claim reports it diverged, the client gets a new session.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_record_missing_its_messages_is_claimed_as_diverged() {
+    let redis = Redis::start().await;
+    let mut a = Process::start(&redis, "evicted", Config::default()).await;
+    let b = Process::start(&redis, "evicted", Config::default()).await;
+    let (client, id) = Client::hello(&a.server.url()).await;
+    a.server.started().await;
+    let mut sink = a.server.take_sink(&id);
+    sink.send(text("one")).await.unwrap();
+    sink.send(text("two")).await.unwrap();
+    // The client got nothing: resuming on the record's own count would restart the
+    // numbering and lose both silently.
+    client.drop_connection();
+    until_connected(&sink, false).await;
+    let lists = redis_keys(&redis, "evicted:*:out").await;
+    assert_eq!(lists.len(), 1, "{lists:?}");
+    let connection = ::redis::Client::open(redis.url.as_str()).unwrap();
+    let mut connection = connection.get_multiplexed_async_connection().await.unwrap();
+    let _: () = ::redis::cmd("DEL")
+        .arg(&lists[0])
+        .query_async(&mut connection)
+        .await
+        .unwrap();
+    let (_client, welcome) = Client::resume(&b.server.url(), &id, 0).await;
+    assert_eq!(welcome[..2], ["lost", "diverged"], "{welcome:?}");
+}
