@@ -105,6 +105,9 @@ pub(crate) struct Actor {
     /// Recorded, unacknowledged messages, numbered from `acknowledged + 1`.
     replay: VecDeque<Message>,
     idle_deadline: Option<Instant>,
+    /// When to ask a quiet client for proof of life (`ping`), so that a connection without
+    /// traffic is not cut as idle: the client answers with an `ack`.
+    ping_at: Option<Instant>,
     expiry: Option<Instant>,
     touch_at: Option<Instant>,
 }
@@ -115,6 +118,7 @@ enum Wake {
     Frame(Option<Result<WsMessage, axum::Error>>),
     Shared,
     AckDue,
+    PingDue,
     Idle,
     Expire,
     Touch,
@@ -176,6 +180,7 @@ impl Actor {
             acknowledged,
             replay: replay.into(),
             idle_deadline: None,
+            ping_at: None,
             expiry: None,
             touch_at: None,
         }
@@ -221,6 +226,7 @@ impl Actor {
                 frame = next_frame(&mut self.conn) => Wake::Frame(frame),
                 () = sleep(self.ack_deadline) => Wake::AckDue,
                 () = sleep(self.idle_deadline) => Wake::Idle,
+                () = sleep(self.ping_at) => Wake::PingDue,
                 () = sleep(self.expiry) => Wake::Expire,
                 () = sleep(self.touch_at) => Wake::Touch,
             };
@@ -293,6 +299,15 @@ impl Actor {
             Wake::Frame(frame) => self.on_frame(frame).await,
             Wake::Shared => self.check_shared().await,
             Wake::AckDue => self.send_ack().await,
+            Wake::PingDue => {
+                self.ping_at = None;
+                self.catch_up_finished();
+                self.record_received().await?;
+                self.write(control(&Control::Ping(self.received))).await?;
+                self.acked_to_client = self.received;
+                self.release_held();
+                Ok(())
+            }
             Wake::Idle => Err(Outcome::Connection(Loss::Close(CLOSE_IDLE, "idle"))),
             Wake::Expire => {
                 let last_sent = self.next_out() - 1;
@@ -437,13 +452,13 @@ impl Actor {
             }
             None | Some(Err(_)) => return Err(Outcome::Connection(Loss::Lost)),
             Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_))) => {
-                self.idle_deadline = Some(Instant::now() + self.config().idle_timeout);
+                self.heard_from_client();
                 return Ok(());
             }
             Some(Ok(WsMessage::Text(text))) => Frame::App(Message::Text(text.as_str().to_owned())),
             Some(Ok(WsMessage::Binary(bytes))) => Frame::parse_bytes(&bytes),
         };
-        self.idle_deadline = Some(Instant::now() + self.config().idle_timeout);
+        self.heard_from_client();
         match decoded {
             Frame::Invalid(why) => Err(Outcome::Connection(Loss::Close(1002, why))),
             Frame::App(message) => self.on_data(message).await,
@@ -462,6 +477,27 @@ impl Actor {
                 "only data, ack, ping and end after the welcome",
             ))),
             _ => Err(Outcome::Connection(Loss::Close(1002, "unknown frame"))),
+        }
+    }
+
+    /// A frame from the client: the idle clock and the ping clock restart.
+    fn heard_from_client(&mut self) {
+        let now = Instant::now();
+        self.idle_deadline = Some(now + self.config().idle_timeout);
+        self.ping_at = Some(now + self.config().ping_every());
+    }
+
+    /// The client's messages covered by the acknowledgement just sent no longer count in
+    /// its window.
+    fn release_held(&mut self) {
+        while self
+            .held
+            .front()
+            .is_some_and(|&(seq, _)| seq <= self.received)
+        {
+            if let Some((_, len)) = self.held.pop_front() {
+                self.held_bytes -= len;
+            }
         }
     }
 
@@ -624,10 +660,12 @@ impl Actor {
         let config = &registry.config;
         if connected {
             self.idle_deadline = Some(now + config.idle_timeout);
+            self.ping_at = Some(now + config.ping_every());
             self.touch_at = Some(now + config.ttl / 4);
             self.expiry = None;
         } else {
             self.idle_deadline = None;
+            self.ping_at = None;
             self.touch_at = None;
             self.ack_deadline = None;
             self.expiry = Some(now + config.ttl);

@@ -28,6 +28,11 @@ pub struct Config {
     /// A connection without any frame from the client for this long is closed (the session
     /// stays). Default 30 s: twice ws-tether's default heartbeat interval (spec section 5).
     pub idle_timeout: Duration,
+    /// After this long without a frame from the client, the server sends `ping` (spec
+    /// section 5), which the client answers with an `ack`: a quiet session is not cut as
+    /// idle whether or not the client runs a heartbeat. Default `None`: half of
+    /// `idle_timeout` (15 s); must be less than `idle_timeout`.
+    pub ping_interval: Option<Duration>,
     /// How long the client has to send its first frame (`hello` or `resume`) and how long a
     /// single write to the socket may take. Default 10 s.
     pub handshake_timeout: Duration,
@@ -56,6 +61,7 @@ impl Default for Config {
             ack_delay: Duration::from_millis(100),
             ack_every: 64,
             idle_timeout: Duration::from_secs(30),
+            ping_interval: None,
             handshake_timeout: Duration::from_secs(10),
             max_incoming_bytes: 1 << 20,
             max_message_bytes: 1 << 20,
@@ -93,6 +99,17 @@ impl Config {
     pub fn idle_timeout(mut self, timeout: Duration) -> Self {
         self.idle_timeout = timeout;
         self
+    }
+
+    /// Sets [`Config::ping_interval`].
+    pub fn ping_interval(mut self, interval: Duration) -> Self {
+        self.ping_interval = Some(interval);
+        self
+    }
+
+    /// The interval in effect: [`Config::ping_interval`] or half of the idle timeout.
+    pub(crate) fn ping_every(&self) -> Duration {
+        self.ping_interval.unwrap_or(self.idle_timeout / 2)
     }
 
     /// Sets [`Config::handshake_timeout`].
@@ -152,6 +169,13 @@ impl Config {
             });
         }
         positive("idle_timeout", self.idle_timeout)?;
+        positive("ping_interval", self.ping_every())?;
+        if self.ping_every() >= self.idle_timeout {
+            return Err(Error::Config {
+                field: "ping_interval",
+                problem: "must be less than idle_timeout",
+            });
+        }
         positive("handshake_timeout", self.handshake_timeout)?;
         if self.max_message_bytes < 256 {
             return Err(Error::Config {
@@ -225,5 +249,9 @@ mod tests {
             "max_incoming_bytes"
         );
         assert_eq!(field(Config::default().max_sessions(0)), "max_sessions");
+        assert_eq!(
+            field(Config::default().ping_interval(Duration::from_secs(30))),
+            "ping_interval"
+        );
     }
 }

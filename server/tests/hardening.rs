@@ -364,3 +364,28 @@ async fn a_claim_that_panics_leaves_the_id_answerable() {
     assert_eq!(welcome[0], "resumed", "{welcome:?}");
     assert!(matches!(other.seen().await, Seen::Started { .. }));
 }
+
+/// Finding 14: a quiet session whose client runs no heartbeat is not cut every idle
+/// timeout: the server pings, the client's answer keeps the connection.
+#[tokio::test]
+async fn a_quiet_client_that_answers_pings_stays_connected() {
+    let config = Config::default().idle_timeout(Duration::from_millis(300));
+    let mut server = server(config).await;
+    let (mut client, id) = Client::hello(&server.url()).await;
+    server.started().await;
+    let sink = server.take_sink(&id);
+    let mut pings = 0;
+    let until = tokio::time::Instant::now() + Duration::from_millis(1200);
+    while tokio::time::Instant::now() < until {
+        match client.recv_within(Duration::from_millis(100)).await {
+            Some(Got::Control(ping)) if ping.starts_with("ping ") => {
+                pings += 1;
+                client.control("ack 0").await;
+            }
+            None => {}
+            Some(other) => panic!("after {pings} pings: {other:?}"),
+        }
+    }
+    assert!(pings >= 2, "{pings} pings in 4 idle timeouts");
+    assert!(sink.is_connected());
+}

@@ -232,6 +232,8 @@ async fn an_idle_connection_is_closed_and_the_session_stays() {
     let mut server = server(Config::default().idle_timeout(Duration::from_millis(100))).await;
     let (mut client, id) = Client::hello(&server.url()).await;
     server.started().await;
+    // The server asks for proof of life halfway; a client that never answers is cut.
+    assert_eq!(client.recv().await, Got::Control("ping 0".into()));
     assert_eq!(client.recv().await, Got::Close(1001, "idle".into()));
     let (_client, welcome) = Client::resume(&server.url(), &id, 0).await;
     assert_eq!(welcome, ["resumed", &id, "0", "1"]);
