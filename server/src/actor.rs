@@ -26,6 +26,10 @@ pub(crate) const CLOSE_TAKEN_OVER: u16 = 4000;
 const CLOSE_IDLE: u16 = 1001;
 const CLOSE_STORE_FAILED: u16 = 1011;
 
+/// Retries of a failed store: the first after this, doubling up to the most.
+const STORE_RETRY_FIRST: Duration = Duration::from_millis(100);
+const STORE_RETRY_MAX: Duration = Duration::from_secs(5);
+
 /// The most messages written to the store in one call (Lua's argument limit is ~8000).
 const MAX_BATCH: usize = 1000;
 
@@ -105,6 +109,10 @@ pub(crate) struct Actor {
     /// Recorded, unacknowledged messages, numbered from `acknowledged + 1`.
     replay: VecDeque<Message>,
     idle_deadline: Option<Instant>,
+    /// The store failed: store work waits until then (a retry), and since when it fails.
+    store_retry: Option<Instant>,
+    store_backoff: Duration,
+    store_down_since: Option<Instant>,
     /// When to ask a quiet client for proof of life (`ping`), so that a connection without
     /// traffic is not cut as idle: the client answers with an `ack`.
     ping_at: Option<Instant>,
@@ -119,6 +127,7 @@ enum Wake {
     Shared,
     AckDue,
     PingDue,
+    StoreRetry,
     Idle,
     Expire,
     Touch,
@@ -136,11 +145,16 @@ type Step = Result<(), Outcome>;
 enum Outcome {
     Connection(Loss),
     Session(Error),
+    /// The store failed: transient, retried (see `store_failed`).
+    StoreDown(Error),
 }
 
 impl From<Error> for Outcome {
     fn from(error: Error) -> Self {
-        Outcome::Session(error)
+        match error {
+            Error::Store(_) => Outcome::StoreDown(error),
+            end => Outcome::Session(end),
+        }
     }
 }
 
@@ -181,6 +195,9 @@ impl Actor {
             replay: replay.into(),
             idle_deadline: None,
             ping_at: None,
+            store_retry: None,
+            store_backoff: STORE_RETRY_FIRST,
+            store_down_since: None,
             expiry: None,
             touch_at: None,
         }
@@ -224,11 +241,13 @@ impl Actor {
                 command = self.commands.recv() => Wake::Command(command),
                 () = self.shared.actor.notified() => Wake::Shared,
                 frame = next_frame(&mut self.conn) => Wake::Frame(frame),
-                () = sleep(self.ack_deadline) => Wake::AckDue,
+                // Store work waits while the store is down (its retry comes first).
+                () = sleep(self.ack_deadline), if self.store_retry.is_none() => Wake::AckDue,
                 () = sleep(self.idle_deadline) => Wake::Idle,
-                () = sleep(self.ping_at) => Wake::PingDue,
-                () = sleep(self.expiry) => Wake::Expire,
-                () = sleep(self.touch_at) => Wake::Touch,
+                () = sleep(self.ping_at), if self.store_retry.is_none() => Wake::PingDue,
+                () = sleep(self.expiry), if self.store_retry.is_none() => Wake::Expire,
+                () = sleep(self.touch_at), if self.store_retry.is_none() => Wake::Touch,
+                () = sleep(self.store_retry) => Wake::StoreRetry,
             };
             let step = self.handle(wake).await;
             if let Some(end) = self.settle(step).await {
@@ -242,9 +261,29 @@ impl Actor {
     async fn settle(&mut self, step: Step) -> Option<Error> {
         match step {
             Ok(()) => None,
-            Err(Outcome::Connection(loss)) => self.disconnect(loss).await.err(),
+            Err(Outcome::Connection(loss)) => match self.disconnect(loss).await {
+                Ok(()) => None,
+                Err(error @ Error::Store(_)) => self.store_failed(error),
+                Err(end) => Some(end),
+            },
             Err(Outcome::Session(end)) => Some(end),
+            Err(Outcome::StoreDown(error)) => self.store_failed(error),
         }
+    }
+
+    /// A store call failed (a timeout, a connection lost): transient. The session and its
+    /// connection stay; nothing is acknowledged or recorded until a retry succeeds (with
+    /// backoff). A store down for a whole time to live ends the session with the error.
+    fn store_failed(&mut self, error: Error) -> Option<Error> {
+        let now = Instant::now();
+        let since = *self.store_down_since.get_or_insert(now);
+        if now.duration_since(since) >= self.config().ttl {
+            return Some(error);
+        }
+        tracing::warn!(session = %short(&self.id), "session store failed, retrying: {error}");
+        self.store_retry = Some(now + self.store_backoff);
+        self.store_backoff = (self.store_backoff * 2).min(STORE_RETRY_MAX);
+        None
     }
 
     async fn handle(&mut self, wake: Wake) -> Step {
@@ -262,9 +301,21 @@ impl Actor {
                     let _ = reply.send(Attached::NotOwner(socket));
                     return Ok(());
                 }
-                if let Err(end) = self.check_owner().await {
-                    let _ = reply.send(Attached::Returned(socket));
-                    return Err(end);
+                match self.check_owner().await {
+                    Ok(()) => {}
+                    Err(Outcome::StoreDown(error)) => {
+                        // Ownership can't be confirmed now: this connection is refused (the
+                        // client retries), the session stays.
+                        let _ = reply.send(Attached::Joined);
+                        let limit = self.config().handshake_timeout;
+                        let reason = "session store unavailable".to_owned();
+                        tokio::spawn(close_cleanly(*socket, CLOSE_STORE_FAILED, reason, limit));
+                        return Err(Outcome::StoreDown(error));
+                    }
+                    Err(end) => {
+                        let _ = reply.send(Attached::Returned(socket));
+                        return Err(end);
+                    }
                 }
                 if client_recv >= self.next_out() {
                     // The client has messages this session never sent: the two can't agree
@@ -303,9 +354,18 @@ impl Actor {
                 self.ping_at = None;
                 self.catch_up_finished();
                 self.record_received().await?;
-                self.write(control(&Control::Ping(self.received))).await?;
-                self.acked_to_client = self.received;
+                let recv = self.recorded_received;
+                self.write(control(&Control::Ping(recv))).await?;
+                self.acked_to_client = recv;
                 self.release_held();
+                Ok(())
+            }
+            Wake::StoreRetry => {
+                self.store_retry = None;
+                self.check_shared().await?;
+                if self.received > self.acked_to_client {
+                    self.send_ack().await?;
+                }
                 Ok(())
             }
             Wake::Idle => Err(Outcome::Connection(Loss::Close(CLOSE_IDLE, "idle"))),
@@ -410,19 +470,24 @@ impl Actor {
     /// Records the sink's queued messages, then writes them if connected.
     async fn drain_queue(&mut self) -> Step {
         loop {
+            if self.store_retry.is_some() {
+                // The store is down: the messages wait in the queue (the sink's flush too).
+                return Ok(());
+            }
+            // Copied, and taken from the queue only once recorded: a failed save loses
+            // nothing (and its retry is idempotent: same epoch, same first number).
             let batch: Vec<(u64, Message)> = {
-                let mut state = self.shared.lock();
+                let state = self.shared.lock();
                 let n = state.queue.len().min(MAX_BATCH);
-                state.queue.drain(..n).collect()
+                state.queue.iter().take(n).cloned().collect()
             };
             let Some(&(first, _)) = batch.first() else {
                 return Ok(());
             };
             if first != self.next_out() {
-                return Err(Error::store(crate::registry::Inconsistent(
-                    "the sink numbered a message out of order",
-                ))
-                .into());
+                return Err(Outcome::Session(Error::store(
+                    crate::registry::Inconsistent("the sink numbered a message out of order"),
+                )));
             }
             let messages: Vec<Message> = batch.into_iter().map(|(_, m)| m).collect();
             let changes = Changes::new()
@@ -432,6 +497,7 @@ impl Actor {
             let last = first + messages.len() as u64 - 1;
             {
                 let mut state = self.shared.lock();
+                state.queue.drain(..messages.len());
                 state.recorded = last;
                 state.wake_sink();
             }
@@ -493,7 +559,7 @@ impl Actor {
         while self
             .held
             .front()
-            .is_some_and(|&(seq, _)| seq <= self.received)
+            .is_some_and(|&(seq, _)| seq <= self.acked_to_client)
         {
             if let Some((_, len)) = self.held.pop_front() {
                 self.held_bytes -= len;
@@ -565,23 +631,17 @@ impl Actor {
         self.catch_up_finished();
         self.record_received().await?;
         if self.conn.is_some() {
-            self.write(control(&Control::Ack(self.received))).await?;
-            self.acked_to_client = self.received;
-            while self
-                .held
-                .front()
-                .is_some_and(|&(seq, _)| seq <= self.received)
-            {
-                if let Some((_, len)) = self.held.pop_front() {
-                    self.held_bytes -= len;
-                }
-            }
+            let recv = self.recorded_received;
+            self.write(control(&Control::Ack(recv))).await?;
+            self.acked_to_client = recv;
+            self.release_held();
         }
         Ok(())
     }
 
     async fn record_received(&mut self) -> Step {
-        if self.received > self.recorded_received {
+        // While the store is down nothing new is recorded (nor acknowledged).
+        if self.received > self.recorded_received && self.store_retry.is_none() {
             let changes = Changes::new()
                 .received(self.received)
                 .acknowledged(self.acknowledged);
@@ -595,7 +655,11 @@ impl Actor {
         self.registry
             .store
             .save(&self.key, self.epoch, changes)
-            .await
+            .await?;
+        // The store answers again.
+        self.store_down_since = None;
+        self.store_backoff = STORE_RETRY_FIRST;
+        Ok(())
     }
 
     async fn end_session(&mut self) -> Result<(), Error> {
@@ -624,7 +688,6 @@ impl Actor {
                 "resume beyond the messages sent",
             )));
         }
-        self.conn = Some(socket);
         self.held.clear();
         self.held_bytes = 0;
         if client_recv > self.acknowledged {
@@ -635,7 +698,16 @@ impl Actor {
             .received(self.received)
             .acknowledged(self.acknowledged)
             .expire_in(ttl);
-        self.save(changes).await?;
+        if let Err(error) = self.save(changes).await {
+            // What was received can't be recorded, so no welcome can confirm it: this
+            // connection is refused (the client retries); the session waits for it.
+            let limit = self.config().handshake_timeout;
+            let reason = "session store unavailable".to_owned();
+            tokio::spawn(close_cleanly(socket, CLOSE_STORE_FAILED, reason, limit));
+            self.connected(false);
+            return Err(error.into());
+        }
+        self.conn = Some(socket);
         self.recorded_received = self.received;
         self.acked_to_client = self.received;
         self.next_in = self.received + 1;

@@ -50,9 +50,13 @@ pub enum Error {
         /// The configured bound.
         max: usize,
     },
-    /// The session store failed (for Redis: unreachable, or an unexpected reply). The
-    /// session's connection is closed with 1011; the session's recorded state stays in the
-    /// store, so the client can resume once the store is back.
+    /// The session store failed (for Redis: unreachable, or an unexpected reply). A
+    /// session treats its store's failures as transient: its connection stays, nothing is
+    /// acknowledged or recorded meanwhile, and the failed work is retried with backoff
+    /// (saves are idempotent). Only a store failing for a whole time to live ends the
+    /// session with this error (its connection closed with 1011); what was recorded stays
+    /// in the store, so the client can resume once the store is back. Also returned for a
+    /// record that contradicts itself (a bug).
     #[error("session store: {0}")]
     Store(#[source] Arc<dyn std::error::Error + Send + Sync>),
     /// A configuration value is out of range; `field` names it.
@@ -71,8 +75,9 @@ impl Error {
         Error::Store(Arc::new(error))
     }
 
-    /// Whether the session is over for good (every variant but [`Error::TooLarge`],
-    /// [`Error::Store`] and [`Error::Config`] means so).
+    /// Whether the session is over for good: every variant but [`Error::TooLarge`] and
+    /// [`Error::Config`] means so when a session's stream or sink returns it (a session
+    /// returns [`Error::Store`] only once its store failed for a whole time to live).
     pub fn is_session_over(&self) -> bool {
         matches!(
             self,
@@ -81,6 +86,7 @@ impl Error {
                 | Error::Overflow { .. }
                 | Error::TakenOver
                 | Error::Diverged
+                | Error::Store(_)
         )
     }
 }

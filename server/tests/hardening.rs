@@ -389,3 +389,67 @@ async fn a_quiet_client_that_answers_pings_stays_connected() {
     assert!(pings >= 2, "{pings} pings in 4 idle timeouts");
     assert!(sink.is_connected());
 }
+
+/// Finding 7: a store that fails for a while (the redis crate's 500 ms reply timeout, a
+/// failover) is transient: the connection and the session stay, nothing is acknowledged
+/// until recorded, and once the store answers every message arrives once, both ways.
+#[tokio::test]
+async fn a_store_blip_keeps_the_session_and_loses_nothing() {
+    let store = common::faults::FaultyStore::new(MemoryStore::new());
+    let sessions = Sessions::with_store(Config::default(), store.clone()).unwrap();
+    let mut server = Server::start(sessions).await;
+    let (mut client, id) = Client::hello(&server.url()).await;
+    server.started().await;
+    let mut sink = server.take_sink(&id);
+    store.fail_saves(3);
+    client.text("c1").await;
+    assert_eq!(server.message().await, (1, "c1".into()));
+    client.text("c2").await;
+    assert_eq!(server.message().await, (2, "c2".into()));
+    within("a send through the blip", sink.send(text("s1")))
+        .await
+        .unwrap();
+    client.control("ping 0").await;
+    // Acks never cover what isn't recorded; once the store answers they catch up.
+    let mut got = Vec::new();
+    within("the catch-up", async {
+        loop {
+            match client.recv().await {
+                Got::Text(t) => got.push(t),
+                Got::Control(ack) if ack == "ack 1" || ack == "ack 0" => {}
+                Got::Control(ack) if ack.starts_with("ack ") => break,
+                other => panic!("{other:?}"),
+            }
+        }
+    })
+    .await;
+    if got.is_empty() {
+        assert_eq!(client.recv_skipping_acks().await, Got::Text("s1".into()));
+    } else {
+        assert_eq!(got, ["s1"]);
+    }
+    assert!(sink.is_connected(), "the connection stayed");
+    assert!(server.no_more_seen(), "the session did not end");
+}
+
+/// Finding 7: a save whose reply was lost (applied, then reported failed) is retried
+/// without a gap error: the session goes on and the message is replayed once.
+#[tokio::test]
+async fn a_save_retried_after_a_lost_reply_is_idempotent() {
+    let store = common::faults::FaultyStore::new(MemoryStore::new());
+    let sessions = Sessions::with_store(Config::default(), store.clone()).unwrap();
+    let mut server = Server::start(sessions).await;
+    let (client, id) = Client::hello(&server.url()).await;
+    server.started().await;
+    let mut sink = server.take_sink(&id);
+    client.drop_connection();
+    until_connected(&sink, false).await;
+    store.apply_then_fail_saves(1);
+    within("the send", sink.send(text("once"))).await.unwrap();
+    let (mut client, welcome) = Client::resume(&server.url(), &id, 0).await;
+    assert_eq!(welcome, ["resumed", &id, "0", "1"]);
+    assert_eq!(client.recv().await, Got::Text("once".into()));
+    client.control("ping 1").await;
+    assert_eq!(client.recv().await, Got::Control("ack 0".into()));
+    assert!(server.no_more_seen(), "the session did not end");
+}

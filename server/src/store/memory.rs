@@ -168,12 +168,14 @@ impl MemoryStore {
             }
             if !changes.sent.is_empty() {
                 let next = *acknowledged + unacknowledged.len() as u64 + 1;
-                if changes.first_sent != next {
+                if changes.first_sent > next {
                     return Err(Error::store(Inconsistent(
                         "outgoing messages recorded out of order",
                     )));
                 }
-                unacknowledged.extend(changes.sent.iter().cloned());
+                // A retried save (its reply was lost) repeats what is there already.
+                let known = (next - changes.first_sent).min(changes.sent.len() as u64);
+                unacknowledged.extend(changes.sent[known as usize..].iter().cloned());
             }
             if let Some(n) = changes.acknowledged {
                 let drop = n
@@ -327,6 +329,22 @@ mod tests {
             block(store.save("s", epoch, Changes::new().sent(2, &sent))),
             Err(Error::Store(_))
         ));
+    }
+
+    /// A save retried after its reply was lost (it was applied) adds only what is new.
+    #[test]
+    fn a_retried_save_is_idempotent() {
+        let store = MemoryStore::new();
+        let epoch = block(store.create("s", "o", TTL)).unwrap();
+        let ab = [Message::from("a"), Message::from("b")];
+        let abc = [Message::from("a"), Message::from("b"), Message::from("c")];
+        block(store.save("s", epoch, Changes::new().sent(1, &ab))).unwrap();
+        block(store.save("s", epoch, Changes::new().sent(1, &ab))).unwrap();
+        block(store.save("s", epoch, Changes::new().sent(1, &abc))).unwrap();
+        let Claim::Live(snapshot) = block(store.claim("s", "o", TTL)).unwrap() else {
+            panic!("not live")
+        };
+        assert_eq!(snapshot.unacknowledged, abc.to_vec());
     }
 
     #[test]

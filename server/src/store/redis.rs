@@ -33,9 +33,10 @@ use crate::Error;
 ///
 /// Clones share one connection (a [`redis::aio::ConnectionManager`], which reconnects
 /// after a failure; [`RedisStore::connect`] keeps the redis crate's timeouts: 1 s to
-/// connect, 500 ms per reply). A failed or timed-out write ends the session's task with
-/// [`Error::Store`] and closes its connection with 1011; what was recorded stays in Redis,
-/// so the client's next resume continues the session once Redis answers again.
+/// connect, 500 ms per reply). A failed or timed-out write is retried by the session with
+/// backoff (every write is idempotent: its epoch and first number say what it repeats),
+/// and its connection stays; nothing is acknowledged meanwhile. A Redis down for a whole
+/// time to live ends the session with [`Error::Store`].
 #[derive(Clone)]
 pub struct RedisStore {
     connection: ConnectionManager,
@@ -114,13 +115,15 @@ const SAVE: &str = "
 local acked = tonumber(h[3])
 local count = #ARGV - 6
 -- Checked before anything is written: a refused save changes nothing.
-if count > 0 and tonumber(ARGV[5]) ~= tonumber(h[4]) then return 'gap' end
+if count > 0 and tonumber(ARGV[5]) > tonumber(h[4]) then return 'gap' end
 if ARGV[3] ~= '' and tonumber(ARGV[3]) > tonumber(redis.call('HGET', KEYS[1], 'recv')) then
   redis.call('HSET', KEYS[1], 'recv', ARGV[3])
 end
-if count > 0 then
-  redis.call('RPUSH', KEYS[2], unpack(ARGV, 7))
-  redis.call('HSET', KEYS[1], 'next', tonumber(h[4]) + count)
+-- A retried save (its reply was lost) repeats what is there already: only the rest.
+local known = tonumber(h[4]) - tonumber(ARGV[5])
+if count > known then
+  redis.call('RPUSH', KEYS[2], unpack(ARGV, 7 + known))
+  redis.call('HSET', KEYS[1], 'next', tonumber(ARGV[5]) + count)
   local left = redis.call('PTTL', KEYS[1])
   if left > 0 then redis.call('PEXPIRE', KEYS[2], left) end
 end

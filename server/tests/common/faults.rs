@@ -17,6 +17,7 @@ pub struct FaultyStore<S> {
     inner: Arc<S>,
     panic_claim: Arc<AtomicBool>,
     failing_saves: Arc<AtomicUsize>,
+    lost_replies: Arc<AtomicUsize>,
 }
 
 impl<S: Store> FaultyStore<S> {
@@ -25,12 +26,18 @@ impl<S: Store> FaultyStore<S> {
             inner: Arc::new(inner),
             panic_claim: Arc::new(AtomicBool::new(false)),
             failing_saves: Arc::new(AtomicUsize::new(0)),
+            lost_replies: Arc::new(AtomicUsize::new(0)),
         }
     }
 
     /// The next `claim` panics.
     pub fn panic_next_claim(&self) {
         self.panic_claim.store(true, Ordering::SeqCst);
+    }
+
+    /// The next `n` saves are applied, then reported failed (a reply lost in a timeout).
+    pub fn apply_then_fail_saves(&self, n: usize) {
+        self.lost_replies.store(n, Ordering::SeqCst);
     }
 
     /// The next `n` saves fail with a store error, writing nothing.
@@ -59,7 +66,18 @@ impl<S: Store> Store for FaultyStore<S> {
         if failing {
             return Box::pin(async { Err(Error::store(Injected)) });
         }
-        self.inner.save(id, epoch, changes)
+        let lose_reply = self
+            .lost_replies
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok();
+        let save = self.inner.save(id, epoch, changes);
+        if lose_reply {
+            return Box::pin(async move {
+                save.await?;
+                Err(Error::store(Injected))
+            });
+        }
+        save
     }
 
     fn lose<'a>(
