@@ -609,7 +609,7 @@ impl Machine {
             // timeout keeps running: it bounds the welcome too.
             self.phase = Phase::Handshaking { id };
             self.handshake_protocol = protocol;
-            let message = self.session.greeting().encode();
+            let message = self.session.greeting().encode_client();
             self.actions.push_back(Action::Write { id, message });
             return;
         }
@@ -810,7 +810,7 @@ impl Machine {
 
     fn send_ack(&mut self, id: ConnId) {
         self.session.reported = self.session.recv;
-        let message = Control::Ack(self.session.recv).encode();
+        let message = Control::Ack(self.session.recv).encode_client();
         self.actions.push_back(Action::Write { id, message });
         self.cancel_timer(Timer::Ack);
     }
@@ -959,7 +959,7 @@ impl Machine {
     fn diverged(&mut self, id: ConnId, now: Time) {
         self.actions.push_back(Action::Write {
             id,
-            message: Control::End.encode(),
+            message: Control::End.encode_client(),
         });
         let unconfirmed = self.session.reset();
         self.sync_reserved();
@@ -971,7 +971,8 @@ impl Machine {
         self.drop_socket(1000, PROTOCOL_ERROR_REASON);
         let close = CloseInfo {
             code: 1006,
-            reason: format!("{PROTOCOL_ERROR_REASON}: resumed behind its acknowledgements"),
+            // PROTOCOL_ERROR_REASON, then why.
+            reason: "resume protocol error: resumed behind its acknowledgements".to_owned(),
             was_clean: false,
         };
         self.lost(close, now);
@@ -1146,7 +1147,7 @@ impl Machine {
         let message = if self.cfg.resume.is_some() {
             // The protocol's own ping, which also acknowledges what we received.
             self.session.reported = self.session.recv;
-            Control::Ping(self.session.recv).encode()
+            Control::Ping(self.session.recv).encode_client()
         } else {
             ping(self.ping_seq)
         };
@@ -1308,7 +1309,7 @@ impl Machine {
                     self.cancel_timer(Timer::Ack);
                     if matches!(self.phase, Phase::Open { .. }) {
                         // The session ends: the server may forget it.
-                        let message = Control::End.encode();
+                        let message = Control::End.encode_client();
                         self.actions.push_back(Action::Write { id, message });
                         self.end_sent = true;
                     }

@@ -188,27 +188,51 @@ pub const MAX_CONTROL_BYTES: usize = 256;
 impl Control {
     /// The binary frame carrying this control message.
     pub fn encode(&self) -> Message {
+        match self {
+            Control::New { .. }
+            | Control::Resumed { .. }
+            | Control::Lost { .. }
+            | Control::Ended { .. } => self.encode_welcome(),
+            _ => self.encode_client(),
+        }
+    }
+
+    /// [`Control::encode`] for what a client sends: the client's machine calls this one, so
+    /// the server's welcomes are not built into the npm package's wasm.
+    pub(crate) fn encode_client(&self) -> Message {
         // Built by hand, not with `format!`: integer formatting would link `core::fmt`'s
         // number machinery into the npm package's wasm.
-        let mut out = vec![TAG_CONTROL];
-        let mut word = |w: &str| {
-            if out.len() > 1 {
-                out.push(b' ');
-            }
-            out.extend_from_slice(w.as_bytes());
-        };
+        let mut out = Words::new();
         match self {
-            Control::Hello => word("hello"),
+            Control::Hello => out.word("hello"),
             Control::Resume { session, recv } => {
-                word("resume");
-                word(session);
-                word(&decimal(*recv));
+                out.word("resume");
+                out.word(session);
+                out.number(*recv);
             }
+            Control::Ack(n) => {
+                out.word("ack");
+                out.number(*n);
+            }
+            Control::Ping(n) => {
+                out.word("ping");
+                out.number(*n);
+            }
+            Control::End => out.word("end"),
+            // The server's messages: `encode_welcome`.
+            _ => {}
+        }
+        out.done()
+    }
+
+    fn encode_welcome(&self) -> Message {
+        let mut out = Words::new();
+        out.word("welcome");
+        match self {
             Control::New { session, window } => {
-                word("welcome");
-                word("new");
-                word(session);
-                word(&decimal(*window));
+                out.word("new");
+                out.word(session);
+                out.number(*window);
             }
             Control::Resumed {
                 session,
@@ -216,12 +240,11 @@ impl Control {
                 next,
                 window,
             } => {
-                word("welcome");
-                word("resumed");
-                word(session);
-                word(&decimal(*recv));
-                word(&decimal(*next));
-                word(&decimal(*window));
+                out.word("resumed");
+                out.word(session);
+                out.number(*recv);
+                out.number(*next);
+                out.number(*window);
             }
             Control::Lost {
                 reason,
@@ -229,35 +252,28 @@ impl Control {
                 missed,
                 window,
             } => {
-                word("welcome");
-                word("lost");
-                word(reason.as_str());
-                word(session);
-                word(&missed.map_or_else(|| "?".to_owned(), decimal));
-                word(&decimal(*window));
+                out.word("lost");
+                out.word(reason.as_str());
+                out.word(session);
+                match missed {
+                    Some(missed) => out.number(*missed),
+                    None => out.word("?"),
+                }
+                out.number(*window);
             }
             Control::Ended {
                 session,
                 recv,
                 next,
             } => {
-                word("welcome");
-                word("ended");
-                word(session);
-                word(&decimal(*recv));
-                word(&decimal(*next));
+                out.word("ended");
+                out.word(session);
+                out.number(*recv);
+                out.number(*next);
             }
-            Control::Ack(n) => {
-                word("ack");
-                word(&decimal(*n));
-            }
-            Control::Ping(n) => {
-                word("ping");
-                word(&decimal(*n));
-            }
-            Control::End => word("end"),
+            _ => {}
         }
-        Message::Binary(out)
+        out.done()
     }
 
     fn decode(bytes: &[u8]) -> Option<Control> {
@@ -324,6 +340,30 @@ impl Control {
         };
         // Nothing may follow.
         word().is_none().then_some(control)
+    }
+}
+
+/// A control frame being written: the tag, then words separated by single spaces.
+struct Words(Vec<u8>);
+
+impl Words {
+    fn new() -> Words {
+        Words(vec![TAG_CONTROL])
+    }
+
+    fn word(&mut self, word: &str) {
+        if self.0.len() > 1 {
+            self.0.push(b' ');
+        }
+        self.0.extend_from_slice(word.as_bytes());
+    }
+
+    fn number(&mut self, n: u64) {
+        self.word(&decimal(n));
+    }
+
+    fn done(self) -> Message {
+        Message::Binary(self.0)
     }
 }
 
