@@ -90,6 +90,8 @@ pub(crate) struct Actor {
     /// yet: (number, bytes). The client keeps them within the announced receive window.
     held: VecDeque<(u64, usize)>,
     held_bytes: usize,
+    /// The client sent `end`: the session ends once the application finished.
+    client_ended: bool,
     /// The number the client's next data frame on this connection has (the client resends
     /// everything after the welcome's `recv`).
     next_in: u64,
@@ -185,6 +187,7 @@ impl Actor {
             conn: None,
             held: VecDeque::new(),
             held_bytes: 0,
+            client_ended: false,
             next_in: received + 1,
             delivered: received,
             received,
@@ -464,7 +467,27 @@ impl Actor {
             self.end_session().await?;
             return Err(Error::Ended.into());
         }
+        if self.client_ended {
+            self.end_when_finished().await?;
+        }
         Ok(())
+    }
+
+    /// After the client's `end`: once the application has finished with every message the
+    /// client sent (or dropped its stream), the session's record goes and the connection
+    /// closes with 1000. Until then the session waits (a process dying meanwhile leaves the
+    /// client's close unclean, so it reports the messages unconfirmed).
+    async fn end_when_finished(&mut self) -> Step {
+        self.catch_up_finished();
+        if self.shared.lock().stream_dropped {
+            self.received = self.delivered;
+        }
+        if self.received < self.delivered {
+            return Ok(());
+        }
+        self.end_session().await?;
+        self.close_connection(1000, "");
+        Err(Error::Ended.into())
     }
 
     /// Records the sink's queued messages, then writes them if connected.
@@ -534,9 +557,10 @@ impl Actor {
                 self.send_ack().await
             }
             Frame::Control(Control::End) => {
-                self.end_session().await?;
-                self.close_connection(1000, "");
-                Err(Error::Ended.into())
+                // The session ends once the application finished with every message: the
+                // client counts the clean close that follows as "all delivered".
+                self.client_ended = true;
+                self.end_when_finished().await
             }
             Frame::Control(_) => Err(Outcome::Connection(Loss::Close(
                 1002,

@@ -453,3 +453,36 @@ async fn a_save_retried_after_a_lost_reply_is_idempotent() {
     assert_eq!(client.recv().await, Got::Control("ack 0".into()));
     assert!(server.no_more_seen(), "the session did not end");
 }
+
+/// Finding 16: after the client's `end`, its clean close means "all processed": the
+/// server closes only once the application finished with every message, and forgets the
+/// session only then.
+#[tokio::test]
+async fn the_clients_end_closes_only_once_the_application_finished() {
+    let mut server = Server::start_gated(Sessions::new(Config::default()).unwrap()).await;
+    let (mut client, _id) = Client::hello(&server.url()).await;
+    server.started().await;
+    client.text("a").await;
+    client.text("b").await;
+    client.control("end").await;
+    assert_eq!(server.message().await, (1, "a".into()));
+    let early = client.recv_within(Duration::from_millis(300)).await;
+    assert!(
+        !matches!(early, Some(Got::Close(..) | Got::Gone)),
+        "closed before the application finished: {early:?}"
+    );
+    server.finish_one();
+    assert_eq!(server.message().await, (2, "b".into()));
+    server.finish_one();
+    loop {
+        match client.recv().await {
+            Got::Control(ack) if ack.starts_with("ack ") => continue,
+            Got::Close(code, _) => {
+                assert_eq!(code, 1000);
+                break;
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    assert!(server.ended().await.is_none(), "ended by the client");
+}
