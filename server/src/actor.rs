@@ -461,10 +461,17 @@ impl Actor {
             return Err(Error::Overflow { unsent }.into());
         }
         if end_requested || (sink_dropped && stream_dropped) {
+            if !self.shared.lock().queue.is_empty() {
+                // Not all recorded yet (the store is down): the end waits for the retry.
+                return Ok(());
+            }
+            // Kept, last messages included, for a client that was away: its resume gets
+            // `welcome ended`, those messages, then `end`.
+            let keep = self.config().ttl;
+            self.registry.store.end(&self.key, self.epoch, keep).await?;
             if self.conn.is_some() {
                 self.write(control(&Control::End)).await?;
             }
-            self.end_session().await?;
             return Err(Error::Ended.into());
         }
         if self.client_ended {
@@ -855,7 +862,7 @@ fn short(id: &str) -> &str {
     id.get(..6).unwrap_or(id)
 }
 
-fn data_frame(message: Message) -> WsMessage {
+pub(crate) fn data_frame(message: Message) -> WsMessage {
     match message {
         Message::Text(text) => WsMessage::Text(text.into()),
         message => match ws_tether::sans_io::resume::wrap(&message) {

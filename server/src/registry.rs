@@ -334,6 +334,11 @@ impl Registry {
                                 ))
                             }
                         }
+                        Ok(Claim::Ended(snapshot)) => {
+                            self.lock().remove(&id);
+                            self.answer_ended(socket, &key, id.clone(), client_recv, snapshot)
+                                .await
+                        }
                         Ok(Claim::Lost { reason, last_sent }) => {
                             self.lock().remove(&id);
                             // Diverged: the client's count says nothing about what it missed.
@@ -354,6 +359,50 @@ impl Registry {
                 }
             }
         }
+    }
+
+    /// A resume of a session the server ended while the client was away: `welcome
+    /// ended`, the last messages the client lacks, `end`, a clean close; then the record
+    /// goes. No session runs for it.
+    async fn answer_ended(
+        self: &Arc<Self>,
+        mut socket: WebSocket,
+        key: &str,
+        id: String,
+        client_recv: u64,
+        snapshot: Snapshot,
+    ) -> Result<Option<Session>, (WebSocket, Error)> {
+        let last_sent = snapshot.acknowledged + snapshot.unacknowledged.len() as u64;
+        let acked = client_recv.max(snapshot.acknowledged).min(last_sent);
+        let welcome = Control::Ended {
+            session: id,
+            recv: snapshot.received,
+            next: acked + 1,
+        };
+        let skip = (acked - snapshot.acknowledged) as usize;
+        let limit = self.config.handshake_timeout;
+        let sent = tokio::time::timeout(limit, async {
+            socket.send(crate::actor::control(&welcome)).await?;
+            for message in snapshot.unacknowledged.into_iter().skip(skip) {
+                socket.send(crate::actor::data_frame(message)).await?;
+            }
+            socket.send(crate::actor::control(&Control::End)).await
+        })
+        .await;
+        let limit = self.config.handshake_timeout;
+        tokio::spawn(crate::actor::close_cleanly(
+            socket,
+            1000,
+            String::new(),
+            limit,
+        ));
+        // Delivered: forgotten. Not delivered: kept until it expires, for another try.
+        if matches!(sent, Ok(Ok(()))) {
+            if let Err(error) = self.store.remove(key, snapshot.epoch).await {
+                tracing::warn!("an ended session's record stays until it expires: {error}");
+            }
+        }
+        Ok(None)
     }
 
     /// A new session: `welcome new`, or `welcome lost <reason>` with `missed` messages

@@ -486,3 +486,28 @@ async fn the_clients_end_closes_only_once_the_application_finished() {
     }
     assert!(server.ended().await.is_none(), "ended by the client");
 }
+
+/// Finding 8: the server ends a session while its client is away (a logout, a kick): the
+/// client's resume gets `welcome ended`, the last messages it lacks, then `end`, instead of
+/// `welcome lost unknown` and a new session with the final message lost.
+#[tokio::test]
+async fn a_session_ended_while_the_client_was_away_delivers_its_last_messages() {
+    let mut server = server(Config::default()).await;
+    let (mut client, id) = Client::hello(&server.url()).await;
+    server.started().await;
+    let mut sink = server.take_sink(&id);
+    client.text("c1").await;
+    assert_eq!(server.message().await, (1, "c1".into()));
+    client.drop_connection();
+    until_connected(&sink, false).await;
+    sink.send(text("bye")).await.unwrap();
+    within("the end", sink.close()).await.unwrap();
+    let (mut client, welcome) = Client::resume(&server.url(), &id, 0).await;
+    assert_eq!(welcome, ["ended", &id, "1", "1"]);
+    assert_eq!(client.recv().await, Got::Text("bye".into()));
+    assert_eq!(client.recv().await, Got::Control("end".into()));
+    assert!(matches!(client.recv().await, Got::Close(1000, _)));
+    // Delivered: forgotten.
+    let (_client, welcome) = Client::resume(&server.url(), &id, 1).await;
+    assert_eq!(welcome[..2], ["lost", "unknown"]);
+}

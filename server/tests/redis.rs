@@ -379,3 +379,23 @@ async fn a_record_missing_its_messages_is_claimed_as_diverged() {
     let (_client, welcome) = Client::resume(&b.server.url(), &id, 0).await;
     assert_eq!(welcome[..2], ["lost", "diverged"], "{welcome:?}");
 }
+
+/// Finding 8 across processes: a session one process ended while the client was away is
+/// answered `welcome ended` with its last messages by another.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_ended_on_one_process_is_ended_on_another() {
+    let redis = Redis::start().await;
+    let mut a = Process::start(&redis, "ended", Config::default()).await;
+    let b = Process::start(&redis, "ended", Config::default()).await;
+    let (client, id) = Client::hello(&a.server.url()).await;
+    a.server.started().await;
+    let mut sink = a.server.take_sink(&id);
+    client.drop_connection();
+    until_connected(&sink, false).await;
+    sink.send(text("last")).await.unwrap();
+    sink.close().await.unwrap();
+    let (mut client, welcome) = Client::resume(&b.server.url(), &id, 0).await;
+    assert_eq!(welcome, ["ended", &id, "0", "1"]);
+    assert_eq!(client.recv().await, Got::Text("last".into()));
+    assert_eq!(client.recv().await, Got::Control("end".into()));
+}

@@ -48,6 +48,8 @@ enum State {
         acknowledged: u64,
         /// Numbered from `acknowledged + 1`.
         unacknowledged: VecDeque<Message>,
+        /// Ended by the server ([`Store::end`]): kept until `deadline` for a last resume.
+        ended: bool,
     },
     Lost {
         reason: LostReason,
@@ -82,6 +84,7 @@ impl MemoryStore {
                     received: 0,
                     acknowledged: 0,
                     unacknowledged: VecDeque::new(),
+                    ended: false,
                 },
                 deadline: now + ttl,
                 ttl,
@@ -119,6 +122,7 @@ impl MemoryStore {
                 received,
                 acknowledged,
                 unacknowledged,
+                ended,
             } => {
                 let snapshot = Snapshot::new(
                     record.epoch + 1,
@@ -127,6 +131,9 @@ impl MemoryStore {
                     unacknowledged.iter().cloned().collect(),
                 );
                 record.epoch += 1;
+                if *ended {
+                    return Ok(Claim::Ended(snapshot));
+                }
                 record.deadline = now + ttl;
                 record.ttl = ttl;
                 Ok(Claim::Live(snapshot))
@@ -147,8 +154,10 @@ impl MemoryStore {
             return Err(Error::TakenOver);
         }
         record.expire_if_due(now);
-        if matches!(record.state, State::Lost { .. }) {
-            return Err(Error::Expired);
+        match record.state {
+            State::Lost { .. } => return Err(Error::Expired),
+            State::Live { ended: true, .. } => return Err(Error::Ended),
+            State::Live { .. } => {}
         }
         change(record, now)
     }
@@ -159,6 +168,7 @@ impl MemoryStore {
                 received,
                 acknowledged,
                 unacknowledged,
+                ..
             } = &mut record.state
             else {
                 return Err(Error::Expired);
@@ -217,10 +227,19 @@ impl Record {
         if let State::Live {
             acknowledged,
             unacknowledged,
+            ended,
             ..
         } = &self.state
         {
-            if self.deadline <= now {
+            if *ended {
+                // Kept only for a last resume: forgotten at its deadline.
+                if self.deadline <= now {
+                    self.state = State::Lost {
+                        reason: LostReason::Unknown,
+                        last_sent: 0,
+                    };
+                }
+            } else if self.deadline <= now {
                 let last_sent = *acknowledged + unacknowledged.len() as u64;
                 self.state = State::Lost {
                     reason: LostReason::Expired,
@@ -264,6 +283,17 @@ impl Store for MemoryStore {
     ) -> StoreFuture<'a, ()> {
         let result = self.with_owned(id, epoch, |record, now| {
             record.state = State::Lost { reason, last_sent };
+            record.deadline = now + keep;
+            Ok(())
+        });
+        Box::pin(std::future::ready(result))
+    }
+
+    fn end<'a>(&'a self, id: &'a str, epoch: u64, keep: Duration) -> StoreFuture<'a, ()> {
+        let result = self.with_owned(id, epoch, |record, now| {
+            if let State::Live { ended, .. } = &mut record.state {
+                *ended = true;
+            }
             record.deadline = now + keep;
             Ok(())
         });

@@ -93,6 +93,9 @@ pub enum Claim {
         /// The number of the last message the server had sent in it, if known.
         last_sent: Option<u64>,
     },
+    /// The server ended the session while the client was away ([`Store::end`]): its
+    /// last messages, for `welcome ended`. The caller owns the record (to remove it).
+    Ended(Snapshot),
 }
 
 /// Changes to a session's record, written at once by [`Store::save`].
@@ -192,6 +195,11 @@ pub trait Store: Debug + Send + Sync + 'static {
         last_sent: u64,
         keep: Duration,
     ) -> StoreFuture<'a, ()>;
+
+    /// The server ended the session: keep its record, unacknowledged messages included,
+    /// for `keep` from now (a client that was away gets them with `welcome ended`), then
+    /// forget it. Saves to it fail from then on.
+    fn end<'a>(&'a self, id: &'a str, epoch: u64, keep: Duration) -> StoreFuture<'a, ()>;
 
     /// Forgets the session (it ended).
     fn remove<'a>(&'a self, id: &'a str, epoch: u64) -> StoreFuture<'a, ()>;

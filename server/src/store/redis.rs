@@ -6,7 +6,7 @@
 //! identifier itself.
 //!
 //! - `P:{ID}`, a hash: `epoch` (owner epoch), `owner` (a hash of who may resume it),
-//!   `state` (`live`, `expired`, `overflow` or `diverged`),
+//!   `state` (`live`, `ended`, `expired`, `overflow` or `diverged`),
 //!   `recv` (the client's messages received), `acked` (the server's messages the client
 //!   acknowledged), `next` (the next outgoing number), `exp` (expiry, milliseconds of the
 //!   Redis server's clock);
@@ -57,6 +57,7 @@ struct Scripts {
     claim: Script,
     save: Script,
     lose: Script,
+    end: Script,
     remove: Script,
 }
 
@@ -81,6 +82,13 @@ if not h[1] then return {'unknown'} end
 -- Another owner's session: not even its existence is told, nor its expiry renewed.
 if h[7] ~= ARGV[2] then return {'unknown'} end
 local last = tostring(tonumber(h[5]) - 1)
+if h[2] == 'ended' then
+  -- Ended by the server: its last messages, for `welcome ended`; the claimer removes it.
+  local epoch = redis.call('HINCRBY', KEYS[1], 'epoch', 1)
+  local reply = {'ended', tostring(epoch), h[3], h[4]}
+  for _, m in ipairs(redis.call('LRANGE', KEYS[2], 0, -1)) do table.insert(reply, m) end
+  return reply
+end
 if h[2] ~= 'live' then return {h[2], last} end
 -- A record that contradicts itself (a lost write, an evicted list) can't be resumed on.
 if tonumber(h[5]) ~= tonumber(h[4]) + redis.call('LLEN', KEYS[2]) + 1 then
@@ -146,6 +154,12 @@ redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[4]))
 return 'ok'
 ";
 
+const END: &str = "
+redis.call('HSET', KEYS[1], 'state', 'ended')
+expire_both(tonumber(ARGV[2]))
+return 'ok'
+";
+
 const REMOVE: &str = "
 local epoch = redis.call('HGET', KEYS[1], 'epoch')
 if epoch and epoch ~= ARGV[1] then return 'fenced' end
@@ -179,6 +193,7 @@ impl RedisStore {
                 claim: script(CLAIM, false),
                 save: script(SAVE, true),
                 lose: script(LOSE, true),
+                end: script(END, true),
                 remove: script(REMOVE, false),
             }),
         }
@@ -300,7 +315,8 @@ impl Store for RedisStore {
                 b"expired" => LostReason::Expired,
                 b"overflow" => LostReason::Overflow,
                 b"diverged" => LostReason::Diverged,
-                b"live" => {
+                live @ (b"live" | b"ended") => {
+                    let ended = live == b"ended";
                     let mut next_number = || -> Result<u64, Error> {
                         number(&fields.next().ok_or_else(|| unexpected("short claim"))?)
                     };
@@ -308,12 +324,12 @@ impl Store for RedisStore {
                     let received = next_number()?;
                     let acknowledged = next_number()?;
                     let unacknowledged = fields.map(decode).collect::<Result<_, _>>()?;
-                    return Ok(Claim::Live(Snapshot::new(
-                        epoch,
-                        received,
-                        acknowledged,
-                        unacknowledged,
-                    )));
+                    let snapshot = Snapshot::new(epoch, received, acknowledged, unacknowledged);
+                    return Ok(if ended {
+                        Claim::Ended(snapshot)
+                    } else {
+                        Claim::Live(snapshot)
+                    });
                 }
                 _ => return Err(unexpected("unknown session state")),
             };
@@ -366,6 +382,24 @@ impl Store for RedisStore {
                 .arg(epoch)
                 .arg(reason.as_str())
                 .arg(last_sent)
+                .arg(millis(keep))
+                .invoke_async(&mut connection)
+                .await
+                .map_err(Error::store)?;
+            status(reply)
+        })
+    }
+
+    fn end<'a>(&'a self, id: &'a str, epoch: u64, keep: Duration) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            let mut connection = self.connection.clone();
+            let [meta, out] = self.keys(id);
+            let reply: String = self
+                .scripts
+                .end
+                .key(meta)
+                .key(out)
+                .arg(epoch)
                 .arg(millis(keep))
                 .invoke_async(&mut connection)
                 .await

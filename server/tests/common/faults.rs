@@ -91,6 +91,10 @@ impl<S: Store> Store for FaultyStore<S> {
         self.inner.lose(id, epoch, reason, last_sent, keep)
     }
 
+    fn end<'a>(&'a self, id: &'a str, epoch: u64, keep: Duration) -> StoreFuture<'a, ()> {
+        self.inner.end(id, epoch, keep)
+    }
+
     fn remove<'a>(&'a self, id: &'a str, epoch: u64) -> StoreFuture<'a, ()> {
         self.inner.remove(id, epoch)
     }
