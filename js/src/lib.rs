@@ -26,7 +26,8 @@ use ws_tether::{
 
 #[wasm_bindgen]
 extern "C" {
-    /// What `js/index.js` hands the core: one method per action, all synchronous.
+    /// What `js/index.js` hands the core: one method per action, all synchronous and total
+    /// (an exception crossing the wasm frames would leave `Core` borrowed for good).
     #[derive(Debug, Clone)]
     pub type Io;
 
@@ -156,8 +157,9 @@ pub struct Core {
     wants_text: bool,
     /// Whether the options gave functions the machine calls back (through `CURRENT_IO`).
     calls_back: bool,
-    /// Actions taken from the machine and not yet carried out, in order. A handler running
-    /// inside one may feed an input: its actions queue behind these.
+    /// Actions taken from the machine and not yet carried out, in order. The glue feeds
+    /// nothing while they run (it queues what arrives meanwhile), but should an input come,
+    /// its actions queue behind these.
     pending: RefCell<VecDeque<Action>>,
 }
 

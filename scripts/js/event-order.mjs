@@ -158,12 +158,14 @@ test('event order: close() in onopen of a reconnection: no reconnect event follo
   await compare(`
     let n = 0;
     const ws = ours ? new RWS(() => (n++ === 0 ? args.drop : args.url), [], { minDelay: 20, maxDelay: 40 }) : new WebSocket(args.url);
+    let first = !ours;
     ws.addEventListener('open', () => {
-      if (ours && n < 2) return;
+      // Ours: the first connection echoes one message, then the server drops it.
+      if (!first) { first = true; ws.send('x'); return; }
       log.length = 0; // compare from the open that closes
       ws.close(1000);
     });
-    attach(ws);`, { url: `${wsOrigin}/echo`, drop: `${wsOrigin}/drop?after=0` });
+    attach(ws);`, { url: `${wsOrigin}/echo`, drop: `${wsOrigin}/drop?after=1` });
 });
 
 // 5. flush() settles for every kind of send.
