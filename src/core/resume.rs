@@ -282,24 +282,8 @@ impl Control {
         // collecting: a frame costs no memory beyond its own.
         let mut words = bytes.split(|b| *b == b' ');
         let mut word = || words.next();
-        let num = |w: Option<&[u8]>| -> Option<u64> {
-            let w = w?;
-            // Decimal without leading zeros (or "0").
-            if w.is_empty() || (w.len() > 1 && w[0] == b'0') {
-                return None;
-            }
-            w.iter().try_fold(0u64, |n, b| {
-                let digit = b.checked_sub(b'0').filter(|d| *d < 10)?;
-                n.checked_mul(10)?.checked_add(u64::from(digit))
-            })
-        };
-        let session = |w: Option<&[u8]>| -> Option<String> {
-            let w = w?;
-            let ok = (1..=128).contains(&w.len())
-                && w.iter()
-                    .all(|b| b.is_ascii_alphanumeric() || *b == b'_' || *b == b'-');
-            ok.then(|| ascii(w))
-        };
+        let num = parse_number;
+        let session = parse_session;
         let control = match word()? {
             b"hello" => Control::Hello,
             b"end" => Control::End,
@@ -341,6 +325,27 @@ impl Control {
         // Nothing may follow.
         word().is_none().then_some(control)
     }
+}
+
+/// A number of the protocol: decimal without leading zeros (or "0"), at most `u64::MAX`.
+fn parse_number(w: Option<&[u8]>) -> Option<u64> {
+    let w = w?;
+    if w.is_empty() || (w.len() > 1 && w[0] == b'0') {
+        return None;
+    }
+    w.iter().try_fold(0u64, |n, b| {
+        let digit = b.checked_sub(b'0').filter(|d| *d < 10)?;
+        n.checked_mul(10)?.checked_add(u64::from(digit))
+    })
+}
+
+/// A session identifier: 1 to 128 characters from `A-Z a-z 0-9 _ -`.
+fn parse_session(w: Option<&[u8]>) -> Option<String> {
+    let w = w?;
+    let ok = (1..=128).contains(&w.len())
+        && w.iter()
+            .all(|b| b.is_ascii_alphanumeric() || *b == b'_' || *b == b'-');
+    ok.then(|| ascii(w))
 }
 
 /// A control frame being written: the tag, then words separated by single spaces.
