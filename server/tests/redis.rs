@@ -321,13 +321,7 @@ async fn a_resume_back_on_a_process_still_running_the_session_takes_it_from_the_
 }
 
 async fn redis_keys(redis: &Redis, pattern: &str) -> Vec<String> {
-    let client = ::redis::Client::open(redis.url.as_str()).unwrap();
-    let mut connection = client.get_multiplexed_async_connection().await.unwrap();
-    ::redis::cmd("KEYS")
-        .arg(pattern)
-        .query_async(&mut connection)
-        .await
-        .unwrap()
+    redis.command(&["KEYS", pattern]).await
 }
 
 /// Finding 5 with Redis: ids are not stored in clear (a dump of Redis is not a list of
@@ -369,13 +363,7 @@ async fn a_record_missing_its_messages_is_claimed_as_diverged() {
     until_connected(&sink, false).await;
     let lists = redis_keys(&redis, "evicted:*:out").await;
     assert_eq!(lists.len(), 1, "{lists:?}");
-    let connection = ::redis::Client::open(redis.url.as_str()).unwrap();
-    let mut connection = connection.get_multiplexed_async_connection().await.unwrap();
-    let _: () = ::redis::cmd("DEL")
-        .arg(&lists[0])
-        .query_async(&mut connection)
-        .await
-        .unwrap();
+    let _: () = redis.command(&["DEL", &lists[0]]).await;
     let (_client, welcome) = Client::resume(&b.server.url(), &id, 0).await;
     assert_eq!(welcome[..2], ["lost", "diverged"], "{welcome:?}");
 }
@@ -398,4 +386,30 @@ async fn a_session_ended_on_one_process_is_ended_on_another() {
     assert_eq!(welcome, ["ended", &id, "0", "1"]);
     assert_eq!(client.recv().await, Got::Text("last".into()));
     assert_eq!(client.recv().await, Got::Control("end".into()));
+}
+
+/// Deliverable 6 of the hardening issue: a real Redis restarted from an old snapshot (a
+/// crash with RDB persistence, a failover to a lagging replica). The store is behind what
+/// the client has: the resume is lost `diverged`, never resumed on the store's count (which
+/// would make the client drop or repeat messages) and never refused for ever.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redis_restarted_from_an_old_snapshot_is_detected() {
+    let mut redis = Redis::start_persistent().await;
+    let mut a = Process::start(&redis, "snap", Config::default()).await;
+    let (mut client, id) = Client::hello(&a.server.url()).await;
+    a.server.started().await;
+    let mut sink = a.server.take_sink(&id);
+    sink.send(text("s1")).await.unwrap();
+    assert_eq!(client.recv().await, Got::Text("s1".into()));
+    let _: String = redis.command(&["SAVE"]).await;
+    sink.send(text("s2")).await.unwrap();
+    sink.send(text("s3")).await.unwrap();
+    assert_eq!(client.recv_skipping_acks().await, Got::Text("s2".into()));
+    assert_eq!(client.recv_skipping_acks().await, Got::Text("s3".into()));
+    client.drop_connection();
+    a.kill();
+    redis.restart_from_snapshot().await;
+    let b = Process::start(&redis, "snap", Config::default()).await;
+    let (_client, welcome) = Client::resume(&b.server.url(), &id, 3).await;
+    assert_eq!(welcome[..2], ["lost", "diverged"], "{welcome:?}");
 }

@@ -12,43 +12,105 @@ use super::{within, Server};
 /// free port without persistence, killed when dropped.
 pub struct Redis {
     pub url: String,
-    _child: Option<tokio::process::Child>,
+    child: Option<tokio::process::Child>,
+    /// With [`Redis::start_persistent`]: the port and the folder of its snapshot.
+    port: u16,
+    dir: Option<std::path::PathBuf>,
 }
 
 impl Redis {
     pub async fn start() -> Redis {
         if let Ok(url) = std::env::var("REDIS_URL") {
-            return Redis { url, _child: None };
+            return Redis {
+                url,
+                child: None,
+                port: 0,
+                dir: None,
+            };
         }
         for _ in 0..5 {
             let port = {
                 let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
                 listener.local_addr().unwrap().port()
             };
-            let child = tokio::process::Command::new("redis-server")
-                .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-                .args(["--save", "", "--appendonly", "no"])
-                .arg("--dir")
-                .arg(std::env::temp_dir())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .kill_on_drop(true)
-                .spawn()
-                .expect("redis-server is not installed (scripts/setup installs it)");
-            let url = format!("redis://127.0.0.1:{port}");
-            let redis = Redis {
-                url,
-                _child: Some(child),
-            };
-            for _ in 0..100 {
-                if RedisStore::connect(&redis.url).await.is_ok() {
-                    return redis;
-                }
-                tokio::time::sleep(Duration::from_millis(20)).await;
+            if let Some(redis) = Redis::spawn(port, None).await {
+                return redis;
             }
             // The port was taken meanwhile: try another.
         }
         panic!("redis-server did not start");
+    }
+
+    /// A Redis server whose data is snapshotted (`SAVE`) into a folder of its own, so a
+    /// test can restart it from an old snapshot ([`Redis::restart_from_snapshot`]).
+    pub async fn start_persistent() -> Redis {
+        static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("ws-tether-redis-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        for _ in 0..5 {
+            let port = {
+                let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+                listener.local_addr().unwrap().port()
+            };
+            if let Some(redis) = Redis::spawn(port, Some(dir.clone())).await {
+                return redis;
+            }
+        }
+        panic!("redis-server did not start");
+    }
+
+    async fn spawn(port: u16, dir: Option<std::path::PathBuf>) -> Option<Redis> {
+        let folder = dir.clone().unwrap_or_else(std::env::temp_dir);
+        let child = tokio::process::Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .arg("--dir")
+            .arg(&folder)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("redis-server is not installed (scripts/setup installs it)");
+        let redis = Redis {
+            url: format!("redis://127.0.0.1:{port}"),
+            child: Some(child),
+            port,
+            dir,
+        };
+        for _ in 0..100 {
+            if RedisStore::connect(&redis.url).await.is_ok() {
+                return Some(redis);
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        None
+    }
+
+    /// Runs one Redis command, for a test's own checks and faults.
+    pub async fn command<T: ::redis::FromRedisValue>(&self, args: &[&str]) -> T {
+        let client = ::redis::Client::open(self.url.as_str()).unwrap();
+        let mut connection = client.get_multiplexed_async_connection().await.unwrap();
+        let mut cmd = ::redis::cmd(args[0]);
+        for arg in &args[1..] {
+            cmd.arg(*arg);
+        }
+        cmd.query_async(&mut connection).await.unwrap()
+    }
+
+    /// Like a crash and a restart that loads the last snapshot (`SAVE`): everything
+    /// written since is gone. Same port; the stores reconnect on their own.
+    pub async fn restart_from_snapshot(&mut self) {
+        let dir = self.dir.take().expect("a persistent Redis");
+        if let Some(mut child) = self.child.take() {
+            // SIGKILL: no save on the way down.
+            let _ = child.kill().await;
+        }
+        let restarted = Redis::spawn(self.port, Some(dir))
+            .await
+            .expect("redis-server restarts on its port");
+        *self = restarted;
     }
 
     /// A store on this Redis server, with keys under `prefix`.
@@ -113,6 +175,14 @@ impl Drop for Process {
     fn drop(&mut self) {
         if let Some(runtime) = self.runtime.take() {
             runtime.shutdown_background();
+        }
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        if let Some(dir) = self.dir.take() {
+            let _ = std::fs::remove_dir_all(dir);
         }
     }
 }
