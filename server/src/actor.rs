@@ -243,7 +243,9 @@ impl Actor {
             let wake = tokio::select! {
                 command = self.commands.recv() => Wake::Command(command),
                 () = self.shared.actor.notified() => Wake::Shared,
-                frame = next_frame(&mut self.conn) => Wake::Frame(frame),
+                // After the client's `end` nothing more is read: its close frame waits, so
+                // the closing handshake completes only once the application finished.
+                frame = next_frame(&mut self.conn), if !self.client_ended => Wake::Frame(frame),
                 // Store work waits while the store is down (its retry comes first).
                 () = sleep(self.ack_deadline), if self.store_retry.is_none() => Wake::AckDue,
                 () = sleep(self.idle_deadline) => Wake::Idle,

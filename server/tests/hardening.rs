@@ -465,6 +465,15 @@ async fn the_clients_end_closes_only_once_the_application_finished() {
     client.text("a").await;
     client.text("b").await;
     client.control("end").await;
+    // What ws-tether's close() sends: `end`, then its close frame at once.
+    client
+        .raw(Frame::Close(Some(
+            tokio_tungstenite::tungstenite::protocol::CloseFrame {
+                code: 1000u16.into(),
+                reason: "".into(),
+            },
+        )))
+        .await;
     assert_eq!(server.message().await, (1, "a".into()));
     let early = client.recv_within(Duration::from_millis(300)).await;
     assert!(
