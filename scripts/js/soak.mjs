@@ -152,6 +152,9 @@ const SPECS = [
   { id: `${run}-npm-plain`, api: 'npm', resume: false },
   { id: `${run}-rust-resume`, api: 'rust', resume: true },
   { id: `${run}-rust-plain`, api: 'rust', resume: false },
+  // A server application that reads in bursts: flow control (the receive window) under faults.
+  { id: `${run}-npm-slow`, api: 'npm', resume: true, app: 'slow' },
+  { id: `${run}-rust-slow`, api: 'rust', resume: true, app: 'slow' },
 ].filter((s) => !(args['plain-only'] && s.resume));
 await page.evaluate((origin) => window.soak.setTarget(origin), servers[current].ws);
 await page.evaluate((specs) => window.soak.start(specs), SPECS);
@@ -286,7 +289,7 @@ const rows = SPECS.map((spec) => {
   };
 });
 for (const r of rows) {
-  const who = `${r.api} resume ${r.resume ? 'on' : 'off'}`;
+  const who = `${r.api} resume ${r.resume ? 'on' : 'off'}${r.app ? `, ${r.app} app` : ''}`;
   if (r.up.extra > 0) problems.push(`${who}: the server recorded ${r.up.extra} numbers above what was sent`);
   if (r.notes.length) problems.push(`${who}: ${r.notes.join('; ')}`);
   if (!r.resume) continue;
@@ -303,14 +306,14 @@ for (const r of rows) {
 // Report.
 const ms = (v) => (v === null ? '-' : `${Math.round(v)}`);
 const header = ['client', 'sent', 'c→s lost', 'dup', 'reord', 'pushed', 's→c lost', 'dup', 'reord', 'reconnects', 'median ms', 'max ms'];
-const table = rows.map((r) => [`${r.api} resume ${r.resume ? 'on' : 'off'}`, r.up.sent, r.up.lost, r.up.duplicated, r.up.reordered,
+const table = rows.map((r) => [`${r.api} resume ${r.resume ? 'on' : 'off'}${r.app ? `, ${r.app} app` : ''}`, r.up.sent, r.up.lost, r.up.duplicated, r.up.reordered,
   r.down.pushed, r.down.lost, r.down.duplicated, r.down.reordered, r.reconnects, ms(r.reconnectMedianMs), ms(r.reconnectMaxMs)]);
 const faultsLine = Object.entries(applied).map(([k, n]) => `${k} ${n}`).join(', ');
 console.log(`\n[soak] ${done} faults in ${faultSeconds.toFixed(0)} s (${faultsLine}), seed ${SEED}`);
 console.log(`| ${header.join(' | ')} |\n|${header.map(() => ' --- ').join('|')}|`);
 for (const t of table) console.log(`| ${t.join(' | ')} |`);
 for (const r of rows) {
-  console.log(`[soak] ${r.api} resume ${r.resume ? 'on' : 'off'}: opens ${r.opens}, resumed ${r.resumed}, sessions lost ${r.sessionsLost}, `
+  console.log(`[soak] ${r.api} resume ${r.resume ? 'on' : 'off'}${r.app ? `, ${r.app} app` : ''}: opens ${r.opens}, resumed ${r.resumed}, sessions lost ${r.sessionsLost}, `
     + `redelivered (deduplicated) ${r.up.redelivered}, send errors ${r.sendErrors}${r.sendErrors ? ` (${r.lastSendError})` : ''}, flushed ${r.flushed}`);
 }
 if (args.json) {
@@ -348,7 +351,7 @@ function markdown() {
     '',
     '| client | c→s sent | lost | duplicated | reordered | s→c pushed | lost | duplicated | reordered | reconnects | reconnect time median / max |',
     '|---|---|---|---|---|---|---|---|---|---|---|',
-    ...rows.map((r) => `| ${r.api === 'npm' ? 'npm package' : 'Rust API'}, resume ${r.resume ? 'on' : 'off'} | ${r.up.sent} | `
+    ...rows.map((r) => `| ${r.api === 'npm' ? 'npm package' : 'Rust API'}, resume ${r.resume ? 'on' : 'off'}${r.app ? `, ${r.app} app` : ''} | ${r.up.sent} | `
       + `${r.up.lost} | ${r.up.duplicated} | ${r.up.reordered} | ${r.down.pushed} | ${r.down.lost} | ${r.down.duplicated} | `
       + `${r.down.reordered} | ${r.reconnects} | ${ms(r.reconnectMedianMs)} / ${ms(r.reconnectMaxMs)} ms |`),
     '',

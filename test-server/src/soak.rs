@@ -5,7 +5,9 @@
 //! `tether-soak:` and belong to ws-tether-server.
 //!
 //! Routes:
-//! - `GET /soak/resume?client=ID`: a `tether.resume.v1` session;
+//! - `GET /soak/resume?client=ID[&app=slow]`: a `tether.resume.v1` session; with
+//!   `app=slow` the application reads in bursts (it pauses 600 ms after every 100th
+//!   message), so the clients meet the receive window (512 bytes here) and acks that wait;
 //! - `GET /soak/plain?client=ID`: a plain WebSocket;
 //! - `POST /soak/close?code=1000|1001[&exit=1]`: close every WebSocket of this process
 //!   with `code` (resume sessions stay in Redis); with `exit=1` the process then exits;
@@ -51,6 +53,13 @@ use ws_tether_server::{Config, Message, RedisStore, Session, Sessions};
 
 /// Every pushing connection sends one message per this interval.
 pub const PUSH_INTERVAL: Duration = Duration::from_millis(10);
+/// The slow application (`app=slow`) pauses this long after every this many messages.
+const SLOW_EVERY: u64 = 100;
+const SLOW_PAUSE: Duration = Duration::from_millis(600);
+/// The sessions' receive window: small, so that the slow application's pauses fill it
+/// and the clients wait for acknowledgements (flow control under faults).
+const WINDOW_BYTES: usize = 512;
+
 /// The largest number counted; above it a message is `invalid` (bounds the bitmap).
 pub const MAX_NUMBER: u64 = 100_000_000;
 /// The key prefix of the sessions' records (ws-tether-server's `RedisStore`).
@@ -185,7 +194,10 @@ impl Soak {
     pub async fn connect(name: &str, url: &str) -> Result<Soak, SoakError> {
         let redis = redis::Client::open(url)?.get_connection_manager().await?;
         let store = RedisStore::with_connection(redis.clone()).prefix(SESSION_PREFIX);
-        let sessions = Sessions::with_store(Config::default(), store)?;
+        let config = Config::default()
+            .max_message_bytes(WINDOW_BYTES)
+            .max_incoming_bytes(WINDOW_BYTES);
+        let sessions = Sessions::with_store(config, store)?;
         Ok(Soak {
             name: name.into(),
             redis,
@@ -275,6 +287,7 @@ impl Soak {
 #[derive(Debug, Deserialize)]
 struct ClientQuery {
     client: Option<String>,
+    app: Option<String>,
 }
 
 /// The `client` query parameter, if valid.
@@ -304,12 +317,13 @@ async fn resume(
         return bad_client();
     };
     let sessions = soak.sessions.clone();
-    sessions.upgrade(ws, move |session| run_session(soak, client, session))
+    let slow = query.app.as_deref() == Some("slow");
+    sessions.upgrade(ws, move |session| run_session(soak, client, session, slow))
 }
 
 /// One session on this process: count what arrives, push while connected, until the
 /// session is over.
-async fn run_session(soak: Soak, client: String, session: Session) {
+async fn run_session(soak: Soak, client: String, session: Session, slow: bool) {
     let id = session.id().to_owned();
     let (mut sink, mut stream) = session.split();
     let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
@@ -345,6 +359,10 @@ async fn run_session(soak: Soak, client: String, session: Session) {
     while let Some(Ok(incoming)) = stream.next().await {
         let text = incoming.message.as_text();
         soak.count(&client, text, Some((&id, incoming.seq))).await;
+        if slow && incoming.seq % SLOW_EVERY == 0 {
+            // A busy application: nothing is taken (nor acknowledged) meanwhile.
+            tokio::time::sleep(SLOW_PAUSE).await;
+        }
     }
     let _ = stop.send(());
     let _ = pusher.await;

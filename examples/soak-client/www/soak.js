@@ -142,10 +142,12 @@ const clients = new Map();
 window.soak = {
   /** Where the clients connect from their next attempt on: a ws:// origin. */
   setTarget(origin) { globalThis.soakTarget = origin; },
-  /** Starts one client per `{ id, api: 'npm' | 'rust', resume }`; throws what fails. */
+  /** Starts one client per `{ id, api: 'npm' | 'rust', resume, app? }` (`app: 'slow'`: the
+   * server's application reads in bursts); throws what fails. */
   start(specs) {
-    for (const { id, api, resume } of specs) {
-      const url = () => `${globalThis.soakTarget}/soak/${resume ? 'resume' : 'plain'}?client=${encodeURIComponent(id)}`;
+    for (const { id, api, resume, app } of specs) {
+      const query = `client=${encodeURIComponent(id)}${app ? `&app=${app}` : ''}`;
+      const url = () => `${globalThis.soakTarget}/soak/${resume ? 'resume' : 'plain'}?${query}`;
       clients.set(id, api === 'rust' ? new RustClient(url, resume) : new PackageClient(url, resume));
     }
     return [...clients.keys()];
