@@ -250,7 +250,7 @@ async fn resume_mode_survives_a_killed_process_without_loss_or_duplicates() {
     let mut ws = connect(b.addr, "/soak/resume?client=r1").await;
     control(&mut ws, &format!("resume {id} 2")).await;
     let welcome = next_control(&mut ws).await;
-    assert_eq!(welcome, format!("welcome resumed {id} 3 3 1048576"));
+    assert_eq!(welcome, format!("welcome resumed {id} 3 3 512"));
     // Pushes go on from 3 (recorded by A and replayed, or pushed by B).
     assert_eq!(next_text(&mut ws).await, "3");
     assert_eq!(next_text(&mut ws).await, "4");
