@@ -382,6 +382,7 @@ impl Machine {
 
     /// With resume: the bytes of the messages not acknowledged yet, which a new connection
     /// sends again (always 0 without). A driver counts them in its `bufferedAmount`.
+    #[cfg_attr(not(feature = "sans-io"), allow(dead_code))]
     pub fn unacknowledged_bytes(&self) -> usize {
         self.session.unacked_bytes
     }

@@ -187,6 +187,8 @@ pub const MAX_CONTROL_BYTES: usize = 256;
 
 impl Control {
     /// The binary frame carrying this control message.
+    // The server's side (`ws-tether-server`, through `sans_io`) and the tests use it.
+    #[cfg_attr(not(feature = "sans-io"), allow(dead_code))]
     pub fn encode(&self) -> Message {
         match self {
             Control::New { .. }
@@ -225,6 +227,7 @@ impl Control {
         out.done()
     }
 
+    #[cfg_attr(not(feature = "sans-io"), allow(dead_code))]
     fn encode_welcome(&self) -> Message {
         let mut out = Words::new();
         out.word("welcome");
@@ -425,6 +428,7 @@ impl Frame {
 
     /// Reads a binary message's bytes without taking them (a data frame's payload is
     /// copied out).
+    #[cfg_attr(not(feature = "sans-io"), allow(dead_code))]
     pub fn parse_bytes(bytes: &[u8]) -> Frame {
         match bytes.first() {
             Some(&TAG_DATA) => Frame::App(Message::Binary(bytes[1..].to_vec())),
