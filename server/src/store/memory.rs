@@ -18,9 +18,23 @@ use crate::Error;
 /// [`Config::max_buffer_bytes`](crate::Config) per session with the session's own buffer).
 /// Lost sessions are remembered until their `keep` time and expired ones until one more
 /// time to live has passed; forgotten records are swept as new sessions are created.
-#[derive(Debug, Clone, Default)]
+///
+/// Records are spread over 64 independently locked shards by session, so sessions on
+/// different threads rarely wait for each other.
+#[derive(Debug, Clone)]
 pub struct MemoryStore {
-    records: Arc<Mutex<Records>>,
+    shards: Arc<[Mutex<Records>]>,
+}
+
+/// How many independently locked parts the records are spread over.
+const SHARDS: usize = 64;
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        MemoryStore {
+            shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -63,17 +77,22 @@ impl MemoryStore {
         MemoryStore::default()
     }
 
-    fn lock(&self) -> MutexGuard<'_, Records> {
+    /// The shard holding session `id`, locked.
+    fn lock(&self, id: &str) -> MutexGuard<'_, Records> {
+        use std::hash::{Hash as _, Hasher as _};
+        let mut hasher = std::hash::DefaultHasher::new();
+        id.hash(&mut hasher);
+        let shard = (hasher.finish() % SHARDS as u64) as usize;
         // A panic while holding the lock cannot leave a record half-written (every change
         // is a few assignments), so a poisoned lock is still consistent.
-        self.records
+        self.shards[shard]
             .lock()
             .unwrap_or_else(|poison| poison.into_inner())
     }
 
     fn create_now(&self, id: &str, owner: &str, ttl: Duration) -> Result<u64, Error> {
         let now = Instant::now();
-        let mut records = self.lock();
+        let mut records = self.lock(id);
         records.sweep(now);
         records.by_id.insert(
             id.to_owned(),
@@ -95,7 +114,7 @@ impl MemoryStore {
 
     fn claim_now(&self, id: &str, owner: &str, ttl: Duration) -> Result<Claim, Error> {
         let now = Instant::now();
-        let mut records = self.lock();
+        let mut records = self.lock(id);
         let unknown = Claim::Lost {
             reason: LostReason::Unknown,
             last_sent: None,
@@ -148,7 +167,7 @@ impl MemoryStore {
         change: impl FnOnce(&mut Record, Instant) -> Result<T, Error>,
     ) -> Result<T, Error> {
         let now = Instant::now();
-        let mut records = self.lock();
+        let mut records = self.lock(id);
         let record = records.by_id.get_mut(id).ok_or(Error::Expired)?;
         if record.epoch != epoch {
             return Err(Error::TakenOver);
@@ -301,7 +320,7 @@ impl Store for MemoryStore {
     }
 
     fn remove<'a>(&'a self, id: &'a str, epoch: u64) -> StoreFuture<'a, ()> {
-        let mut records = self.lock();
+        let mut records = self.lock(id);
         let result = match records.by_id.get(id) {
             Some(record) if record.epoch != epoch => Err(Error::TakenOver),
             Some(_) => {
