@@ -47,6 +47,11 @@ pub struct Config {
     /// closes the connection with 1009 (set on the upgrade by
     /// [`Sessions::upgrade`](crate::Sessions::upgrade)). Default 1 MiB.
     pub max_message_bytes: usize,
+    /// The read buffer of each connection, in bytes (set on the upgrade by
+    /// [`Sessions::upgrade`](crate::Sessions::upgrade)). Default 4 KiB: the WebSocket
+    /// layer's own default, 128 KiB, is zero-filled before every socket read and is most
+    /// of an idle session's memory; messages larger than the buffer are still read whole.
+    pub read_buffer_bytes: usize,
     /// Sessions this process runs at most (connected or waiting for a resume). A `hello`
     /// (or a resume that would start a session) beyond it is closed with 1013 (try again
     /// later); the client retries with its backoff. Default 10,000.
@@ -66,6 +71,7 @@ impl Default for Config {
             max_incoming_bytes: 1 << 20,
             max_message_bytes: 1 << 20,
             max_sessions: 10_000,
+            read_buffer_bytes: 4 * 1024,
         }
     }
 }
@@ -130,6 +136,12 @@ impl Config {
         self
     }
 
+    /// Sets [`Config::read_buffer_bytes`].
+    pub fn read_buffer_bytes(mut self, bytes: usize) -> Self {
+        self.read_buffer_bytes = bytes;
+        self
+    }
+
     /// Sets [`Config::max_sessions`].
     pub fn max_sessions(mut self, sessions: usize) -> Self {
         self.max_sessions = sessions;
@@ -189,6 +201,12 @@ impl Config {
                 problem: "must be at least max_message_bytes",
             });
         }
+        if self.read_buffer_bytes < 256 {
+            return Err(Error::Config {
+                field: "read_buffer_bytes",
+                problem: "must be at least 256",
+            });
+        }
         if self.max_sessions == 0 {
             return Err(Error::Config {
                 field: "max_sessions",
@@ -213,6 +231,7 @@ mod tests {
         assert_eq!(config.max_incoming_bytes, 1024 * 1024);
         assert_eq!(config.max_message_bytes, 1024 * 1024);
         assert_eq!(config.max_sessions, 10_000);
+        assert_eq!(config.read_buffer_bytes, 4096);
         assert!(config.validate().is_ok());
     }
 
@@ -249,6 +268,10 @@ mod tests {
             "max_incoming_bytes"
         );
         assert_eq!(field(Config::default().max_sessions(0)), "max_sessions");
+        assert_eq!(
+            field(Config::default().read_buffer_bytes(100)),
+            "read_buffer_bytes"
+        );
         assert_eq!(
             field(Config::default().ping_interval(Duration::from_secs(30))),
             "ping_interval"

@@ -91,7 +91,8 @@ impl Sessions {
     /// the server's `welcome`), not by a subprotocol: configure `ws` with your
     /// application's subprotocols, if any, before passing it. A first frame that is not
     /// `hello` or `resume` closes the connection with 1002. The upgrade's message and frame
-    /// size are set to [`Config::max_message_bytes`].
+    /// size are set to [`Config::max_message_bytes`], its read buffer to
+    /// [`Config::read_buffer_bytes`].
     pub fn upgrade<F, Fut>(&self, ws: WebSocketUpgrade, on_session: F) -> Response
     where
         F: FnOnce(Session) -> Fut + Send + 'static,
@@ -123,6 +124,7 @@ impl Sessions {
         let max = registry.config.max_message_bytes;
         ws.max_message_size(max)
             .max_frame_size(max)
+            .read_buffer_size(registry.config.read_buffer_bytes)
             .on_upgrade(move |socket| async move {
                 if let Some(session) = registry.open(socket, owner).await {
                     on_session(session).await;
