@@ -844,7 +844,7 @@ impl Actor {
             state.wake_sink();
             state.wake_stream();
         }
-        self.registry.leave(&self.id, self.token);
+        self.registry.leave(&self.key, self.token);
         self.commands.close();
         while let Ok(command) = self.commands.try_recv() {
             match command {

@@ -32,6 +32,7 @@ pub struct Sessions {
 pub(crate) struct Registry {
     pub(crate) config: Config,
     pub(crate) store: Arc<dyn Store>,
+    /// By session key (the hash of the id the store knows it by).
     slots: Mutex<HashMap<String, Slot>>,
     tokens: AtomicU64,
 }
@@ -183,10 +184,10 @@ impl Registry {
     }
 
     /// Removes the session's entry if it is still this task's.
-    pub(crate) fn leave(&self, id: &str, token: u64) {
+    pub(crate) fn leave(&self, key: &str, token: u64) {
         let mut slots = self.lock();
-        if matches!(slots.get(id), Some(Slot::Running { token: t, .. }) if *t == token) {
-            slots.remove(id);
+        if matches!(slots.get(key), Some(Slot::Running { token: t, .. }) if *t == token) {
+            slots.remove(key);
         }
     }
 
@@ -244,12 +245,12 @@ impl Registry {
             }
             let next = {
                 let mut slots = self.lock();
-                match slots.get(&id) {
+                match slots.get(&key) {
                     Some(Slot::Running { commands, .. }) => Next::Join(commands.clone()),
                     Some(Slot::Claiming(wait)) => Next::Wait(wait.clone()),
                     None => {
                         let (done, wait) = watch::channel(());
-                        slots.insert(id.clone(), Slot::Claiming(wait));
+                        slots.insert(key.clone(), Slot::Claiming(wait));
                         Next::Claim(done)
                     }
                 }
@@ -279,9 +280,9 @@ impl Registry {
                     };
                     // The task ended meanwhile: make sure it has left, then retry.
                     let mut slots = self.lock();
-                    if matches!(slots.get(&id), Some(Slot::Running { commands: c, .. }) if c.same_channel(&commands))
+                    if matches!(slots.get(&key), Some(Slot::Running { commands: c, .. }) if c.same_channel(&commands))
                     {
-                        slots.remove(&id);
+                        slots.remove(&key);
                     }
                 }
                 Next::Wait(mut wait) => {
@@ -292,7 +293,7 @@ impl Registry {
                     // placeholder goes: later resumes of the id must not wait on it for ever.
                     let claiming = ClaimGuard {
                         registry: self.clone(),
-                        id: id.clone(),
+                        key: key.clone(),
                     };
                     let claimed = self.store.claim(&key, &owner, self.config.ttl).await;
                     let result = match claimed {
@@ -313,7 +314,7 @@ impl Registry {
                                         self.config.ttl,
                                     )
                                     .await;
-                                self.lock().remove(&id);
+                                self.lock().remove(&key);
                                 match lost {
                                     Ok(()) => {
                                         self.start_new(
@@ -337,12 +338,12 @@ impl Registry {
                             }
                         }
                         Ok(Claim::Ended(snapshot)) => {
-                            self.lock().remove(&id);
+                            self.lock().remove(&key);
                             self.answer_ended(socket, &key, id.clone(), client_recv, snapshot)
                                 .await
                         }
                         Ok(Claim::Lost { reason, last_sent }) => {
-                            self.lock().remove(&id);
+                            self.lock().remove(&key);
                             // Diverged: the client's count says nothing about what it missed.
                             let last_sent = last_sent.filter(|_| reason != LostReason::Diverged);
                             let missed = last_sent.map(|last| last.saturating_sub(client_recv));
@@ -350,7 +351,7 @@ impl Registry {
                                 .await
                         }
                         Err(error) => {
-                            self.lock().remove(&id);
+                            self.lock().remove(&key);
                             Err((socket, error))
                         }
                     };
@@ -502,15 +503,15 @@ impl Registry {
             self.config.max_buffer_bytes,
             buffered,
         );
+        let key = hashed("session", &id);
         self.lock().insert(
-            id.clone(),
+            key.clone(),
             Slot::Running {
                 token,
                 commands: commands_tx,
             },
         );
         let session = Session::new(id.clone(), resumed, shared.clone());
-        let key = hashed("session", &id);
         let actor = Actor::new(
             id,
             key,
@@ -537,14 +538,14 @@ async fn close(socket: WebSocket, code: u16, reason: &str) {
 /// slot over.
 struct ClaimGuard {
     registry: Arc<Registry>,
-    id: String,
+    key: String,
 }
 
 impl Drop for ClaimGuard {
     fn drop(&mut self) {
         let mut slots = self.registry.lock();
-        if matches!(slots.get(&self.id), Some(Slot::Claiming(_))) {
-            slots.remove(&self.id);
+        if matches!(slots.get(&self.key), Some(Slot::Claiming(_))) {
+            slots.remove(&self.key);
         }
     }
 }
