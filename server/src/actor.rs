@@ -43,6 +43,8 @@ pub(crate) enum Command {
         owner: Arc<str>,
         reply: oneshot::Sender<Attached>,
     },
+    /// Another process claimed the session under `epoch` (the store said so).
+    Moved { epoch: u64 },
     /// Close the open connection (the session stays).
     Disconnect {
         code: u16,
@@ -343,6 +345,14 @@ impl Actor {
                     self.close_connection(CLOSE_TAKEN_OVER, "taken over");
                 }
                 self.attach(*socket, client_recv).await
+            }
+            Wake::Command(Some(Command::Moved { epoch })) => {
+                if epoch > self.epoch {
+                    // It runs elsewhere now: released at once (the app is told; a
+                    // connection still open here is closed with 4000).
+                    return Err(Error::TakenOver.into());
+                }
+                Ok(())
             }
             Wake::Command(Some(Command::Disconnect { code, reason, done })) => {
                 if self.conn.is_some() {
@@ -854,6 +864,7 @@ impl Actor {
                 Command::Disconnect { done, .. } => {
                     let _ = done.send(());
                 }
+                Command::Moved { .. } => {}
             }
         }
     }

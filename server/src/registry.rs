@@ -35,6 +35,9 @@ pub(crate) struct Registry {
     /// By session key (the hash of the id the store knows it by).
     slots: Mutex<HashMap<String, Slot>>,
     tokens: AtomicU64,
+    /// Whether the task releasing sessions claimed elsewhere runs (started with the first
+    /// connection: that is where a runtime is sure to exist).
+    watching: std::sync::Once,
 }
 
 #[derive(Debug)]
@@ -67,6 +70,7 @@ impl Sessions {
                 store: Arc::new(store),
                 slots: Mutex::new(HashMap::new()),
                 tokens: AtomicU64::new(0),
+                watching: std::sync::Once::new(),
             }),
         })
     }
@@ -121,6 +125,7 @@ impl Sessions {
         Fut: Future<Output = ()> + Send + 'static,
     {
         let registry = self.registry.clone();
+        registry.watching.call_once(|| registry.watch_claims());
         let owner: Arc<str> = hashed("owner", owner.as_ref()).into();
         let max = registry.config.max_message_bytes;
         ws.max_message_size(max)
@@ -181,6 +186,29 @@ impl Registry {
         self.slots
             .lock()
             .unwrap_or_else(|poison| poison.into_inner())
+    }
+
+    /// Releases the sessions another process claims, as the store reports the claims.
+    fn watch_claims(self: &Arc<Self>) {
+        let Some(mut claims) = self.store.watch_claims() else {
+            return;
+        };
+        let registry = Arc::downgrade(self);
+        tokio::spawn(async move {
+            while let Some((key, epoch)) = claims.next().await {
+                let Some(registry) = registry.upgrade() else {
+                    return;
+                };
+                let running = match registry.lock().get(&key) {
+                    Some(Slot::Running { commands, .. }) => Some(commands.clone()),
+                    _ => None,
+                };
+                if let Some(commands) = running {
+                    // A task of an older epoch ends; the claimer's own new task ignores it.
+                    let _ = commands.send(Command::Moved { epoch });
+                }
+            }
+        });
     }
 
     /// Removes the session's entry if it is still this task's.

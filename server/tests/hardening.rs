@@ -520,3 +520,30 @@ async fn a_session_ended_while_the_client_was_away_delivers_its_last_messages() 
     let (_client, welcome) = Client::resume(&server.url(), &id, 1).await;
     assert_eq!(welcome[..2], ["lost", "unknown"]);
 }
+
+/// Issue #21, many nodes: a process whose session was resumed on another releases it at
+/// once (its task, its replay buffer; its application is told), not at its time to live.
+#[tokio::test]
+async fn a_session_resumed_elsewhere_is_released_at_once() {
+    let store = MemoryStore::new();
+    let a = Sessions::with_store(Config::default(), store.clone()).unwrap();
+    let b = Sessions::with_store(Config::default(), store).unwrap();
+    let mut a = Server::start(a).await;
+    let mut b = Server::start(b).await;
+    let (client, id) = Client::hello(&a.url()).await;
+    a.started().await;
+    client.drop_connection();
+    until_connected(&a.take_sink(&id), false).await;
+    assert_eq!(a.sessions.running(), 1);
+    let (_client, welcome) = Client::resume(&b.url(), &id, 0).await;
+    assert_eq!(welcome[0], "resumed");
+    b.started().await;
+    assert!(matches!(a.ended().await, Some(Error::TakenOver)));
+    within("the release", async {
+        while a.sessions.running() > 0 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await;
+    assert_eq!(b.sessions.running(), 1);
+}

@@ -413,3 +413,28 @@ async fn a_redis_restarted_from_an_old_snapshot_is_detected() {
     let (_client, welcome) = Client::resume(&b.server.url(), &id, 3).await;
     assert_eq!(welcome[..2], ["lost", "diverged"], "{welcome:?}");
 }
+
+/// Issue #21, many nodes, with Redis: the old node drops the moved session as soon as the
+/// new node claims it (a Redis publication), not at its time to live.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_old_process_releases_a_session_claimed_by_another() {
+    let redis = Redis::start().await;
+    let mut a = Process::start(&redis, "release", Config::default()).await;
+    let mut b = Process::start(&redis, "release", Config::default()).await;
+    let (client, id) = Client::hello(&a.server.url()).await;
+    a.server.started().await;
+    client.drop_connection();
+    until_connected(&a.server.take_sink(&id), false).await;
+    assert_eq!(a.server.sessions.running(), 1);
+    let (_client, welcome) = Client::resume(&b.server.url(), &id, 0).await;
+    assert_eq!(welcome[0], "resumed");
+    b.server.started().await;
+    assert!(matches!(a.server.ended().await, Some(Error::TakenOver)));
+    common::within("the release", async {
+        while a.server.sessions.running() > 0 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await;
+    assert_eq!(b.server.sessions.running(), 1);
+}

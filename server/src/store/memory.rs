@@ -24,6 +24,8 @@ use crate::Error;
 #[derive(Debug, Clone)]
 pub struct MemoryStore {
     shards: Arc<[Mutex<Records>]>,
+    /// Claims, for [`Store::watch_claims`] (clones of the store share it).
+    claims: tokio::sync::broadcast::Sender<(String, u64)>,
 }
 
 /// How many independently locked parts the records are spread over.
@@ -33,6 +35,7 @@ impl Default for MemoryStore {
     fn default() -> Self {
         MemoryStore {
             shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
+            claims: tokio::sync::broadcast::channel(1024).0,
         }
     }
 }
@@ -155,6 +158,8 @@ impl MemoryStore {
                 }
                 record.deadline = now + ttl;
                 record.ttl = ttl;
+                // Nobody watching is fine.
+                let _ = self.claims.send((id.to_owned(), record.epoch));
                 Ok(Claim::Live(snapshot))
             }
         }
@@ -317,6 +322,23 @@ impl Store for MemoryStore {
             Ok(())
         });
         Box::pin(std::future::ready(result))
+    }
+
+    fn watch_claims(&self) -> Option<super::ClaimWatch> {
+        let claims = self.claims.subscribe();
+        Some(Box::pin(futures_util::stream::unfold(
+            claims,
+            |mut claims| async move {
+                loop {
+                    match claims.recv().await {
+                        Ok(claim) => return Some((claim, claims)),
+                        // Missed claims: their sessions find out at their next write.
+                        Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                        Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+                    }
+                }
+            },
+        )))
     }
 
     fn remove<'a>(&'a self, id: &'a str, epoch: u64) -> StoreFuture<'a, ()> {

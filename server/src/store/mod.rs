@@ -27,6 +27,10 @@ pub use redis::RedisStore;
 /// The future a [`Store`] method returns.
 pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, Error>> + Send + 'a>>;
 
+/// The claims made on a store ([`Store::watch_claims`]): `(id, epoch)`, the session's key
+/// and the epoch its new owner writes under.
+pub type ClaimWatch = Pin<Box<dyn futures_core::Stream<Item = (String, u64)> + Send>>;
+
 /// Why a session cannot continue (the `<reason>` of `welcome lost`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -203,4 +207,13 @@ pub trait Store: Debug + Send + Sync + 'static {
 
     /// Forgets the session (it ended).
     fn remove<'a>(&'a self, id: &'a str, epoch: u64) -> StoreFuture<'a, ()>;
+
+    /// Every successful [`Store::claim`] of a live session, by any process sharing the
+    /// store, as it happens: a process whose session moved elsewhere releases it (its task,
+    /// its replay buffer) at once instead of at its next write or its expiry. `None` (the
+    /// default) if the store can't tell; a moved session then finds out at its next write
+    /// ([`Error::TakenOver`]) or expires.
+    fn watch_claims(&self) -> Option<ClaimWatch> {
+        None
+    }
 }

@@ -40,6 +40,8 @@ use crate::Error;
 #[derive(Clone)]
 pub struct RedisStore {
     connection: ConnectionManager,
+    /// For [`Store::watch_claims`]'s subscription (`None` with [`RedisStore::with_connection`]).
+    client: Option<redis::Client>,
     prefix: String,
     scripts: std::sync::Arc<Scripts>,
 }
@@ -106,6 +108,8 @@ end
 local epoch = redis.call('HINCRBY', KEYS[1], 'epoch', 1)
 redis.call('HSET', KEYS[1], 'exp', now + ttl)
 expire_both(2 * ttl)
+-- The previous owner, on whichever process, releases the session at once.
+redis.call('PUBLISH', ARGV[3], ARGV[4] .. ' ' .. epoch)
 local reply = {'live', tostring(epoch), h[3], h[4]}
 for _, m in ipairs(redis.call('LRANGE', KEYS[2], 0, -1)) do table.insert(reply, m) end
 return reply
@@ -176,7 +180,9 @@ impl RedisStore {
             .get_connection_manager()
             .await
             .map_err(Error::store)?;
-        Ok(RedisStore::with_connection(connection))
+        let mut store = RedisStore::with_connection(connection);
+        store.client = Some(client);
+        Ok(store)
     }
 
     /// A store on an existing connection manager; keys start with `tether:`.
@@ -187,6 +193,7 @@ impl RedisStore {
         };
         RedisStore {
             connection,
+            client: None,
             prefix: "tether".to_owned(),
             scripts: std::sync::Arc::new(Scripts {
                 create: script(CREATE, false),
@@ -204,6 +211,11 @@ impl RedisStore {
     pub fn prefix(mut self, prefix: impl Into<String>) -> RedisStore {
         self.prefix = prefix.into();
         self
+    }
+
+    /// The channel claims are published on.
+    fn claims_channel(&self) -> String {
+        format!("{}:claims", self.prefix)
     }
 
     /// The session's two keys; the braces keep them in one Redis Cluster slot.
@@ -299,6 +311,8 @@ impl Store for RedisStore {
                 .key(out)
                 .arg(millis(ttl))
                 .arg(owner)
+                .arg(self.claims_channel())
+                .arg(id)
                 .invoke_async(&mut connection)
                 .await
                 .map_err(Error::store)?;
@@ -406,6 +420,25 @@ impl Store for RedisStore {
                 .map_err(Error::store)?;
             status(reply)
         })
+    }
+
+    fn watch_claims(&self) -> Option<super::ClaimWatch> {
+        use futures_util::StreamExt as _;
+        let client = self.client.clone()?;
+        let channel = self.claims_channel();
+        let messages = futures_util::stream::once(async move {
+            let mut pubsub = client.get_async_pubsub().await.ok()?;
+            pubsub.subscribe(&channel).await.ok()?;
+            Some(pubsub.into_on_message())
+        })
+        .filter_map(|subscribed| async move { subscribed })
+        .flatten()
+        .filter_map(|message| async move {
+            let text: String = message.get_payload().ok()?;
+            let (id, epoch) = text.split_once(' ')?;
+            Some((id.to_owned(), epoch.parse().ok()?))
+        });
+        Some(Box::pin(messages))
     }
 
     fn remove<'a>(&'a self, id: &'a str, epoch: u64) -> StoreFuture<'a, ()> {
