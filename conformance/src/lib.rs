@@ -131,3 +131,34 @@ impl fmt::Debug for Check {
 pub fn checks() -> Vec<Check> {
     checks::all()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn check_names_are_unique_and_sections_are_the_specs() {
+        let all = checks();
+        let names: BTreeSet<_> = all.iter().map(|c| c.name).collect();
+        assert_eq!(names.len(), all.len(), "a name is used twice");
+        for check in &all {
+            assert!(
+                ["§1", "§2", "§3", "§4", "§5", "§6", "§8"].contains(&check.section),
+                "{check:?}"
+            );
+            assert!(check
+                .needs
+                .is_none_or(|p| ["ttl_ms", "overflow_bytes", "end_after"].contains(&p)));
+        }
+    }
+
+    #[test]
+    fn query_parameters_are_appended_to_the_url() {
+        let plain = Target::new("ws://h/resume", []);
+        assert_eq!(plain.url(""), "ws://h/resume");
+        assert_eq!(plain.url("hold_ms=5"), "ws://h/resume?hold_ms=5");
+        let with_query = Target::new("ws://h/resume?id=7", ["ttl_ms".to_owned()]);
+        assert_eq!(with_query.url("hold_ms=5"), "ws://h/resume?id=7&hold_ms=5");
+        assert!(with_query.supports("ttl_ms") && !with_query.supports("end_after"));
+    }
+}

@@ -78,9 +78,7 @@ fn run(target: Target, arguments: Arguments) -> ExitCode {
             let target = target.clone();
             let ignored = check.needs.is_some_and(|param| !target.supports(param));
             Trial::test(check.name, move || {
-                handle
-                    .block_on((check.run)(target))
-                    .map_err(|failure| Failed::from(failure))
+                handle.block_on((check.run)(target)).map_err(Failed::from)
             })
             .with_kind(check.section)
             .with_ignored_flag(ignored)

@@ -174,8 +174,10 @@ impl Peer {
                 self.next_in = *next;
                 if matches!(welcome, Control::Resumed { .. }) {
                     // Send again, in order, what the server lacks.
-                    for message in self.sent[*recv as usize..].to_vec() {
-                        self.write(wrap(&message)).await?;
+                    let again: Vec<Message> =
+                        self.sent[*recv as usize..].iter().map(wrap).collect();
+                    for frame in again {
+                        self.write(frame).await?;
                     }
                 }
             }

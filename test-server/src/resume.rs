@@ -140,18 +140,15 @@ pub async fn handle(
     let number = |raw: &Option<String>, name: &str| match raw.as_deref().map(str::parse::<u64>) {
         None => Ok(None),
         Some(Ok(n)) if n > 0 => Ok(Some(n)),
-        Some(_) => Err(text(
-            StatusCode::BAD_REQUEST,
-            format!("{name}: a whole number above 0"),
-        )),
+        Some(_) => Err(format!("{name}: a whole number above 0")),
     };
-    let (ttl_ms, overflow_bytes, end_after) = match (
-        number(&q.ttl_ms, "ttl_ms"),
-        number(&q.overflow_bytes, "overflow_bytes"),
-        number(&q.end_after, "end_after"),
-    ) {
-        (Ok(t), Ok(o), Ok(e)) => (t, o.map(|o| o as usize), e),
-        (Err(bad), _, _) | (_, Err(bad), _) | (_, _, Err(bad)) => return bad,
+    let options = number(&q.ttl_ms, "ttl_ms").and_then(|ttl| {
+        let overflow = number(&q.overflow_bytes, "overflow_bytes")?;
+        Ok((ttl, overflow, number(&q.end_after, "end_after")?))
+    });
+    let (ttl_ms, overflow_bytes, end_after) = match options {
+        Ok((t, o, e)) => (t, o.map(|o| o as usize), e),
+        Err(message) => return text(StatusCode::BAD_REQUEST, message),
     };
     let key = Key {
         id: q.id.unwrap_or_default(),

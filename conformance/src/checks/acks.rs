@@ -187,3 +187,17 @@ async fn more_than_the_window_in_flight_is_closed_1002(target: Target) -> Result
         )),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::fill;
+
+    #[test]
+    fn fill_makes_exactly_the_window_in_pieces_of_at_most_64_kib() {
+        for window in [0, 1, 65_535, 65_536, 65_537, 1 << 20, (1 << 20) + 3] {
+            let pieces = fill(window);
+            assert_eq!(pieces.iter().sum::<usize>() as u64, window);
+            assert!(pieces.iter().all(|&p| (1..=65_536).contains(&p)));
+        }
+    }
+}
