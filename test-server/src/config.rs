@@ -51,6 +51,11 @@ pub struct Config {
     /// WebSocket handshakes beyond this many open connections get HTTP 503.
     #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_CONNECTIONS)]
     pub max_connections: usize,
+
+    /// Keep the `/resume` route's sessions in this Redis (ws-tether-server's `RedisStore`,
+    /// e.g. redis://127.0.0.1:6379) instead of in memory.
+    #[arg(long, value_name = "URL")]
+    pub resume_redis: Option<String>,
 }
 
 impl Default for Config {
@@ -60,6 +65,7 @@ impl Default for Config {
             pkg: None,
             max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
             max_connections: DEFAULT_MAX_CONNECTIONS,
+            resume_redis: None,
         }
     }
 }

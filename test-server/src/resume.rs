@@ -1,20 +1,29 @@
 //! `/resume?id=X&drop_every=N&hold_ms=T`: an echo over a ws-tether-server session (the
-//! resume protocol, in-memory store) for the browser tests. Each test id gets its own
-//! `Sessions`, so `drop_every` (close the connection after every N messages received, keeping
-//! the session: the client resumes) and `/control/drop-all` touch only that test's sockets.
-//! `hold_ms` makes the application take T ms over the first message before echoing it:
-//! the server acknowledges only messages the application has finished with, so a client's
-//! flush must wait that long.
+//! resume protocol; in memory, or in Redis with `--resume-redis`) for the browser tests and
+//! the conformance kit. Each test id gets its own `Sessions`, so `drop_every` (close the
+//! connection after every N messages received, keeping the session: the client resumes)
+//! and `/control/drop-all` touch only that test's sockets. `hold_ms` makes the application
+//! take T ms over the first message before echoing it: the server acknowledges only
+//! messages the application has finished with, so a client's flush must wait that long.
+//!
+//! The conformance kit's options (`conformance/README.md`): `ttl_ms` (the sessions' time
+//! to live), `overflow_bytes` (the replay bound, with echoes sent without waiting for room,
+//! so a full buffer while the client is away overflows) and `end_after=N` (the application
+//! ends the session after echoing its Nth message). Sessions with other values of
+//! `ttl_ms` or `overflow_bytes` are kept apart, as other ids are.
 
 use std::collections::HashMap;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use axum::extract::{Query, State, WebSocketUpgrade};
 use axum::http::StatusCode;
 use axum::response::Response;
 use futures_util::{SinkExt, StreamExt};
 use serde::Deserialize;
-use ws_tether_server::{Config, Sessions};
+use ws_tether_server::{Config, RedisStore, Sessions};
 
 use crate::app::text;
 use crate::state::State as Shared;
@@ -25,27 +34,62 @@ pub const PATH: &str = "/resume";
 /// The close code of a `drop_every` drop: 1012 (service restart), which clients retry.
 const DROP_CODE: u16 = 1012;
 
-/// The `Sessions` of each test id (`""` without one).
+/// The `Sessions` of each test id (`""` without one) and store options.
 #[derive(Debug, Default)]
-pub struct ResumeSessions(Mutex<HashMap<String, Sessions>>);
+pub struct ResumeSessions {
+    map: Mutex<HashMap<Key, Sessions>>,
+    /// Numbers the Redis key prefixes of this process's `Sessions`.
+    stores: AtomicU64,
+}
+
+/// A test id and the options that make its `Sessions` differ.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct Key {
+    id: String,
+    ttl_ms: Option<u64>,
+    overflow_bytes: Option<usize>,
+}
 
 impl ResumeSessions {
-    fn get(&self, id: &str) -> Result<Sessions, ws_tether_server::Error> {
-        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(sessions) = map.get(id) {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Key, Sessions>> {
+        self.map.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The key's `Sessions`, made on first use: in memory, or in Redis at `redis` under a
+    /// key prefix of its own.
+    async fn get(
+        &self,
+        key: Key,
+        redis: Option<&str>,
+    ) -> Result<Sessions, ws_tether_server::Error> {
+        if let Some(sessions) = self.lock().get(&key) {
             return Ok(sessions.clone());
         }
-        let sessions = Sessions::new(Config::default())?;
-        map.insert(id.to_owned(), sessions.clone());
-        Ok(sessions)
+        let mut config = Config::default();
+        if let Some(ms) = key.ttl_ms {
+            config = config.ttl(Duration::from_millis(ms));
+        }
+        if let Some(bytes) = key.overflow_bytes {
+            config = config.max_buffer_bytes(bytes);
+        }
+        let sessions = match redis {
+            None => Sessions::new(config)?,
+            Some(url) => {
+                let n = self.stores.fetch_add(1, Ordering::Relaxed);
+                let prefix = format!("tether-test:{}:{n}", std::process::id());
+                Sessions::with_store(config, RedisStore::connect(url).await?.prefix(prefix))?
+            }
+        };
+        // Another connection may have made the key's `Sessions` meanwhile: use the first.
+        Ok(self.lock().entry(key).or_insert(sessions).clone())
     }
 
     /// Closes the connections of every session (of `only_id`'s, if given); they resume.
     pub fn drop_all(&self, only_id: Option<&str>) {
         let all: Vec<Sessions> = {
-            let map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+            let map = self.lock();
             map.iter()
-                .filter(|(id, _)| only_id.is_none_or(|only| only == id.as_str()))
+                .filter(|(key, _)| only_id.is_none_or(|only| only == key.id))
                 .map(|(_, s)| s.clone())
                 .collect()
         };
@@ -60,6 +104,9 @@ pub struct ResumeQuery {
     id: Option<String>,
     drop_every: Option<String>,
     hold_ms: Option<String>,
+    ttl_ms: Option<String>,
+    overflow_bytes: Option<String>,
+    end_after: Option<String>,
 }
 
 /// Upper bound of `hold_ms`.
@@ -90,21 +137,55 @@ pub async fn handle(
             )
         }
     };
-    let id = q.id.unwrap_or_default();
-    let sessions = match state.resume.get(&id) {
+    let number = |raw: &Option<String>, name: &str| match raw.as_deref().map(str::parse::<u64>) {
+        None => Ok(None),
+        Some(Ok(n)) if n > 0 => Ok(Some(n)),
+        Some(_) => Err(format!("{name}: a whole number above 0")),
+    };
+    let options = number(&q.ttl_ms, "ttl_ms").and_then(|ttl| {
+        let overflow = number(&q.overflow_bytes, "overflow_bytes")?;
+        Ok((ttl, overflow, number(&q.end_after, "end_after")?))
+    });
+    let (ttl_ms, overflow_bytes, end_after) = match options {
+        Ok((t, o, e)) => (t, o.map(|o| o as usize), e),
+        Err(message) => return text(StatusCode::BAD_REQUEST, message),
+    };
+    let key = Key {
+        id: q.id.unwrap_or_default(),
+        ttl_ms,
+        overflow_bytes,
+    };
+    let sessions = match state
+        .resume
+        .get(key, state.config.resume_redis.as_deref())
+        .await
+    {
         Ok(sessions) => sessions,
         Err(e) => return text(StatusCode::INTERNAL_SERVER_ERROR, e),
     };
     let kicker = sessions.clone();
+    // With `overflow_bytes`, echoes don't wait for room: a send past the bound while the
+    // client is away ends the session as overflowed (spec section 6).
+    let wait_for_room = overflow_bytes.is_none();
     sessions.upgrade(ws, move |session| async move {
         let (mut sink, mut stream) = session.split();
         let mut received = 0u64;
         while let Some(Ok(incoming)) = stream.next().await {
             received += 1;
             if received == 1 && hold > 0 {
-                tokio::time::sleep(std::time::Duration::from_millis(hold)).await;
+                tokio::time::sleep(Duration::from_millis(hold)).await;
             }
-            if sink.send(incoming.message).await.is_err() {
+            let sent = if wait_for_room {
+                sink.send(incoming.message).await
+            } else {
+                futures_util::Sink::start_send(Pin::new(&mut sink), incoming.message)
+            };
+            if sent.is_err() {
+                break;
+            }
+            if end_after == Some(received) {
+                // Ends the session: `end`, then close 1000 (or `welcome ended` later).
+                let _ = sink.close().await;
                 break;
             }
             if drop_every > 0 && received.is_multiple_of(drop_every) {
