@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket};
-use futures_util::StreamExt as _;
+use futures_util::{FutureExt as _, SinkExt as _, StreamExt as _};
 use tokio::sync::mpsc;
 use tokio::sync::oneshot;
 use tokio::time::Instant;
@@ -92,6 +92,8 @@ pub(crate) struct Actor {
     /// yet: (number, bytes). The client keeps them within the announced receive window.
     held: VecDeque<(u64, usize)>,
     held_bytes: usize,
+    /// Frames were fed to the connection since its last flush.
+    unflushed: bool,
     /// The client sent `end`: the session ends once the application finished.
     client_ended: bool,
     /// The number the client's next data frame on this connection has (the client resends
@@ -189,6 +191,7 @@ impl Actor {
             conn: None,
             held: VecDeque::new(),
             held_bytes: 0,
+            unflushed: false,
             client_ended: false,
             next_in: received + 1,
             delivered: received,
@@ -237,7 +240,22 @@ impl Actor {
     }
 
     async fn main_loop(&mut self) -> Error {
+        // One timer for every deadline, moved only when the earliest one changes (a timer
+        // per deadline, rebuilt on every wake-up, was a good part of each message's cost).
+        let timer = tokio::time::sleep_until(Instant::now());
+        tokio::pin!(timer);
+        let mut armed = None;
         loop {
+            if let Some(end) = self.flush().await {
+                return end;
+            }
+            let next = self.next_deadline();
+            if next != armed {
+                if let Some(at) = next {
+                    timer.as_mut().reset(at);
+                }
+                armed = next;
+            }
             // Unbiased: neither a flood of client frames nor a busy sink starves the other.
             // The socket is read at all times (acks, pings, `end` and closes are handled at
             // once, however far behind the application is): the receive window bounds what
@@ -248,18 +266,73 @@ impl Actor {
                 // After the client's `end` nothing more is read: its close frame waits, so
                 // the closing handshake completes only once the application finished.
                 frame = next_frame(&mut self.conn), if !self.client_ended => Wake::Frame(frame),
-                // Store work waits while the store is down (its retry comes first).
-                () = sleep(self.ack_deadline), if self.store_retry.is_none() => Wake::AckDue,
-                () = sleep(self.idle_deadline) => Wake::Idle,
-                () = sleep(self.ping_at), if self.store_retry.is_none() => Wake::PingDue,
-                () = sleep(self.expiry), if self.store_retry.is_none() => Wake::Expire,
-                () = sleep(self.touch_at), if self.store_retry.is_none() => Wake::Touch,
-                () = sleep(self.store_retry) => Wake::StoreRetry,
+                () = &mut timer, if armed.is_some() => {
+                    armed = None;
+                    match self.due(Instant::now()) {
+                        Some(wake) => wake,
+                        None => continue,
+                    }
+                }
             };
             let step = self.handle(wake).await;
             if let Some(end) = self.settle(step).await {
                 return end;
             }
+        }
+    }
+
+    /// The earliest deadline that can fire now (store work waits while the store is down:
+    /// its retry comes first).
+    fn next_deadline(&self) -> Option<Instant> {
+        let store_work = [self.ack_deadline, self.ping_at, self.expiry, self.touch_at];
+        let store_up = self.store_retry.is_none();
+        [self.idle_deadline, self.store_retry]
+            .into_iter()
+            .chain(store_work.into_iter().filter(|_| store_up))
+            .flatten()
+            .min()
+    }
+
+    /// Which deadline is due at `now`, first in this order.
+    fn due(&self, now: Instant) -> Option<Wake> {
+        let due = |deadline: Option<Instant>| deadline.is_some_and(|at| at <= now);
+        if due(self.store_retry) {
+            return Some(Wake::StoreRetry);
+        }
+        if due(self.idle_deadline) {
+            return Some(Wake::Idle);
+        }
+        if self.store_retry.is_some() {
+            return None;
+        }
+        [
+            (self.ack_deadline, Wake::AckDue),
+            (self.ping_at, Wake::PingDue),
+            (self.expiry, Wake::Expire),
+            (self.touch_at, Wake::Touch),
+        ]
+        .into_iter()
+        .find_map(|(deadline, wake)| due(deadline).then_some(wake))
+    }
+
+    /// Sends what the step wrote (frames are fed as they come and flushed once per
+    /// wake-up); a connection that can't take them is lost. `Some` if that ends the
+    /// session.
+    async fn flush(&mut self) -> Option<Error> {
+        if !std::mem::take(&mut self.unflushed) {
+            return None;
+        }
+        let limit = self.config().handshake_timeout;
+        let socket = self.conn.as_mut()?;
+        let mut flush = std::pin::pin!(socket.flush());
+        let flushed = match (&mut flush).now_or_never() {
+            Some(result) => result.is_ok(),
+            None => matches!(tokio::time::timeout(limit, flush).await, Ok(Ok(()))),
+        };
+        if flushed {
+            None
+        } else {
+            self.settle(Err(Outcome::Connection(Loss::Lost))).await
         }
     }
 
@@ -826,9 +899,18 @@ impl Actor {
         let Some(socket) = self.conn.as_mut() else {
             return Ok(());
         };
-        match tokio::time::timeout(limit, socket.send(message)).await {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(_)) | Err(_) => Err(Outcome::Connection(Loss::Lost)),
+        self.unflushed = true;
+        // Fed, not sent: the wake-up's frames go out with one flush (`flush`). Feeding
+        // waits only when the write buffer is full; only then is a timer armed.
+        let mut feed = std::pin::pin!(socket.feed(message));
+        let fed = match (&mut feed).now_or_never() {
+            Some(result) => result.is_ok(),
+            None => matches!(tokio::time::timeout(limit, feed).await, Ok(Ok(()))),
+        };
+        if fed {
+            Ok(())
+        } else {
+            Err(Outcome::Connection(Loss::Lost))
         }
     }
 
@@ -921,13 +1003,6 @@ pub(crate) async fn close_cleanly(
 async fn next_frame(conn: &mut Option<WebSocket>) -> Option<Result<WsMessage, axum::Error>> {
     match conn {
         Some(socket) => socket.next().await,
-        None => std::future::pending().await,
-    }
-}
-
-async fn sleep(deadline: Option<Instant>) {
-    match deadline {
-        Some(deadline) => tokio::time::sleep_until(deadline).await,
         None => std::future::pending().await,
     }
 }
