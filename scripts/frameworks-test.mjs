@@ -98,6 +98,18 @@ async function testExample(name) {
     check((await stats(a.id)).open === 1, `${a.id}: the server doesn't see exactly one socket`);
     console.log(`${name}: two members open`);
 
+    // "Join on mount": the chat sends `joined <id>` while it is created, before any effect
+    // ran; it is queued like any send while connecting, and the server gets it once.
+    for (const m of [a, b]) {
+      const mounted = await m.page.locator('#mounted').textContent();
+      check(/^(queued|sent)/.test(mounted), `${m.id}: the send on mount said "${mounted}"`);
+      await until(`the server to get ${m.id}'s join`,
+        async () => (await stats(m.id)).messages.includes(`joined ${m.id}`));
+      const joins = (await stats(m.id)).messages.filter((x) => x === `joined ${m.id}`).length;
+      check(joins === 1, `${m.id}: the server got the join ${joins} times`);
+    }
+    console.log(`${name}: the send on mount was queued and delivered once`);
+
     // Send from A: B shows it (and so does A: the room echoes to the sender).
     const hello = `hello from ${a.id}`;
     const sent = await a.send(hello);
@@ -219,7 +231,7 @@ async function testResume(name) {
   try {
     await m.state('open');
     const before = await session();
-    check(before === 'no session event', `${m.id}: the session shows "${before}" before any drop`);
+    check(before === 'new session', `${m.id}: the session shows "${before}" before any drop`);
     check(await m.send('first') === 'sent', `${m.id}: the first send wasn't sent`);
     await m.shows('first');
     await fetch(`${base}/control/drop-all?id=${encodeURIComponent(m.id)}`);
@@ -229,7 +241,17 @@ async function testResume(name) {
     check(await m.send('second') === 'sent', `${m.id}: the send after the resume wasn't sent`);
     await m.shows('second');
     const items = await m.items();
-    check(items.join('|') === 'first|second', `${m.id}: the echoes are ${items.join('|')}, not first|second`);
+    const echoes = `joined ${m.id}|first|second`;
+    check(items.join('|') === echoes, `${m.id}: the echoes are ${items.join('|')}, not ${echoes}`);
+
+    // Close, then Reconnect: a brand-new socket, so a brand-new session. `session` must
+    // not keep saying "resumed" (an app's "on SessionLost, resync" would miss it).
+    await m.page.click('#close');
+    await m.state('closed', 3000);
+    await m.page.click('#reconnect');
+    await m.state('open');
+    const fresh = await session();
+    check(fresh === 'new session', `${m.id}: after close and reconnect the session shows "${fresh}"`);
     check(problems.length === 0, 'uncaught errors or warnings in the page');
     console.log(`${name}: with resume, a drop shows "${await session()}" in the hook's session; nothing lost or doubled`);
   } catch (e) {

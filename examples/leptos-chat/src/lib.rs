@@ -82,6 +82,10 @@ fn Chat() -> impl IntoView {
         },
     );
 
+    // "Join on mount": sent while the component is created, before any effect ran. It must
+    // be queued (or written) as any later send is.
+    let mounted = describe(ws.send(format!("joined {}", member_id())));
+
     let draft = RwSignal::new(String::new());
     // What became of the last send, numbered so a repeat of the same text is visible.
     let (outcome, set_outcome) = signal((0usize, String::new()));
@@ -108,6 +112,7 @@ fn Chat() -> impl IntoView {
             </span>
             <span>"received " <b id="count">{count}</b></span>
             <span id="session">{move || ws.session.with(|event| session_text(event.as_ref()))}</span>
+            <span id="mounted">{mounted}</span>
         </section>
         <form id="composer" on:submit=send>
             <input id="message" bind:value=draft placeholder="Say something" autocomplete="off" />
@@ -133,11 +138,16 @@ fn room_url(resume: bool) -> String {
     let location = window().location();
     let secure = location.protocol().is_ok_and(|p| p == "https:");
     let host = location.host().unwrap_or_default();
-    let query = location.search().unwrap_or_default();
-    let id = param(&query, "id").unwrap_or("leptos-chat");
+    let id = member_id();
     let path = if resume { "resume" } else { "room" };
     let scheme = if secure { "wss" } else { "ws" };
     format!("{scheme}://{host}/{path}?id={id}")
+}
+
+/// This member's name: the page's `?id=` (default `leptos-chat`).
+fn member_id() -> String {
+    let query = window().location().search().unwrap_or_default();
+    param(&query, "id").unwrap_or("leptos-chat").to_owned()
 }
 
 /// `?resume` in the page's address: session resume on.
@@ -157,7 +167,7 @@ fn param<'q>(query: &'q str, name: &str) -> Option<&'q str> {
 /// What the hook's `session` says: the latest `Resumed` or `SessionLost`.
 fn session_text(event: Option<&ConnectionEvent>) -> String {
     match event {
-        None => "no session event".to_owned(),
+        None => "new session".to_owned(),
         Some(ConnectionEvent::Resumed { resent, .. }) => format!("resumed (resent {resent})"),
         Some(ConnectionEvent::SessionLost { reason, .. }) => format!("session lost: {reason:?}"),
         Some(_) => "other".to_owned(),

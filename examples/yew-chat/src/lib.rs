@@ -102,6 +102,13 @@ fn Chat() -> Html {
         )
     };
 
+    // "Join on mount": sent during the first render, before any effect ran. It must be
+    // queued (or written) as any later send is.
+    let mounted = {
+        let ws = ws.clone();
+        use_state(move || describe(ws.send(format!("joined {}", member_id()))))
+    };
+
     let input = use_node_ref();
     // What became of the last send, numbered so a repeat of the same text is visible.
     let outcome = use_state(|| (0usize, String::new()));
@@ -138,6 +145,7 @@ fn Chat() -> Html {
                 <span id="status" data-state={state_name(&ws.status)}>{ badge(&ws.status) }</span>
                 <span>{ "received " }<b id="count">{ received.count }</b></span>
                 <span id="session">{ session_text(ws.session.as_ref()) }</span>
+                <span id="mounted">{ (*mounted).clone() }</span>
             </section>
             <form id="composer" onsubmit={send}>
                 <input id="message" ref={input} placeholder="Say something" autocomplete="off" />
@@ -168,11 +176,18 @@ fn room_url(resume: bool) -> String {
     };
     let secure = location.protocol().is_ok_and(|p| p == "https:");
     let host = location.host().unwrap_or_default();
-    let query = location.search().unwrap_or_default();
-    let id = param(&query, "id").unwrap_or("yew-chat");
+    let id = member_id();
     let path = if resume { "resume" } else { "room" };
     let scheme = if secure { "wss" } else { "ws" };
     format!("{scheme}://{host}/{path}?id={id}")
+}
+
+/// This member's name: the page's `?id=` (default `yew-chat`).
+fn member_id() -> String {
+    let query = web_sys::window()
+        .and_then(|w| w.location().search().ok())
+        .unwrap_or_default();
+    param(&query, "id").unwrap_or("yew-chat").to_owned()
 }
 
 /// `?resume` in the page's address: session resume on.
@@ -194,7 +209,7 @@ fn param<'q>(query: &'q str, name: &str) -> Option<&'q str> {
 /// What the hook's `session` says: the latest `Resumed` or `SessionLost`.
 fn session_text(event: Option<&ConnectionEvent>) -> String {
     match event {
-        None => "no session event".to_owned(),
+        None => "new session".to_owned(),
         Some(ConnectionEvent::Resumed { resent, .. }) => format!("resumed (resent {resent})"),
         Some(ConnectionEvent::SessionLost { reason, .. }) => format!("session lost: {reason:?}"),
         Some(_) => "other".to_owned(),
