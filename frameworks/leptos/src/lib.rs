@@ -33,8 +33,6 @@
 #![deny(missing_docs)]
 #![warn(missing_debug_implementations)]
 
-mod pump;
-
 /// The core library, for its builder options and types.
 pub use ws_tether;
 /// The connection status, from the core library.
@@ -163,7 +161,7 @@ pub fn use_reconnecting_websocket_with(
             })
             .unwrap_or_default();
         let on_message = Rc::clone(&on_message);
-        leptos::task::spawn_local(pump::pump(
+        leptos::task::spawn_local(ws_tether_hooks::pump(
             events,
             move || {
                 slot.try_with_value(|slot| slot.opened == opened && slot.socket.is_some())

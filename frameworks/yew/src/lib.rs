@@ -51,8 +51,6 @@
 #![deny(missing_docs)]
 #![warn(missing_debug_implementations)]
 
-mod pump;
-
 /// The core library, for its builder options and types.
 pub use ws_tether;
 /// The connection status, from the core library.
@@ -246,7 +244,7 @@ fn open(
     };
     let this_socket = Rc::downgrade(slot);
     let callbacks = Rc::downgrade(slot);
-    yew::platform::spawn_local(pump::pump(
+    yew::platform::spawn_local(ws_tether_hooks::pump(
         events,
         move || {
             this_socket.upgrade().is_some_and(|slot| {

@@ -4,14 +4,14 @@
 //! before each event; once the hook has let go of this socket (unmounted, a new URL), the
 //! task ends without calling anything again, even with events still buffered.
 
-use crate::Status;
 use std::future::poll_fn;
 use std::pin::Pin;
+use ws_tether::ConnectionStatus as Status;
 use ws_tether::{ConnectionEvent, ConnectionEvents, Message, Stream};
 
 /// Runs until `alive` says no, or the socket is closed for good by the user or dropped (the
 /// stream then ends).
-pub(crate) async fn pump(
+pub async fn pump(
     mut events: ConnectionEvents,
     alive: impl Fn() -> bool,
     on_message: impl Fn(Message),
