@@ -429,3 +429,47 @@ fn spawn(task: impl Future<Output = ()> + 'static) {
     // Nothing is opened off the browser, so nothing is spawned.
     drop(task);
 }
+
+/// Off the browser (server-side rendering), where nothing may be opened.
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests {
+    use super::*;
+    use std::cell::RefCell;
+
+    fn connection(options: Options) -> (Connection, Rc<RefCell<Vec<Update>>>) {
+        let updates = Rc::new(RefCell::new(Vec::new()));
+        let seen = Rc::clone(&updates);
+        let connection = Connection::new(
+            "/chat".into(),
+            options,
+            |_| {},
+            move |update| seen.borrow_mut().push(update),
+        );
+        (connection, updates)
+    }
+
+    #[test]
+    fn on_the_server_a_send_opens_nothing_and_says_queued_as_the_browser_will() {
+        let (ws, updates) = connection(Options::new());
+        ws.sync("/chat".into());
+        assert_eq!(ws.send("joined"), Ok(SendOutcome::Queued { dropped: 0 }));
+        let sent = ws.send_tracked("joined").map(|sent| sent.delivery());
+        assert_eq!(sent, Ok(crate::Delivery::Unknown));
+        assert!(
+            updates.borrow().is_empty(),
+            "no status change: nothing opened"
+        );
+        assert_eq!(ws.queued_bytes(), 0);
+    }
+
+    #[test]
+    fn manual_waits_for_connect_and_a_stopped_hook_refuses() {
+        let (ws, _) = connection(Options::new().manual(true));
+        ws.sync("/chat".into());
+        assert_eq!(ws.send("early"), Err(Error::NotOpen));
+        ws.connect();
+        assert_eq!(ws.send("now"), Ok(SendOutcome::Queued { dropped: 0 }));
+        ws.stop();
+        assert_eq!(ws.send("late"), Err(Error::Stopped));
+    }
+}
