@@ -98,6 +98,18 @@ async function testExample(name) {
     check((await stats(a.id)).open === 1, `${a.id}: the server doesn't see exactly one socket`);
     console.log(`${name}: two members open`);
 
+    // "Join on mount": the chat sends `joined <id>` while it is created, before any effect
+    // ran; it is queued like any send while connecting, and the server gets it once.
+    for (const m of [a, b]) {
+      const mounted = await m.page.locator('#mounted').textContent();
+      check(/^(queued|sent)/.test(mounted), `${m.id}: the send on mount said "${mounted}"`);
+      await until(`the server to get ${m.id}'s join`,
+        async () => (await stats(m.id)).messages.includes(`joined ${m.id}`));
+      const joins = (await stats(m.id)).messages.filter((x) => x === `joined ${m.id}`).length;
+      check(joins === 1, `${m.id}: the server got the join ${joins} times`);
+    }
+    console.log(`${name}: the send on mount was queued and delivered once`);
+
     // Send from A: B shows it (and so does A: the room echoes to the sender).
     const hello = `hello from ${a.id}`;
     const sent = await a.send(hello);
@@ -219,19 +231,51 @@ async function testResume(name) {
   try {
     await m.state('open');
     const before = await session();
-    check(before === 'no session event', `${m.id}: the session shows "${before}" before any drop`);
+    check(before === 'new session', `${m.id}: the session shows "${before}" before any drop`);
     check(await m.send('first') === 'sent', `${m.id}: the first send wasn't sent`);
     await m.shows('first');
+    const delivery = () => m.page.locator('#delivery').textContent();
+    await until(`${m.id}'s first message to show delivered`, async () => (await delivery()) === 'delivered')
+      .catch(async (e) => { throw new Error(`${e.message}: it shows "${await delivery()}"`); });
     await fetch(`${base}/control/drop-all?id=${encodeURIComponent(m.id)}`);
     await until(`${m.id}'s session to show the resume`, async () => (await session()).startsWith('resumed'))
       .catch(async (e) => { throw new Error(`${e.message}: it shows "${await session()}"`); });
     await m.state('open');
-    check(await m.send('second') === 'sent', `${m.id}: the send after the resume wasn't sent`);
+    // Pending → delivered: sent while the server refuses connections, the message stays
+    // pending; once it is back, the server acknowledges it and the chat shows delivered.
+    await fetch(`${base}/control/refuse?ms=60000`);
+    try {
+      await fetch(`${base}/control/drop-all?id=${encodeURIComponent(m.id)}`);
+      await m.state('reconnecting', 3000);
+      const queued = await m.send('second');
+      check(queued === 'queued until reconnected', `${m.id}: the send while down said "${queued}"`);
+      check(await delivery() === 'pending', `${m.id}: the send while down shows "${await delivery()}"`);
+    } finally {
+      await fetch(`${base}/control/refuse?ms=0`);
+    }
+    await m.state('open');
     await m.shows('second');
+    await until(`${m.id}'s second message to show delivered`, async () => (await delivery()) === 'delivered')
+      .catch(async (e) => { throw new Error(`${e.message}: it shows "${await delivery()}"`); });
+    // Flush resolves once the server acknowledged everything sent.
+    await m.page.click('#flush');
+    await until(`${m.id}'s flush`, async () => (await m.page.locator('#flushed').textContent()) === 'flushed')
+      .catch(async (e) => { throw new Error(`${e.message}: it shows "${await m.page.locator('#flushed').textContent()}"`); });
+    console.log(`${name}: with resume, a send while down showed pending, then delivered; flush resolved`);
     const items = await m.items();
-    check(items.join('|') === 'first|second', `${m.id}: the echoes are ${items.join('|')}, not first|second`);
+    const echoes = `joined ${m.id}|first|second`;
+    check(items.join('|') === echoes, `${m.id}: the echoes are ${items.join('|')}, not ${echoes}`);
+
+    // Close, then Reconnect: a brand-new socket, so a brand-new session. `session` must
+    // not keep saying "resumed" (an app's "on SessionLost, resync" would miss it).
+    await m.page.click('#close');
+    await m.state('closed', 3000);
+    await m.page.click('#reconnect');
+    await m.state('open');
+    const fresh = await session();
+    check(fresh === 'new session', `${m.id}: after close and reconnect the session shows "${fresh}"`);
     check(problems.length === 0, 'uncaught errors or warnings in the page');
-    console.log(`${name}: with resume, a drop shows "${await session()}" in the hook's session; nothing lost or doubled`);
+    console.log(`${name}: with resume, a drop showed "resumed" in the hook's session, a new socket "${fresh}"; nothing lost or doubled`);
   } catch (e) {
     if (problems.length) e.message += `\n  page problems:\n  ${problems.join('\n  ')}`;
     throw e;

@@ -90,6 +90,12 @@ impl ReconnectingHandle {
         self.inner.queued_bytes()
     }
 
+    /// Whether [`resume`](crate::ReconnectingBuilder::resume) is on: the server then
+    /// acknowledges what it received, and the `Sink`'s `poll_flush` waits for it.
+    pub fn resumes(&self) -> bool {
+        self.inner.resumes()
+    }
+
     /// The subprotocol of the last connection that opened (empty if none).
     pub fn protocol(&self) -> String {
         self.inner.protocol()

@@ -165,6 +165,9 @@ impl Reconnecting {
     pub(crate) fn poll_acked(&self, _cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
         Poll::Ready(Err(Error::Unsupported))
     }
+    pub(crate) fn resumes(&self) -> bool {
+        match self.0 {}
+    }
     pub(crate) fn is_finished(&self) -> bool {
         match self.0 {}
     }

@@ -396,6 +396,12 @@ impl ReconnectingWebSocket {
         self.handle.queued_bytes()
     }
 
+    /// Whether [`resume`](ReconnectingBuilder::resume) is on (see
+    /// [`ReconnectingHandle::resumes`]).
+    pub fn resumes(&self) -> bool {
+        self.handle.resumes()
+    }
+
     /// The subprotocol of the last connection that opened (empty if none).
     pub fn protocol(&self) -> String {
         self.handle.protocol()

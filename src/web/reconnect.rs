@@ -58,6 +58,7 @@ struct View {
     queued_bytes: usize,
     buffered_amount: u32,
     stopped: bool,
+    resumes: bool,
 }
 
 /// A call made while the driver was borrowed, carried out right after.
@@ -300,6 +301,9 @@ impl Reconnecting {
     pub(crate) fn queued_bytes(&self) -> usize {
         self.read(|d| d.machine.queued_bytes(), |v| v.queued_bytes)
     }
+    pub(crate) fn resumes(&self) -> bool {
+        self.read(|d| d.machine.resumes(), |v| v.resumes)
+    }
     pub(crate) fn is_stopped(&self) -> bool {
         self.read(|d| d.machine.is_stopped(), |v| v.stopped)
     }
@@ -527,6 +531,7 @@ impl Driver {
             queued_bytes: self.machine.queued_bytes(),
             buffered_amount: self.buffered_amount(),
             stopped: self.machine.is_stopped(),
+            resumes: self.machine.resumes(),
         };
         woken.into_iter().for_each(Waker::wake);
     }

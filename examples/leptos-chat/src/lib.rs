@@ -9,8 +9,10 @@ use leptos::prelude::*;
 use std::collections::VecDeque;
 use std::time::Duration;
 use wasm_bindgen::prelude::*;
-use ws_tether_leptos::ws_tether::{ConnectionEvent, ExponentialBackoff, Resume};
-use ws_tether_leptos::{use_reconnecting_websocket_with, Error, Message, SendOutcome, Status};
+use ws_tether_leptos::{
+    use_reconnecting_websocket_with, Delivery, Error, ExponentialBackoff, Message, Options, Resume,
+    SendOutcome, Sent, Session, Status,
+};
 
 /// How many of the latest messages the list shows; the counter counts every one.
 const SHOWN: usize = 100;
@@ -55,7 +57,7 @@ fn Chat() -> impl IntoView {
     let resume = resume_requested();
     let ws = use_reconnecting_websocket_with(
         room_url(resume),
-        move |builder| {
+        Options::new().configure(move |builder| {
             let builder = builder.backoff(
                 ExponentialBackoff::new()
                     .min(Duration::from_millis(250))
@@ -66,7 +68,7 @@ fn Chat() -> impl IntoView {
             } else {
                 builder
             }
-        },
+        }),
         move |message| {
             let mut n = 0;
             set_count.update(|count| {
@@ -82,22 +84,47 @@ fn Chat() -> impl IntoView {
         },
     );
 
+    // "Join on mount": sent while the component is created, before any effect ran. It must
+    // be queued (or written) as any later send is.
+    let mounted = describe(ws.send(format!("joined {}", member_id())));
+
     let draft = RwSignal::new(String::new());
     // What became of the last send, numbered so a repeat of the same text is visible.
     let (outcome, set_outcome) = signal((0usize, String::new()));
+    // Its delivery: with resume, pending until the server acknowledged it, then delivered.
+    let (delivery, set_delivery) = signal("");
     let send = move |event: leptos::ev::SubmitEvent| {
         event.prevent_default();
         let text = draft.get_untracked();
         if text.is_empty() {
             return;
         }
-        let result = ws.send(text);
-        if result.is_ok() {
+        let result = ws.send_tracked(text);
+        let n = outcome.get_untracked().0 + 1;
+        let described = describe(result.as_ref().map(Sent::outcome).map_err(Clone::clone));
+        if let Ok(sent) = result {
             draft.set(String::new());
+            set_delivery.set(delivery_text(sent.delivery()));
+            leptos::task::spawn_local(async move {
+                let delivery = sent.delivered().await;
+                // Only the latest send's delivery is shown.
+                if outcome.get_untracked().0 == n {
+                    set_delivery.set(delivery_text(delivery));
+                }
+            });
         }
-        set_outcome.update(|(sends, text)| {
-            *sends += 1;
-            *text = describe(result);
+        set_outcome.set((n, described));
+    };
+    // Everything sent so far: with resume, "flushed" once the server acknowledged it all.
+    let (flushed, set_flushed) = signal(String::new());
+    let flush = move |_| {
+        set_flushed.set("flushing".to_owned());
+        let flush = ws.flush();
+        leptos::task::spawn_local(async move {
+            set_flushed.set(match flush.await {
+                Ok(()) => "flushed".to_owned(),
+                Err(error) => format!("not flushed: {error}"),
+            });
         });
     };
 
@@ -107,12 +134,16 @@ fn Chat() -> impl IntoView {
                 {move || badge(&ws.status.get())}
             </span>
             <span>"received " <b id="count">{count}</b></span>
-            <span id="session">{move || ws.session.with(|event| session_text(event.as_ref()))}</span>
+            <span id="session">{move || ws.session.with(session_text)}</span>
+            <span id="mounted">{mounted}</span>
         </section>
         <form id="composer" on:submit=send>
             <input id="message" bind:value=draft placeholder="Say something" autocomplete="off" />
             <button id="send" type="submit">"Send"</button>
             <span id="outcome" data-sends=move || outcome.get().0>{move || outcome.get().1}</span>
+            <span id="delivery">{delivery}</span>
+            <button id="flush" type="button" on:click=flush>"Flush"</button>
+            <span id="flushed">{flushed}</span>
         </form>
         <section class="bar">
             <button id="drop" on:click=move |_| drop_all()>"Server: drop all connections"</button>
@@ -127,17 +158,18 @@ fn Chat() -> impl IntoView {
     }
 }
 
-/// `ws://` (or `wss://`) on the page's own host, naming this member with the page's `?id=`:
-/// the broadcast room, or the resume echo with `resume`.
+/// A relative URL (the hook resolves it against the page: ws:// or wss:// on its host),
+/// naming this member with the page's `?id=`: the broadcast room, or the resume echo with
+/// `resume`.
 fn room_url(resume: bool) -> String {
-    let location = window().location();
-    let secure = location.protocol().is_ok_and(|p| p == "https:");
-    let host = location.host().unwrap_or_default();
-    let query = location.search().unwrap_or_default();
-    let id = param(&query, "id").unwrap_or("leptos-chat");
     let path = if resume { "resume" } else { "room" };
-    let scheme = if secure { "wss" } else { "ws" };
-    format!("{scheme}://{host}/{path}?id={id}")
+    format!("/{path}?id={}", member_id())
+}
+
+/// This member's name: the page's `?id=` (default `leptos-chat`).
+fn member_id() -> String {
+    let query = window().location().search().unwrap_or_default();
+    param(&query, "id").unwrap_or("leptos-chat").to_owned()
 }
 
 /// `?resume` in the page's address: session resume on.
@@ -154,13 +186,23 @@ fn param<'q>(query: &'q str, name: &str) -> Option<&'q str> {
     })
 }
 
-/// What the hook's `session` says: the latest `Resumed` or `SessionLost`.
-fn session_text(event: Option<&ConnectionEvent>) -> String {
-    match event {
-        None => "no session event".to_owned(),
-        Some(ConnectionEvent::Resumed { resent, .. }) => format!("resumed (resent {resent})"),
-        Some(ConnectionEvent::SessionLost { reason, .. }) => format!("session lost: {reason:?}"),
-        Some(_) => "other".to_owned(),
+/// What the hook's `session` says about the current socket.
+fn session_text(session: &Session) -> String {
+    match session {
+        Session::New => "new session".to_owned(),
+        Session::Resumed { resent, .. } => format!("resumed (resent {resent})"),
+        Session::Lost { reason, .. } => format!("session lost: {}", reason.as_str()),
+    }
+}
+
+/// What became of a tracked send (with resume: pending, then delivered).
+fn delivery_text(delivery: Delivery) -> &'static str {
+    match delivery {
+        Delivery::Pending => "pending",
+        Delivery::Delivered => "delivered",
+        Delivery::Unconfirmed => "unconfirmed",
+        Delivery::Unsent => "unsent",
+        _ => "unknown",
     }
 }
 

@@ -10,8 +10,10 @@ use std::rc::Rc;
 use std::time::Duration;
 use wasm_bindgen::prelude::*;
 use web_sys::HtmlInputElement;
-use ws_tether_yew::ws_tether::{ConnectionEvent, ExponentialBackoff, Resume};
-use ws_tether_yew::{use_reconnecting_websocket_with, Error, Message, SendOutcome, Status};
+use ws_tether_yew::{
+    use_reconnecting_websocket_with, Delivery, Error, ExponentialBackoff, Message, Options, Resume,
+    SendOutcome, Sent, Session, Status,
+};
 use yew::prelude::*;
 
 /// How many of the latest messages the list shows; the counter counts every one.
@@ -86,7 +88,7 @@ fn Chat() -> Html {
         let add = received.dispatcher();
         use_reconnecting_websocket_with(
             room_url(resume),
-            move |builder| {
+            Options::new().configure(move |builder| {
                 let builder = builder.backoff(
                     ExponentialBackoff::new()
                         .min(Duration::from_millis(250))
@@ -97,16 +99,28 @@ fn Chat() -> Html {
                 } else {
                     builder
                 }
-            },
+            }),
             move |message| add.dispatch(message),
         )
+    };
+
+    // "Join on mount": sent during the first render, before any effect ran. It must be
+    // queued (or written) as any later send is.
+    let mounted = {
+        let ws = ws.clone();
+        use_state(move || describe(ws.send(format!("joined {}", member_id()))))
     };
 
     let input = use_node_ref();
     // What became of the last send, numbered so a repeat of the same text is visible.
     let outcome = use_state(|| (0usize, String::new()));
+    // Its delivery: with resume, pending until the server acknowledged it, then delivered.
+    let delivery = use_state(|| "");
+    // Numbers the sends for the delivery task: only the latest send's delivery is shown.
+    let latest = use_mut_ref(|| 0usize);
     let send = {
         let (ws, input, outcome) = (ws.clone(), input.clone(), outcome.clone());
+        let (delivery, latest) = (delivery.setter(), latest.clone());
         Callback::from(move |event: SubmitEvent| {
             event.prevent_default();
             let Some(field) = input.cast::<HtmlInputElement>() else {
@@ -116,11 +130,37 @@ fn Chat() -> Html {
             if text.is_empty() {
                 return;
             }
-            let result = ws.send(text);
-            if result.is_ok() {
+            let result = ws.send_tracked(text);
+            let n = outcome.0 + 1;
+            *latest.borrow_mut() = n;
+            let described = describe(result.as_ref().map(Sent::outcome).map_err(Clone::clone));
+            if let Ok(sent) = result {
                 field.set_value("");
+                delivery.set(delivery_text(sent.delivery()));
+                let (delivery, latest) = (delivery.clone(), latest.clone());
+                yew::platform::spawn_local(async move {
+                    let done = sent.delivered().await;
+                    if *latest.borrow() == n {
+                        delivery.set(delivery_text(done));
+                    }
+                });
             }
-            outcome.set((outcome.0 + 1, describe(result)));
+            outcome.set((n, described));
+        })
+    };
+    // Everything sent so far: with resume, "flushed" once the server acknowledged it all.
+    let flushed = use_state(String::new);
+    let flush = {
+        let (ws, flushed) = (ws.clone(), flushed.setter());
+        Callback::from(move |_| {
+            flushed.set("flushing".to_owned());
+            let (flush, flushed) = (ws.flush(), flushed.clone());
+            yew::platform::spawn_local(async move {
+                flushed.set(match flush.await {
+                    Ok(()) => "flushed".to_owned(),
+                    Err(error) => format!("not flushed: {error}"),
+                });
+            });
         })
     };
     let reconnect = {
@@ -137,12 +177,16 @@ fn Chat() -> Html {
             <section class="bar">
                 <span id="status" data-state={state_name(&ws.status)}>{ badge(&ws.status) }</span>
                 <span>{ "received " }<b id="count">{ received.count }</b></span>
-                <span id="session">{ session_text(ws.session.as_ref()) }</span>
+                <span id="session">{ session_text(&ws.session) }</span>
+                <span id="mounted">{ (*mounted).clone() }</span>
             </section>
             <form id="composer" onsubmit={send}>
                 <input id="message" ref={input} placeholder="Say something" autocomplete="off" />
                 <button id="send" type="submit">{ "Send" }</button>
                 <span id="outcome" data-sends={outcome.0.to_string()}>{ outcome.1.clone() }</span>
+                <span id="delivery">{ *delivery }</span>
+                <button id="flush" type="button" onclick={flush}>{ "Flush" }</button>
+                <span id="flushed">{ (*flushed).clone() }</span>
             </form>
             <section class="bar">
                 <button id="drop" onclick={Callback::from(|_| drop_all())}>
@@ -160,19 +204,20 @@ fn Chat() -> Html {
     }
 }
 
-/// `ws://` (or `wss://`) on the page's own host, naming this member with the page's `?id=`:
-/// the broadcast room, or the resume echo with `resume`.
+/// A relative URL (the hook resolves it against the page: ws:// or wss:// on its host),
+/// naming this member with the page's `?id=`: the broadcast room, or the resume echo with
+/// `resume`.
 fn room_url(resume: bool) -> String {
-    let Some(location) = web_sys::window().map(|w| w.location()) else {
-        return String::new();
-    };
-    let secure = location.protocol().is_ok_and(|p| p == "https:");
-    let host = location.host().unwrap_or_default();
-    let query = location.search().unwrap_or_default();
-    let id = param(&query, "id").unwrap_or("yew-chat");
     let path = if resume { "resume" } else { "room" };
-    let scheme = if secure { "wss" } else { "ws" };
-    format!("{scheme}://{host}/{path}?id={id}")
+    format!("/{path}?id={}", member_id())
+}
+
+/// This member's name: the page's `?id=` (default `yew-chat`).
+fn member_id() -> String {
+    let query = web_sys::window()
+        .and_then(|w| w.location().search().ok())
+        .unwrap_or_default();
+    param(&query, "id").unwrap_or("yew-chat").to_owned()
 }
 
 /// `?resume` in the page's address: session resume on.
@@ -191,13 +236,23 @@ fn param<'q>(query: &'q str, name: &str) -> Option<&'q str> {
     })
 }
 
-/// What the hook's `session` says: the latest `Resumed` or `SessionLost`.
-fn session_text(event: Option<&ConnectionEvent>) -> String {
-    match event {
-        None => "no session event".to_owned(),
-        Some(ConnectionEvent::Resumed { resent, .. }) => format!("resumed (resent {resent})"),
-        Some(ConnectionEvent::SessionLost { reason, .. }) => format!("session lost: {reason:?}"),
-        Some(_) => "other".to_owned(),
+/// What the hook's `session` says about the current socket.
+fn session_text(session: &Session) -> String {
+    match session {
+        Session::New => "new session".to_owned(),
+        Session::Resumed { resent, .. } => format!("resumed (resent {resent})"),
+        Session::Lost { reason, .. } => format!("session lost: {}", reason.as_str()),
+    }
+}
+
+/// What became of a tracked send (with resume: pending, then delivered).
+fn delivery_text(delivery: Delivery) -> &'static str {
+    match delivery {
+        Delivery::Pending => "pending",
+        Delivery::Delivered => "delivered",
+        Delivery::Unconfirmed => "unconfirmed",
+        Delivery::Unsent => "unsent",
+        _ => "unknown",
     }
 }
 

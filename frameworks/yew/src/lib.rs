@@ -1,59 +1,8 @@
-//! [Yew](https://yew.rs) 0.23 integration for [`ws_tether`]: a reconnecting WebSocket that
-//! lives as long as the component that opened it.
-//!
-//! [`use_reconnecting_websocket`] opens the socket in an effect, so server-side rendering
-//! opens nothing, and closes it when the component is destroyed. It calls your callback for
-//! **every** message, in order, also for a burst of thousands within a millisecond (there
-//! is no "latest message" state to lose them in), re-renders with the connection's
-//! [`Status`], and returns a handle to send, close and reconnect.
-//!
-//! ```no_run
-//! use std::rc::Rc;
-//! use yew::prelude::*;
-//! use ws_tether_yew::{use_reconnecting_websocket, Message, Status};
-//!
-//! #[derive(Default, PartialEq)]
-//! struct Lines(Vec<String>);
-//!
-//! impl Reducible for Lines {
-//!     type Action = String;
-//!     fn reduce(self: Rc<Self>, line: String) -> Rc<Self> {
-//!         let mut lines = self.0.clone();
-//!         lines.push(line);
-//!         Rc::new(Lines(lines))
-//!     }
-//! }
-//!
-//! #[function_component]
-//! fn Chat() -> Html {
-//!     // A reducer sees every action; a `use_state` set from a stale handle would not.
-//!     let lines = use_reducer(Lines::default);
-//!     let add = lines.dispatcher();
-//!     let ws = use_reconnecting_websocket("wss://chat.example/room", move |message| {
-//!         if let Message::Text(text) = message {
-//!             add.dispatch(text);
-//!         }
-//!     });
-//!     let hello = {
-//!         let ws = ws.clone();
-//!         Callback::from(move |_| { let _ = ws.send("hello"); })
-//!     };
-//!     html! {
-//!         <>
-//!             <p>{ if ws.status == Status::Open { "online" } else { "offline" } }</p>
-//!             <button onclick={hello}>{ "Say hello" }</button>
-//!             <ul>{ for lines.0.iter().map(|line| html! { <li>{ line }</li> }) }</ul>
-//!         </>
-//!     }
-//! }
-//! ```
-
+#![doc = include_str!("../README.md")]
 #![deny(missing_docs)]
 #![warn(missing_debug_implementations)]
 
-mod pump;
-
-/// The core library, for its builder options and types.
+/// The core library, for the options and types not re-exported here.
 pub use ws_tether;
 /// The connection status, from the core library.
 pub use ws_tether::ConnectionStatus as Status;
@@ -62,34 +11,19 @@ pub use ws_tether::ConnectionStatus as Status;
 #[cfg(feature = "serde")]
 #[cfg_attr(docsrs, doc(cfg(feature = "serde")))]
 pub use ws_tether::Json;
-pub use ws_tether::{Decoder, Encoder, Error, Message, ReconnectingBuilder, SendOutcome};
+pub use ws_tether::{
+    Backoff, CloseCode, ClosePolicy, ConnectionEvent, Decoder, Encoder, Error, ExponentialBackoff,
+    Heartbeat, LostReason, Message, Overflow, ReconnectingBuilder, Resume, SendOutcome,
+};
+pub use ws_tether_hooks::{Connection, Delivery, Options, Sent, Session};
 
-use std::cell::RefCell;
 use std::fmt;
-use std::rc::Rc;
-use ws_tether::{ReadyState, ReconnectingHandle, ReconnectingWebSocket};
+use std::future::Future;
+use std::marker::PhantomData;
+use std::ops::Deref;
+use std::time::Duration;
+use ws_tether_hooks::Update;
 use yew::prelude::*;
-
-type Configure = Rc<dyn Fn(ReconnectingBuilder) -> ReconnectingBuilder>;
-type OnMessage = Rc<dyn Fn(Message)>;
-
-/// What the hook keeps between renders.
-#[derive(Default)]
-struct Slot {
-    /// The socket's handle; its receiver is dropped at once (messages come as events).
-    socket: Option<ReconnectingHandle>,
-    /// Bumped for every socket opened: a pump whose socket was replaced stops.
-    opened: u64,
-    /// Set by `close()`; `reconnect()` then opens a new socket.
-    closed_by_user: bool,
-    /// Bumped to open a new socket after a user close.
-    generation: u32,
-    /// Set when the component is destroyed: sends then fail with `Stopped`.
-    unmounted: bool,
-    /// This render's callbacks: a socket opened at an earlier render calls these.
-    configure: Option<Configure>,
-    on_message: Option<OnMessage>,
-}
 
 /// Opens a reconnecting WebSocket to `url` for the component's lifetime, with the default
 /// options; see [`use_reconnecting_websocket_with`].
@@ -98,214 +32,131 @@ pub fn use_reconnecting_websocket<F>(url: impl Into<AttrValue>, on_message: F) -
 where
     F: Fn(Message) + 'static,
 {
-    use_reconnecting_websocket_with(url, |builder| builder, on_message)
+    use_reconnecting_websocket_with(url, Options::new(), on_message)
 }
 
-/// [`use_reconnecting_websocket_with`] for typed messages: `on_message` gets each message
-/// decoded by `decoder` (such as `Json`, with the `serde` feature), or the
-/// [`Error::Codec`] saying why it isn't a `T`. Send typed values with
-/// [`WebSocketHandle::send_encoded`].
+/// A hook typed both ways: `on_message` gets each message decoded by `codec` (such as
+/// `Json`, with the `serde` feature) into an `R`, or the [`Error::Codec`] saying why it
+/// isn't one, and [`TypedWebSocketHandle::send`] takes an `S`, encoded by the same codec.
+/// Options as [`use_reconnecting_websocket_with`]'s.
 ///
-/// ```no_run
-/// # #[cfg(feature = "serde")] mod chat {
-/// use serde::Deserialize;
-/// use yew::prelude::*;
-/// use ws_tether_yew::{use_reconnecting_websocket_typed, Json};
-///
-/// #[derive(Deserialize)]
-/// struct Said { name: String, text: String }
-///
-/// #[function_component]
-/// fn Chat() -> Html {
-///     let ws = use_reconnecting_websocket_typed("wss://chat.example/room", |b| b, Json,
-///         move |said: Result<Said, _>| match said {
-///             Ok(said) => log(&format!("{}: {}", said.name, said.text)),
-///             Err(error) => log(&format!("not a chat message: {error}")),
-///         });
-///     let hi = Callback::from(move |_| { let _ = ws.send_encoded(&Json, &"hi"); });
-///     html! { <button onclick={hi}>{ "hi" }</button> }
-/// }
-/// # fn log(_: &str) {}
-/// # }
-/// ```
+/// `S` is inferred from the sends; annotate the handle (`TypedWebSocketHandle<Say, Json>`)
+/// if the component sends nothing.
 #[hook]
-pub fn use_reconnecting_websocket_typed<T, C, D, F>(
+pub fn use_reconnecting_websocket_typed<R, S, C, F>(
     url: impl Into<AttrValue>,
-    configure: C,
-    decoder: D,
+    options: Options,
+    codec: C,
     on_message: F,
-) -> WebSocketHandle
+) -> TypedWebSocketHandle<S, C>
 where
-    T: 'static,
-    C: Fn(ReconnectingBuilder) -> ReconnectingBuilder + 'static,
-    D: Decoder<T> + 'static,
-    F: Fn(Result<T, Error>) + 'static,
+    R: 'static,
+    C: Decoder<R> + Encoder<S> + Clone + 'static,
+    F: Fn(Result<R, Error>) + 'static,
 {
-    use_reconnecting_websocket_with(url, configure, decoder.callback(on_message))
+    let handle = use_reconnecting_websocket_with(url, options, codec.clone().callback(on_message));
+    TypedWebSocketHandle {
+        handle,
+        codec,
+        sends: PhantomData,
+    }
 }
 
 /// Opens a reconnecting WebSocket to `url` for the component's lifetime.
 ///
-/// - `configure` gets [`ReconnectingWebSocket::builder(url)`](ws_tether::ReconnectingWebSocket::builder)
-///   and returns it with your options (backoff, heartbeat, queue, subprotocols...). The
-///   hook then turns on [`messages_as_events`](ReconnectingBuilder::messages_as_events),
-///   which it relies on.
+/// - `options`: the socket's options ([`Options::configure`]: backoff, heartbeat, resume,
+///   queue...), [`Options::manual`] to connect only on [`Connection::connect`],
+///   [`Options::on_open`] to run on every open (with resume too), [`Options::on_event`].
+///   Those of the latest render are used.
 /// - `on_message` is called once for every message, in the order they arrived, across
 ///   reconnects; the one passed at the latest render is used. Dispatch to a
 ///   [`use_reducer`] from it: every dispatch reduces the latest state, and Yew renders
 ///   after the callback returns, not inside it.
-/// - The socket is opened in an effect: after the first render in the browser, never while
-///   rendering on the server. When `url` changes, the old socket is closed and a new one
-///   opened.
+/// - The socket is opened by the first send (so a send during the first render is queued
+///   as any later one) or else in an effect after the first render: never while rendering
+///   on the server. `url` may be relative (`"/ws"`); when it changes, the old socket is
+///   closed and a new one opened, with a new [`Session`].
 /// - When the component is destroyed, the socket is closed with 1000, its timers and
 ///   listeners are removed, and `on_message` is not called again.
 ///
 /// If the options are rejected, [`WebSocketHandle::status`] is [`Status::Failed`].
 #[hook]
-pub fn use_reconnecting_websocket_with<C, F>(
+pub fn use_reconnecting_websocket_with<F>(
     url: impl Into<AttrValue>,
-    configure: C,
+    options: Options,
     on_message: F,
 ) -> WebSocketHandle
 where
-    C: Fn(ReconnectingBuilder) -> ReconnectingBuilder + 'static,
     F: Fn(Message) + 'static,
 {
     let url: AttrValue = url.into();
     let status = use_state_eq(Status::default);
-    let session = use_state_eq(|| None::<ws_tether::ConnectionEvent>);
-    let slot = use_mut_ref(Slot::default);
-    let generation = use_state_eq(|| 0u32);
-    {
-        let mut slot = slot.borrow_mut();
-        slot.configure = Some(Rc::new(configure));
-        slot.on_message = Some(Rc::new(on_message));
-    }
+    let session = use_state_eq(Session::default);
+    let connection = {
+        let (status, session) = (status.setter(), session.setter());
+        let url = url.to_string();
+        // Created once; each render hands it that render's callbacks below.
+        use_memo((), move |()| {
+            Connection::new(
+                url,
+                Options::new().manual(true),
+                |_| {},
+                move |update| match update {
+                    Update::Status(next) => status.set(next),
+                    Update::Session(next) => session.set(next),
+                    _ => {}
+                },
+            )
+        })
+    };
+    connection.set_callbacks(options, on_message);
 
     {
-        let slot = Rc::clone(&slot);
-        let status = status.setter();
-        let session_setter = session.setter();
-        use_effect_with((url, *generation), move |(url, _)| {
-            open(url, &slot, status, session_setter);
-            move || {
-                let socket = slot.borrow_mut().socket.take();
-                if let Some(socket) = socket {
-                    socket.close();
-                }
-            }
+        let connection = (*connection).clone();
+        use_effect_with(url, move |url| {
+            connection.sync(url.to_string());
+            move || connection.release()
         });
     }
     {
-        let slot = Rc::clone(&slot);
-        use_effect_with((), move |()| move || slot.borrow_mut().unmounted = true);
+        let connection = (*connection).clone();
+        use_effect_with((), move |()| move || connection.stop());
     }
 
     WebSocketHandle {
         status: (*status).clone(),
         session: (*session).clone(),
-        set_status: status.setter(),
-        slot,
-        reopen: generation.setter(),
+        connection: (*connection).clone(),
     }
 }
 
-/// Opens the socket into `slot` and spawns the task that feeds the component.
-fn open(
-    url: &str,
-    slot: &Rc<RefCell<Slot>>,
-    status: UseStateSetter<Status>,
-    session: UseStateSetter<Option<ws_tether::ConnectionEvent>>,
-) {
-    let configure = slot.borrow().configure.clone();
-    let builder = ReconnectingWebSocket::builder(url);
-    let builder = match configure {
-        Some(configure) => configure(builder),
-        None => builder,
-    };
-    // One ordered stream of messages and events, read by one task.
-    let socket = match builder.messages_as_events(true).open() {
-        Ok(socket) => socket,
-        Err(error) => {
-            status.set(Status::Failed(error));
-            return;
-        }
-    };
-    // `open` already emitted the first events, before anyone could subscribe.
-    status.set(socket.status());
-    // Subscribed before yielding: no message can arrive unseen.
-    let events = socket.events();
-    let (socket, receiver) = socket.split();
-    drop(receiver);
-    let opened = {
-        let mut slot = slot.borrow_mut();
-        slot.socket = Some(socket);
-        slot.closed_by_user = false;
-        slot.opened = slot.opened.wrapping_add(1);
-        slot.opened
-    };
-    let this_socket = Rc::downgrade(slot);
-    let callbacks = Rc::downgrade(slot);
-    yew::platform::spawn_local(pump::pump(
-        events,
-        move || {
-            this_socket.upgrade().is_some_and(|slot| {
-                let slot = slot.borrow();
-                slot.opened == opened && slot.socket.is_some()
-            })
-        },
-        move |message| {
-            // Cloned out first: the callback may render, and a render writes the slot.
-            let on_message = callbacks
-                .upgrade()
-                .and_then(|slot| slot.borrow().on_message.clone());
-            if let Some(on_message) = on_message {
-                on_message(message);
-            }
-        },
-        move |next| status.set(next),
-        move |event| session.set(Some(event)),
-    ));
-}
-
-/// What [`use_reconnecting_websocket`] returns: the status at this render and the ways to
-/// act on the socket. Cloning it is cheap.
-#[derive(Clone)]
+/// What [`use_reconnecting_websocket`] returns: the status and session at this render, and
+/// the ways to act on the socket. Cloning it is cheap.
+///
+/// Share it in a [`ContextProvider`] with children that show the status; give children that
+/// only send the [`Connection`] ([`connection`](Self::connection)), which never changes, so
+/// that they are not re-rendered at every retry step.
+#[derive(Clone, PartialEq)]
 pub struct WebSocketHandle {
     /// The connection's status at this render; a change re-renders the component.
     pub status: Status,
-    /// With [`resume`](ReconnectingBuilder::resume): the latest
-    /// [`ConnectionEvent::Resumed`](ws_tether::ConnectionEvent::Resumed) or
-    /// [`ConnectionEvent::SessionLost`](ws_tether::ConnectionEvent::SessionLost) (`None`
-    /// until one happens). On `SessionLost`, resynchronise your state.
-    pub session: Option<ws_tether::ConnectionEvent>,
-    set_status: UseStateSetter<Status>,
-    slot: Rc<RefCell<Slot>>,
-    reopen: UseStateSetter<u32>,
+    /// The current socket's resume session: [`Session::New`] (always without resume, and
+    /// again for each new socket), [`Session::Resumed`], or [`Session::Lost`], on which you
+    /// resynchronise your state.
+    pub session: Session,
+    connection: Connection,
 }
 
 impl WebSocketHandle {
-    fn socket(&self) -> Option<ReconnectingHandle> {
-        self.slot.borrow().socket.clone()
+    /// The hook's [`Connection`]: send, flush, close... without the status.
+    pub fn connection(&self) -> Connection {
+        self.connection.clone()
     }
 
-    /// Writes `message` if open, otherwise queues it to be written, in order, after the
-    /// next connect (see [`SendOutcome`]). Never drops a message without saying so.
-    ///
-    /// Errors: those of [`ReconnectingWebSocket::send`]; [`Error::NotOpen`] before the
-    /// effect has opened the socket (during the first render); [`Error::Unsupported`] off
-    /// the browser (server-side rendering); the options' error if they were rejected;
-    /// [`Error::Stopped`] once the component is destroyed.
+    /// Writes `message` if open, otherwise queues it, from the first render on; see
+    /// [`Connection::send`].
     pub fn send(&self, message: impl Into<Message>) -> Result<SendOutcome, Error> {
-        match self.socket() {
-            Some(socket) => socket.send(message.into()),
-            None if self.slot.borrow().unmounted => Err(Error::Stopped),
-            None => Err(match &self.status {
-                Status::Failed(error) => error.clone(),
-                _ if cfg!(not(target_arch = "wasm32")) => Error::Unsupported,
-                _ => Error::NotOpen,
-            }),
-        }
+        self.connection.send(message)
     }
 
     /// Encodes `value` with `encoder` (such as `Json`) and sends it as
@@ -315,49 +166,45 @@ impl WebSocketHandle {
         encoder: &impl Encoder<T>,
         value: &T,
     ) -> Result<SendOutcome, Error> {
-        self.send(encoder.encode(value)?)
+        self.connection.send_encoded(encoder, value)
     }
 
-    /// Closes the socket for good with 1000 (normal closure); no retry runs. The status is
-    /// [`Status::Closing`] until the closing handshake ends, then [`Status::Closed`].
-    /// Messages that arrived before are still delivered.
+    /// Sends as [`send`](Self::send) does and follows the message to "delivered" (with
+    /// resume); see [`Connection::send_tracked`].
+    pub fn send_tracked(&self, message: impl Into<Message>) -> Result<Sent, Error> {
+        self.connection.send_tracked(message)
+    }
+
+    /// Resolves once the server acknowledged everything sent so far (with resume); see
+    /// [`Connection::flush`].
+    pub fn flush(&self) -> impl Future<Output = Result<(), Error>> + 'static {
+        self.connection.flush()
+    }
+
+    /// Closes the socket for good with 1000; see [`Connection::close`].
     pub fn close(&self) {
-        let socket = {
-            let mut slot = self.slot.borrow_mut();
-            slot.closed_by_user = slot.socket.is_some();
-            slot.socket.clone()
-        };
-        if let Some(socket) = socket {
-            socket.close();
-            if socket.ready_state() == ReadyState::Closing {
-                self.set_status.set(Status::Closing);
-            }
-        }
+        self.connection.close();
     }
 
-    /// Dials again at once with the backoff reset. After [`close`](Self::close) it opens a
-    /// new socket to the same URL.
+    /// Dials again at once; after [`close`](Self::close) opens a new socket to the same
+    /// URL (a new session).
     pub fn reconnect(&self) {
-        let (socket, generation) = {
-            let mut slot = self.slot.borrow_mut();
-            if slot.closed_by_user {
-                slot.generation = slot.generation.wrapping_add(1);
-                (None, Some(slot.generation))
-            } else {
-                (slot.socket.clone(), None)
-            }
-        };
-        if let Some(generation) = generation {
-            self.reopen.set(generation);
-        } else if let Some(socket) = socket {
-            socket.reconnect();
-        }
+        self.connection.reconnect();
     }
-}
 
-impl PartialEq for WebSocketHandle {
-    fn eq(&self, other: &Self) -> bool {
-        self.status == other.status && Rc::ptr_eq(&self.slot, &other.slot)
+    /// With [`Options::manual`]: opens the socket now.
+    pub fn connect(&self) {
+        self.connection.connect();
+    }
+
+    /// The last heartbeat round-trip time, if the heartbeat is on and was answered.
+    pub fn rtt(&self) -> Option<Duration> {
+        self.connection.rtt()
+    }
+
+    /// Bytes waiting in the send queue.
+    pub fn queued_bytes(&self) -> usize {
+        self.connection.queued_bytes()
     }
 }
 
@@ -365,6 +212,64 @@ impl fmt::Debug for WebSocketHandle {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WebSocketHandle")
             .field("status", &self.status)
+            .field("session", &self.session)
             .finish_non_exhaustive()
+    }
+}
+
+/// What [`use_reconnecting_websocket_typed`] returns: a [`WebSocketHandle`] (it derefs to
+/// one: status, session, flush, close...) whose [`send`](Self::send) takes an `S`.
+pub struct TypedWebSocketHandle<S, C> {
+    handle: WebSocketHandle,
+    codec: C,
+    sends: PhantomData<fn(S)>,
+}
+
+impl<S, C: Encoder<S>> TypedWebSocketHandle<S, C> {
+    /// Encodes `value` and sends it as [`WebSocketHandle::send`] does;
+    /// [`Error::Codec`] if it can't be encoded.
+    pub fn send(&self, value: S) -> Result<SendOutcome, Error> {
+        self.handle.send_encoded(&self.codec, &value)
+    }
+
+    /// Encodes `value` and sends it as [`WebSocketHandle::send_tracked`] does.
+    pub fn send_tracked(&self, value: S) -> Result<Sent, Error> {
+        self.handle.send_tracked(self.codec.encode(&value)?)
+    }
+
+    /// The untyped handle.
+    pub fn untyped(&self) -> WebSocketHandle {
+        self.handle.clone()
+    }
+}
+
+impl<S, C> Deref for TypedWebSocketHandle<S, C> {
+    type Target = WebSocketHandle;
+    fn deref(&self) -> &WebSocketHandle {
+        &self.handle
+    }
+}
+
+impl<S, C: Clone> Clone for TypedWebSocketHandle<S, C> {
+    fn clone(&self) -> Self {
+        TypedWebSocketHandle {
+            handle: self.handle.clone(),
+            codec: self.codec.clone(),
+            sends: PhantomData,
+        }
+    }
+}
+
+impl<S, C> PartialEq for TypedWebSocketHandle<S, C> {
+    fn eq(&self, other: &Self) -> bool {
+        self.handle == other.handle
+    }
+}
+
+impl<S, C> fmt::Debug for TypedWebSocketHandle<S, C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("TypedWebSocketHandle")
+            .field(&self.handle)
+            .finish()
     }
 }
