@@ -35,6 +35,7 @@ fn timer_rank(timer: Timer) -> u8 {
         Timer::ConnectTimeout => 1,
         Timer::Heartbeat => 2,
         Timer::Ack => 3,
+        Timer::AckTimeout => 4,
     }
 }
 
