@@ -4,7 +4,8 @@
 //! the session: the client resumes) and `/control/drop-all` touch only that test's sockets.
 //! `hold_ms` makes the application take T ms over the first message before echoing it:
 //! the server acknowledges only messages the application has finished with, so a client's
-//! flush must wait that long.
+//! flush must wait that long. `/stats?id=X` counts the sessions started and those the client
+//! ended (`end`), and lists the messages the application received.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -18,6 +19,7 @@ use ws_tether_server::{Config, Sessions};
 
 use crate::app::text;
 use crate::state::State as Shared;
+use crate::stats::Received;
 
 /// The route's path, as in the stats.
 pub const PATH: &str = "/resume";
@@ -97,9 +99,21 @@ pub async fn handle(
     };
     let kicker = sessions.clone();
     sessions.upgrade(ws, move |session| async move {
+        state.stats().record_session(&id);
         let (mut sink, mut stream) = session.split();
         let mut received = 0u64;
-        while let Some(Ok(incoming)) = stream.next().await {
+        loop {
+            let incoming = match stream.next().await {
+                Some(Ok(incoming)) => incoming,
+                // The stream ends without an error only when the client sent `end`.
+                None => break state.stats().record_session_ended(&id),
+                Some(Err(_)) => break,
+            };
+            let seen = match &incoming.message {
+                ws_tether_server::Message::Text(t) => Received::Text(t),
+                ws_tether_server::Message::Binary(b) => Received::Binary(b.len()),
+            };
+            state.stats().record_message(PATH, Some(&id), seen);
             received += 1;
             if received == 1 && hold > 0 {
                 tokio::time::sleep(std::time::Duration::from_millis(hold)).await;
