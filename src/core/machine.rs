@@ -1376,7 +1376,11 @@ impl Machine {
     pub fn write_failed(&mut self, message: Message) {
         if self.cfg.resume.is_some() {
             // Already in the replay buffer (or one of the protocol's own frames): the next
-            // connection sends it again, or the session's loss reports it.
+            // connection sends it again, or the session's loss reports it. A refused `end`
+            // never reached the server: a clean close then confirms nothing.
+            if message == Control::End.encode_client() {
+                self.end_sent = false;
+            }
             return;
         }
         // Our own heartbeat messages are not the application's: not replayed.

@@ -1044,3 +1044,20 @@ fn a_late_acknowledgement_deadline_asks_again_instead_of_dropping() {
     let acts = sim.advance(secs(60));
     assert!(close_sockets_in(&acts).is_empty(), "dropped: {acts:?}");
 }
+
+/// A driver that closes the browser socket before writing `end` (the npm glue did, issue #20
+/// finding 19) has the write refused: the server never got `end`, so a clean close confirms
+/// nothing and the unacknowledged messages are reported.
+#[test]
+fn a_refused_end_is_not_taken_for_an_ended_session() {
+    let (mut sim, id) = started(resume_cfg());
+    let _ = sim.send(text("a"));
+    let acts = sim.close(1000, "");
+    assert_eq!(writes_in(&acts), vec![Control::End.encode()]);
+    sim.m.write_failed(Control::End.encode());
+    let acts = sim.close_event(id, 1000);
+    assert_eq!(
+        lost_event(&events_in(&acts)),
+        Some((LostReason::Stopped, vec![text("a")]))
+    );
+}
