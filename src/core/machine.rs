@@ -803,15 +803,10 @@ impl Machine {
                 }
             }
             Frame::Control(Control::Ping(n)) => {
-                let acked = self.session.acked();
                 if !self.take_ack(n) {
                     return self.protocol_error("acknowledged messages never sent", now);
                 }
                 if matches!(self.phase, Phase::Open { .. }) {
-                    // The server's own ping proves it receives only if it acknowledges more.
-                    if n > acked {
-                        self.ack_seen();
-                    }
                     self.send_ack(id);
                     self.write_queued(id);
                 }
@@ -1376,11 +1371,10 @@ impl Machine {
     pub fn write_failed(&mut self, message: Message) {
         if self.cfg.resume.is_some() {
             // Already in the replay buffer (or one of the protocol's own frames): the next
-            // connection sends it again, or the session's loss reports it. A refused `end`
-            // never reached the server: a clean close then confirms nothing.
-            if message == Control::End.encode_client() {
-                self.end_sent = false;
-            }
+            // connection sends it again, or the session's loss reports it. `end` goes last, so
+            // after any refused write it never reached the server: a clean close then
+            // confirms nothing.
+            self.end_sent = false;
             return;
         }
         // Our own heartbeat messages are not the application's: not replayed.
