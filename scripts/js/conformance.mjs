@@ -581,6 +581,32 @@ test('resume: sessionlost hands back the unconfirmed messages themselves, as sen
   }, 'sessionlost detail');
 });
 
+test('resume: close() sends end after every message; the server processes them all and ends the session; the close is clean', async () => {
+  // The regression test of issue #20 finding 19 (the glue used to close the browser socket
+  // first: `end` was refused, the close said 1006 and the server kept the session).
+  const id = `resume-end-js-${Date.now()}`;
+  const got = await page.evaluate(async ([url]) => {
+    const ws = new window.RWS(url, undefined, { resume: true });
+    let lost = 0;
+    ws.addEventListener('sessionlost', () => { lost += 1; });
+    await new Promise((r) => ws.addEventListener('open', r, { once: true }));
+    ['e1', 'e2', 'e3'].forEach((m) => ws.send(m));
+    ws.close(1000);
+    const close = await new Promise((r) => ws.addEventListener('close', (e) => r([e.code, e.wasClean, e.stopReason]), { once: true }));
+    return { close, lost };
+  }, [`${wsOrigin}/resume?id=${id}`]);
+  let server;
+  for (let i = 0; i < 50; i += 1) {
+    server = await (await fetch(`${origin}/stats?id=${id}`)).json();
+    if (server.ended) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const { sessions, ended, messages } = server;
+  assertEqual({ ...got, sessions, ended, messages }, {
+    close: [1000, true, 'user'], lost: 0, sessions: 1, ended: 1, messages: ['e1', 'e2', 'e3'],
+  }, 'the close and what the server saw');
+});
+
 test('nothing ever called window.close()', async () => {
   const calls = await page.evaluate(() => window.closeCalls);
   if (calls.length) throw new Error(calls.join('\n'));
