@@ -612,8 +612,7 @@ export class ReconnectingWebSocket extends EventTarget {
   // with resume instead of the browser's count, every message not acknowledged yet (it is
   // sent again after a drop).
   get bufferedAmount() {
-    const held = this.#resumes ? this.#core.unackedBytes : this.#socket?.ws.bufferedAmount ?? 0;
-    return held + this.#core.queuedBytes + this.#pendingBytes;
+    return this.#core.bufferedAmount(this.#socket?.ws.bufferedAmount ?? 0) + this.#core.queuedBytes + this.#pendingBytes;
   }
   get retryCount() { return this.#core.retryCount; }
   get rtt() { return this.#core.rtt; }

@@ -522,10 +522,11 @@ impl Core {
         self.read(|m| m.unacknowledged() as f64, 0.0)
     }
 
-    /// With resume: the bytes of those messages (sent again after a drop).
-    #[wasm_bindgen(getter, js_name = unackedBytes)]
-    pub fn unacked_bytes(&self) -> f64 {
-        self.read(|m| m.unacknowledged_bytes() as f64, 0.0)
+    /// What `bufferedAmount` counts for a socket holding `held` bytes
+    /// (`Machine::buffered_amount`: with resume, the bytes not acknowledged yet instead).
+    #[wasm_bindgen(js_name = bufferedAmount)]
+    pub fn buffered_amount(&self, held: f64) -> f64 {
+        self.read(|m| m.buffered_amount(held as usize) as f64, 0.0)
     }
 
     /// Whether the session is resumed across connections (the `resume` option).

@@ -408,6 +408,25 @@ impl Machine {
         self.session.unacked_bytes
     }
 
+    /// What a driver reports as its `bufferedAmount`, given the bytes the browser `holds`
+    /// for its current socket: that count while there is one (opening, open or closing; a
+    /// driver passes 0 once the socket it holds is no longer the machine's, as browsers keep
+    /// counting what a closed socket never sent). With resume, instead, every byte the server
+    /// has not acknowledged, connected or not: a new connection sends it again. The queue is
+    /// apart ([`queued_bytes`](Self::queued_bytes)).
+    pub fn buffered_amount(&self, holds: usize) -> usize {
+        if self.cfg.resume.is_some() {
+            self.session.unacked_bytes
+        } else if matches!(
+            self.phase,
+            Phase::Waiting | Phase::Offline | Phase::Stopped | Phase::Closed
+        ) {
+            0
+        } else {
+            holds
+        }
+    }
+
     /// Whether sessions are resumed ([`Resume`](crate::Resume)).
     pub fn resumes(&self) -> bool {
         self.cfg.resume.is_some()

@@ -1061,3 +1061,24 @@ fn a_refused_end_is_not_taken_for_an_ended_session() {
         Some((LostReason::Stopped, vec![text("a")]))
     );
 }
+
+/// With resume `bufferedAmount` is every byte the server has not acknowledged (sent again
+/// after a drop), whatever the socket holds and whether or not one is connected.
+#[test]
+fn with_resume_buffered_amount_is_what_the_server_has_not_acknowledged() {
+    let (mut sim, _) = started(resume_cfg());
+    let _ = sim.send(text("abc"));
+    let _ = sim.send(text("de"));
+    assert_eq!(sim.m.buffered_amount(0), 5);
+    sim.recv(Control::Ack(1).encode());
+    assert_eq!(sim.m.buffered_amount(9000), 2);
+    sim.drop_current(1006);
+    assert_eq!(sim.m.buffered_amount(0), 2, "between connections");
+    retry_and_open(&mut sim);
+    sim.recv(welcome_resumed("s1", 1, 1));
+    let id = sim.current();
+    sim.close(1000, "");
+    assert_eq!(sim.m.buffered_amount(0), 2, "while closing");
+    sim.close_event(id, 1000);
+    assert_eq!(sim.m.buffered_amount(0), 0, "closed: the session ended");
+}
