@@ -34,7 +34,10 @@ pub(crate) const PROTOCOL_ERROR_REASON: &str = "resume protocol error";
 /// [`HEARTBEAT_TIMEOUT_CODE`](crate::HEARTBEAT_TIMEOUT_CODE) and
 /// [`ACK_TIMEOUT_REASON`](crate::ACK_TIMEOUT_REASON), and the session resumed on a new one.
 /// Half-way through, a `ping` asks the server for an acknowledgement, which it sends at
-/// once however busy its application is.
+/// once however busy its application is. The ping waits behind the data on the socket, so
+/// the timeout must also cover carrying a message (at most the server's receive window)
+/// over the slowest link: for large messages on slow uplinks, a heartbeat with a longer
+/// timeout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Resume {
     pub(crate) ack_delay: Duration,
