@@ -53,8 +53,12 @@ export interface SessionLostDetail {
   reason: 'unknown' | 'expired' | 'overflow' | 'diverged' | 'ended' | 'gap' | 'stopped' | string;
   /** Server messages that will never arrive; null when the server doesn't know. */
   missed: number | null;
-  /** Messages sent but never acknowledged: maybe processed, maybe not. Not sent again. */
-  unconfirmed: number;
+  /**
+   * Messages sent but never acknowledged, in order: maybe processed, maybe not. Not sent
+   * again: resend what you must. Text as the string sent; binary data (an ArrayBuffer, a
+   * typed array or DataView, a Blob) as an ArrayBuffer of the bytes sent.
+   */
+  unconfirmed: (string | ArrayBuffer)[];
 }
 
 /** The final `close` event (closed for good) also says why, and what was left unsent. */

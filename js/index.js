@@ -188,6 +188,9 @@ export class ReconnectingWebSocket extends EventTarget {
   #makeIo() {
     // What a heartbeat function made last, for the core to take (`madeText`, `madeBytes`).
     let made;
+    // The unconfirmed messages of the `sessionlost` the core is about to report, as sent
+    // (binary ones, Blobs included, as ArrayBuffers: the core keeps bytes).
+    let unconfirmed = [];
     const make = (f, arg) => {
       try {
         const v = outgoing(f(arg));
@@ -236,9 +239,11 @@ export class ReconnectingWebSocket extends EventTarget {
         this.#settleFlushes();
       },
       (session, _, __, ___, resent) => this.#post(new CustomEvent('resumed', { detail: { session, resent } }), KIND.NOTE),
-      (reason, _, __, ___, missed, unconfirmed) => {
+      (reason, _, __, ___, missed) => {
         this.#post(new CustomEvent('sessionlost', { detail: { reason, missed: Number.isNaN(missed) ? null : missed, unconfirmed } }));
+        unconfirmed = [];
       },
+      (text) => unconfirmed.push(text),
     ];
     const io = {
       dial: (id) => {
@@ -264,7 +269,11 @@ export class ReconnectingWebSocket extends EventTarget {
       },
       handshake: (id) => this.#runHandshake(id),
       event: (kind, a, b, code, text, wasClean, wasOpen) => events[kind](text, code, wasClean, wasOpen, a, b),
-      unsentBytes: (bytes) => this.#dropped('not-sent', 1, bytes.slice().buffer),
+      unsentBytes: (bytes, lost) => {
+        const data = bytes.slice().buffer;
+        if (lost) unconfirmed.push(data);
+        else this.#dropped('not-sent', 1, data);
+      },
       // backoff (kind 0): ms, -1 to stop; closePolicy (kind 1): 1 retry, 0 stop.
       policy: (kind, attempt, elapsed, code, reason, wasClean, wasOpen) => {
         try {
@@ -603,8 +612,7 @@ export class ReconnectingWebSocket extends EventTarget {
   // with resume instead of the browser's count, every message not acknowledged yet (it is
   // sent again after a drop).
   get bufferedAmount() {
-    const held = this.#resumes ? this.#core.unackedBytes : this.#socket?.ws.bufferedAmount ?? 0;
-    return held + this.#core.queuedBytes + this.#pendingBytes;
+    return this.#core.bufferedAmount(this.#socket?.ws.bufferedAmount ?? 0) + this.#core.queuedBytes + this.#pendingBytes;
   }
   get retryCount() { return this.#core.retryCount; }
   get rtt() { return this.#core.rtt; }

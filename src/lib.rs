@@ -32,8 +32,8 @@ pub use crate::core::close::{CloseCode, CloseInfo, MAX_CLOSE_REASON_BYTES};
 pub use crate::core::machine::{ConnectionEvent, StopReason};
 pub use crate::core::message::{Event, Message, ReadyState};
 pub use crate::core::policy::{
-    ClosePolicy, Disconnect, Heartbeat, Pong, CONNECT_TIMEOUT_REASON, DEFAULT_QUEUE_BYTES,
-    HANDSHAKE_FAILED_REASON, HEARTBEAT_TIMEOUT_CODE, HEARTBEAT_TIMEOUT_REASON,
+    ClosePolicy, Disconnect, Heartbeat, Pong, ACK_TIMEOUT_REASON, CONNECT_TIMEOUT_REASON,
+    DEFAULT_QUEUE_BYTES, HANDSHAKE_FAILED_REASON, HEARTBEAT_TIMEOUT_CODE, HEARTBEAT_TIMEOUT_REASON,
 };
 pub use crate::core::queue::{Overflow, SendOutcome};
 pub use crate::core::resume::{LostReason, Resume, RESUME_UNSUPPORTED_REASON};

@@ -412,7 +412,13 @@ impl ReconnectingWebSocket {
         self.handle.extensions()
     }
 
-    /// Bytes the open socket holds but hasn't sent yet (0 when not open).
+    /// Bytes the socket holds but hasn't sent yet, also while it closes after
+    /// [`close`](crate::ReconnectingWebSocket::close) (0 between connections). With
+    /// [`resume`](crate::ReconnectingBuilder::resume), instead, the bytes of every message
+    /// the server has not acknowledged yet, connected or not: a new connection sends them
+    /// again. Queued messages are counted apart:
+    /// [`queued_bytes`](crate::ReconnectingWebSocket::queued_bytes) (the npm package's
+    /// `bufferedAmount` is the sum of both).
     pub fn buffered_amount(&self) -> u32 {
         self.handle.buffered_amount()
     }

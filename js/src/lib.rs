@@ -56,9 +56,10 @@ extern "C" {
     /// One of the events below, with what it carries.
     #[wasm_bindgen(method)]
     fn event(this: &Io, kind: u8, a: f64, b: f64, code: u16, text: &str, clean: bool, open: bool);
-    /// A written message the browser refused (its socket was closing) that can't be replayed.
+    /// A written message the browser refused (its socket was closing) that can't be replayed
+    /// (`lost`: one of the next `SESSION_LOST`'s unconfirmed messages instead).
     #[wasm_bindgen(method, js_name = unsentBytes)]
-    fn unsent_bytes(this: &Io, bytes: &[u8]);
+    fn unsent_bytes(this: &Io, bytes: &[u8], lost: bool);
     /// The user's `backoff` (`kind` 0: ms until the next retry, or -1 to stop) or
     /// `closePolicy` (`kind` 1: 1 to retry, 0 to stop) function.
     #[wasm_bindgen(method)]
@@ -93,6 +94,8 @@ const DROPPED: u8 = 5;
 const CLOSED: u8 = 6;
 const RESUMED: u8 = 7;
 const SESSION_LOST: u8 = 8;
+/// A text message of the next `SESSION_LOST`'s unconfirmed ones (bytes: `unsentBytes`).
+const LOST_TEXT: u8 = 9;
 
 // `Core.feed` inputs (js/index.js `IN`).
 const IN_OPENED: u8 = 0;
@@ -420,7 +423,7 @@ fn emit(io: &Io, event: ConnectionEvent) {
         ConnectionEvent::Unsent(Message::Text(text)) => {
             io.event(UNSENT, 0.0, 0.0, 0, &text, true, true)
         }
-        ConnectionEvent::Unsent(Message::Binary(bytes)) => io.unsent_bytes(&bytes),
+        ConnectionEvent::Unsent(Message::Binary(bytes)) => io.unsent_bytes(&bytes, false),
         // Why it stopped (0 user, 1 policy, 2 gave up), how many queued messages were
         // discarded, and the close; code 0: no socket was left.
         ConnectionEvent::Closed {
@@ -452,20 +455,29 @@ fn emit(io: &Io, event: ConnectionEvent) {
         ConnectionEvent::Resumed { session, resent } => {
             io.event(RESUMED, resent as f64, 0.0, 0, &session, true, true)
         }
-        // missed: NaN when the server doesn't know.
+        // The unconfirmed messages one by one, then the event; missed: NaN when the server
+        // doesn't know.
         ConnectionEvent::SessionLost {
             reason,
             missed,
             unconfirmed,
-        } => io.event(
-            SESSION_LOST,
-            missed.map_or(f64::NAN, |n| n as f64),
-            unconfirmed.len() as f64,
-            0,
-            reason.as_str(),
-            true,
-            true,
-        ),
+        } => {
+            for message in &unconfirmed {
+                match message {
+                    Message::Text(text) => io.event(LOST_TEXT, 0.0, 0.0, 0, text, true, true),
+                    Message::Binary(bytes) => io.unsent_bytes(bytes, true),
+                }
+            }
+            io.event(
+                SESSION_LOST,
+                missed.map_or(f64::NAN, |n| n as f64),
+                0.0,
+                0,
+                reason.as_str(),
+                true,
+                true,
+            )
+        }
         // Connecting and going offline while waiting have no DOM event; readyState says it.
         _ => {}
     }
@@ -510,10 +522,11 @@ impl Core {
         self.read(|m| m.unacknowledged() as f64, 0.0)
     }
 
-    /// With resume: the bytes of those messages (sent again after a drop).
-    #[wasm_bindgen(getter, js_name = unackedBytes)]
-    pub fn unacked_bytes(&self) -> f64 {
-        self.read(|m| m.unacknowledged_bytes() as f64, 0.0)
+    /// What `bufferedAmount` counts for a socket holding `held` bytes
+    /// (`Machine::buffered_amount`: with resume, the bytes not acknowledged yet instead).
+    #[wasm_bindgen(js_name = bufferedAmount)]
+    pub fn buffered_amount(&self, held: f64) -> f64 {
+        self.read(|m| m.buffered_amount(held as usize) as f64, 0.0)
     }
 
     /// Whether the session is resumed across connections (the `resume` option).

@@ -556,6 +556,57 @@ test('resume: a server without the protocol (an echo) stops the socket with 1002
   assertEqual(got, { close: [1002, 'policy', 'the server does not speak tether.resume.v1'], flushed: 'InvalidStateError' }, 'outcome');
 });
 
+test('resume: sessionlost hands back the unconfirmed messages themselves, as sent (a Blob as its bytes)', async () => {
+  // The server's application holds the first message 5 s, so nothing is acknowledged when the
+  // server drops the connection; the close policy then stops instead of resuming.
+  const id = `resume-lost-js-${Date.now()}`;
+  const got = await page.evaluate(async ([url, id]) => {
+    const ws = new window.RWS(url, undefined, { resume: true, closePolicy: () => false });
+    await new Promise((r) => ws.addEventListener('open', r, { once: true }));
+    ws.send('text');
+    ws.send(new Uint8Array([1, 2, 3]).buffer);
+    ws.send(new Uint8Array([9, 4, 5, 6, 9]).subarray(1, 4));
+    ws.send(new Blob([new Uint8Array([7, 8])]));
+    await new Promise((r) => setTimeout(r, 300)); // all written, the Blob read
+    const lost = new Promise((r) => ws.addEventListener('sessionlost', (e) => r(e.detail), { once: true }));
+    await fetch(`/control/drop-all?id=${id}`);
+    const { reason, missed, unconfirmed } = await lost;
+    const show = (m) => (typeof m === 'string' ? m : `${Object.prototype.toString.call(m)}:${[...new Uint8Array(m)]}`);
+    return { reason, missed, unconfirmed: Array.isArray(unconfirmed) ? unconfirmed.map(show) : unconfirmed };
+  }, [`${wsOrigin}/resume?id=${id}&hold_ms=5000`, id]);
+  assertEqual(got, {
+    reason: 'stopped',
+    missed: null,
+    unconfirmed: ['text', '[object ArrayBuffer]:1,2,3', '[object ArrayBuffer]:4,5,6', '[object ArrayBuffer]:7,8'],
+  }, 'sessionlost detail');
+});
+
+test('resume: close() sends end after every message; the server processes them all and ends the session; the close is clean', async () => {
+  // The regression test of issue #20 finding 19 (the glue used to close the browser socket
+  // first: `end` was refused, the close said 1006 and the server kept the session).
+  const id = `resume-end-js-${Date.now()}`;
+  const got = await page.evaluate(async ([url]) => {
+    const ws = new window.RWS(url, undefined, { resume: true });
+    let lost = 0;
+    ws.addEventListener('sessionlost', () => { lost += 1; });
+    await new Promise((r) => ws.addEventListener('open', r, { once: true }));
+    ['e1', 'e2', 'e3'].forEach((m) => ws.send(m));
+    ws.close(1000);
+    const close = await new Promise((r) => ws.addEventListener('close', (e) => r([e.code, e.wasClean, e.stopReason]), { once: true }));
+    return { close, lost };
+  }, [`${wsOrigin}/resume?id=${id}`]);
+  let server;
+  for (let i = 0; i < 50; i += 1) {
+    server = await (await fetch(`${origin}/stats?id=${id}`)).json();
+    if (server.ended) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const { sessions, ended, messages } = server;
+  assertEqual({ ...got, sessions, ended, messages }, {
+    close: [1000, true, 'user'], lost: 0, sessions: 1, ended: 1, messages: ['e1', 'e2', 'e3'],
+  }, 'the close and what the server saw');
+});
+
 test('nothing ever called window.close()', async () => {
   const calls = await page.evaluate(() => window.closeCalls);
   if (calls.length) throw new Error(calls.join('\n'));

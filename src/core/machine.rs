@@ -5,12 +5,13 @@
 use crate::core::backoff::{RetryContext, Rng};
 use crate::core::clock::MAX_TIMER;
 use crate::core::policy::{
-    ClosePolicy, Config, Disconnect, Liveness, Pong, CONNECT_TIMEOUT_REASON,
+    ClosePolicy, Config, Disconnect, Liveness, Pong, ACK_TIMEOUT_REASON, CONNECT_TIMEOUT_REASON,
     HANDSHAKE_FAILED_REASON, HEARTBEAT_TIMEOUT_CODE, HEARTBEAT_TIMEOUT_REASON,
 };
 use crate::core::queue::{SendOutcome, SendQueue};
 use crate::core::resume::{
-    Control, Frame, LostReason, Session, PROTOCOL_ERROR_REASON, RESUME_UNSUPPORTED_REASON,
+    Control, Frame, LostReason, Session, DEFAULT_ACK_TIMEOUT, PROTOCOL_ERROR_REASON,
+    RESUME_UNSUPPORTED_REASON,
 };
 use crate::{CloseInfo, Error, Message, ReadyState};
 use std::collections::VecDeque;
@@ -25,6 +26,20 @@ pub type ConnId = u64;
 const LATE_TIMER_SLACK: Duration = Duration::from_secs(1);
 /// The reason reported when the peer never answered the user's close.
 const CLOSING_TIMEOUT_REASON: &str = "closing handshake timed out";
+
+/// With resume, while data or a ping is in flight on the open connection: how far the wait
+/// for the server's acknowledgement has got. Any inbound message proves the server sends,
+/// only an acknowledgement proves it receives (a one-way partition lets its pushes through).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum AckWait {
+    /// Half the timeout (counted by the timer alone: `send` carries no clock reading) until
+    /// a ping asks for an acknowledgement, which the server sends at once however busy its
+    /// application is.
+    Armed,
+    /// Pinged: dead at `dead_at` unless an acknowledgement comes. `excused`: a late timer
+    /// (a frozen page) already earned a fresh ping and a full timeout once.
+    Probed { dead_at: Time, excused: bool },
+}
 
 /// The machine's timers; the driver keeps at most one of each.
 ///
@@ -42,15 +57,19 @@ pub enum Timer {
     Heartbeat,
     /// With resume: acknowledge the messages received since the last acknowledgement.
     Ack,
+    /// With resume: data (or a ping) is in flight and the server has acknowledged nothing
+    /// for a while: ask with a ping, then find the link dead.
+    AckTimeout,
 }
 
 impl Timer {
     /// Every timer, each at its [`index`](Self::index): a driver can keep them in an array.
-    pub const ALL: [Timer; 4] = [
+    pub const ALL: [Timer; 5] = [
         Timer::Retry,
         Timer::ConnectTimeout,
         Timer::Heartbeat,
         Timer::Ack,
+        Timer::AckTimeout,
     ];
 
     /// This timer's place in [`Timer::ALL`].
@@ -273,6 +292,8 @@ pub struct Machine {
     session: Session,
     /// With resume: `end` went out on the socket being closed by the user.
     end_sent: bool,
+    /// With resume: waiting for the server to acknowledge what is in flight.
+    ack_wait: Option<AckWait>,
     /// With resume: the server answered `welcome ended`; its last messages and its `end`
     /// are coming, and nothing more is sent in the session.
     ending: bool,
@@ -312,6 +333,7 @@ impl Machine {
             rtt: None,
             session: Session::default(),
             end_sent: false,
+            ack_wait: None,
             ending: false,
             created: None,
             reading_paused: false,
@@ -387,6 +409,25 @@ impl Machine {
         self.session.unacked_bytes
     }
 
+    /// What a driver reports as its `bufferedAmount`, given the bytes the browser `holds`
+    /// for its current socket: that count while there is one (opening, open or closing; a
+    /// driver passes 0 once the socket it holds is no longer the machine's, as browsers keep
+    /// counting what a closed socket never sent). With resume, instead, every byte the server
+    /// has not acknowledged, connected or not: a new connection sends it again. The queue is
+    /// apart ([`queued_bytes`](Self::queued_bytes)).
+    pub fn buffered_amount(&self, holds: usize) -> usize {
+        if self.cfg.resume.is_some() {
+            self.session.unacked_bytes
+        } else if matches!(
+            self.phase,
+            Phase::Waiting | Phase::Offline | Phase::Stopped | Phase::Closed
+        ) {
+            0
+        } else {
+            holds
+        }
+    }
+
     /// Whether sessions are resumed ([`Resume`](crate::Resume)).
     pub fn resumes(&self) -> bool {
         self.cfg.resume.is_some()
@@ -451,6 +492,7 @@ impl Machine {
         self.phase = Phase::Connecting { id };
         self.ping = None;
         self.unanswered.clear();
+        self.ack_wait = None;
         self.emit(ConnectionEvent::Connecting {
             attempt: self.retries,
         });
@@ -473,6 +515,7 @@ impl Machine {
         self.cancel_timer(Timer::Heartbeat);
         if self.cfg.resume.is_some() {
             self.cancel_timer(Timer::Ack);
+            self.cancel_timer(Timer::AckTimeout);
         }
     }
 
@@ -546,6 +589,7 @@ impl Machine {
         self.cancel_timer(Timer::Heartbeat);
         if self.cfg.resume.is_some() {
             self.cancel_timer(Timer::Ack);
+            self.cancel_timer(Timer::AckTimeout);
         }
         self.ping = None;
         self.unanswered.clear();
@@ -768,6 +812,7 @@ impl Machine {
                     return self.protocol_error("acknowledged messages never sent", now);
                 }
                 if matches!(self.phase, Phase::Open { .. }) {
+                    self.ack_seen();
                     // Room in the server's window: what waited goes out.
                     self.write_queued(id);
                 }
@@ -1019,6 +1064,9 @@ impl Machine {
             }
         }
         self.sync_reserved();
+        if self.session.in_flight() {
+            self.await_ack();
+        }
     }
 
     /// The queue's bound covers the unacknowledged messages too.
@@ -1113,6 +1161,7 @@ impl Machine {
                 self.handshake_failed("not done within the connect timeout", now)
             }
             (Timer::Heartbeat, Phase::Open { id, .. }) => self.heartbeat_tick(id, now),
+            (Timer::AckTimeout, Phase::Open { id, .. }) => self.ack_tick(id, now),
             (Timer::Ack, Phase::Open { id, .. }) if self.session.recv > self.session.reported => {
                 self.send_ack(id)
             }
@@ -1156,16 +1205,84 @@ impl Machine {
         self.unanswered.push(self.ping_seq);
         self.last_ping = Some(message.clone());
         self.actions.push_back(Action::Write { id, message });
+        if self.cfg.resume.is_some() {
+            self.await_ack();
+        }
     }
 
-    fn heartbeat_dead(&mut self, now: Time) {
-        self.drop_socket(HEARTBEAT_TIMEOUT_CODE, HEARTBEAT_TIMEOUT_REASON);
+    /// The peer is dead (`reason`: how we know): drop the socket and reconnect.
+    fn heartbeat_dead(&mut self, reason: &str, now: Time) {
+        self.drop_socket(HEARTBEAT_TIMEOUT_CODE, reason);
         let close = CloseInfo {
             code: HEARTBEAT_TIMEOUT_CODE,
-            reason: HEARTBEAT_TIMEOUT_REASON.into(),
+            reason: reason.into(),
             was_clean: false,
         };
         self.lost(close, now);
+    }
+
+    /// With resume: how long what is in flight may go without any acknowledgement.
+    fn ack_timeout(&self) -> Duration {
+        self.cfg
+            .heartbeat
+            .as_ref()
+            .map_or(DEFAULT_ACK_TIMEOUT, |hb| hb.timeout)
+    }
+
+    /// With resume: something the server must acknowledge went out on the open connection.
+    fn await_ack(&mut self) {
+        if self.ack_wait.is_none() {
+            self.arm_ack_wait();
+        }
+    }
+
+    fn arm_ack_wait(&mut self) {
+        self.ack_wait = Some(AckWait::Armed);
+        self.set_timer(Timer::AckTimeout, self.ack_timeout() / 2);
+    }
+
+    /// With resume: the server acknowledged, so it reads this connection. The wait ends, or
+    /// starts again for what is still in flight (a slow application acknowledges late).
+    fn ack_seen(&mut self) {
+        self.ack_wait = None;
+        if self.session.in_flight() {
+            self.arm_ack_wait();
+        } else {
+            self.cancel_timer(Timer::AckTimeout);
+        }
+    }
+
+    fn ack_tick(&mut self, id: ConnId, now: Time) {
+        if self.reading_paused {
+            // Its acks may wait unread; reading again re-arms.
+            return;
+        }
+        let timeout = self.ack_timeout();
+        let (wait, excused) = match self.ack_wait {
+            None => return,
+            Some(AckWait::Armed) => (timeout / 2, false),
+            Some(AckWait::Probed { dead_at, excused }) => {
+                if excused || now <= dead_at.saturating_add(LATE_TIMER_SLACK) {
+                    return self.heartbeat_dead(ACK_TIMEOUT_REASON, now);
+                }
+                // The page may have been frozen and the acks not dispatched yet: ask again
+                // and give the server a full timeout, once.
+                (timeout, true)
+            }
+        };
+        self.probe_ack(id);
+        self.ack_wait = Some(AckWait::Probed {
+            dead_at: now.saturating_add(wait),
+            excused,
+        });
+        self.set_timer(Timer::AckTimeout, wait);
+    }
+
+    /// The protocol's ping, which the server answers with an `ack` at once.
+    fn probe_ack(&mut self, id: ConnId) {
+        self.session.reported = self.session.recv;
+        let message = Control::Ping(self.session.recv).encode_client();
+        self.actions.push_back(Action::Write { id, message });
     }
 
     fn heartbeat_tick(&mut self, id: ConnId, now: Time) {
@@ -1191,7 +1308,7 @@ impl Machine {
                 self.last_seen = now;
                 self.schedule_heartbeat(timeout, now);
             } else {
-                self.heartbeat_dead(now);
+                self.heartbeat_dead(HEARTBEAT_TIMEOUT_REASON, now);
             }
             return;
         }
@@ -1208,7 +1325,7 @@ impl Machine {
                     self.send_ping(id, now);
                     self.schedule_heartbeat(timeout, now);
                 } else {
-                    self.heartbeat_dead(now);
+                    self.heartbeat_dead(HEARTBEAT_TIMEOUT_REASON, now);
                 }
             }
             _ => {
@@ -1274,7 +1391,10 @@ impl Machine {
     pub fn write_failed(&mut self, message: Message) {
         if self.cfg.resume.is_some() {
             // Already in the replay buffer (or one of the protocol's own frames): the next
-            // connection sends it again, or the session's loss reports it.
+            // connection sends it again, or the session's loss reports it. `end` goes last, so
+            // after any refused write it never reached the server: a clean close then
+            // confirms nothing.
+            self.end_sent = false;
             return;
         }
         // Our own heartbeat messages are not the application's: not replayed.
@@ -1308,6 +1428,7 @@ impl Machine {
                 self.cancel_timer(Timer::Heartbeat);
                 if self.cfg.resume.is_some() {
                     self.cancel_timer(Timer::Ack);
+                    self.cancel_timer(Timer::AckTimeout);
                     if matches!(self.phase, Phase::Open { .. }) {
                         // The session ends: the server may forget it.
                         let message = Control::End.encode_client();
@@ -1350,7 +1471,15 @@ impl Machine {
         }
         if paused {
             self.cancel_timer(Timer::Heartbeat);
-        } else if let Some(hb) = &self.cfg.heartbeat {
+            if self.ack_wait.is_some() {
+                self.cancel_timer(Timer::AckTimeout);
+            }
+            return;
+        }
+        if self.ack_wait.is_some() {
+            self.arm_ack_wait();
+        }
+        if let Some(hb) = &self.cfg.heartbeat {
             let first = if hb.pings() { hb.interval } else { hb.timeout };
             self.last_seen = now;
             self.excused = false;

@@ -35,6 +35,7 @@ fn timer_rank(timer: Timer) -> u8 {
         Timer::ConnectTimeout => 1,
         Timer::Heartbeat => 2,
         Timer::Ack => 3,
+        Timer::AckTimeout => 4,
     }
 }
 
@@ -257,6 +258,13 @@ impl Sim {
     fn open_current(&mut self) -> Vec<Action> {
         let id = self.current();
         self.open(id)
+    }
+
+    /// Opens the current socket; returns it.
+    fn open_current_id(&mut self) -> ConnId {
+        let id = self.current();
+        self.open(id);
+        id
     }
 
     /// The browser reports socket `id` closed.
@@ -2907,3 +2915,22 @@ fn unacknowledged_bytes_count_what_would_be_sent_again() {
 
 #[path = "resume_tests.rs"]
 mod resume_tests;
+
+/// What a driver reports as `bufferedAmount` (both drivers ask the machine): what its socket
+/// holds while there is one, closing included; nothing between connections or once closed
+/// (a browser keeps a closed socket's count).
+#[test]
+fn buffered_amount_counts_the_socket_also_while_closing() {
+    let mut sim = Sim::new(Config::default(), 1);
+    assert_eq!(sim.m.buffered_amount(0), 0);
+    let id = sim.open_current_id();
+    assert_eq!(sim.m.buffered_amount(500), 500);
+    sim.close(1000, "");
+    assert_eq!(sim.m.buffered_amount(500), 500, "while closing");
+    sim.close_event(id, 1000);
+    assert_eq!(sim.m.buffered_amount(500), 0, "closed");
+    let mut sim = Sim::new(Config::default(), 1);
+    sim.open_current_id();
+    sim.drop_current(1006);
+    assert_eq!(sim.m.buffered_amount(500), 0, "lost");
+}

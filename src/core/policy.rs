@@ -26,6 +26,11 @@ pub const CONNECT_TIMEOUT_REASON: &str = "connect timeout";
 pub const HEARTBEAT_TIMEOUT_CODE: u16 = 4000;
 /// The reason sent with [`HEARTBEAT_TIMEOUT_CODE`].
 pub const HEARTBEAT_TIMEOUT_REASON: &str = "heartbeat timeout";
+/// With resume, the reason sent with [`HEARTBEAT_TIMEOUT_CODE`] when the server acknowledged
+/// nothing (not even a ping) for the heartbeat timeout while messages were in flight: what
+/// we send no longer reaches it, though its own messages may still arrive (a one-way
+/// partition). See [`Resume`](crate::Resume).
+pub const ACK_TIMEOUT_REASON: &str = "acknowledgement timeout";
 
 impl Disconnect {
     /// Whether this attempt failed in the handshake hook (it opened, the hook failed or
@@ -136,7 +141,9 @@ pub(crate) enum Liveness {
 /// longer than the longest gap the server leaves between messages (its push or ping period)
 /// plus a network delay, or a healthy connection is declared dead. A peer declared dead is
 /// closed with [`HEARTBEAT_TIMEOUT_CODE`] and reconnected. Matched pings and pongs are never
-/// delivered as messages; pong round-trip times are reported.
+/// delivered as messages; pong round-trip times are reported. With
+/// [`Resume`](crate::Resume), `timeout` also bounds how long data may go unacknowledged
+/// (a link that works one way only).
 ///
 /// Deadlines are wall-clock times, and a timer that fires late (a throttled background tab,
 /// a frozen page) never declares the peer dead by itself: the socket pings again (or, with

@@ -10,6 +10,10 @@ use std::time::Duration;
 /// resume protocol (reported with code 1002).
 pub const RESUME_UNSUPPORTED_REASON: &str = "the server does not speak tether.resume.v1";
 
+/// Without a heartbeat, how long data may stay in flight with no acknowledgement at all
+/// before the link counts as dead (with one, its timeout).
+pub(crate) const DEFAULT_ACK_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// The close reason prefix when the server broke the resume protocol.
 pub(crate) const PROTOCOL_ERROR_REASON: &str = "resume protocol error";
 
@@ -22,6 +26,18 @@ pub(crate) const PROTOCOL_ERROR_REASON: &str = "resume protocol error";
 ///
 /// The replay buffer shares the send queue's bound (`queue_max_bytes`): queued plus
 /// unacknowledged bytes never exceed it.
+///
+/// Acknowledgements are also a proof of life the server's own messages can't give: when
+/// data (or a ping) has been in flight for the heartbeat's timeout (10 s without a
+/// heartbeat) with no acknowledgement at all, the link is dead at least one way (a one-way
+/// partition): the connection is dropped with
+/// [`HEARTBEAT_TIMEOUT_CODE`](crate::HEARTBEAT_TIMEOUT_CODE) and
+/// [`ACK_TIMEOUT_REASON`](crate::ACK_TIMEOUT_REASON), and the session resumed on a new one.
+/// Half-way through, a `ping` asks the server for an acknowledgement, which it sends at
+/// once however busy its application is. The ping waits behind the data on the socket, so
+/// the timeout must also cover carrying a message (at most the server's receive window)
+/// over the slowest link: for large messages on slow uplinks, a heartbeat with a longer
+/// timeout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Resume {
     pub(crate) ack_delay: Duration,
@@ -516,6 +532,11 @@ impl Session {
         self.written += 1;
         self.inflight += len;
         Some(wrap(&self.unacked[self.written - 1]))
+    }
+
+    /// Whether messages sent on this connection await their acknowledgement.
+    pub(crate) fn in_flight(&self) -> bool {
+        self.written > 0
     }
 
     /// Whether every unacknowledged message went out on this connection.

@@ -899,3 +899,186 @@ fn every_stop_without_end_and_a_clean_close_reports_the_unconfirmed_messages() {
         assert!(lost.is_some() && lost < closed, "{what}: {events:?}");
     }
 }
+
+// A one-way partition (issue #20, finding 21): the client's frames stop reaching the server
+// while the server's pushes still arrive. Every inbound message is proof of life for the
+// heartbeat, so only the missing acknowledgements can tell.
+
+/// The server pushes a message every 500 ms for `d` (or until socket `id` is no longer open),
+/// answering each `ping` written to it with `ack <answer>` 50 ms later if `answer` is given.
+fn push_for(sim: &mut Sim, id: ConnId, d: Duration, answer: Option<u64>) -> Vec<Action> {
+    let until = sim.now + d;
+    let mut acts = Vec::new();
+    let mut pings = pings_on(sim, id);
+    while sim.now < until && sim.m.open_socket() == Some(id) {
+        acts.extend(sim.advance(ms(50)));
+        if let Some(n) = answer {
+            if pings_on(sim, id) > pings && sim.m.open_socket() == Some(id) {
+                pings = pings_on(sim, id);
+                acts.extend(sim.recv_on(id, Control::Ack(n).encode()));
+            }
+        }
+        acts.extend(sim.advance(ms(450)));
+        if sim.m.open_socket() == Some(id) {
+            acts.extend(sim.recv_on(id, text("push")));
+        }
+    }
+    acts
+}
+
+fn pings_on(sim: &Sim, id: ConnId) -> usize {
+    sent_on(sim, id)
+        .into_iter()
+        .filter(|m| matches!(Frame::parse(m.clone()), Frame::Control(Control::Ping(_))))
+        .count()
+}
+
+#[test]
+fn a_one_way_partition_is_found_by_the_missing_acknowledgements() {
+    let mut cfg = resume_cfg();
+    cfg.heartbeat = Some(Heartbeat::new(secs(10), secs(4)));
+    let (mut sim, id) = started(cfg);
+    let _ = sim.send(text("a"));
+    // The server's pushes keep coming; nothing we write reaches it.
+    let acts = push_for(&mut sim, id, ms(3500), None);
+    assert!(
+        close_sockets_in(&acts).is_empty(),
+        "dropped early: {acts:?}"
+    );
+    assert_eq!(
+        pings_on(&sim, id),
+        1,
+        "half-way, a ping asks for an ack at once"
+    );
+    let acts = push_for(&mut sim, id, ms(1000), None);
+    assert_eq!(
+        close_sockets_in(&acts),
+        vec![(id, HEARTBEAT_TIMEOUT_CODE, ACK_TIMEOUT_REASON.to_owned())]
+    );
+    assert_eq!(sim.now, secs(4), "found at the heartbeat timeout");
+    let (_, _, last) = the_reconnecting(&acts);
+    assert_eq!(last.close.reason, ACK_TIMEOUT_REASON);
+    // The next connection resumes: "a" goes out again, the pushes are not repeated.
+    retry_and_open(&mut sim);
+    let pushes = sim.delivered.len() as u64;
+    let acts = sim.recv(welcome_resumed("s1", 0, pushes + 1));
+    assert_eq!(writes_in(&acts), vec![text("a")]);
+}
+
+#[test]
+fn without_a_heartbeat_unacknowledged_data_is_given_ten_seconds() {
+    let (mut sim, id) = started(resume_cfg());
+    let _ = sim.send(text("a"));
+    let acts = push_for(&mut sim, id, ms(9500), None);
+    assert!(
+        close_sockets_in(&acts).is_empty(),
+        "dropped early: {acts:?}"
+    );
+    let acts = push_for(&mut sim, id, secs(1), None);
+    assert_eq!(close_sockets_in(&acts)[0].2, ACK_TIMEOUT_REASON);
+    assert_eq!(sim.now, DEFAULT_ACK_TIMEOUT);
+}
+
+/// The server acknowledges only what its application has finished with, so a slow one
+/// leaves data unacknowledged for long; it still answers pings at once: the link is alive.
+#[test]
+fn a_slow_server_application_that_answers_pings_keeps_the_connection() {
+    let mut cfg = resume_cfg();
+    cfg.heartbeat = Some(Heartbeat::new(secs(10), secs(4)));
+    let (mut sim, id) = started(cfg);
+    let _ = sim.send(text("a"));
+    let acts = push_for(&mut sim, id, secs(30), Some(0));
+    assert!(close_sockets_in(&acts).is_empty(), "dropped: {acts:?}");
+    assert_eq!(sim.m.ready_state(), ReadyState::Open);
+    // The application got to it: nothing is in flight, and nothing more is asked.
+    sim.recv(Control::Ack(1).encode());
+    let pings = pings_on(&sim, id);
+    let acts = push_for(&mut sim, id, secs(30), None);
+    assert!(close_sockets_in(&acts).is_empty(), "dropped: {acts:?}");
+    assert_eq!(pings_on(&sim, id), pings, "pinged with nothing in flight");
+}
+
+/// Acknowledgements that keep coming, each leaving newer data in flight, keep the link.
+#[test]
+fn steady_acknowledgements_keep_a_busy_connection() {
+    let (mut sim, id) = started(resume_cfg());
+    for n in 1..=60u64 {
+        let _ = sim.send(text(&n.to_string()));
+        sim.advance(ms(500));
+        // The server is a second behind.
+        if n > 2 {
+            sim.recv(Control::Ack(n - 2).encode());
+        }
+    }
+    assert_eq!(sim.m.open_socket(), Some(id));
+}
+
+/// While the driver doesn't read the socket, the server's acks wait unread: no deadline runs.
+#[test]
+fn no_acknowledgement_deadline_while_reading_is_paused() {
+    let (mut sim, id) = started(resume_cfg());
+    let _ = sim.send(text("a"));
+    let now = sim.now;
+    sim.input(|m, _| m.set_reading_paused(true, now));
+    let acts = sim.advance(secs(60));
+    assert!(close_sockets_in(&acts).is_empty(), "dropped: {acts:?}");
+    let now = sim.now;
+    sim.input(|m, _| m.set_reading_paused(false, now));
+    let acts = sim.advance(DEFAULT_ACK_TIMEOUT);
+    assert_eq!(
+        close_sockets_in(&acts),
+        vec![(id, HEARTBEAT_TIMEOUT_CODE, ACK_TIMEOUT_REASON.to_owned())]
+    );
+}
+
+/// A timer that fires late (a frozen tab) may find the acks not dispatched yet: it pings and
+/// gives the server a full timeout once more, as the heartbeat does.
+#[test]
+fn a_late_acknowledgement_deadline_asks_again_instead_of_dropping() {
+    let (mut sim, id) = started(resume_cfg());
+    let _ = sim.send(text("a"));
+    let acts = sim.advance_late(secs(60));
+    assert!(close_sockets_in(&acts).is_empty(), "dropped: {acts:?}");
+    assert!(pings_on(&sim, id) >= 1);
+    sim.recv(Control::Ack(1).encode());
+    let acts = sim.advance(secs(60));
+    assert!(close_sockets_in(&acts).is_empty(), "dropped: {acts:?}");
+}
+
+/// A driver that closes the browser socket before writing `end` (the npm glue did, issue #20
+/// finding 19) has the write refused: the server never got `end`, so a clean close confirms
+/// nothing and the unacknowledged messages are reported.
+#[test]
+fn a_refused_end_is_not_taken_for_an_ended_session() {
+    let (mut sim, id) = started(resume_cfg());
+    let _ = sim.send(text("a"));
+    let acts = sim.close(1000, "");
+    assert_eq!(writes_in(&acts), vec![Control::End.encode()]);
+    sim.m.write_failed(Control::End.encode());
+    let acts = sim.close_event(id, 1000);
+    assert_eq!(
+        lost_event(&events_in(&acts)),
+        Some((LostReason::Stopped, vec![text("a")]))
+    );
+}
+
+/// With resume `bufferedAmount` is every byte the server has not acknowledged (sent again
+/// after a drop), whatever the socket holds and whether or not one is connected.
+#[test]
+fn with_resume_buffered_amount_is_what_the_server_has_not_acknowledged() {
+    let (mut sim, _) = started(resume_cfg());
+    let _ = sim.send(text("abc"));
+    let _ = sim.send(text("de"));
+    assert_eq!(sim.m.buffered_amount(0), 5);
+    sim.recv(Control::Ack(1).encode());
+    assert_eq!(sim.m.buffered_amount(9000), 2);
+    sim.drop_current(1006);
+    assert_eq!(sim.m.buffered_amount(0), 2, "between connections");
+    retry_and_open(&mut sim);
+    sim.recv(welcome_resumed("s1", 1, 1));
+    let id = sim.current();
+    sim.close(1000, "");
+    assert_eq!(sim.m.buffered_amount(0), 2, "while closing");
+    sim.close_event(id, 1000);
+    assert_eq!(sim.m.buffered_amount(0), 0, "closed: the session ended");
+}

@@ -396,10 +396,11 @@ impl Drop for Reconnecting {
 
 impl Driver {
     fn buffered_amount(&self) -> u32 {
-        match (&self.socket, self.machine.open_socket()) {
-            (Some((_, conn)), Some(_)) => conn.buffered_amount(),
-            _ => 0,
-        }
+        let holds = self
+            .socket
+            .as_ref()
+            .map_or(0, |(_, conn)| conn.buffered_amount());
+        u32::try_from(self.machine.buffered_amount(holds as usize)).unwrap_or(u32::MAX)
     }
 
     /// Receive backpressure: pauses reading the open socket while the inbox holds
@@ -443,7 +444,12 @@ impl Driver {
     fn run_actions(&mut self, woken: &mut Vec<Waker>) {
         while let Some(action) = self.machine.poll_action() {
             match action {
-                Action::Dial { id } => self.dial(id),
+                Action::Dial { id } => {
+                    // The last socket closed (its loss was reported): what the browser still
+                    // counts for it is no longer ours to report.
+                    self.socket = None;
+                    self.dial(id)
+                }
                 Action::Write { id, message } => {
                     let written = match &self.socket {
                         Some((cur, conn)) if *cur == id => conn.send(&message).is_ok(),

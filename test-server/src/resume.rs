@@ -10,7 +10,9 @@
 //! to live), `overflow_bytes` (the replay bound, with echoes sent without waiting for room,
 //! so a full buffer while the client is away overflows) and `end_after=N` (the application
 //! ends the session after echoing its Nth message). Sessions with other values of
-//! `ttl_ms` or `overflow_bytes` are kept apart, as other ids are.
+//! `ttl_ms` or `overflow_bytes` are kept apart, as other ids are. `/stats?id=X` counts the
+//! sessions started and those the client ended (`end`), and lists the messages the
+//! application received.
 
 use std::collections::HashMap;
 use std::pin::Pin;
@@ -27,6 +29,7 @@ use ws_tether_server::{Config, RedisStore, Sessions};
 
 use crate::app::text;
 use crate::state::State as Shared;
+use crate::stats::Received;
 
 /// The route's path, as in the stats.
 pub const PATH: &str = "/resume";
@@ -168,9 +171,21 @@ pub async fn handle(
     // client is away ends the session as overflowed (spec section 6).
     let wait_for_room = overflow_bytes.is_none();
     sessions.upgrade(ws, move |session| async move {
+        state.stats().record_session(&id);
         let (mut sink, mut stream) = session.split();
         let mut received = 0u64;
-        while let Some(Ok(incoming)) = stream.next().await {
+        loop {
+            let incoming = match stream.next().await {
+                Some(Ok(incoming)) => incoming,
+                // The stream ends without an error only when the client sent `end`.
+                None => break state.stats().record_session_ended(&id),
+                Some(Err(_)) => break,
+            };
+            let seen = match &incoming.message {
+                ws_tether_server::Message::Text(t) => Received::Text(t),
+                ws_tether_server::Message::Binary(b) => Received::Binary(b.len()),
+            };
+            state.stats().record_message(PATH, Some(&id), seen);
             received += 1;
             if received == 1 && hold > 0 {
                 tokio::time::sleep(Duration::from_millis(hold)).await;

@@ -26,6 +26,9 @@ struct IdStats {
     /// Bytes of `/flood` messages handed to the socket (a reader that stops reading
     /// stops this count once the TCP buffers are full).
     flooded: u64,
+    /// `/resume` sessions started, and those the client ended (its `end`).
+    sessions: u64,
+    ended: u64,
 }
 
 /// A received data message as recorded in the per-id message list.
@@ -110,6 +113,17 @@ impl Stats {
         self.ids.entry(id.to_owned()).or_default().flooded += bytes;
     }
 
+    /// Records a `/resume` session started for `id`.
+    pub fn record_session(&mut self, id: &str) {
+        self.ids.entry(id.to_owned()).or_default().sessions += 1;
+    }
+
+    /// Records a `/resume` session of `id` that the client ended with `end` (the server
+    /// then discards it).
+    pub fn record_session_ended(&mut self, id: &str) {
+        self.ids.entry(id.to_owned()).or_default().ended += 1;
+    }
+
     /// Forgets per-id stats: of one id, or of all ids with `None`.
     ///
     /// Connections still open keep counting in `open` so the gauge stays right.
@@ -119,6 +133,8 @@ impl Stats {
             s.counters.received = 0;
             s.messages.clear();
             s.flooded = 0;
+            s.sessions = 0;
+            s.ended = 0;
         };
         match id {
             Some(id) => {
@@ -158,6 +174,8 @@ impl Stats {
             "received": s.counters.received,
             "messages": s.messages,
             "flooded": s.flooded,
+            "sessions": s.sessions,
+            "ended": s.ended,
         })
     }
 
@@ -201,11 +219,11 @@ mod tests {
         let a = s.id_json("a");
         assert_eq!(
             a,
-            json!({"id":"a","opened":1,"open":1,"received":2,"messages":["hi","<binary 3 bytes>"],"flooded":0})
+            json!({"id":"a","opened":1,"open":1,"received":2,"messages":["hi","<binary 3 bytes>"],"flooded":0,"sessions":0,"ended":0})
         );
         assert_eq!(
             s.id_json("zz"),
-            json!({"id":"zz","opened":0,"open":0,"received":0,"messages":[],"flooded":0})
+            json!({"id":"zz","opened":0,"open":0,"received":0,"messages":[],"flooded":0,"sessions":0,"ended":0})
         );
     }
 
@@ -223,11 +241,21 @@ mod tests {
         s.reset(Some("x"));
         assert_eq!(
             s.id_json("x"),
-            json!({"id":"x","opened":0,"open":1,"received":0,"messages":[],"flooded":0})
+            json!({"id":"x","opened":0,"open":1,"received":0,"messages":[],"flooded":0,"sessions":0,"ended":0})
         );
         s.record_flooded("x", 10);
         s.record_flooded("x", 5);
         assert_eq!(s.id_json("x")["flooded"], 15);
+        s.record_session("x");
+        s.record_session("x");
+        s.record_session_ended("x");
+        assert_eq!(
+            (
+                s.id_json("x")["sessions"].clone(),
+                s.id_json("x")["ended"].clone()
+            ),
+            (json!(2), json!(1))
+        );
         s.record_closed("/echo", Some("x"));
         s.reset(None);
         assert_eq!(s.id_json("x")["open"], 0);
