@@ -372,6 +372,55 @@ mod tests {
         assert!(d(HEARTBEAT_TIMEOUT_CODE, true).should_retry_by_default());
     }
 
+    fn ended(code: u16, reason: &str, was_open: bool) -> Disconnect {
+        Disconnect {
+            close: CloseInfo {
+                code,
+                reason: reason.into(),
+                was_clean: false,
+            },
+            was_open,
+        }
+    }
+
+    #[test]
+    fn a_handshake_failure_is_an_attempt_that_failed_in_the_hook() {
+        let failed = format!("{HANDSHAKE_FAILED_REASON}: auth rejected");
+        assert!(ended(1006, &failed, false).is_handshake_failure());
+        assert!(!ended(1006, &failed, true).is_handshake_failure());
+        assert!(!ended(1006, "going away", false).is_handshake_failure());
+    }
+
+    #[test]
+    fn a_connect_timeout_is_an_attempt_that_never_opened() {
+        assert!(ended(1006, CONNECT_TIMEOUT_REASON, false).is_connect_timeout());
+        assert!(!ended(1006, CONNECT_TIMEOUT_REASON, true).is_connect_timeout());
+        assert!(!ended(1000, CONNECT_TIMEOUT_REASON, false).is_connect_timeout());
+        assert!(!ended(1006, "", false).is_connect_timeout());
+    }
+
+    #[test]
+    fn heartbeats_report_their_timing() {
+        let hb = Heartbeat::new(Duration::from_secs(15), Duration::from_secs(10));
+        assert_eq!(
+            (hb.interval(), hb.timeout()),
+            (Duration::from_secs(15), Duration::from_secs(10))
+        );
+        let hb = Heartbeat::silence(Duration::from_secs(40));
+        assert_eq!(
+            (hb.interval(), hb.timeout()),
+            (Duration::from_secs(40), Duration::from_secs(40))
+        );
+        let shown = format!("{:?}", Heartbeat::answer(Duration::from_secs(3), |_| None));
+        assert!(shown.contains("answer") && shown.contains("3s"), "{shown}");
+        assert_eq!(
+            format!("{:?}", ClosePolicy::Default),
+            "ClosePolicy::Default"
+        );
+        let custom = ClosePolicy::custom(|_| true);
+        assert_eq!(format!("{custom:?}"), "ClosePolicy::Custom(..)");
+    }
+
     #[test]
     fn config_rejects_zero_timeouts_by_field() {
         let cfg = Config {
