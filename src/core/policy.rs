@@ -421,6 +421,63 @@ mod tests {
         assert_eq!(format!("{custom:?}"), "ClosePolicy::Custom(..)");
     }
 
+    fn field(cfg: Config) -> Option<&'static str> {
+        match cfg.validate() {
+            Ok(()) => None,
+            Err(Error::InvalidOption { field, .. }) => Some(field),
+            Err(other) => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn resume_settings_and_what_goes_with_them_are_checked() {
+        let with = |resume: Resume| Config {
+            resume: Some(resume),
+            ..Config::default()
+        };
+        assert_eq!(field(with(Resume::new())), None);
+        assert_eq!(
+            field(with(Resume::new().ack_delay(Duration::ZERO))),
+            Some("resume")
+        );
+        assert_eq!(field(with(Resume::new().ack_every(0))), Some("resume"));
+        assert_eq!(field(with(Resume::new().ack_every(1))), None);
+        let hook = Config {
+            handshake: true,
+            ..with(Resume::new())
+        };
+        assert_eq!(field(hook), Some("resume"));
+        let pings = Config {
+            heartbeat: Some(Heartbeat::default()),
+            ..with(Resume::new())
+        };
+        assert_eq!(field(pings), None);
+        let second = Duration::from_secs(1);
+        for heartbeat in [
+            Heartbeat::silence(second),
+            Heartbeat::answer(second, |_| None),
+        ] {
+            let silent = Config {
+                heartbeat: Some(heartbeat),
+                ..with(Resume::new())
+            };
+            assert_eq!(field(silent), Some("resume"));
+        }
+    }
+
+    #[test]
+    fn a_silence_of_exactly_the_minimum_is_accepted() {
+        let cfg = |timeout| Config {
+            heartbeat: Some(Heartbeat::silence(timeout)),
+            ..Config::default()
+        };
+        assert_eq!(field(cfg(MIN_SILENCE)), None);
+        assert_eq!(
+            field(cfg(MIN_SILENCE - Duration::from_millis(1))),
+            Some("heartbeat.timeout")
+        );
+    }
+
     #[test]
     fn config_rejects_zero_timeouts_by_field() {
         let cfg = Config {
