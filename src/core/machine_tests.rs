@@ -2857,5 +2857,29 @@ fn only_the_handshaking_socket_feeds_the_hook() {
     assert_eq!(sim.to_hook, vec![text("hi")]);
 }
 
+/// What a driver asks the machine: which attempt a late URL provider may still open, which
+/// socket's hook runs (the driver cancels a hook that no longer does), whether a flush has
+/// acknowledgements to wait for.
+#[test]
+fn the_drivers_queries_follow_the_phase() {
+    let mut sim = Sim::with_provider(with_hook(), 76);
+    let id = sim.current();
+    assert!(sim.m.is_dialing(id) && !sim.m.is_dialing(id + 1));
+    assert_eq!(sim.m.handshaking(), None);
+    sim.create(id);
+    sim.open(id);
+    assert!(!sim.m.is_dialing(id), "opened, no longer dialling");
+    assert_eq!(sim.m.handshaking(), Some(id));
+    let now = sim.now;
+    sim.input(|m, _| m.handshake_done(id, Ok(()), now));
+    assert_eq!(sim.m.handshaking(), None);
+    assert!(!sim.m.resumes());
+    let resumes = Config {
+        resume: Some(Resume::default()),
+        ..Config::default()
+    };
+    assert!(Sim::new(resumes, 77).m.resumes());
+}
+
 #[path = "resume_tests.rs"]
 mod resume_tests;
