@@ -773,3 +773,48 @@ fn every_stop_without_end_and_a_clean_close_reports_the_unconfirmed_messages() {
         assert!(lost.is_some() && lost < closed, "{what}: {events:?}");
     }
 }
+
+/// A `welcome resumed` or `welcome lost` answers a `resume`: in answer to our `hello` it is
+/// a protocol error (the connection is dropped), never a session adopted or reported lost.
+#[test]
+fn a_welcome_that_does_not_answer_hello_is_a_protocol_error() {
+    let lost = Control::Lost {
+        reason: LostReason::Expired,
+        session: "s2".into(),
+        missed: Some(3),
+    };
+    for welcome in [welcome_resumed("s1", 0, 1), lost.encode()] {
+        let mut sim = Sim::new(resume_cfg(), 81);
+        open_resume(&mut sim);
+        let acts = sim.recv(welcome.clone());
+        let events = events_in(&acts);
+        assert!(
+            !events.iter().any(|e| matches!(
+                e,
+                ConnectionEvent::Open { .. } | ConnectionEvent::SessionLost { .. }
+            )),
+            "{welcome:?}: {events:?}"
+        );
+        let (_, _, last) = the_reconnecting(&acts);
+        assert!(last.close.reason.starts_with("resume protocol error"));
+        // The next connection still starts a session.
+        let acts = retry_and_open(&mut sim);
+        assert_eq!(writes_in(&acts), vec![Control::Hello.encode()]);
+    }
+}
+
+/// An acknowledgement goes out only for messages not acknowledged yet: a heartbeat ping that
+/// already carried the count leaves the pending ack nothing to say.
+#[test]
+fn no_acknowledgement_repeats_what_a_ping_already_said() {
+    let cfg = Config {
+        resume: Some(Resume::new().ack_delay(secs(5))),
+        heartbeat: Some(Heartbeat::new(secs(1), secs(10))),
+        ..resume_cfg()
+    };
+    let (mut sim, id) = started(cfg);
+    sim.recv(text("1"));
+    let before = sent_on(&sim, id).len();
+    sim.advance(secs(5));
+    assert_eq!(sent_on(&sim, id)[before..], [Control::Ping(1).encode()]);
+}
