@@ -2881,5 +2881,26 @@ fn the_drivers_queries_follow_the_phase() {
     assert!(Sim::new(resumes, 77).m.resumes());
 }
 
+/// "If nothing at all arrives within `timeout` of the ping": a message read at the very
+/// instant the ping went out arrived within it, so the rule for any last message holds: the
+/// silent peer is found at last inbound + interval + timeout, not a timeout after it.
+#[test]
+fn a_message_at_the_instant_of_the_ping_counts_as_life() {
+    let mut sim = Sim::new(heartbeat(secs(10), secs(5)), 78);
+    sim.open_current();
+    let (_, acts) = sim.advance_to_next_timer();
+    assert_eq!(writes_in(&acts), vec![text(&format!("{PING}1"))]);
+    sim.recv(text("same instant"));
+    let last_inbound = sim.now;
+    let acts = loop {
+        let (_, acts) = sim.advance_to_next_timer();
+        if !close_sockets_in(&acts).is_empty() {
+            break acts;
+        }
+    };
+    assert_eq!(close_sockets_in(&acts)[0].1, HEARTBEAT_TIMEOUT_CODE);
+    assert_eq!(sim.now, last_inbound + secs(10) + secs(5));
+}
+
 #[path = "resume_tests.rs"]
 mod resume_tests;
