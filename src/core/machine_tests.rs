@@ -2902,5 +2902,25 @@ fn a_message_at_the_instant_of_the_ping_counts_as_life() {
     assert_eq!(sim.now, last_inbound + secs(10) + secs(5));
 }
 
+/// Browsers may run a timer a millisecond before the wall clock says it is due. A ping's
+/// deadline checked that early is not yet passed: the machine waits out the rest, and a
+/// silent peer is found at the deadline.
+#[test]
+fn a_heartbeat_timer_firing_early_waits_out_the_rest_of_the_deadline() {
+    let mut sim = Sim::new(heartbeat(secs(10), secs(5)), 79);
+    sim.open_current();
+    sim.advance_to_next_timer(); // ping 1 at 10 s, deadline 15 s
+    assert_eq!(sim.timers.remove(&Timer::Heartbeat), Some(secs(15)));
+    sim.now = secs(15) - ms(1);
+    let acts = sim.input(|m, now| m.on_timer(Timer::Heartbeat, now));
+    assert!(
+        close_sockets_in(&acts).is_empty(),
+        "dead before the deadline"
+    );
+    assert_eq!(sim.next_timer(), Some((Timer::Heartbeat, secs(15))));
+    let acts = sim.advance(ms(1));
+    assert_eq!(close_sockets_in(&acts)[0].1, HEARTBEAT_TIMEOUT_CODE);
+}
+
 #[path = "resume_tests.rs"]
 mod resume_tests;
