@@ -2634,6 +2634,25 @@ fn welcome_resumed(session: &str, recv: u64, next: u64) -> Message {
     welcome.encode()
 }
 
+/// The server's `welcome lost`, through the codec.
+fn welcome_lost(reason: LostReason, session: &str, missed: Option<u64>) -> Message {
+    let welcome = Control::Lost {
+        reason,
+        session: session.into(),
+        missed,
+    };
+    welcome.encode()
+}
+
+/// Our `resume` greeting, through the codec.
+fn resume_greeting(session: &str, recv: u64) -> Message {
+    let greeting = Control::Resume {
+        session: session.into(),
+        recv,
+    };
+    greeting.encode()
+}
+
 /// A machine brought to `at`, with a 3-byte message sent at the start and another once there
 /// (each kept if `send` takes it). Without resume, `Handshaking` is a handshake hook's.
 fn sim_at(at: At, mut cfg: Config) -> Sim {

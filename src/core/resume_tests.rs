@@ -607,14 +607,7 @@ fn a_new_session_in_answer_to_resume_reports_the_old_one_lost() {
     // The new session numbers from 1: the next resume asks for s2 with nothing received.
     let _ = sim.send(text("b"));
     let acts = redial(&mut sim);
-    assert_eq!(
-        writes_in(&acts),
-        vec![Control::Resume {
-            session: "s2".into(),
-            recv: 0
-        }
-        .encode()]
-    );
+    assert_eq!(writes_in(&acts), vec![resume_greeting("s2", 0)]);
 }
 
 #[test]
@@ -622,12 +615,7 @@ fn a_session_the_server_does_not_know_is_reported_unknown() {
     let (mut sim, _) = started(resume_cfg());
     let _ = sim.send(text("a"));
     redial(&mut sim);
-    let lost = Control::Lost {
-        reason: LostReason::Unknown,
-        session: "s2".into(),
-        missed: None,
-    };
-    let acts = sim.recv(lost.encode());
+    let acts = sim.recv(welcome_lost(LostReason::Unknown, "s2", None));
     assert_eq!(
         lost_event(&events_in(&acts)),
         Some((LostReason::Unknown, vec![text("a")]))
@@ -643,12 +631,7 @@ fn a_welcome_with_a_malformed_reason_word_means_the_server_does_not_speak_the_pr
         let (mut sim, _) = started(resume_cfg());
         let _ = sim.send(text("a"));
         redial(&mut sim);
-        let lost = Control::Lost {
-            reason: LostReason::Other(word.into()),
-            session: "s2".into(),
-            missed: None,
-        };
-        let acts = sim.recv(lost.encode());
+        let acts = sim.recv(welcome_lost(LostReason::Other(word.into()), "s2", None));
         let (reason, _) = the_closed(&acts);
         let StopReason::Policy(d) = reason else {
             panic!("{word:?}: {reason:?}")
@@ -778,12 +761,8 @@ fn every_stop_without_end_and_a_clean_close_reports_the_unconfirmed_messages() {
 /// a protocol error (the connection is dropped), never a session adopted or reported lost.
 #[test]
 fn a_welcome_that_does_not_answer_hello_is_a_protocol_error() {
-    let lost = Control::Lost {
-        reason: LostReason::Expired,
-        session: "s2".into(),
-        missed: Some(3),
-    };
-    for welcome in [welcome_resumed("s1", 0, 1), lost.encode()] {
+    let lost = welcome_lost(LostReason::Expired, "s2", Some(3));
+    for welcome in [welcome_resumed("s1", 0, 1), lost] {
         let mut sim = Sim::new(resume_cfg(), 81);
         open_resume(&mut sim);
         let acts = sim.recv(welcome.clone());
