@@ -2656,6 +2656,26 @@ fn welcome_resumed(session: &str, recv: u64, next: u64) -> Message {
     welcome.encode()
 }
 
+/// The server's `welcome lost`, through the codec.
+fn welcome_lost(reason: LostReason, session: &str, missed: Option<u64>) -> Message {
+    let welcome = Control::Lost {
+        reason,
+        session: session.into(),
+        missed,
+        window: 1 << 20,
+    };
+    welcome.encode()
+}
+
+/// Our `resume` greeting, through the codec.
+fn resume_greeting(session: &str, recv: u64) -> Message {
+    let greeting = Control::Resume {
+        session: session.into(),
+        recv,
+    };
+    greeting.encode()
+}
+
 /// A machine brought to `at`, with a 3-byte message sent at the start and another once there
 /// (each kept if `send` takes it). Without resume, `Handshaking` is a handshake hook's.
 fn sim_at(at: At, mut cfg: Config) -> Sim {
@@ -2911,6 +2931,71 @@ fn unacknowledged_bytes_count_what_would_be_sent_again() {
     assert_eq!(sim.m.unacknowledged_bytes(), 2);
     sim.recv(ctl("ack 2"));
     assert_eq!(sim.m.unacknowledged_bytes(), 0);
+}
+
+/// What a driver asks the machine: which attempt a late URL provider may still open, which
+/// socket's hook runs (the driver cancels a hook that no longer does), whether a flush has
+/// acknowledgements to wait for.
+#[test]
+fn the_drivers_queries_follow_the_phase() {
+    let mut sim = Sim::with_provider(with_hook(), 76);
+    let id = sim.current();
+    assert!(sim.m.is_dialing(id) && !sim.m.is_dialing(id + 1));
+    assert_eq!(sim.m.handshaking(), None);
+    sim.create(id);
+    sim.open(id);
+    assert!(!sim.m.is_dialing(id), "opened, no longer dialling");
+    assert_eq!(sim.m.handshaking(), Some(id));
+    let now = sim.now;
+    sim.input(|m, _| m.handshake_done(id, Ok(()), now));
+    assert_eq!(sim.m.handshaking(), None);
+    assert!(!sim.m.resumes());
+    let resumes = Config {
+        resume: Some(Resume::default()),
+        ..Config::default()
+    };
+    assert!(Sim::new(resumes, 77).m.resumes());
+}
+
+/// "If nothing at all arrives within `timeout` of the ping": a message read at the very
+/// instant the ping went out arrived within it, so the rule for any last message holds: the
+/// silent peer is found at last inbound + interval + timeout, not a timeout after it.
+#[test]
+fn a_message_at_the_instant_of_the_ping_counts_as_life() {
+    let mut sim = Sim::new(heartbeat(secs(10), secs(5)), 78);
+    sim.open_current();
+    let (_, acts) = sim.advance_to_next_timer();
+    assert_eq!(writes_in(&acts), vec![text(&format!("{PING}1"))]);
+    sim.recv(text("same instant"));
+    let last_inbound = sim.now;
+    let acts = loop {
+        let (_, acts) = sim.advance_to_next_timer();
+        if !close_sockets_in(&acts).is_empty() {
+            break acts;
+        }
+    };
+    assert_eq!(close_sockets_in(&acts)[0].1, HEARTBEAT_TIMEOUT_CODE);
+    assert_eq!(sim.now, last_inbound + secs(10) + secs(5));
+}
+
+/// Browsers may run a timer a millisecond before the wall clock says it is due. A ping's
+/// deadline checked that early is not yet passed: the machine waits out the rest, and a
+/// silent peer is found at the deadline.
+#[test]
+fn a_heartbeat_timer_firing_early_waits_out_the_rest_of_the_deadline() {
+    let mut sim = Sim::new(heartbeat(secs(10), secs(5)), 79);
+    sim.open_current();
+    sim.advance_to_next_timer(); // ping 1 at 10 s, deadline 15 s
+    assert_eq!(sim.timers.remove(&Timer::Heartbeat), Some(secs(15)));
+    sim.now = secs(15) - ms(1);
+    let acts = sim.input(|m, now| m.on_timer(Timer::Heartbeat, now));
+    assert!(
+        close_sockets_in(&acts).is_empty(),
+        "dead before the deadline"
+    );
+    assert_eq!(sim.next_timer(), Some((Timer::Heartbeat, secs(15))));
+    let acts = sim.advance(ms(1));
+    assert_eq!(close_sockets_in(&acts)[0].1, HEARTBEAT_TIMEOUT_CODE);
 }
 
 #[path = "resume_tests.rs"]

@@ -379,6 +379,112 @@ mod tests {
         assert!(d(HEARTBEAT_TIMEOUT_CODE, true).should_retry_by_default());
     }
 
+    fn ended(code: u16, reason: &str, was_open: bool) -> Disconnect {
+        Disconnect {
+            close: CloseInfo {
+                code,
+                reason: reason.into(),
+                was_clean: false,
+            },
+            was_open,
+        }
+    }
+
+    #[test]
+    fn a_handshake_failure_is_an_attempt_that_failed_in_the_hook() {
+        let failed = format!("{HANDSHAKE_FAILED_REASON}: auth rejected");
+        assert!(ended(1006, &failed, false).is_handshake_failure());
+        assert!(!ended(1006, &failed, true).is_handshake_failure());
+        assert!(!ended(1006, "going away", false).is_handshake_failure());
+    }
+
+    #[test]
+    fn a_connect_timeout_is_an_attempt_that_never_opened() {
+        assert!(ended(1006, CONNECT_TIMEOUT_REASON, false).is_connect_timeout());
+        assert!(!ended(1006, CONNECT_TIMEOUT_REASON, true).is_connect_timeout());
+        assert!(!ended(1000, CONNECT_TIMEOUT_REASON, false).is_connect_timeout());
+        assert!(!ended(1006, "", false).is_connect_timeout());
+    }
+
+    #[test]
+    fn heartbeats_report_their_timing() {
+        let hb = Heartbeat::new(Duration::from_secs(15), Duration::from_secs(10));
+        assert_eq!(
+            (hb.interval(), hb.timeout()),
+            (Duration::from_secs(15), Duration::from_secs(10))
+        );
+        let hb = Heartbeat::silence(Duration::from_secs(40));
+        assert_eq!(
+            (hb.interval(), hb.timeout()),
+            (Duration::from_secs(40), Duration::from_secs(40))
+        );
+        let shown = format!("{:?}", Heartbeat::answer(Duration::from_secs(3), |_| None));
+        assert!(shown.contains("answer") && shown.contains("3s"), "{shown}");
+        assert_eq!(
+            format!("{:?}", ClosePolicy::Default),
+            "ClosePolicy::Default"
+        );
+        let custom = ClosePolicy::custom(|_| true);
+        assert_eq!(format!("{custom:?}"), "ClosePolicy::Custom(..)");
+    }
+
+    fn field(cfg: Config) -> Option<&'static str> {
+        match cfg.validate() {
+            Ok(()) => None,
+            Err(Error::InvalidOption { field, .. }) => Some(field),
+            Err(other) => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn resume_settings_and_what_goes_with_them_are_checked() {
+        let with = |resume: Resume| Config {
+            resume: Some(resume),
+            ..Config::default()
+        };
+        assert_eq!(field(with(Resume::new())), None);
+        assert_eq!(
+            field(with(Resume::new().ack_delay(Duration::ZERO))),
+            Some("resume")
+        );
+        assert_eq!(field(with(Resume::new().ack_every(0))), Some("resume"));
+        assert_eq!(field(with(Resume::new().ack_every(1))), None);
+        let hook = Config {
+            handshake: true,
+            ..with(Resume::new())
+        };
+        assert_eq!(field(hook), Some("resume"));
+        let pings = Config {
+            heartbeat: Some(Heartbeat::default()),
+            ..with(Resume::new())
+        };
+        assert_eq!(field(pings), None);
+        let second = Duration::from_secs(1);
+        for heartbeat in [
+            Heartbeat::silence(second),
+            Heartbeat::answer(second, |_| None),
+        ] {
+            let silent = Config {
+                heartbeat: Some(heartbeat),
+                ..with(Resume::new())
+            };
+            assert_eq!(field(silent), Some("resume"));
+        }
+    }
+
+    #[test]
+    fn a_silence_of_exactly_the_minimum_is_accepted() {
+        let cfg = |timeout| Config {
+            heartbeat: Some(Heartbeat::silence(timeout)),
+            ..Config::default()
+        };
+        assert_eq!(field(cfg(MIN_SILENCE)), None);
+        assert_eq!(
+            field(cfg(MIN_SILENCE - Duration::from_millis(1))),
+            Some("heartbeat.timeout")
+        );
+    }
+
     #[test]
     fn config_rejects_zero_timeouts_by_field() {
         let cfg = Config {

@@ -731,14 +731,7 @@ fn a_new_session_in_answer_to_resume_reports_the_old_one_lost() {
     // The new session numbers from 1: the next resume asks for s2 with nothing received.
     let _ = sim.send(text("b"));
     let acts = redial(&mut sim);
-    assert_eq!(
-        writes_in(&acts),
-        vec![Control::Resume {
-            session: "s2".into(),
-            recv: 0
-        }
-        .encode()]
-    );
+    assert_eq!(writes_in(&acts), vec![resume_greeting("s2", 0)]);
 }
 
 #[test]
@@ -746,13 +739,7 @@ fn a_session_the_server_does_not_know_is_reported_unknown() {
     let (mut sim, _) = started(resume_cfg());
     let _ = sim.send(text("a"));
     redial(&mut sim);
-    let lost = Control::Lost {
-        reason: LostReason::Unknown,
-        session: "s2".into(),
-        missed: None,
-        window: 1 << 20,
-    };
-    let acts = sim.recv(lost.encode());
+    let acts = sim.recv(welcome_lost(LostReason::Unknown, "s2", None));
     assert_eq!(
         lost_event(&events_in(&acts)),
         Some((LostReason::Unknown, vec![text("a")]))
@@ -768,13 +755,7 @@ fn a_welcome_with_a_malformed_reason_word_means_the_server_does_not_speak_the_pr
         let (mut sim, _) = started(resume_cfg());
         let _ = sim.send(text("a"));
         redial(&mut sim);
-        let lost = Control::Lost {
-            reason: LostReason::Other(word.into()),
-            session: "s2".into(),
-            missed: None,
-            window: 1 << 20,
-        };
-        let acts = sim.recv(lost.encode());
+        let acts = sim.recv(welcome_lost(LostReason::Other(word.into()), "s2", None));
         let (reason, _) = the_closed(&acts);
         let StopReason::Policy(d) = reason else {
             panic!("{word:?}: {reason:?}")
@@ -1081,4 +1062,45 @@ fn with_resume_buffered_amount_is_what_the_server_has_not_acknowledged() {
     assert_eq!(sim.m.buffered_amount(0), 2, "while closing");
     sim.close_event(id, 1000);
     assert_eq!(sim.m.buffered_amount(0), 0, "closed: the session ended");
+}
+
+/// A `welcome resumed` or `welcome lost` answers a `resume`: in answer to our `hello` it is
+/// a protocol error (the connection is dropped), never a session adopted or reported lost.
+#[test]
+fn a_welcome_that_does_not_answer_hello_is_a_protocol_error() {
+    let lost = welcome_lost(LostReason::Expired, "s2", Some(3));
+    for welcome in [welcome_resumed("s1", 0, 1), lost] {
+        let mut sim = Sim::new(resume_cfg(), 81);
+        open_resume(&mut sim);
+        let acts = sim.recv(welcome.clone());
+        let events = events_in(&acts);
+        assert!(
+            !events.iter().any(|e| matches!(
+                e,
+                ConnectionEvent::Open { .. } | ConnectionEvent::SessionLost { .. }
+            )),
+            "{welcome:?}: {events:?}"
+        );
+        let (_, _, last) = the_reconnecting(&acts);
+        assert!(last.close.reason.starts_with("resume protocol error"));
+        // The next connection still starts a session.
+        let acts = retry_and_open(&mut sim);
+        assert_eq!(writes_in(&acts), vec![Control::Hello.encode()]);
+    }
+}
+
+/// An acknowledgement goes out only for messages not acknowledged yet: a heartbeat ping that
+/// already carried the count leaves the pending ack nothing to say.
+#[test]
+fn no_acknowledgement_repeats_what_a_ping_already_said() {
+    let cfg = Config {
+        resume: Some(Resume::new().ack_delay(secs(5))),
+        heartbeat: Some(Heartbeat::new(secs(1), secs(10))),
+        ..resume_cfg()
+    };
+    let (mut sim, id) = started(cfg);
+    sim.recv(text("1"));
+    let before = sent_on(&sim, id).len();
+    sim.advance(secs(5));
+    assert_eq!(sent_on(&sim, id)[before..], [Control::Ping(1).encode()]);
 }

@@ -187,6 +187,7 @@ mod tests {
             ReadyState::Connecting
         );
         assert!(ConnectionStatus::Open.is_open());
+        assert!(!ConnectionStatus::default().is_open() && !ConnectionStatus::Closing.is_open());
         assert_eq!(ConnectionStatus::Open.ready_state(), ReadyState::Open);
         assert_eq!(ConnectionStatus::Closing.ready_state(), ReadyState::Closing);
         assert_eq!(

@@ -119,6 +119,8 @@ mod tests {
         for (url, needle) in [
             ("", "empty"),
             ("example.com/echo", "scheme"),
+            // A host and port without a scheme: not "unsupported scheme 127.0.0.1".
+            ("127.0.0.1:8787/echo", "scheme"),
             ("ws:example.com", "//"),
             ("ws://", "host"),
             ("ws://:80/x", "host"),
