@@ -153,8 +153,9 @@ pub async fn handle(
         Ok((t, o, e)) => (t, o.map(|o| o as usize), e),
         Err(message) => return text(StatusCode::BAD_REQUEST, message),
     };
+    let id = q.id.unwrap_or_default();
     let key = Key {
-        id: q.id.unwrap_or_default(),
+        id: id.clone(),
         ttl_ms,
         overflow_bytes,
     };
