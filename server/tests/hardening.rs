@@ -16,6 +16,14 @@ async fn server(config: Config) -> Server {
     Server::start(Sessions::new(config).unwrap()).await
 }
 
+/// Two server "processes" sharing one MemoryStore, as two processes share a Redis store.
+async fn two_processes() -> (Server, Server) {
+    let store = MemoryStore::new();
+    let a = Sessions::with_store(Config::default(), store.clone()).unwrap();
+    let b = Sessions::with_store(Config::default(), store).unwrap();
+    (Server::start(a).await, Server::start(b).await)
+}
+
 /// Finding 1: the README's echo server with a small replay buffer and a 300-message burst
 /// (what a client sends after a reconnect). The application waits on its sink for acks;
 /// the socket must still be read (acks, pings) or nothing moves again.
@@ -197,11 +205,7 @@ async fn a_resume_beyond_what_the_session_sent_is_lost_diverged_not_retried() {
 /// Finding 3, across processes: the store's record is behind the client.
 #[tokio::test]
 async fn a_store_behind_the_client_is_lost_diverged_on_another_process() {
-    let store = MemoryStore::new();
-    let a = Sessions::with_store(Config::default(), store.clone()).unwrap();
-    let b = Sessions::with_store(Config::default(), store).unwrap();
-    let mut a = Server::start(a).await;
-    let mut b = Server::start(b).await;
+    let (mut a, mut b) = two_processes().await;
     let (client, id) = Client::hello(&a.url()).await;
     a.started().await;
     client.drop_connection();
@@ -326,11 +330,7 @@ async fn another_owners_resume_gets_a_new_session_not_hers() {
 /// another process runs, or ran), and another owner's attempt does not renew its expiry.
 #[tokio::test]
 async fn another_owners_claim_from_the_store_is_unknown() {
-    let store = MemoryStore::new();
-    let a = Sessions::with_store(Config::default(), store.clone()).unwrap();
-    let b = Sessions::with_store(Config::default(), store).unwrap();
-    let mut a = Server::start(a).await;
-    let mut b = Server::start(b).await;
+    let (mut a, mut b) = two_processes().await;
     let (client, id) = Client::hello(&format!("{}?owner=alice", a.url())).await;
     a.started().await;
     client.drop_connection();
@@ -525,11 +525,7 @@ async fn a_session_ended_while_the_client_was_away_delivers_its_last_messages() 
 /// once (its task, its replay buffer; its application is told), not at its time to live.
 #[tokio::test]
 async fn a_session_resumed_elsewhere_is_released_at_once() {
-    let store = MemoryStore::new();
-    let a = Sessions::with_store(Config::default(), store.clone()).unwrap();
-    let b = Sessions::with_store(Config::default(), store).unwrap();
-    let mut a = Server::start(a).await;
-    let mut b = Server::start(b).await;
+    let (mut a, mut b) = two_processes().await;
     let (client, id) = Client::hello(&a.url()).await;
     a.started().await;
     client.drop_connection();
