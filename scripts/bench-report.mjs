@@ -13,7 +13,7 @@ for (const line of log.split('\n')) {
   figures[fig.figure] = fig;
 }
 const expected = ['throughput_text', 'throughput_binary', 'latency_p50', 'latency_p99',
-  'recovery', 'dead_peer', 'memory', 'size', 'herd', 'receive-backpressure'];
+  'recovery', 'dead_peer', 'memory', 'size', 'herd', 'receive-backpressure', 'server'];
 const missing = expected.filter((f) => !figures[f]);
 if (missing.length) {
   console.error(`bench-report: no figures for ${missing.join(', ')}`);
@@ -123,6 +123,17 @@ const bp = figures['receive-backpressure'];
   for (const [label, r] of [['`receive_backpressure(true)`', bp.results.with], ['default (`WebSocket`)', bp.results.without]]) {
     md += `| ${label} | +${MiB(r.peak_wasm_growth)} | +${MiB(r.peak_js_heap_growth)} | ${ms(r.ms, 0)} |\n`;
   }
+}
+{
+  // The resume server beside raw axum (scripts/bench-server): its rows and targets come
+  // rendered from the load generator, so the terminal and the README say the same.
+  const srv = figures.server;
+  md += '\nThe resume server (`ws-tether-server`) beside a plain axum WebSocket echo, measured in '
+    + `the same run (\`scripts/bench-server\`, ratios to raw axum). ${srv.setup}\n\n`;
+  md += `| figure | ${srv.columns.join(' | ')} |\n|---|${srv.columns.map(() => '---|').join('')}\n`;
+  for (const r of srv.rows) md += `| ${r.join(' | ')} |\n`;
+  for (const n of srv.notes) md += `\nNote: ${n}\n`;
+  for (const t of srv.targets) targets.push(t);
 }
 md += '\n| target | goal | measured | verdict |\n|---|---|---|---|\n';
 for (const t of targets) md += `| ${t.join(' | ')} |\n`;

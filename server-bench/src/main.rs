@@ -67,11 +67,15 @@ pub fn histogram() -> Result<hdrhistogram::Histogram<u64>> {
     )?)
 }
 
-fn progress(what: &str) {
-    eprintln!("[server-bench] {what}");
+fn progress(start: std::time::Instant, what: &str) {
+    eprintln!(
+        "[server-bench] {:5.1} s: {what}",
+        start.elapsed().as_secs_f64()
+    );
 }
 
 async fn run(args: Args) -> Result<()> {
+    let start = std::time::Instant::now();
     let mut notes = Vec::new();
     let mut sessions = args.sessions;
     if let Some(limit) = open_file_limit() {
@@ -109,29 +113,31 @@ async fn run(args: Args) -> Result<()> {
     };
     let mut results = report::Results::new(load, sessions, args.herd, notes);
     for &kind in &kinds {
-        progress(&format!(
-            "{}: echo load, {} connections",
-            kind.key(),
-            load.connections
-        ));
+        progress(
+            start,
+            &format!(
+                "{}: echo load, {} connections",
+                kind.key(),
+                load.connections
+            ),
+        );
         let server = Server::start(kind, url)?;
         let redis = probe.as_mut().zip(url).filter(|_| kind == Kind::Redis);
         let figures = throughput::run(server.addr, kind, server.pid, redis, load).await?;
         results.throughput.push((kind, figures));
     }
     for &kind in &kinds {
-        progress(&format!("{}: {sessions} idle sessions", kind.key()));
+        progress(start, &format!("{}: {sessions} idle sessions", kind.key()));
         let server = Server::start(kind, url)?;
         let redis = probe.as_mut().filter(|_| kind == Kind::Redis);
         let figures = idle::run(server.addr, kind, server.pid, redis, sessions).await?;
         results.idle.push((kind, figures));
     }
     for &kind in &kinds {
-        progress(&format!(
-            "{}: {} clients coming back at once",
-            kind.key(),
-            args.herd
-        ));
+        progress(
+            start,
+            &format!("{}: {} clients coming back at once", kind.key(), args.herd),
+        );
         let home = Server::start(kind, url)?;
         let mut nodes = vec![home.addr];
         // Another node sharing the store: only the Redis store has one.
@@ -143,6 +149,7 @@ async fn run(args: Args) -> Result<()> {
         let figures = herd::run(home.addr, &nodes, kind, args.herd).await?;
         results.herd.push((kind, figures));
     }
+    progress(start, "done");
     let report = results.report();
     println!("{}", report.markdown());
     println!("BENCHJSON {}", report.json());

@@ -17,6 +17,25 @@ pub fn cpu_ticks(pid: u32) -> Result<u64> {
     Ok(utime + stime)
 }
 
+/// Per core (`cpu0`, `cpu1`, ...), the ticks spent busy and in all, since boot.
+pub fn core_ticks() -> Result<Vec<(u64, u64)>> {
+    let stat = std::fs::read_to_string("/proc/stat")?;
+    let mut cores = Vec::new();
+    for line in stat.lines() {
+        let mut words = line.split_whitespace();
+        let Some(name) = words.next() else { continue };
+        if !name.starts_with("cpu") || name == "cpu" {
+            continue;
+        }
+        let ticks: Vec<u64> = words.filter_map(|w| w.parse().ok()).collect();
+        // user nice system idle iowait irq softirq steal (guest time is within user).
+        let idle = ticks.get(3).copied().unwrap_or(0) + ticks.get(4).copied().unwrap_or(0);
+        let total: u64 = ticks.iter().take(8).sum();
+        cores.push((total - idle, total));
+    }
+    Ok(cores)
+}
+
 /// Resident set size of `pid`, in bytes.
 pub fn rss_bytes(pid: u32) -> Result<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;

@@ -105,7 +105,8 @@ pub async fn request_share(url: &str, sample: Duration) -> Option<f64> {
         .spawn()
         .ok()?;
     let stdout = child.stdout.take()?;
-    let counts = Arc::new([AtomicU64::new(0), AtomicU64::new(0)]);
+    // [requests, inside scripts, lines read]: the first line (`OK`) says MONITOR is on.
+    let counts = Arc::new([AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0)]);
     let reader = {
         let counts = counts.clone();
         std::thread::spawn(move || {
@@ -113,12 +114,19 @@ pub async fn request_share(url: &str, sample: Duration) -> Option<f64> {
                 .lines()
                 .map_while(std::io::Result::ok)
             {
+                counts[2].fetch_add(1, Ordering::Relaxed);
                 if let Some(kind) = monitored(&line) {
                     counts[usize::from(kind == Source::Script)].fetch_add(1, Ordering::Relaxed);
                 }
             }
         })
     };
+    for _ in 0..100 {
+        if counts[2].load(Ordering::Relaxed) > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     tokio::time::sleep(sample).await;
     let _ = child.kill();
     let _ = child.wait();

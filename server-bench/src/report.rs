@@ -40,6 +40,8 @@ pub struct Report {
 struct Numbers {
     echoes_per_s: f64,
     busy: f64,
+    load_busy: f64,
+    others: [f64; 2],
     cpu_us: f64,
     redis_cpu_us: Option<f64>,
     redis_commands: Option<f64>,
@@ -49,8 +51,8 @@ struct Numbers {
     rtt_p99_ms: f64,
     idle_bytes: f64,
     redis_idle_bytes: Option<f64>,
-    herd_same: Option<(f64, f64)>,
-    herd_other: Option<(f64, f64)>,
+    herd_same: Option<(f64, f64, u64)>,
+    herd_other: Option<(f64, f64, u64)>,
 }
 
 fn ms(h: &Histogram<u64>, q: f64) -> f64 {
@@ -107,6 +109,8 @@ impl Results {
             let echoes = t.echoes.max(1) as f64;
             n.echoes_per_s = t.echoes as f64 / t.seconds;
             n.busy = t.server_cpu / t.seconds;
+            n.load_busy = t.load_cpu / t.seconds;
+            n.others = t.others_cpu.map(|c| c / t.seconds);
             n.cpu_us = t.server_cpu * 1e6 / echoes;
             n.redis_cpu_us = t.redis.map(|r| r.cpu_ticks as f64 / tck * 1e6 / echoes);
             n.redis_commands = t.redis.map(|r| r.commands as f64 / echoes);
@@ -121,7 +125,11 @@ impl Results {
             n.redis_idle_bytes = i.redis_growth.map(|b| b as f64 / sessions);
         }
         if let Some((_, h)) = self.herd.iter().find(|(k, _)| *k == kind) {
-            let pair = |f: &herd::Figures| (ms(&f.welcome, 0.5), ms(&f.welcome, 0.99));
+            // Those over a second waited for a SYN retransmit (a full listen backlog).
+            let pair = |f: &herd::Figures| {
+                let slow = f.welcome.count_between(1_000_000, u64::MAX);
+                (ms(&f.welcome, 0.5), ms(&f.welcome, 0.99), slow)
+            };
             n.herd_same = h.first().map(pair);
             n.herd_other = h.get(1).map(pair);
         }
@@ -148,9 +156,19 @@ impl Results {
                 ratio(n.echoes_per_s, raw.echoes_per_s)
             ),
         });
-        row("server core busy (of one)".into(), &|_, n| {
-            format!("{:.0} %", n.busy * 100.0)
-        });
+        row(
+            "core 0: server / others, core 1: load generator / others".into(),
+            &|_, n| {
+                let pct = |x: f64| format!("{:.0} %", x * 100.0);
+                format!(
+                    "{} / {}, {} / {}",
+                    pct(n.busy),
+                    pct(n.others[0]),
+                    pct(n.load_busy),
+                    pct(n.others[1])
+                )
+            },
+        );
         row(
             "server CPU µs per echo (+ Redis)".into(),
             &|k, n| match (k, n.redis_cpu_us) {
@@ -213,17 +231,28 @@ impl Results {
             },
         );
         let herd = thousands(self.herd_clients as f64);
-        let herd_cell = |pick: fn(&Numbers) -> Option<(f64, f64)>| {
-            move |k: Kind, n: &Numbers| match (pick(n), pick(&raw).or(raw.herd_same)) {
-                (Some((p50, p99)), _) if k == Kind::Raw => {
-                    format!("{p50:.0} / {p99:.0} ms (plain reconnect)")
+        type Herd = Option<(f64, f64, u64)>;
+        let herd_cell = |pick: fn(&Numbers) -> Herd| {
+            move |k: Kind, n: &Numbers| {
+                let Some((p50, p99, slow)) = pick(n) else {
+                    return if k == Kind::Memory {
+                        "– (one process)".into()
+                    } else {
+                        "–".into()
+                    };
+                };
+                let mut cell = format!("{p50:.0} / {p99:.0} ms");
+                match (k, raw.herd_same) {
+                    (Kind::Raw, _) => cell.push_str(" (plain reconnect)"),
+                    (_, Some((_, base, _))) => {
+                        cell.push_str(&format!(" (p99 {})", ratio(p99, base)))
+                    }
+                    _ => {}
                 }
-                (Some((p50, p99)), Some((_, base))) => {
-                    format!("{p50:.0} / {p99:.0} ms (p99 {})", ratio(p99, base))
+                if slow > 0 {
+                    cell.push_str(&format!(", {slow} over 1 s"));
                 }
-                (Some((p50, p99)), None) => format!("{p50:.0} / {p99:.0} ms"),
-                (None, _) if k == Kind::Memory => "– (one process)".into(),
-                (None, _) => "–".into(),
+                cell
             }
         };
         row(
@@ -275,10 +304,10 @@ impl Results {
                 verdict(over <= 8.0),
             ]);
         }
-        if let Some((_, base)) = raw.herd_same {
+        if let Some((_, base, _)) = raw.herd_same {
             for (k, n) in &all {
                 for (where_, p) in [("same node", n.herd_same), ("another node", n.herd_other)] {
-                    if let (Kind::Memory | Kind::Redis, Some((_, p99))) = (k, p) {
+                    if let (Kind::Memory | Kind::Redis, Some((_, p99, _))) = (k, p) {
                         let r = p99 / base;
                         targets.push([
                             format!("server: {herd} resumes at once, p99, {}, {where_}", k.key()),
@@ -341,8 +370,11 @@ impl Results {
                         "rtt_p99_ms": n.rtt_p99_ms,
                         "idle_rss_bytes_per_session": n.idle_bytes,
                         "idle_redis_bytes_per_session": n.redis_idle_bytes,
-                        "herd_same_node_ms": n.herd_same.map(|(a, b)| [a, b]),
-                        "herd_other_node_ms": n.herd_other.map(|(a, b)| [a, b]),
+                        "herd_same_node": n.herd_same.map(|(p50, p99, slow)| json!({"p50_ms": p50, "p99_ms": p99, "over_1s": slow})),
+                        "herd_other_node": n.herd_other.map(|(p50, p99, slow)| json!({"p50_ms": p50, "p99_ms": p99, "over_1s": slow})),
+                        "load_busy": n.load_busy,
+                        "others_busy_core0": n.others[0],
+                        "others_busy_core1": n.others[1],
                     }),
                 )
             })
@@ -352,7 +384,8 @@ impl Results {
              the load generator runs on one thread on core 1; redis-server is not pinned. \
              {} connections each keep {} text messages of {} bytes in flight, every echo checked; \
              {:.0} s of warm-up, {:.0} s measured. Idle memory: RSS growth of a fresh server process after \
-             {} connected sessions (raw: open sockets), divided by them. Herd: {} clients with a session \
+             {} connected sessions (raw: open sockets), divided by them. Core use: share of each core in the measured window (\"others\": every other process, \
+             redis-server included, and interrupts). Herd: {} clients with a session \
              (one message each way, all acknowledged) lose their connections, and 1 s later all come back at \
              the same instant; timed from that instant to the welcome (raw: to the open socket); \"another node\" \
              is a second server process on the same Redis. Redis per echo: commands executed (those inside \

@@ -48,6 +48,12 @@ pub struct Figures {
     pub echoes: u64,
     /// Server CPU seconds in the window.
     pub server_cpu: f64,
+    /// The load generator's own CPU seconds in the window.
+    pub load_cpu: f64,
+    /// CPU seconds of core 0 and core 1 in the window that neither the server nor the
+    /// load generator used (other processes, redis-server included, and the kernel's
+    /// interrupts), out of `seconds` each.
+    pub others_cpu: [f64; 2],
     /// Redis's growth in the window (RedisStore only).
     pub redis: Option<Snapshot>,
     /// Of Redis's commands, the share that were requests of their own (not run inside a
@@ -159,6 +165,8 @@ pub async fn run(
     }
     tokio::time::sleep(load.warmup).await;
     let cpu0 = procfs::cpu_ticks(pid)?;
+    let own0 = procfs::cpu_ticks(std::process::id())?;
+    let cores0 = procfs::core_ticks()?;
     let redis0 = match &mut redis {
         Some((probe, _)) => Some(probe.snapshot().await?),
         None => None,
@@ -169,6 +177,8 @@ pub async fn run(
     shared.phase.set(Phase::Unmeasured);
     let seconds = t0.elapsed().as_secs_f64();
     let cpu1 = procfs::cpu_ticks(pid)?;
+    let own1 = procfs::cpu_ticks(std::process::id())?;
+    let cores1 = procfs::core_ticks()?;
     let (redis, request_share) = match (redis, redis0) {
         (Some((probe, url)), Some(before)) => {
             let grown = probe.snapshot().await?.since(&before);
@@ -186,12 +196,22 @@ pub async fn run(
         let _ = task.await;
     }
     let rtt = shared.rtt.borrow().clone();
+    let tck = procfs::ticks_per_second() as f64;
     let first_error = shared.first_error.borrow().clone();
     Ok(Figures {
         connections: load.connections,
         seconds,
         echoes: shared.echoes.get(),
-        server_cpu: (cpu1 - cpu0) as f64 / procfs::ticks_per_second() as f64,
+        server_cpu: (cpu1 - cpu0) as f64 / tck,
+        load_cpu: (own1 - own0) as f64 / tck,
+        others_cpu: [0, 1].map(|core| {
+            let busy = |c: &[(u64, u64)]| c.get(core).map_or(0, |t| t.0);
+            let mine = if core == 0 { cpu1 - cpu0 } else { own1 - own0 };
+            busy(&cores1)
+                .saturating_sub(busy(&cores0))
+                .saturating_sub(mine) as f64
+                / tck
+        }),
         redis,
         request_share,
         rtt,
