@@ -11,6 +11,7 @@ mod procfs;
 mod redis_stats;
 mod report;
 mod server;
+mod targets;
 mod throughput;
 
 use std::time::Duration;

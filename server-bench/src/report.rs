@@ -7,7 +7,7 @@ use hdrhistogram::Histogram;
 use serde_json::{json, Value};
 
 use crate::client::Kind;
-use crate::{herd, idle, procfs, throughput};
+use crate::{herd, idle, procfs, targets, throughput};
 
 /// Everything one run measured.
 #[derive(Debug)]
@@ -37,22 +37,22 @@ pub struct Report {
 
 /// Per server, the numbers the rows are made of.
 #[derive(Debug, Default, Clone, Copy)]
-struct Numbers {
-    echoes_per_s: f64,
-    busy: f64,
-    load_busy: f64,
-    others: [f64; 2],
-    cpu_us: f64,
-    redis_cpu_us: Option<f64>,
-    redis_commands: Option<f64>,
-    redis_requests: Option<f64>,
-    redis_reads: Option<f64>,
-    rtt_p50_ms: f64,
-    rtt_p99_ms: f64,
-    idle_bytes: f64,
-    redis_idle_bytes: Option<f64>,
-    herd_same: Option<(f64, f64, u64)>,
-    herd_other: Option<(f64, f64, u64)>,
+pub struct Numbers {
+    pub echoes_per_s: f64,
+    pub busy: f64,
+    pub load_busy: f64,
+    pub others: [f64; 2],
+    pub cpu_us: f64,
+    pub redis_cpu_us: Option<f64>,
+    pub redis_commands: Option<f64>,
+    pub redis_requests: Option<f64>,
+    pub redis_reads: Option<f64>,
+    pub rtt_p50_ms: f64,
+    pub rtt_p99_ms: f64,
+    pub idle_bytes: f64,
+    pub redis_idle_bytes: Option<f64>,
+    pub herd_same: Option<(f64, f64, u64)>,
+    pub herd_other: Option<(f64, f64, u64)>,
 }
 
 fn ms(h: &Histogram<u64>, q: f64) -> f64 {
@@ -77,10 +77,6 @@ fn thousands(n: f64) -> String {
         out.push(c);
     }
     out
-}
-
-fn verdict(met: bool) -> String {
-    if met { "met" } else { "missed" }.to_owned()
 }
 
 impl Results {
@@ -261,64 +257,7 @@ impl Results {
         );
         row("same, on another node".into(), &herd_cell(|n| n.herd_other));
 
-        let mut targets = Vec::new();
-        let find = |kind: Kind| all.iter().find(|(k, _)| *k == kind).map(|(_, n)| *n);
-        if let Some(m) = find(Kind::Memory) {
-            let r = m.cpu_us / raw.cpu_us;
-            targets.push([
-                "server: MemoryStore CPU per message".into(),
-                "≤ 1.3× raw axum".into(),
-                format!("{r:.2}×"),
-                verdict(r <= 1.3),
-            ]);
-        }
-        if let Some(redis) = find(Kind::Redis) {
-            let r = redis.cpu_us / raw.cpu_us;
-            targets.push([
-                "server: RedisStore server CPU per message".into(),
-                "≤ 2× raw axum".into(),
-                format!("{r:.2}×"),
-                verdict(r <= 2.0),
-            ]);
-            // A round trip is a request the server waits for (a script call counts once, however
-            // many commands it runs). An echo is two messages, one each way.
-            let trips = redis.redis_requests.unwrap_or(f64::NAN);
-            targets.push([
-                "server: RedisStore Redis round trips (requests) per message".into(),
-                "≤ 0.1".into(),
-                format!("{:.2} ({trips:.2} per echo of two messages)", trips / 2.0),
-                verdict(trips / 2.0 <= 0.1),
-            ]);
-        }
-        let worst_idle = all
-            .iter()
-            .filter(|(k, _)| *k != Kind::Raw)
-            .map(|(_, n)| n.idle_bytes)
-            .fold(f64::NAN, f64::max);
-        if !worst_idle.is_nan() {
-            let over = (worst_idle - raw.idle_bytes) / 1024.0;
-            targets.push([
-                "server: idle session".into(),
-                "≤ 8 KiB over raw axum".into(),
-                format!("{over:+.1} KiB (worst store)"),
-                verdict(over <= 8.0),
-            ]);
-        }
-        if let Some((_, base, _)) = raw.herd_same {
-            for (k, n) in &all {
-                for (where_, p) in [("same node", n.herd_same), ("another node", n.herd_other)] {
-                    if let (Kind::Memory | Kind::Redis, Some((_, p99, _))) = (k, p) {
-                        let r = p99 / base;
-                        targets.push([
-                            format!("server: {herd} resumes at once, p99, {}, {where_}", k.key()),
-                            "≤ 2× a plain reconnect".into(),
-                            format!("{r:.2}×"),
-                            verdict(r <= 2.0),
-                        ]);
-                    }
-                }
-            }
-        }
+        let targets = targets::of(&raw, &all, &herd);
 
         let mut notes = self.notes.clone();
         for (k, t) in &self.throughput {
