@@ -120,6 +120,14 @@ pub async fn handle(
     Query(q): Query<ResumeQuery>,
     ws: WebSocketUpgrade,
 ) -> Response {
+    // `/control/refuse` holds here too: a test that makes the server refuse must see its
+    // resume clients stay down.
+    if state.refusing() {
+        return text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "refusing WebSocket handshakes (/control/refuse)",
+        );
+    }
     let drop_every = match q.drop_every.as_deref().map(str::parse::<u64>) {
         None => 0,
         Some(Ok(n)) => n,

@@ -81,6 +81,11 @@ impl State {
         set_window(&self.refuse_until, ms);
     }
 
+    /// Whether `/control/refuse` is in force (routes that admit on their own ask this).
+    pub fn refusing(&self) -> bool {
+        window_active(&self.refuse_until)
+    }
+
     /// Leave heartbeat pings unanswered for `ms` milliseconds (0 unmutes).
     pub fn mute_pings_for(&self, ms: u64) {
         set_window(&self.mute_until, ms);
