@@ -445,7 +445,7 @@ impl Registry {
         lost: Option<LostReason>,
         missed: u64,
     ) -> Result<Option<Session>, (WebSocket, Error)> {
-        if self.running() >= self.config.max_sessions {
+        if self.sessions_held() >= self.config.max_sessions {
             tracing::warn!(
                 "refusing a session: {} running (Config::max_sessions)",
                 self.config.max_sessions
@@ -490,7 +490,7 @@ impl Registry {
     }
 
     /// How many sessions have a task here (or are being claimed).
-    fn running(&self) -> usize {
+    fn sessions_held(&self) -> usize {
         self.lock().len()
     }
 
