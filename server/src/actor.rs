@@ -8,14 +8,14 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket};
-use futures_util::{FutureExt as _, SinkExt as _, StreamExt as _};
+use axum::extract::ws::{Message as WsMessage, WebSocket};
 use tokio::sync::mpsc;
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 use ws_tether::sans_io::resume::{Control, Frame};
 use ws_tether::Message;
 
+use crate::connection::{close_cleanly, Activity, Connection, Outgoing};
 use crate::registry::Registry;
 use crate::session::{Incoming, Shared};
 use crate::store::{Changes, LostReason, Snapshot};
@@ -87,13 +87,11 @@ pub(crate) struct Actor {
     registry: Arc<Registry>,
     shared: Arc<Shared>,
     commands: mpsc::UnboundedReceiver<Command>,
-    conn: Option<WebSocket>,
+    conn: Option<Connection>,
     /// The client's messages received on this connection and not covered by an `ack` sent
     /// yet: (number, bytes). The client keeps them within the announced receive window.
     held: VecDeque<(u64, usize)>,
     held_bytes: usize,
-    /// Frames were fed to the connection since its last flush.
-    unflushed: bool,
     /// The client sent `end`: the session ends once the application finished.
     client_ended: bool,
     /// The number the client's next data frame on this connection has (the client resends
@@ -130,6 +128,8 @@ pub(crate) struct Actor {
 enum Wake {
     Command(Option<Command>),
     Frame(Option<Result<WsMessage, axum::Error>>),
+    /// The connection failed to take frames, or took none for the write timeout.
+    WriteFailed,
     Shared,
     AckDue,
     PingDue,
@@ -191,7 +191,6 @@ impl Actor {
             conn: None,
             held: VecDeque::new(),
             held_bytes: 0,
-            unflushed: false,
             client_ended: false,
             next_in: received + 1,
             delivered: received,
@@ -246,9 +245,6 @@ impl Actor {
         tokio::pin!(timer);
         let mut armed = None;
         loop {
-            if let Some(end) = self.flush().await {
-                return end;
-            }
             let next = self.next_deadline();
             if next != armed {
                 if let Some(at) = next {
@@ -260,12 +256,23 @@ impl Actor {
             // The socket is read at all times (acks, pings, `end` and closes are handled at
             // once, however far behind the application is): the receive window bounds what
             // the client can have in flight.
+            let outgoing = Outgoing {
+                messages: &self.replay,
+                first: self.acknowledged + 1,
+            };
             let wake = tokio::select! {
                 command = self.commands.recv() => Wake::Command(command),
                 () = self.shared.actor.notified() => Wake::Shared,
-                // After the client's `end` nothing more is read: its close frame waits, so
-                // the closing handshake completes only once the application finished.
-                frame = next_frame(&mut self.conn), if !self.client_ended => Wake::Frame(frame),
+                // Written as the socket takes frames (the task never waits on it). After the
+                // client's `end` nothing more is read: its close frame waits, so the closing
+                // handshake completes only once the application finished.
+                activity = activity(&mut self.conn, outgoing, !self.client_ended) => {
+                    match activity {
+                        Activity::Frame(frame) => Wake::Frame(frame),
+                        Activity::Wrote => continue,
+                        Activity::WriteFailed => Wake::WriteFailed,
+                    }
+                }
                 () = &mut timer, if armed.is_some() => {
                     armed = None;
                     match self.due(Instant::now()) {
@@ -286,7 +293,8 @@ impl Actor {
     fn next_deadline(&self) -> Option<Instant> {
         let store_work = [self.ack_deadline, self.ping_at, self.expiry, self.touch_at];
         let store_up = self.store_retry.is_none();
-        [self.idle_deadline, self.store_retry]
+        let write = self.conn.as_ref().and_then(Connection::deadline);
+        [self.idle_deadline, self.store_retry, write]
             .into_iter()
             .chain(store_work.into_iter().filter(|_| store_up))
             .flatten()
@@ -302,6 +310,9 @@ impl Actor {
         if due(self.idle_deadline) {
             return Some(Wake::Idle);
         }
+        if due(self.conn.as_ref().and_then(Connection::deadline)) {
+            return Some(Wake::WriteFailed);
+        }
         if self.store_retry.is_some() {
             return None;
         }
@@ -313,27 +324,6 @@ impl Actor {
         ]
         .into_iter()
         .find_map(|(deadline, wake)| due(deadline).then_some(wake))
-    }
-
-    /// Sends what the step wrote (frames are fed as they come and flushed once per
-    /// wake-up); a connection that can't take them is lost. `Some` if that ends the
-    /// session.
-    async fn flush(&mut self) -> Option<Error> {
-        if !std::mem::take(&mut self.unflushed) {
-            return None;
-        }
-        let limit = self.config().handshake_timeout;
-        let socket = self.conn.as_mut()?;
-        let mut flush = std::pin::pin!(socket.flush());
-        let flushed = match (&mut flush).now_or_never() {
-            Some(result) => result.is_ok(),
-            None => matches!(tokio::time::timeout(limit, flush).await, Ok(Ok(()))),
-        };
-        if flushed {
-            None
-        } else {
-            self.settle(Err(Outcome::Connection(Loss::Lost))).await
-        }
     }
 
     /// Applies a step's outcome: a dropped connection is closed (the session goes on), a
@@ -413,10 +403,9 @@ impl Actor {
                     return Err(Error::Diverged.into());
                 }
                 let _ = reply.send(Attached::Joined);
-                if self.conn.is_some() {
-                    // Not waited on: the old connection may be half-open.
-                    self.close_connection(CLOSE_TAKEN_OVER, "taken over");
-                }
+                // Not waited on: the old connection may be half-open (what it had not
+                // sent is replayed on the new one).
+                self.close_connection(CLOSE_TAKEN_OVER, "taken over", false);
                 self.attach(*socket, client_recv).await
             }
             Wake::Command(Some(Command::Moved { epoch })) => {
@@ -429,23 +418,21 @@ impl Actor {
             }
             Wake::Command(Some(Command::Disconnect { code, reason, done })) => {
                 if self.conn.is_some() {
-                    self.close_connection(code, &reason);
+                    self.close_connection(code, &reason, false);
                     self.disconnect(Loss::Lost).await?;
                 }
                 let _ = done.send(());
                 Ok(())
             }
             Wake::Frame(frame) => self.on_frame(frame).await,
+            Wake::WriteFailed => Err(Outcome::Connection(Loss::Lost)),
             Wake::Shared => self.check_shared().await,
             Wake::AckDue => self.send_ack().await,
             Wake::PingDue => {
                 self.ping_at = None;
                 self.catch_up_finished();
                 self.record_received().await?;
-                let recv = self.recorded_received;
-                self.write(control(&Control::Ping(recv))).await?;
-                self.acked_to_client = recv;
-                self.release_held();
+                self.acknowledge(true);
                 Ok(())
             }
             Wake::StoreRetry => {
@@ -554,8 +541,9 @@ impl Actor {
             // `welcome ended`, those messages, then `end`.
             let keep = self.config().ttl;
             self.registry.store.end(&self.key, self.epoch, keep).await?;
-            if self.conn.is_some() {
-                self.write(control(&Control::End)).await?;
+            if let Some(conn) = self.conn.as_mut() {
+                // Sent after the last messages, when the connection closes (`finish`).
+                conn.end();
             }
             return Err(Error::Ended.into());
         }
@@ -578,7 +566,7 @@ impl Actor {
             return Ok(());
         }
         self.end_session().await?;
-        self.close_connection(1000, "");
+        self.close_connection(1000, "", false);
         Err(Error::Ended.into())
     }
 
@@ -616,11 +604,10 @@ impl Actor {
                 state.recorded = last;
                 state.wake_sink();
             }
-            self.replay.extend(messages.iter().cloned());
-            if self.conn.is_some() {
-                for message in messages {
-                    self.write(data_frame(message)).await?;
-                }
+            // Sent from the replay buffer as the connection takes them.
+            self.replay.extend(messages);
+            if let Some(conn) = self.conn.as_mut() {
+                conn.wrote();
             }
         }
     }
@@ -746,12 +733,7 @@ impl Actor {
         self.ack_deadline = None;
         self.catch_up_finished();
         self.record_received().await?;
-        if self.conn.is_some() {
-            let recv = self.recorded_received;
-            self.write(control(&Control::Ack(recv))).await?;
-            self.acked_to_client = recv;
-            self.release_held();
-        }
+        self.acknowledge(false);
         Ok(())
     }
 
@@ -784,10 +766,12 @@ impl Actor {
 
     /// The first connection of a fresh session: the welcome, and the session is live.
     async fn open_fresh(&mut self, socket: WebSocket, welcome: Control) -> Step {
-        self.conn = Some(socket);
+        let limit = self.config().handshake_timeout;
+        let next = self.acknowledged + 1;
+        self.conn = Some(Connection::new(socket, &welcome, next, limit));
         self.next_in = self.received + 1;
         self.connected(true);
-        self.write(control(&welcome)).await
+        Ok(())
     }
 
     /// A resume (`client_recv`: what the client has received) on a new connection: record
@@ -798,11 +782,10 @@ impl Actor {
         self.drain_queue().await?;
         if client_recv >= self.next_out() {
             // Checked by the registry and on attach before this: a bug if it happens.
-            self.conn = Some(socket);
-            return Err(Outcome::Connection(Loss::Close(
-                1002,
-                "resume beyond the messages sent",
-            )));
+            let limit = self.config().handshake_timeout;
+            let reason = "resume beyond the messages sent".to_owned();
+            tokio::spawn(close_cleanly(socket, 1002, reason, limit));
+            return Err(Outcome::Connection(Loss::Lost));
         }
         self.held.clear();
         self.held_bytes = 0;
@@ -823,22 +806,20 @@ impl Actor {
             self.connected(false);
             return Err(error.into());
         }
-        self.conn = Some(socket);
         self.recorded_received = self.received;
         self.acked_to_client = self.received;
         self.next_in = self.received + 1;
-        self.connected(true);
         let welcome = Control::Resumed {
             session: self.id.clone(),
             recv: self.received,
             next: self.acknowledged + 1,
             window: self.config().max_incoming_bytes as u64,
         };
-        self.write(control(&welcome)).await?;
-        let replay: Vec<Message> = self.replay.iter().cloned().collect();
-        for message in replay {
-            self.write(data_frame(message)).await?;
-        }
+        // The welcome, then every message the client has not acknowledged.
+        let limit = self.config().handshake_timeout;
+        let next = self.acknowledged + 1;
+        self.conn = Some(Connection::new(socket, &welcome, next, limit));
+        self.connected(true);
         Ok(())
     }
 
@@ -867,7 +848,7 @@ impl Actor {
     /// received and restart the expiry clock. The session goes on.
     async fn disconnect(&mut self, loss: Loss) -> Result<(), Error> {
         if let Loss::Close(code, reason) = loss {
-            self.close_connection(code, reason);
+            self.close_connection(code, reason, false);
         }
         self.conn = None;
         self.catch_up_finished();
@@ -885,32 +866,25 @@ impl Actor {
     }
 
     /// Closes the connection without waiting on it (it may be half-open): the closing
-    /// handshake finishes in a task of its own, bounded by the handshake timeout.
-    fn close_connection(&mut self, code: u16, reason: &str) {
-        if let Some(socket) = self.conn.take() {
-            let limit = self.config().handshake_timeout;
-            tokio::spawn(close_cleanly(socket, code, reason.to_owned(), limit));
+    /// handshake finishes in a task of its own, bounded by the write timeout. With
+    /// `deliver`, what waits for the client goes first (`end` and the messages before it).
+    fn close_connection(&mut self, code: u16, reason: &str, deliver: bool) {
+        if let Some(conn) = self.conn.take() {
+            let outgoing = Outgoing {
+                messages: &self.replay,
+                first: self.acknowledged + 1,
+            };
+            conn.close(code, reason, deliver.then_some(outgoing));
         }
     }
 
-    /// Writes one frame; a failed or stalled write loses the connection.
-    async fn write(&mut self, message: WsMessage) -> Step {
-        let limit = self.config().handshake_timeout;
-        let Some(socket) = self.conn.as_mut() else {
-            return Ok(());
-        };
-        self.unflushed = true;
-        // Fed, not sent: the wake-up's frames go out with one flush (`flush`). Feeding
-        // waits only when the write buffer is full; only then is a timer armed.
-        let mut feed = std::pin::pin!(socket.feed(message));
-        let fed = match (&mut feed).now_or_never() {
-            Some(result) => result.is_ok(),
-            None => matches!(tokio::time::timeout(limit, feed).await, Ok(Ok(()))),
-        };
-        if fed {
-            Ok(())
-        } else {
-            Err(Outcome::Connection(Loss::Lost))
+    /// Acknowledges what was recorded as received (`ping`: asking for the client's ack).
+    fn acknowledge(&mut self, ping: bool) {
+        if let Some(conn) = self.conn.as_mut() {
+            let recv = self.recorded_received;
+            conn.acknowledge(recv, ping);
+            self.acked_to_client = recv;
+            self.release_held();
         }
     }
 
@@ -923,7 +897,8 @@ impl Actor {
             Error::Store(_) => (CLOSE_STORE_FAILED, "session store failed"),
             _ => (1000, ""),
         };
-        self.close_connection(code, reason);
+        // A session that ended sends its last messages and `end` before closing.
+        self.close_connection(code, reason, matches!(end, Error::Ended));
         if !matches!(end, Error::Ended) {
             tracing::debug!(session = %short(&self.id), "session over: {end}");
         }
@@ -957,52 +932,10 @@ fn short(id: &str) -> &str {
     id.get(..6).unwrap_or(id)
 }
 
-pub(crate) fn data_frame(message: Message) -> WsMessage {
-    match message {
-        Message::Text(text) => WsMessage::Text(text.into()),
-        message => match ws_tether::sans_io::resume::wrap(&message) {
-            Message::Binary(bytes) => WsMessage::Binary(bytes.into()),
-            Message::Text(text) => WsMessage::Text(text.into()),
-        },
-    }
-}
-
-/// A control message's frame.
-pub(crate) fn control(control: &Control) -> WsMessage {
-    match control.encode() {
-        Message::Binary(bytes) => WsMessage::Binary(bytes.into()),
-        Message::Text(text) => WsMessage::Text(text.into()),
-    }
-}
-
-/// Sends a close frame and waits (at most `limit`) for the client's, so the closing
-/// handshake is clean: the socket is not dropped with the client's close frame unread.
-pub(crate) async fn close_cleanly(
-    mut socket: WebSocket,
-    code: u16,
-    reason: String,
-    limit: Duration,
-) {
-    let close = WsMessage::Close(Some(CloseFrame {
-        code,
-        reason: reason.into(),
-    }));
-    let _ = tokio::time::timeout(limit, async {
-        // After the client's close this send fails (the reply is already queued); reading
-        // on flushes the reply and ends with the connection.
-        let _ = socket.send(close).await;
-        while let Some(Ok(frame)) = socket.next().await {
-            if matches!(frame, WsMessage::Close(_)) {
-                break;
-            }
-        }
-    })
-    .await;
-}
-
-async fn next_frame(conn: &mut Option<WebSocket>) -> Option<Result<WsMessage, axum::Error>> {
+/// Writes what waits on the connection and reads its next frame; pending without one.
+async fn activity(conn: &mut Option<Connection>, outgoing: Outgoing<'_>, read: bool) -> Activity {
     match conn {
-        Some(socket) => socket.next().await,
+        Some(conn) => conn.activity(outgoing, read).await,
         None => std::future::pending().await,
     }
 }

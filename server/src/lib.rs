@@ -4,6 +4,7 @@
 
 mod actor;
 mod config;
+mod connection;
 mod error;
 mod registry;
 mod session;

@@ -413,15 +413,15 @@ impl Registry {
         let skip = (acked - snapshot.acknowledged) as usize;
         let limit = self.config.handshake_timeout;
         let sent = tokio::time::timeout(limit, async {
-            socket.send(crate::actor::control(&welcome)).await?;
+            socket.send(crate::connection::control(&welcome)).await?;
             for message in snapshot.unacknowledged.into_iter().skip(skip) {
-                socket.send(crate::actor::data_frame(message)).await?;
+                socket.send(crate::connection::data_frame(message)).await?;
             }
-            socket.send(crate::actor::control(&Control::End)).await
+            socket.send(crate::connection::control(&Control::End)).await
         })
         .await;
         let limit = self.config.handshake_timeout;
-        tokio::spawn(crate::actor::close_cleanly(
+        tokio::spawn(crate::connection::close_cleanly(
             socket,
             1000,
             String::new(),
@@ -559,7 +559,7 @@ impl Registry {
 
 async fn close(socket: WebSocket, code: u16, reason: &str) {
     let limit = std::time::Duration::from_secs(2);
-    crate::actor::close_cleanly(socket, code, reason.to_owned(), limit).await;
+    crate::connection::close_cleanly(socket, code, reason.to_owned(), limit).await;
 }
 
 /// Removes a claim's placeholder when the claim ends, unless the session's task took the

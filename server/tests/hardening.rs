@@ -543,3 +543,68 @@ async fn a_session_resumed_elsewhere_is_released_at_once() {
     .await;
     assert_eq!(b.sessions.running(), 1);
 }
+
+/// Finding 15: a resume taking over a connection the server can't write to (a half-open
+/// peer that stopped reading, its buffers full) is welcomed at once, not after the write
+/// timeout the old connection's stalled write waits for; the session goes on with it.
+#[tokio::test]
+async fn a_takeover_of_a_stalled_connection_is_welcomed_at_once() {
+    let write_timeout = Duration::from_secs(30);
+    let config = Config::default()
+        .max_buffer_bytes(64 * 1024 * 1024)
+        .handshake_timeout(write_timeout);
+    let mut server = server(config).await;
+    let (stalled, id) = Client::hello(&server.url()).await;
+    server.started().await;
+    let mut sink = server.take_sink(&id);
+    // 24 MiB the stalled client never reads: far more than loopback's socket buffers.
+    let chunk = "x".repeat(512 * 1024);
+    let sending = tokio::spawn(async move {
+        for n in 0..48 {
+            sink.send(text(&format!("{n:02}{chunk}"))).await.unwrap();
+        }
+    });
+    // Long enough for the writes to fill the buffers and stall.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let url = server.url();
+    let resumed = tokio::time::timeout(write_timeout / 3, Client::resume(&url, &id, 0));
+    let (mut client, welcome) = resumed
+        .await
+        .expect("the welcome waited for the stalled connection's write timeout");
+    assert_eq!(welcome[..2], ["resumed".to_owned(), id.clone()]);
+    for n in 0..48 {
+        match client.recv_skipping_acks().await {
+            Got::Text(text) => assert_eq!(&text[..2], format!("{n:02}"), "in order"),
+            other => panic!("message {n}: {other:?}"),
+        }
+    }
+    within("the sends", sending).await.unwrap();
+    drop(stalled);
+}
+
+/// Finding 15's other half: a connection that takes nothing for the write timeout is
+/// dropped (the session stays, for a resume), however much the application has queued.
+#[tokio::test]
+async fn a_connection_that_takes_nothing_is_dropped_and_the_session_stays() {
+    let config = Config::default()
+        .max_buffer_bytes(64 * 1024 * 1024)
+        .handshake_timeout(Duration::from_millis(500));
+    let mut server = server(config).await;
+    let (stalled, id) = Client::hello(&server.url()).await;
+    server.started().await;
+    let mut sink = server.take_sink(&id);
+    // Not held up by the stalled connection: the sends are recorded at once.
+    let chunk = "x".repeat(512 * 1024);
+    within("the sends", async {
+        for n in 0..48 {
+            sink.send(text(&format!("{n:02}{chunk}"))).await.unwrap();
+        }
+    })
+    .await;
+    until_connected(&sink, false).await;
+    let (mut client, welcome) = Client::resume(&server.url(), &id, 0).await;
+    assert_eq!(welcome[..2], ["resumed".to_owned(), id.clone()]);
+    assert!(matches!(client.recv_skipping_acks().await, Got::Text(t) if t.starts_with("00")));
+    assert!(server.no_more_seen(), "the session did not end");
+    drop(stalled);
+}
