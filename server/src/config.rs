@@ -33,8 +33,10 @@ pub struct Config {
     /// idle whether or not the client runs a heartbeat. Default `None`: half of
     /// `idle_timeout` (15 s); must be less than `idle_timeout`.
     pub ping_interval: Option<Duration>,
-    /// How long the client has to send its first frame (`hello` or `resume`) and how long a
-    /// single write to the socket may take. Default 10 s.
+    /// How long the client has to send its first frame (`hello` or `resume`), and how long
+    /// a connection may take nothing the server writes (a client that stopped reading):
+    /// then it is dropped and the session waits for a resume. Nothing else waits on a
+    /// connection: a resume takes over a stalled one at once. Default 10 s.
     pub handshake_timeout: Duration,
     /// The session's receive window, announced in every `welcome` (spec section 5): payload
     /// bytes of the client's messages the server holds unacknowledged (waiting for the
