@@ -76,12 +76,14 @@ async fn route(ws: WebSocketUpgrade, uri: Uri, State(app): State<App>) -> Respon
     app.sessions
         .upgrade_as(ws, owner(&uri), move |session| async move {
             let id = session.id().to_owned();
-            let _ = seen.send(Seen::Started {
-                id: id.clone(),
-                resumed: session.resumed(),
-            });
+            let resumed = session.resumed();
+            // The sink is there for the test to take once it saw the session start.
             let (sink, mut stream) = session.split();
             sinks.lock().unwrap().insert(id.clone(), sink);
+            let _ = seen.send(Seen::Started {
+                id: id.clone(),
+                resumed,
+            });
             let error = loop {
                 match stream.next().await {
                     Some(Ok(incoming)) => {
