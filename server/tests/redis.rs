@@ -438,3 +438,68 @@ async fn the_old_process_releases_a_session_claimed_by_another() {
     .await;
     assert_eq!(b.server.sessions.running(), 1);
 }
+
+/// Issue #21, group commit: the saves of many sessions made while one call is in flight
+/// reach Redis together, as one request, and each is recorded in its own session.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_saves_of_many_sessions_share_one_redis_request() {
+    use ws_tether_server::{Changes, Claim, Message, Store as _};
+    const SESSIONS: usize = 50;
+    let redis = Redis::start().await;
+    let store = redis.store("group").await;
+    let ttl = Duration::from_secs(60);
+    let ids: Vec<String> = (0..SESSIONS).map(|n| format!("session-{n}")).collect();
+    let mut epochs = Vec::new();
+    for id in &ids {
+        epochs.push(store.create(id, "owner", ttl).await.unwrap());
+    }
+    // One save first: the script is loaded, later calls are one EVALSHA each.
+    let warm = [Message::Text("warm".into())];
+    store
+        .save(&ids[0], epochs[0], Changes::new().sent(1, &warm))
+        .await
+        .unwrap();
+    let calls = |info: String| -> u64 {
+        info.lines()
+            .find_map(|line| line.strip_prefix("cmdstat_evalsha:calls="))
+            .and_then(|rest| rest.split(',').next())
+            .map_or(0, |n| n.parse().unwrap())
+    };
+    let before = calls(redis.command(&["INFO", "commandstats"]).await);
+    // Redis holds every other client's commands for a moment: the saves made meanwhile
+    // wait behind the call in flight, as they do behind a slow round trip.
+    redis
+        .command::<()>(&["CLIENT", "PAUSE", "300", "ALL"])
+        .await;
+    let messages: Vec<[Message; 1]> = ids
+        .iter()
+        .map(|id| [Message::Text(format!("to {id}"))])
+        .collect();
+    let saves =
+        ids.iter()
+            .zip(&epochs)
+            .zip(&messages)
+            .enumerate()
+            .map(|(n, ((id, epoch), message))| {
+                let first = if n == 0 { 2 } else { 1 };
+                store.save(id, *epoch, Changes::new().sent(first, message))
+            });
+    for saved in futures_util::future::join_all(saves).await {
+        saved.unwrap();
+    }
+    let after = calls(redis.command(&["INFO", "commandstats"]).await);
+    assert!(
+        after - before <= 3,
+        "{SESSIONS} saves took {} Redis requests",
+        after - before
+    );
+    // Each session has its own message, and only its own.
+    for (n, id) in ids.iter().enumerate() {
+        let Claim::Live(snapshot) = store.claim(id, "owner", ttl).await.unwrap() else {
+            panic!("{id} is not live");
+        };
+        let mut expected = if n == 0 { warm.to_vec() } else { Vec::new() };
+        expected.push(Message::Text(format!("to {id}")));
+        assert_eq!(snapshot.unacknowledged, expected, "{id}");
+    }
+}

@@ -18,11 +18,20 @@
 //! of a lost session. Every change is one Lua script, which checks the epoch first, so two
 //! processes never interleave writes to one session. Times come from the Redis server's
 //! clock (`TIME`), so processes with skewed clocks agree on expiry.
+//!
+//! Group commit: the saves (every message sent, every count received) of all the sessions
+//! of a process go to Redis together. One task takes the saves waiting, sends them as one
+//! script call, answers each session with its own outcome, and takes the saves that came
+//! in meanwhile: one request per round trip whatever the number of sessions, and a save
+//! waits at most for the call in flight before its own. Each session still waits for its
+//! save before writing the message (record before write).
 
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use redis::aio::ConnectionManager;
 use redis::Script;
+use tokio::sync::{mpsc, oneshot};
 use ws_tether::Message;
 
 use super::{Changes, Claim, LostReason, Snapshot, Store, StoreFuture};
@@ -43,8 +52,24 @@ pub struct RedisStore {
     /// For [`Store::watch_claims`]'s subscription (`None` with [`RedisStore::with_connection`]).
     client: Option<redis::Client>,
     prefix: String,
-    scripts: std::sync::Arc<Scripts>,
+    scripts: Arc<Scripts>,
+    /// The group commit's queue, its task started by the first save.
+    saves: Arc<OnceLock<mpsc::UnboundedSender<SaveJob>>>,
 }
+
+/// One session's save, waiting for the group commit.
+struct SaveJob {
+    keys: [String; 2],
+    /// epoch, expiry, received, acknowledged, first number, count: as the script reads them.
+    header: [String; 6],
+    messages: Vec<Vec<u8>>,
+    reply: oneshot::Sender<Result<(), Error>>,
+}
+
+/// The most saves, and message bytes, one group commit call carries (Lua's stack bounds
+/// the arguments of one `RPUSH`; the call's size bounds its latency).
+const MAX_GROUP_SAVES: usize = 512;
+const MAX_GROUP_BYTES: usize = 4 << 20;
 
 impl std::fmt::Debug for RedisStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -57,7 +82,7 @@ impl std::fmt::Debug for RedisStore {
 struct Scripts {
     create: Script,
     claim: Script,
-    save: Script,
+    save_many: Script,
     lose: Script,
     end: Script,
     remove: Script,
@@ -123,32 +148,51 @@ if h[1] ~= ARGV[1] then return 'fenced' end
 if h[2] ~= 'live' then return 'gone' end
 ";
 
-const SAVE: &str = "
-local acked = tonumber(h[3])
-local count = #ARGV - 6
--- Checked before anything is written: a refused save changes nothing.
-if count > 0 and tonumber(ARGV[5]) > tonumber(h[4]) then return 'gap' end
-if ARGV[3] ~= '' and tonumber(ARGV[3]) > tonumber(redis.call('HGET', KEYS[1], 'recv')) then
-  redis.call('HSET', KEYS[1], 'recv', ARGV[3])
+/// The group commit: `KEYS` are the sessions' pairs of keys, `ARGV` for each session its
+/// epoch, expiry, received, acknowledged, first number and count, then its messages.
+/// Returns each session's status, in order.
+const SAVE_MANY: &str = "
+local function save(meta, out, epoch, exp, recv, ack, first, count, base)
+  local h = redis.call('HMGET', meta, 'epoch', 'state', 'acked', 'next', 'recv')
+  if not h[1] then return 'gone' end
+  if h[1] ~= epoch then return 'fenced' end
+  if h[2] ~= 'live' then return 'gone' end
+  local acked = tonumber(h[3])
+  local next = tonumber(h[4])
+  -- Checked before anything is written: a refused save changes nothing.
+  if count > 0 and first > next then return 'gap' end
+  if recv ~= '' and tonumber(recv) > tonumber(h[5]) then
+    redis.call('HSET', meta, 'recv', recv)
+  end
+  -- A retried save (its reply was lost) repeats what is there already: only the rest.
+  local known = next - first
+  if count > known then
+    redis.call('RPUSH', out, unpack(ARGV, base + known, base + count - 1))
+    redis.call('HSET', meta, 'next', first + count)
+    local left = redis.call('PTTL', meta)
+    if left > 0 then redis.call('PEXPIRE', out, left) end
+  end
+  if ack ~= '' and tonumber(ack) > acked then
+    redis.call('LTRIM', out, tonumber(ack) - acked, -1)
+    redis.call('HSET', meta, 'acked', ack)
+  end
+  if exp ~= '' then
+    local ttl = tonumber(exp)
+    redis.call('HSET', meta, 'exp', now + ttl)
+    redis.call('PEXPIRE', meta, 2 * ttl)
+    if redis.call('EXISTS', out) == 1 then redis.call('PEXPIRE', out, 2 * ttl) end
+  end
+  return 'ok'
 end
--- A retried save (its reply was lost) repeats what is there already: only the rest.
-local known = tonumber(h[4]) - tonumber(ARGV[5])
-if count > known then
-  redis.call('RPUSH', KEYS[2], unpack(ARGV, 7 + known))
-  redis.call('HSET', KEYS[1], 'next', tonumber(ARGV[5]) + count)
-  local left = redis.call('PTTL', KEYS[1])
-  if left > 0 then redis.call('PEXPIRE', KEYS[2], left) end
+local results = {}
+local a = 1
+for s = 1, #KEYS / 2 do
+  local count = tonumber(ARGV[a + 5])
+  results[s] = save(KEYS[2 * s - 1], KEYS[2 * s], ARGV[a], ARGV[a + 1], ARGV[a + 2],
+    ARGV[a + 3], tonumber(ARGV[a + 4]), count, a + 6)
+  a = a + 6 + count
 end
-if ARGV[4] ~= '' and tonumber(ARGV[4]) > acked then
-  redis.call('LTRIM', KEYS[2], tonumber(ARGV[4]) - acked, -1)
-  redis.call('HSET', KEYS[1], 'acked', ARGV[4])
-end
-if ARGV[2] ~= '' then
-  local ttl = tonumber(ARGV[2])
-  redis.call('HSET', KEYS[1], 'exp', now + ttl)
-  expire_both(2 * ttl)
-end
-return 'ok'
+return results
 ";
 
 const LOSE: &str = "
@@ -195,10 +239,11 @@ impl RedisStore {
             connection,
             client: None,
             prefix: "tether".to_owned(),
-            scripts: std::sync::Arc::new(Scripts {
+            saves: Arc::new(OnceLock::new()),
+            scripts: Arc::new(Scripts {
                 create: script(CREATE, false),
                 claim: script(CLAIM, false),
-                save: script(SAVE, true),
+                save_many: script(SAVE_MANY, false),
                 lose: script(LOSE, true),
                 end: script(END, true),
                 remove: script(REMOVE, false),
@@ -354,26 +399,36 @@ impl Store for RedisStore {
 
     fn save<'a>(&'a self, id: &'a str, epoch: u64, changes: Changes<'a>) -> StoreFuture<'a, ()> {
         Box::pin(async move {
-            let mut connection = self.connection.clone();
-            let [meta, out] = self.keys(id);
             let optional = |n: Option<u64>| n.map(|n| n.to_string()).unwrap_or_default();
-            let mut invocation = self.scripts.save.key(meta);
-            invocation
-                .key(out)
-                .arg(epoch)
-                .arg(optional(changes.expire_in.map(millis)))
-                .arg(optional(changes.received))
-                .arg(optional(changes.acknowledged))
-                .arg(changes.first_sent)
-                .arg(changes.sent.len());
-            for message in changes.sent {
-                invocation.arg(encode(message));
-            }
-            let reply: String = invocation
-                .invoke_async(&mut connection)
+            let (reply, answer) = oneshot::channel();
+            let job = SaveJob {
+                keys: self.keys(id),
+                header: [
+                    epoch.to_string(),
+                    optional(changes.expire_in.map(millis)),
+                    optional(changes.received),
+                    optional(changes.acknowledged),
+                    changes.first_sent.to_string(),
+                    changes.sent.len().to_string(),
+                ],
+                messages: changes.sent.iter().map(encode).collect(),
+                reply,
+            };
+            let saves = self.saves.get_or_init(|| {
+                let (saves, jobs) = mpsc::unbounded_channel();
+                tokio::spawn(group_commit(
+                    self.connection.clone(),
+                    self.scripts.clone(),
+                    jobs,
+                ));
+                saves
+            });
+            saves
+                .send(job)
+                .map_err(|_| unexpected("the group commit task is gone"))?;
+            answer
                 .await
-                .map_err(Error::store)?;
-            status(reply)
+                .map_err(|_| unexpected("the group commit task is gone"))?
         })
     }
 
@@ -456,5 +511,58 @@ impl Store for RedisStore {
                 .map_err(Error::store)?;
             status(reply)
         })
+    }
+}
+
+/// The group commit's task: takes every save waiting (up to a bound), sends them as one
+/// call, answers each; ends when the last clone of the store is dropped.
+async fn group_commit(
+    mut connection: ConnectionManager,
+    scripts: Arc<Scripts>,
+    mut jobs: mpsc::UnboundedReceiver<SaveJob>,
+) {
+    while let Some(first) = jobs.recv().await {
+        let mut bytes = first.messages.iter().map(Vec::len).sum::<usize>();
+        let mut group = vec![first];
+        while group.len() < MAX_GROUP_SAVES && bytes < MAX_GROUP_BYTES {
+            match jobs.try_recv() {
+                Ok(job) => {
+                    bytes += job.messages.iter().map(Vec::len).sum::<usize>();
+                    group.push(job);
+                }
+                Err(_) => break,
+            }
+        }
+        let mut invocation = scripts.save_many.prepare_invoke();
+        for job in &group {
+            invocation.key(&job.keys[0]).key(&job.keys[1]);
+            for arg in &job.header {
+                invocation.arg(arg);
+            }
+            for message in &job.messages {
+                invocation.arg(message);
+            }
+        }
+        let replies: Result<Vec<String>, _> = invocation.invoke_async(&mut connection).await;
+        match replies {
+            Ok(replies) if replies.len() == group.len() => {
+                for (job, reply) in group.into_iter().zip(replies) {
+                    let _ = job.reply.send(status(reply));
+                }
+            }
+            Ok(_) => {
+                let error = unexpected("the group commit answered a different number of saves");
+                for job in group {
+                    let _ = job.reply.send(Err(error.clone()));
+                }
+            }
+            Err(error) => {
+                // Every save of the call failed: each session retries its own.
+                let error = Error::store(error);
+                for job in group {
+                    let _ = job.reply.send(Err(error.clone()));
+                }
+            }
+        }
     }
 }
