@@ -566,7 +566,8 @@ impl Actor {
             return Ok(());
         }
         self.end_session().await?;
-        self.close_connection(1000, "", false);
+        // What the application sent before the end still goes out before the close.
+        self.close_connection(1000, "", true);
         Err(Error::Ended.into())
     }
 
