@@ -608,3 +608,39 @@ async fn a_connection_that_takes_nothing_is_dropped_and_the_session_stays() {
     assert!(server.no_more_seen(), "the session did not end");
     drop(stalled);
 }
+
+/// Finding 16's other side: what the application sent before the client's `end` reaches
+/// the client before the closing 1000, however slowly the client reads.
+#[tokio::test]
+async fn what_the_application_sent_before_the_clients_end_goes_out_before_the_close() {
+    let config = Config::default().max_buffer_bytes(32 * 1024 * 1024);
+    let mut server = Server::start_gated(Sessions::new(config).unwrap()).await;
+    let (mut client, id) = Client::hello(&server.url()).await;
+    server.started().await;
+    client.text("bye").await;
+    client.control("end").await;
+    assert_eq!(server.message().await, (1, "bye".into()));
+    // 16 MiB the client does not read yet: more than the socket buffers hold.
+    let mut sink = server.take_sink(&id);
+    let chunk = "x".repeat(1024 * 1024);
+    for n in 0..16 {
+        sink.send(text(&format!("{n:02}{chunk}"))).await.unwrap();
+    }
+    server.finish_one();
+    let mut received = 0;
+    loop {
+        match client.recv().await {
+            Got::Control(control) if control.starts_with("ack ") => continue,
+            Got::Text(text) => {
+                assert_eq!(&text[..2], format!("{received:02}"), "in order");
+                received += 1;
+            }
+            Got::Close(code, _) => {
+                assert_eq!(code, 1000);
+                break;
+            }
+            other => panic!("after {received} messages: {other:?}"),
+        }
+    }
+    assert_eq!(received, 16, "every message before the close");
+}
