@@ -474,14 +474,18 @@ impl Actor {
     }
 
     /// The application finished with the client's messages `..=seq`: they count as
-    /// received, and are acknowledged within the ack delay, or at once after `ack_every`.
+    /// received, and are acknowledged within the ack delay, or at once after `ack_every` or
+    /// with half the receive window held.
     async fn finished(&mut self, seq: u64) -> Step {
         let seq = seq.min(self.delivered);
         if seq <= self.received {
             return Ok(());
         }
         self.received = seq;
-        if self.received - self.acked_to_client >= self.config().ack_every {
+        // At once after `ack_every` messages, or when half the receive window is held: the
+        // client may soon have to wait for room, and the ack delay must not pace it.
+        let window_half_held = self.held_bytes * 2 >= self.config().max_incoming_bytes;
+        if self.received - self.acked_to_client >= self.config().ack_every || window_half_held {
             self.send_ack().await
         } else {
             if self.ack_deadline.is_none() {

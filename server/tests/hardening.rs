@@ -644,3 +644,35 @@ async fn what_the_application_sent_before_the_clients_end_goes_out_before_the_cl
     }
     assert_eq!(received, 16, "every message before the close");
 }
+
+/// The window is not throttled by the ack delay: once half of it is taken by messages the
+/// application finished with, they are acknowledged at once (as a receiver updates its
+/// window in HTTP/2 and QUIC), so a small window moves at the round trip's pace. A client
+/// keeping within a 512-byte window sends 100 messages of 100 bytes under an ack delay of a
+/// minute.
+#[tokio::test]
+async fn a_small_window_moves_without_waiting_for_the_ack_delay() {
+    let config = Config::default()
+        .max_message_bytes(256)
+        .max_incoming_bytes(512)
+        .ack_delay(Duration::from_secs(60));
+    let mut server = Server::start(Sessions::new(config).unwrap()).await;
+    let (mut client, _id) = Client::hello(&server.url()).await;
+    server.started().await;
+    let message = "m".repeat(100);
+    let (mut sent, mut acked) = (0u64, 0u64);
+    while acked < 100 {
+        // Within the window: at most 5 messages of 100 bytes unacknowledged.
+        while sent < 100 && (sent - acked + 1) * 100 <= 512 {
+            client.text(&message).await;
+            sent += 1;
+        }
+        match client.recv().await {
+            Got::Control(ack) if ack.starts_with("ack ") => acked = ack[4..].parse().unwrap(),
+            other => panic!("after {acked} acknowledged: {other:?}"),
+        }
+    }
+    for n in 1..=100 {
+        assert_eq!(server.message().await.0, n);
+    }
+}
