@@ -582,30 +582,36 @@ impl Actor {
                 // The store is down: the messages wait in the queue (the sink's flush too).
                 return Ok(());
             }
-            // Copied, and taken from the queue only once recorded: a failed save loses
-            // nothing (and its retry is idempotent: same epoch, same first number).
-            let batch: Vec<(u64, Message)> = {
-                let state = self.shared.lock();
+            // Taken from the queue, and put back at its front if the save fails: nothing is
+            // lost (and the retry is idempotent: same epoch, same first number).
+            let (first, messages): (u64, Vec<Message>) = {
+                let mut state = self.shared.lock();
                 let n = state.queue.len().min(MAX_BATCH);
-                state.queue.iter().take(n).cloned().collect()
-            };
-            let Some(&(first, _)) = batch.first() else {
-                return Ok(());
+                let Some(&(first, _)) = state.queue.front() else {
+                    return Ok(());
+                };
+                (first, state.queue.drain(..n).map(|(_, m)| m).collect())
             };
             if first != self.next_out() {
                 return Err(Outcome::Session(Error::store(
                     crate::registry::Inconsistent("the sink numbered a message out of order"),
                 )));
             }
-            let messages: Vec<Message> = batch.into_iter().map(|(_, m)| m).collect();
             let changes = Changes::new()
                 .sent(first, &messages)
                 .acknowledged(self.acknowledged);
-            self.save(changes).await?;
+            if let Err(error) = self.save(changes).await {
+                let mut state = self.shared.lock();
+                let mut n = first + messages.len() as u64;
+                for message in messages.into_iter().rev() {
+                    n -= 1;
+                    state.queue.push_front((n, message));
+                }
+                return Err(error.into());
+            }
             let last = first + messages.len() as u64 - 1;
             {
                 let mut state = self.shared.lock();
-                state.queue.drain(..messages.len());
                 state.recorded = last;
                 state.wake_sink();
             }
