@@ -15,7 +15,7 @@ use tokio::time::Instant;
 use ws_tether::sans_io::resume::{Control, Frame};
 use ws_tether::Message;
 
-use crate::connection::{close_cleanly, Activity, Connection, Outgoing};
+use crate::connection::{close_cleanly, Activity, Connection, Outbound, Outgoing};
 use crate::registry::Registry;
 use crate::session::{Incoming, Shared};
 use crate::store::{Changes, LostReason, Snapshot};
@@ -110,8 +110,9 @@ pub(crate) struct Actor {
     ack_deadline: Option<Instant>,
     /// The client acknowledged the server's messages `1..=acknowledged`.
     acknowledged: u64,
-    /// Recorded, unacknowledged messages, numbered from `acknowledged + 1`.
-    replay: VecDeque<Message>,
+    /// Recorded, unacknowledged messages, numbered from `acknowledged + 1`, as their
+    /// frames (shared bytes: sending one again copies nothing) with their payload sizes.
+    replay: VecDeque<Outbound>,
     idle_deadline: Option<Instant>,
     /// The store failed: store work waits until then (a retry), and since when it fails.
     store_retry: Option<Instant>,
@@ -199,7 +200,7 @@ impl Actor {
             acked_to_client: received,
             ack_deadline: None,
             acknowledged,
-            replay: replay.into(),
+            replay: replay.into_iter().map(Outbound::new).collect(),
             idle_deadline: None,
             ping_at: None,
             store_retry: None,
@@ -616,7 +617,7 @@ impl Actor {
                 state.wake_sink();
             }
             // Sent from the replay buffer as the connection takes them.
-            self.replay.extend(messages);
+            self.replay.extend(messages.into_iter().map(Outbound::new));
             if let Some(conn) = self.conn.as_mut() {
                 conn.wrote();
             }
@@ -729,7 +730,7 @@ impl Actor {
             )));
         }
         let count = (n - self.acknowledged) as usize;
-        let freed: usize = self.replay.drain(..count).map(|m| m.len()).sum();
+        let freed: usize = self.replay.drain(..count).map(|m| m.len).sum();
         self.acknowledged = n;
         let mut state = self.shared.lock();
         state.buffered -= freed;

@@ -47,16 +47,33 @@ pub(crate) enum Activity {
     WriteFailed,
 }
 
+/// A message of the session's replay buffer, ready to send: its frame (the bytes shared,
+/// so a send or a replay copies nothing) and its payload's size.
+pub(crate) struct Outbound {
+    frame: WsMessage,
+    pub(crate) len: usize,
+}
+
+impl Outbound {
+    pub(crate) fn new(message: Message) -> Outbound {
+        let len = message.len();
+        Outbound {
+            frame: data_frame(message),
+            len,
+        }
+    }
+}
+
 /// The session's outgoing messages, as a connection sends them: `messages[0]` is number
 /// `first`.
 #[derive(Clone, Copy)]
 pub(crate) struct Outgoing<'a> {
-    pub(crate) messages: &'a VecDeque<Message>,
+    pub(crate) messages: &'a VecDeque<Outbound>,
     pub(crate) first: u64,
 }
 
 impl Outgoing<'_> {
-    fn get(&self, seq: u64) -> Option<&Message> {
+    fn get(&self, seq: u64) -> Option<&Outbound> {
         let index = seq.checked_sub(self.first)?;
         self.messages.get(usize::try_from(index).ok()?)
     }
@@ -137,7 +154,7 @@ impl Connection {
         self.next_data = self.next_data.max(outgoing.first);
         if let Some(message) = outgoing.get(self.next_data) {
             self.next_data += 1;
-            return Some(data_frame(message.clone()));
+            return Some(message.frame.clone());
         }
         if let Some((recv, ping)) = self.ack.take() {
             let ack = if ping {
