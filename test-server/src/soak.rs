@@ -6,7 +6,7 @@
 //!
 //! Routes:
 //! - `GET /soak/resume?client=ID[&app=slow]`: a `tether.resume.v1` session; with
-//!   `app=slow` the application reads in bursts (it pauses 600 ms after every 100th
+//!   `app=slow` the application reads in bursts (it pauses 300 ms after every 100th
 //!   message), so the clients meet the receive window (512 bytes here) and acks that wait;
 //! - `GET /soak/plain?client=ID`: a plain WebSocket;
 //! - `POST /soak/close?code=1000|1001[&exit=1]`: close every WebSocket of this process
@@ -53,9 +53,14 @@ use ws_tether_server::{Config, Message, RedisStore, Session, Sessions};
 
 /// Every pushing connection sends one message per this interval.
 pub const PUSH_INTERVAL: Duration = Duration::from_millis(10);
-/// The slow application (`app=slow`) pauses this long after every this many messages.
+/// The slow application (`app=slow`) pauses this long after every this many messages:
+/// each pause fills the window (the client sends 30 messages meanwhile), and on average
+/// the application keeps up (333 messages a second at most against the client's 100),
+/// with room to catch up after a fault. (With 600 ms it could take 166 a second: the
+/// backlog each frozen or restarted server left, 200-500 messages, took longer to drain
+/// than the next faults took to come, and grew through 200 faults.)
 const SLOW_EVERY: u64 = 100;
-const SLOW_PAUSE: Duration = Duration::from_millis(600);
+const SLOW_PAUSE: Duration = Duration::from_millis(300);
 /// The sessions' receive window: small, so that the slow application's pauses fill it
 /// and the clients wait for acknowledgements (flow control under faults).
 const WINDOW_BYTES: usize = 512;
