@@ -493,6 +493,15 @@ async fn the_saves_of_many_sessions_share_one_redis_request() {
         "{SESSIONS} saves took {} Redis requests",
         after - before
     );
+    // Every key expires (a key without a time to live would stay in Redis for ever).
+    for key in [
+        "group:{session-0}",
+        "group:{session-0}:out",
+        "group:{session-1}:out",
+    ] {
+        let ttl: i64 = redis.command(&["PTTL", key]).await;
+        assert!(ttl > 0, "{key} has no time to live ({ttl})");
+    }
     // Each session has its own message, and only its own.
     for (n, id) in ids.iter().enumerate() {
         let Claim::Live(snapshot) = store.claim(id, "owner", ttl).await.unwrap() else {

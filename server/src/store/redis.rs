@@ -161,27 +161,34 @@ local function save(meta, out, epoch, exp, recv, ack, first, count, base)
   local next = tonumber(h[4])
   -- Checked before anything is written: a refused save changes nothing.
   if count > 0 and first > next then return 'gap' end
+  -- The fields that change, written with one HSET at the end.
+  local fields = {}
   if recv ~= '' and tonumber(recv) > tonumber(h[5]) then
-    redis.call('HSET', meta, 'recv', recv)
+    table.insert(fields, 'recv') table.insert(fields, recv)
   end
   -- A retried save (its reply was lost) repeats what is there already: only the rest.
   local known = next - first
   if count > known then
-    redis.call('RPUSH', out, unpack(ARGV, base + known, base + count - 1))
-    redis.call('HSET', meta, 'next', first + count)
-    local left = redis.call('PTTL', meta)
-    if left > 0 then redis.call('PEXPIRE', out, left) end
+    local pushed = count - known
+    local length = redis.call('RPUSH', out, unpack(ARGV, base + known, base + count - 1))
+    table.insert(fields, 'next') table.insert(fields, first + count)
+    -- A list made just now takes the record's time to live.
+    if length == pushed then
+      local left = redis.call('PTTL', meta)
+      if left > 0 then redis.call('PEXPIRE', out, left) end
+    end
   end
   if ack ~= '' and tonumber(ack) > acked then
     redis.call('LTRIM', out, tonumber(ack) - acked, -1)
-    redis.call('HSET', meta, 'acked', ack)
+    table.insert(fields, 'acked') table.insert(fields, ack)
   end
   if exp ~= '' then
     local ttl = tonumber(exp)
-    redis.call('HSET', meta, 'exp', now + ttl)
+    table.insert(fields, 'exp') table.insert(fields, now + ttl)
     redis.call('PEXPIRE', meta, 2 * ttl)
     if redis.call('EXISTS', out) == 1 then redis.call('PEXPIRE', out, 2 * ttl) end
   end
+  if #fields > 0 then redis.call('HSET', meta, unpack(fields)) end
   return 'ok'
 end
 local results = {}
