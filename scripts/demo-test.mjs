@@ -1,8 +1,11 @@
 // Drives the chat demo in two pages of one browser engine (ENGINE; see js/engines.mjs): a
-// message crosses between them, one page's connection is dropped by the server, a message
-// sent while it is down is queued and arrives after the reconnect. Also runs the README's
-// JavaScript example as written. Run by scripts/test-js under node:test with the test
-// server up. SCREENSHOT=1 (Chromium) saves www/screenshot.png after the reconnect.
+// message crosses between them, the heartbeat's round trip shows, one page's connection is
+// dropped by the server, a message sent while it is down is queued and arrives after the
+// session resumed; then the server restarts (every connection closed, none accepted for a
+// while) with messages sent on both sides meanwhile, and each page counts 0 lost, 0 twice.
+// Also runs the README's JavaScript example as written. Run by scripts/test-js under
+// node:test with the test server up. SCREENSHOT=1 (Chromium) saves www/screenshot.png at
+// the end.
 import { readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import { launch } from './js/engines.mjs';
@@ -34,7 +37,12 @@ let browser;
 before(async () => { browser = await launch(); });
 after(() => browser?.close());
 
-test('demo: a message crosses between two pages; a dropped page queues and delivers after the reconnect', async () => {
+const send = async (page, text) => {
+  await fill(page, 'text', text);
+  await click(page, 'send');
+};
+
+test('demo: a message crosses between two pages; a dropped page queues and delivers after the reconnect; a server restart loses nothing', async () => {
   const [a, b] = [await browser.newPage(), await browser.newPage()];
   for (const page of [a, b]) {
     await page.goto(url);
@@ -45,6 +53,7 @@ test('demo: a message crosses between two pages; a dropped page queues and deliv
   await fill(a, 'text', 'hello from alice');
   await click(a, 'send');
   await shows(b, 'the message in the other page', '#messages li', 'hello from alice');
+  await shows(a, 'the heartbeat round trip', '#rtt', ' ms', 10000);
 
   // The server refuses until the queued message has been seen (a fixed window ran out
   // before it on a busy machine: the page was back up and sent it at once).
@@ -65,6 +74,25 @@ test('demo: a message crosses between two pages; a dropped page queues and deliv
   await shows(a, 'the queued message delivered', '#messages li.mine:not(.queued)', 'sent while down');
   const events = await a.evaluate(() => [...document.querySelectorAll('#events li')].map((li) => li.textContent));
   if (!events.some((e) => e.includes('retry 1'))) throw new Error(`no retry in the event log: ${events}`);
+  await shows(a, 'the session resumed', '#events li', 'session resumed');
+
+  // The server restarts: both pages lose their connections; what each sends meanwhile, and
+  // what the other said, arrives once both are back.
+  await click(b, 'restart');
+  for (const page of [a, b]) await badge(page, 'reconnecting', 5000);
+  await send(a, 'from alice during the restart');
+  await send(b, 'from bob during the restart');
+  for (const page of [a, b]) await badge(page, 'open', 20000);
+  for (const page of [a, b]) {
+    await shows(page, "alice's message after the restart", '#messages li', 'from alice during the restart');
+    await shows(page, "bob's message after the restart", '#messages li', 'from bob during the restart');
+  }
+  await send(b, 'after the restart');
+  await shows(a, 'a message after the restart', '#messages li', 'after the restart');
+  for (const page of [a, b]) {
+    // Each page received all 5 messages (its own included), none lost or twice.
+    await shows(page, 'the counter', '#lost', '5 received · 0 lost · 0 twice');
+  }
   if (process.env.SCREENSHOT && a.screenshot) await a.screenshot('www/screenshot.png');
   for (const page of [a, b]) {
     const errors = await page.evaluate(() => window.pageErrors);

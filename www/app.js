@@ -28,14 +28,38 @@ function show(message, { mine = false, queued = false } = {}) {
   $('messages').scrollTop = $('messages').scrollHeight;
 }
 
+// Every message carries its tab and a number, so each page counts what it lost or got twice
+// (with resume: none, however often the connection drops).
+let sent = 0;
+const last = new Map();
+const counts = { lost: 0, duplicated: 0, received: 0 };
+function count(message) {
+  const before = last.get(message.tab) ?? 0;
+  if (message.n <= before) counts.duplicated += 1;
+  else {
+    counts.lost += message.n - before - 1;
+    last.set(message.tab, message.n);
+  }
+  counts.received += 1;
+  $('lost').textContent = `${counts.received} received · ${counts.lost} lost · ${counts.duplicated} twice`;
+  $('lost').dataset.lost = String(counts.lost + counts.duplicated);
+}
+
 await init();
-const ws = new ReconnectingWebSocket(`ws://${location.host}/room?id=${tab}`, [], {
+// The chat room speaks the resume protocol (ws-tether-server): what is said while a tab is
+// away reaches it when it comes back, and what it sent meanwhile goes out once.
+const ws = new ReconnectingWebSocket(`ws://${location.host}/chat?id=${tab}`, [], {
   minDelay: 250,
   maxDelay: 5000,
-  heartbeat: { interval: 5000, timeout: 5000 },
+  heartbeat: { interval: 2000, timeout: 5000 },
+  resume: true,
 });
 
 ws.addEventListener('open', () => { badge('open', 'open'); log('open'); });
+ws.addEventListener('resumed', (e) => {
+  log(`session resumed: nothing lost (${e.detail.resent} of this tab's messages sent again)`);
+});
+ws.addEventListener('sessionlost', (e) => log(`session lost (${e.detail.reason})`));
 ws.addEventListener('reconnecting', (e) => {
   const { attempt, delay, code } = e.detail;
   badge('reconnecting', `reconnecting ${attempt}`);
@@ -52,6 +76,7 @@ ws.addEventListener('rtt', (e) => { $('rtt').textContent = `rtt ${e.detail.toFix
 ws.addEventListener('message', (e) => {
   let message;
   try { message = JSON.parse(e.data); } catch { return; }
+  count(message);
   const pending = document.querySelector(`#messages li[data-key="${message.key}"]`);
   if (pending) pending.remove();
   show(message, { mine: message.tab === tab });
@@ -61,7 +86,8 @@ $('composer').addEventListener('submit', (e) => {
   e.preventDefault();
   const text = $('text').value.trim();
   if (!text) return;
-  const message = { key: `${tab}-${Date.now()}-${Math.random()}`, tab, from: $('name').value || tab, text };
+  sent += 1;
+  const message = { key: `${tab}-${sent}`, tab, n: sent, from: $('name').value || tab, text };
   try {
     const outcome = ws.send(JSON.stringify(message));
     if (outcome === 'queued') {
@@ -77,6 +103,10 @@ $('composer').addEventListener('submit', (e) => {
 $('drop').addEventListener('click', async () => {
   log('asking the server to drop this connection');
   await fetch(`/control/drop-all?id=${tab}`);
+});
+$('restart').addEventListener('click', async () => {
+  log('restarting the server: every connection closed, none accepted for 3 s');
+  await fetch('/control/restart?ms=3000');
 });
 $('reconnect').addEventListener('click', () => ws.reconnect());
 $('close').addEventListener('click', () => ws.close(1000, 'bye'));

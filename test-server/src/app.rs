@@ -33,7 +33,9 @@ pub fn router(state: Arc<Shared>) -> Router {
     let mut app = Router::new()
         .route("/stats", get(stats).post(stats))
         .route(crate::resume::PATH, get(crate::resume::handle))
+        .route(crate::chat::PATH, get(crate::chat::handle))
         .route("/control/drop-all", get(drop_all).post(drop_all))
+        .route("/control/restart", get(restart).post(restart))
         .route("/control/refuse", get(refuse).post(refuse))
         .route("/control/mute-pings", get(mute_pings).post(mute_pings))
         .route("/control/reset", get(reset).post(reset))
@@ -139,6 +141,20 @@ async fn refuse(State(state): State<Arc<Shared>>, Query(q): Query<ControlQuery>)
             state.refuse_for(ms);
             tracing::info!(ms, "control: refusing handshakes");
             Json(json!({ "refusing_ms": ms })).into_response()
+        }
+        Err(msg) => text(StatusCode::BAD_REQUEST, msg),
+    }
+}
+
+/// As a restarting server: every connection closed (1012, the resume sessions stay) and
+/// handshakes refused for `ms`.
+async fn restart(State(state): State<Arc<Shared>>, Query(q): Query<ControlQuery>) -> Response {
+    match window_ms(&q) {
+        Ok(ms) => {
+            state.refuse_for(ms);
+            let dropped = state.drop_all(None);
+            tracing::info!(ms, "control: restart");
+            Json(json!({ "restarting_ms": ms, "dropped": dropped })).into_response()
         }
         Err(msg) => text(StatusCode::BAD_REQUEST, msg),
     }

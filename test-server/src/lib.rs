@@ -20,6 +20,7 @@
 //! ```
 
 pub mod app;
+pub mod chat;
 pub mod config;
 mod conn;
 pub mod garbage;

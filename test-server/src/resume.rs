@@ -87,6 +87,21 @@ impl ResumeSessions {
         Ok(self.lock().entry(key).or_insert(sessions).clone())
     }
 
+    /// The `Sessions` of `id` with the default configuration (the chat demo's, one per
+    /// tab, so `/control/drop-all?id=TAB` drops one tab's connection).
+    pub async fn plain(
+        &self,
+        id: &str,
+        redis: Option<&str>,
+    ) -> Result<Sessions, ws_tether_server::Error> {
+        let key = Key {
+            id: id.to_owned(),
+            ttl_ms: None,
+            overflow_bytes: None,
+        };
+        self.get(key, redis).await
+    }
+
     /// Closes the connections of every session (of `only_id`'s, if given); they resume.
     pub fn drop_all(&self, only_id: Option<&str>) {
         let all: Vec<Sessions> = {

@@ -39,8 +39,10 @@ pub struct State {
     refuse_until: Mutex<Option<Instant>>,
     mute_until: Mutex<Option<Instant>>,
     room: broadcast::Sender<Message>,
-    /// The `/resume` route's sessions, per test id.
+    /// The `/resume` route's sessions, per test id (and the chat's, per tab).
     pub resume: crate::resume::ResumeSessions,
+    /// The chat demo's room (`/chat`).
+    pub chat: crate::chat::Room,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -68,6 +70,7 @@ impl State {
             mute_until: Mutex::new(None),
             room,
             resume: Default::default(),
+            chat: Default::default(),
         }
     }
 
