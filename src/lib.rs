@@ -34,6 +34,7 @@ pub use crate::core::message::{Event, Message, ReadyState};
 pub use crate::core::policy::{
     ClosePolicy, Disconnect, Heartbeat, Pong, ACK_TIMEOUT_REASON, CONNECT_TIMEOUT_REASON,
     DEFAULT_QUEUE_BYTES, HANDSHAKE_FAILED_REASON, HEARTBEAT_TIMEOUT_CODE, HEARTBEAT_TIMEOUT_REASON,
+    MIN_HEARTBEAT,
 };
 pub use crate::core::queue::{Overflow, SendOutcome};
 pub use crate::core::resume::{LostReason, Resume, RESUME_UNSUPPORTED_REASON};

@@ -133,6 +133,10 @@ pub enum ConnectionEvent {
     /// next connection instead; this event means replay is off (or the socket stopped for
     /// good), so it was not sent and comes back to you.
     Unsent(Message),
+    /// A queued message the [`Overflow::DropOldest`](crate::Overflow::DropOldest) overflow
+    /// evicted to make room for a newer one: it will not be sent and comes back to you (the
+    /// send that evicted it reported how many, [`SendOutcome::Queued`]). Oldest first.
+    Evicted(Message),
     /// With resume: the connection continues the session. Sent after `Open`.
     Resumed {
         /// The session's identifier, as the server issued it.
@@ -689,7 +693,7 @@ impl Machine {
         self.drop_socket(1000, HANDSHAKE_FAILED_REASON);
         let close = CloseInfo {
             code: 1006,
-            reason: format!("{HANDSHAKE_FAILED_REASON}: {reason}"),
+            reason: [HANDSHAKE_FAILED_REASON, ": ", reason].concat(),
             was_clean: false,
         };
         self.lost(close, now);
@@ -869,7 +873,7 @@ impl Machine {
         self.drop_socket(1000, PROTOCOL_ERROR_REASON);
         let close = CloseInfo {
             code: 1006,
-            reason: format!("{PROTOCOL_ERROR_REASON}: {why}"),
+            reason: [PROTOCOL_ERROR_REASON, ": ", why].concat(),
             was_clean: false,
         };
         self.lost(close, now);
@@ -1346,7 +1350,7 @@ impl Machine {
         match self.phase {
             Phase::Open { id, .. } if self.cfg.resume.is_some() => {
                 // Through the queue: the bound covers what awaits its acknowledgement.
-                match self.queue.push(message)? {
+                match self.enqueue(message)? {
                     SendOutcome::Dropped => Ok(SendOutcome::Dropped),
                     queued => {
                         self.write_queued(id);
@@ -1365,8 +1369,17 @@ impl Machine {
             }
             Phase::Closing { .. } | Phase::Stopped | Phase::Closed => Err(Error::Stopped),
             _ if !self.cfg.replay => Err(Error::NotOpen),
-            _ => self.queue.push(message),
+            _ => self.enqueue(message),
         }
+    }
+
+    /// Queues a sent message; what it evicts comes back as [`ConnectionEvent::Evicted`].
+    fn enqueue(&mut self, message: Message) -> Result<SendOutcome, Error> {
+        let outcome = self.queue.push(message);
+        for old in self.queue.take_evicted() {
+            self.emit(ConnectionEvent::Evicted(old));
+        }
+        outcome
     }
 
     /// The error `send` would return for a message of `len` bytes now, without sending one:

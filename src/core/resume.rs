@@ -400,7 +400,7 @@ fn ascii(bytes: &[u8]) -> String {
 }
 
 /// `n` in decimal, without `core::fmt`.
-fn decimal(mut n: u64) -> String {
+pub(crate) fn decimal(mut n: u64) -> String {
     let mut digits = Vec::with_capacity(20);
     loop {
         digits.push(b'0' + (n % 10) as u8);

@@ -1,11 +1,11 @@
 //! Input checks for opening a socket: the subprotocol list, and the URL where no browser
-//! parses it (natively; in the browser its own URL parser decides, see `web::url`).
+//! parses it (natively; in the browser its own URL parser decides, see `web::url`, and this
+//! check says which part of a URL it refused is wrong).
 
 use crate::Error;
 
 /// Checks what a browser would reject with a `SyntaxError`, with an error that says why.
-/// (In the browser its own URL parser does this instead.)
-#[cfg_attr(target_arch = "wasm32", allow(dead_code))]
+/// (In the browser its own URL parser decides; this names what is wrong when it refuses.)
 pub(crate) fn check_url(url: &str) -> Result<(), Error> {
     let invalid = |reason| Error::InvalidUrl {
         url: url.to_owned(),
@@ -48,6 +48,17 @@ pub(crate) fn check_url(url: &str) -> Result<(), Error> {
     let host = authority.rsplit('@').next().unwrap_or_default();
     if host.is_empty() || host.starts_with(':') {
         return Err(invalid("the host is empty"));
+    }
+    // After an IPv6 literal's `]`, or after the last `:` of any other host.
+    let port = match host.rsplit_once(']') {
+        Some((_, after)) => after.strip_prefix(':'),
+        None => host.rsplit_once(':').map(|(_, port)| port),
+    };
+    if port.is_some_and(|p| {
+        !p.bytes().all(|b| b.is_ascii_digit())
+            || p.parse::<u32>().map_or(!p.is_empty(), |n| n > 65535)
+    }) {
+        return Err(invalid("the port is not a number from 0 to 65535"));
     }
     if trimmed.contains('#') {
         return Err(invalid("WebSocket URLs may not have a fragment (#...)"));
@@ -96,6 +107,9 @@ mod tests {
             "WS://example.com/a?b=c",
             "ws://user@host:1/",
             "ws://[::1]:9000/x",
+            "ws://[::1]/x",
+            "ws://host:65535",
+            "ws://host:/",
         ] {
             assert_eq!(check_url(url), Ok(()), "{url}");
         }
@@ -126,6 +140,10 @@ mod tests {
             ("ws://:80/x", "host"),
             ("ws://host/a#frag", "fragment"),
             ("ws://host/a b", "whitespace"),
+            ("http://not a url", "whitespace"),
+            ("ws://127.0.0.1:99999/", "port"),
+            ("ws://host:port/", "port"),
+            ("ws://[::1]:65536", "port"),
         ] {
             match check_url(url) {
                 Err(Error::InvalidUrl { reason, .. }) => {
