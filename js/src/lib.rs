@@ -142,12 +142,17 @@ thread_local! {
     /// The `Io` of the input being fed, for the policy functions the machine calls. Held
     /// only during that input: the core keeps no JavaScript object, so nothing in wasm
     /// keeps a dropped socket alive.
-    static CURRENT_IO: RefCell<Option<Io>> = const { RefCell::new(None) };
+    /// A `Cell`, not a `RefCell`: its borrow checks would link panic formatting.
+    static CURRENT_IO: Cell<Option<Io>> = const { Cell::new(None) };
 }
 
 /// Calls `f` with the `Io` of the input being fed (`None` outside one).
 pub(crate) fn with_io<R>(f: impl FnOnce(&Io) -> R) -> Option<R> {
-    let io = CURRENT_IO.with(|current| current.borrow().clone());
+    let io = CURRENT_IO.with(|current| {
+        let io = current.take();
+        current.set(io.clone());
+        io
+    });
     io.map(|io| f(&io))
 }
 
@@ -337,7 +342,9 @@ impl Core {
             let Ok(mut machine) = self.machine.try_borrow_mut() else {
                 return;
             };
-            let mut pending = self.pending.borrow_mut();
+            let Ok(mut pending) = self.pending.try_borrow_mut() else {
+                return; // only this loop borrows it
+            };
             while let Some(action) = machine.poll_action() {
                 pending.push_back(action);
             }

@@ -170,6 +170,16 @@ pub enum ConnectionEvent {
     },
 }
 
+/// `"{prefix}: {detail}"`, without `format!` or `concat` (their formatting and overflow
+/// checks would link `core::fmt`'s padding into the npm package's wasm).
+fn joined(prefix: &str, detail: &str) -> String {
+    let mut text = String::with_capacity(prefix.len() + 2 + detail.len());
+    text.push_str(prefix);
+    text.push_str(": ");
+    text.push_str(detail);
+    text
+}
+
 /// What the driver must do, in the order returned by [`Machine::poll_action`].
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -693,7 +703,7 @@ impl Machine {
         self.drop_socket(1000, HANDSHAKE_FAILED_REASON);
         let close = CloseInfo {
             code: 1006,
-            reason: [HANDSHAKE_FAILED_REASON, ": ", reason].concat(),
+            reason: joined(HANDSHAKE_FAILED_REASON, reason),
             was_clean: false,
         };
         self.lost(close, now);
@@ -821,8 +831,9 @@ impl Machine {
                     self.write_queued(id);
                 }
                 // Every answer to a ping is an ack: it answers the oldest one outstanding.
+                // (Not `remove(0)`: its index check links integer formatting into the wasm.)
                 if let Some(&seq) = self.unanswered.first() {
-                    self.unanswered.remove(0);
+                    self.unanswered.retain(|s| *s != seq);
                     self.pong(seq, now);
                 }
             }
@@ -873,7 +884,7 @@ impl Machine {
         self.drop_socket(1000, PROTOCOL_ERROR_REASON);
         let close = CloseInfo {
             code: 1006,
-            reason: [PROTOCOL_ERROR_REASON, ": ", why].concat(),
+            reason: joined(PROTOCOL_ERROR_REASON, why),
             was_clean: false,
         };
         self.lost(close, now);
