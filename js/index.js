@@ -105,14 +105,12 @@ export class ReconnectingWebSocket extends EventTarget {
     // Converted as WebIDL converts them (a Symbol is a TypeError), once.
     this.#source = typeof url === 'function' ? url : `${url}`;
     this.#protocols = protocolList(protocols);
-    // The browser's socket checks the list when created, which a URL function delays: it is
-    // checked now, so a bad list throws here as it does with a URL string. (The browser's rule,
-    // here rather than the core's check_protocols: passing a list into wasm costs 1 KB.)
+    // The browser's socket checks the list when created, which a URL function delays: the
+    // core checks it now, so a bad list throws here as it does with a URL string.
     if (typeof url === 'function') {
       this.#protocols.forEach((p, i, list) => {
-        if (!/^[!#-'*+.^-z|~\w-]+$/.test(p) || list.indexOf(p) < i) {
-          throw new DOMException(`Failed to construct 'WebSocket': the subprotocol '${p}' is invalid or listed twice (each must be an HTTP token, once)`, 'SyntaxError');
-        }
+        const why = Core.checkProtocol(p, list.indexOf(p) < i);
+        if (why) throw new DOMException(`Failed to construct 'WebSocket': subprotocol '${p}': ${why}`, 'SyntaxError');
       });
     }
     const [args, policies] = readOptions(options); // throws a TypeError naming a bad option
@@ -767,9 +765,10 @@ const CORE_FIELDS = {
 };
 
 const badOption = (field, allowed) => new TypeError(`ReconnectingWebSocket option \`${field}\`: expected ${allowed}`);
-/** Own keys of `object` not among `known`: a TypeError naming the first (a typo, usually). */
+/** An own key of `object` not among `known` (and not undefined): a TypeError naming it (a
+ * typo, usually). */
 const unknownKey = (object, known, what, field) => {
-  const key = Object.keys(object).find((k) => !known.includes(k));
+  const key = Object.keys(object).find((k) => !known.includes(k) && object[k] !== undefined);
   if (key !== undefined) throw new TypeError(`ReconnectingWebSocket has no ${what} \`${key}\`; ${field} are: ${known.join(', ')}`);
 };
 /** Each of `keys` read from `object` as a WebIDL dictionary reads its members (inherited

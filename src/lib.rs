@@ -79,6 +79,7 @@ pub use crate::socket::{
 pub mod sans_io {
     pub use crate::core::clock::{from_millis, seed, Clock, MAX_TIMER};
     pub use crate::core::machine::{Action, ConnId, Machine, Time, Timer};
+    pub use crate::core::validate::check_protocol;
 
     /// The wire format of the resume protocol (`docs/resume-protocol.md`), both directions:
     /// the one codec the client's machine and `ws-tether-server` share.

@@ -18,7 +18,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::time::Duration;
 use wasm_bindgen::prelude::*;
-use ws_tether::sans_io::{seed, Action, Clock, Machine, Timer};
+use ws_tether::sans_io::{check_protocol, seed, Action, Clock, Machine, Timer};
 use ws_tether::{
     CloseCode, CloseInfo, ConnectionEvent, Error, Message, ReadyState, SendOutcome, StopReason,
     MAX_CLOSE_REASON_BYTES,
@@ -613,6 +613,14 @@ impl Core {
             return BAD_CLOSE_REASON;
         }
         u32::from(code)
+    }
+
+    /// Checks one subprotocol of a list as `new WebSocket` does (`listed`: it came earlier in
+    /// the list), for a URL function, whose socket is created later: `undefined`, or why the
+    /// list is refused. One at a time: a list crossing into wasm costs 1 KB.
+    #[wasm_bindgen(js_name = checkProtocol)]
+    pub fn check_protocol(protocol: &str, listed: bool) -> JsValue {
+        check_protocol(protocol, listed).map_or_else(JsValue::from_str, |()| JsValue::UNDEFINED)
     }
 
     fn read<R>(&self, f: impl FnOnce(&Machine) -> R, inside_policy: R) -> R {
