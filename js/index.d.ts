@@ -135,7 +135,9 @@ export interface ReconnectingWebSocketOptions {
 }
 
 export interface HeartbeatPing {
+  /** ms of silence before a ping, at least 10. */
   interval: number;
+  /** ms a ping may go unanswered (nothing received), at least 10. */
   timeout: number;
   /** The ping to send: fixed, or made from the ping's number (1, 2, ...). */
   ping?: string | ArrayBuffer | ArrayBufferView | ((n: number) => string | ArrayBuffer | ArrayBufferView);
