@@ -31,7 +31,8 @@ export interface ReconnectingDetail extends CloseDetail {
 export interface DroppedDetail {
   reason: 'overflow' | 'not-sent' | 'closed';
   count: number;
-  /** The message itself, when it is a single one. */
+  /** The message itself, when it is a single one (always, for "overflow" and "not-sent":
+   * binary data as an ArrayBuffer of its bytes). */
   data?: string | ArrayBuffer | Blob | ArrayBufferView;
 }
 
@@ -99,9 +100,10 @@ export interface ReconnectingWebSocketOptions {
   /**
    * Application heartbeat, in your server's format. Default off. Any message received counts
    * as proof of life, so `timeout` must outlast the server's longest quiet period.
-   * - `{ interval, timeout }`: we ping after `interval` ms of silence ("\u0001ping:<n>",
-   *   answered by "\u0001pong:<n>": ws-tether's format), dead if nothing arrives within
-   *   `timeout`; `ping` and `pong` set your server's format.
+   * - `{ interval, timeout }` (each at least 10 ms): we ping after `interval` ms of silence
+   *   ("\u0001ping:<n>", answered by "\u0001pong:<n>": ws-tether's format, or by the ping
+   *   itself from a plain echo server), dead if nothing arrives within `timeout`; `ping` and
+   *   `pong` set your server's format.
    * - `{ timeout, answer }`: the server pings; `answer(data)` returns the reply to its ping
    *   (null for other messages). Dead after `timeout` ms of silence.
    * - `{ timeout, mode: 'silence' }`: the server pushes on its own; dead after `timeout` ms
@@ -133,7 +135,9 @@ export interface ReconnectingWebSocketOptions {
 }
 
 export interface HeartbeatPing {
+  /** ms of silence before a ping, at least 10. */
   interval: number;
+  /** ms a ping may go unanswered (nothing received), at least 10. */
   timeout: number;
   /** The ping to send: fixed, or made from the ping's number (1, 2, ...). */
   ping?: string | ArrayBuffer | ArrayBufferView | ((n: number) => string | ArrayBuffer | ArrayBufferView);
@@ -222,7 +226,8 @@ export class ReconnectingWebSocket extends EventTarget {
    * sent so far; rejects with an InvalidStateError if the socket stops first.
    */
   flush(): Promise<void>;
-  /** Drops the current connection and dials at once (also after giving up). */
+  /** Drops the current connection and dials at once (also after giving up). An open
+   * connection it drops fires `close` (1000, "reconnect"), as after `close()`. */
   reconnect(): void;
 
   addEventListener<K extends keyof ReconnectingWebSocketEventMap>(

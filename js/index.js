@@ -102,8 +102,17 @@ export class ReconnectingWebSocket extends EventTarget {
     if (ready === null) {
       throw new Error('ws-tether: call `await init()` once before creating a ReconnectingWebSocket');
     }
-    this.#source = typeof url === 'function' ? url : String(url);
-    this.#protocols = protocols;
+    // Converted as WebIDL converts them (a Symbol is a TypeError), once.
+    this.#source = typeof url === 'function' ? url : `${url}`;
+    this.#protocols = protocolList(protocols);
+    // The browser's socket checks the list when created, which a URL function delays: the
+    // core checks it now, so a bad list throws here as it does with a URL string.
+    if (typeof url === 'function') {
+      this.#protocols.forEach((p, i, list) => {
+        const why = Core.checkProtocol(p, list.indexOf(p) < i);
+        if (why) throw new DOMException(`Failed to construct 'WebSocket': subprotocol '${p}': ${why}`, 'SyntaxError');
+      });
+    }
     const [args, policies] = readOptions(options); // throws a TypeError naming a bad option
     try {
       this.#core = new Core(...args);
@@ -144,6 +153,12 @@ export class ReconnectingWebSocket extends EventTarget {
     try {
       for (let input; (input = this.#later.shift() ?? this.#takeClose());) {
         if (input[0] >= IN.RECONNECT) this.#outbox = this.#outbox.filter((x) => x.k !== KIND.NOTE);
+        // reconnect() drops an open connection: it closes as after close(1000, 'reconnect'),
+        // which it sends (an attempt still connecting is dropped without events).
+        if (input[0] === IN.RECONNECT && this.#opened && this.#core.readyState === STATES.OPEN) {
+          this.#opened = false;
+          this.#post(closeEvent(1000, 'reconnect', true));
+        }
         this.#core.feed(this.#io, ...input);
       }
     } finally {
@@ -217,7 +232,7 @@ export class ReconnectingWebSocket extends EventTarget {
       },
       (_, __, ___, ____, ms) => this.#post(new CustomEvent('rtt', { detail: ms }), KIND.NOTE),
       (text) => this.#dropped('not-sent', 1, text),
-      (_, __, ___, ____, count) => this.#dropped('overflow', count),
+      (text) => this.#dropped('overflow', 1, text),
       (reason, code, wasClean, _, why, unsent) => {
         // Stopped: nothing may keep running or keep this object alive.
         this.#timers.forEach(clearTimeout);
@@ -269,10 +284,12 @@ export class ReconnectingWebSocket extends EventTarget {
       },
       handshake: (id) => this.#runHandshake(id),
       event: (kind, a, b, code, text, wasClean, wasOpen) => events[kind](text, code, wasClean, wasOpen, a, b),
-      unsentBytes: (bytes, lost) => {
+      // A binary message as the `event` kind of its text twin: unsent (4), evicted (5) or
+      // unconfirmed (9).
+      unsentBytes: (bytes, kind) => {
         const data = bytes.slice().buffer;
-        if (lost) unconfirmed.push(data);
-        else this.#dropped('not-sent', 1, data);
+        if (kind === 9) unconfirmed.push(data);
+        else events[kind](data);
       },
       // backoff (kind 0): ms, -1 to stop; closePolicy (kind 1): 1 retry, 0 stop.
       policy: (kind, attempt, elapsed, code, reason, wasClean, wasOpen) => {
@@ -734,9 +751,10 @@ function closeFailure(result) {
 
 const OPTIONS = ['minDelay', 'maxDelay', 'factor', 'jitter', 'maxRetries', 'backoff', 'connectTimeout', 'stableAfter', 'closePolicy', 'heartbeat', 'handshake', 'queueMaxBytes', 'overflow', 'replay', 'resume'];
 const RESUME = 'true, false, or { ackDelay, ackEvery } (milliseconds above 0, an integer >= 1)';
+const HEARTBEAT_KEYS = ['interval', 'timeout', 'ping', 'pong', 'answer', 'mode'];
 const MS = 'a number of milliseconds >= 0';
 const WHOLE = 'an integer from 0 to 4294967295';
-const HEARTBEAT = '{ interval, timeout } in milliseconds above 0 (with ping and pong for your server\'s format), { timeout, answer } when the server pings, { timeout, mode: "silence" } when it pushes, or false';
+const HEARTBEAT = '{ interval, timeout } in milliseconds, at least 10 (with ping and pong for your server\'s format), { timeout, answer } when the server pings, { timeout, mode: "silence" } when it pushes, or false';
 // The library's names for what it checks across fields, in JavaScript's terms.
 const CORE_FIELDS = {
   'backoff.min': ['minDelay', 'a number of milliseconds above 0'],
@@ -744,10 +762,18 @@ const CORE_FIELDS = {
   'backoff.factor': ['factor', 'a finite number >= 1'],
   'backoff.max_attempts': ['maxRetries', WHOLE],
   connect_timeout: ['connectTimeout', 'a number of milliseconds above 0'],
-  heartbeat: ['heartbeat', '{ interval, timeout } in milliseconds above 0, or false'],
 };
 
 const badOption = (field, allowed) => new TypeError(`ReconnectingWebSocket option \`${field}\`: expected ${allowed}`);
+/** An own key of `object` not among `known` (and not undefined): a TypeError naming it (a
+ * typo, usually). */
+const unknownKey = (object, known, what, field) => {
+  const key = Object.keys(object).find((k) => !known.includes(k) && object[k] !== undefined);
+  if (key !== undefined) throw new TypeError(`ReconnectingWebSocket has no ${what} \`${key}\`; ${field} are: ${known.join(', ')}`);
+};
+/** Each of `keys` read from `object` as a WebIDL dictionary reads its members (inherited
+ * ones too), skipping undefined. */
+const members = (object, keys) => keys.map((k) => [k, object[k]]).filter(([, v]) => v !== undefined);
 const isObject = (v) => v !== null && typeof v === 'object';
 const isBytes = (v) => ArrayBuffer.isView(v) || (isObject(v) && tag(v) === 'ArrayBuffer');
 const whole = (v) => typeof v === 'number' && v >= 0 && v <= 0xffffffff && Number.isInteger(v);
@@ -761,7 +787,7 @@ function readOptions(options) {
   // closePolicy, heartbeat kind, interval, timeout, ping kind, ping text, pong, queueMaxBytes,
   // overflow, replay, handshake, resume's ack delay (NaN: off, 0: default) and ack count:
   // see js/src/options.rs.
-  const args = [NaN, NaN, NaN, 0, NaN, false, NaN, NaN, false, 0, NaN, NaN, 0, '', false, NaN, 0, true, false, NaN, NaN];
+  const args = [NaN, NaN, undefined, 0, NaN, false, NaN, NaN, false, 0, NaN, NaN, 0, '', false, NaN, 0, true, false, NaN, NaN];
   const policies = {};
   if (options === undefined || options === null) return [args, policies];
   if (!isObject(options)) throw new TypeError('ReconnectingWebSocket options must be an object');
@@ -780,10 +806,8 @@ function readOptions(options) {
     if (typeof v !== 'string' || i < 0) throw badOption(field, `"${a}", "${b}" or "${c}"`);
     return i;
   };
-  for (const name of Object.keys(options)) {
-    const v = options[name];
-    if (v === undefined) continue;
-    if (!OPTIONS.includes(name)) throw new TypeError(`ReconnectingWebSocket has no option \`${name}\`; the options are: ${OPTIONS.join(', ')}`);
+  unknownKey(options, OPTIONS, 'option', 'the options');
+  for (const [name, v] of members(options, OPTIONS)) {
     switch (name) {
       case 'minDelay': args[0] = millis(v, name); break;
       case 'maxDelay': args[1] = millis(v, name); break;
@@ -817,9 +841,8 @@ function readOptions(options) {
         if (v === true) args[19] = 0;
         else if (isObject(v)) {
           args[19] = 0;
-          for (const key of Object.keys(v)) {
-            const x = v[key];
-            if (x === undefined) continue;
+          unknownKey(v, ['ackDelay', 'ackEvery'], 'resume key', 'its keys');
+          for (const [key, x] of members(v, ['ackDelay', 'ackEvery'])) {
             if (key === 'ackDelay' && typeof x === 'number' && x > 0 && x !== Infinity) args[19] = x;
             else if (key === 'ackEvery' && whole(x) && x >= 1) args[20] = x;
             else throw badOption(name, RESUME);
@@ -848,8 +871,8 @@ function readHeartbeat(hb, policies) {
     if (typeof v !== 'number' || !(v > 0) || v === Infinity) throw bad();
     return v;
   };
-  for (const key of Object.keys(hb)) {
-    const v = hb[key];
+  unknownKey(hb, HEARTBEAT_KEYS, 'heartbeat key', 'its keys');
+  for (const [key, v] of members(hb, HEARTBEAT_KEYS)) {
     if (key === 'interval') interval = ms(v);
     else if (key === 'timeout') timeout = ms(v);
     else if (key === 'ping' && typeof v === 'string') [ping, text] = [1, v];
@@ -901,6 +924,15 @@ class Inbox {
   drain() { return this.#items.splice(0); }
 }
 
+/** The `protocols` argument as WebIDL converts `(DOMString or sequence<DOMString>)`. */
+function protocolList(protocols) {
+  if (protocols === undefined) return [];
+  if (isObject(protocols) || typeof protocols === 'function') {
+    if (protocols[Symbol.iterator] != null) return Array.from(protocols, (p) => `${p}`);
+  }
+  return [`${protocols}`];
+}
+
 /** What `WebSocket.send` accepts, as it converts it; a TypeError for the rest. */
 function payload(data) {
   if (typeof data === 'symbol') throw sendError('Cannot convert a Symbol value to a string.');
@@ -925,6 +957,10 @@ function closeEvent(code, reason, wasClean) {
   return new CloseEvent('close', { code, reason, wasClean });
 }
 
+// A WebIDL interface's attributes and operations are enumerable; a class's are not.
+for (const name of Object.getOwnPropertyNames(ReconnectingWebSocket.prototype)) {
+  if (name !== 'constructor') Object.defineProperty(ReconnectingWebSocket.prototype, name, { enumerable: true });
+}
 for (const [name, value] of Object.entries(STATES)) {
   Object.defineProperty(ReconnectingWebSocket, name, { value, enumerable: true });
   Object.defineProperty(ReconnectingWebSocket.prototype, name, { value, enumerable: true });

@@ -34,6 +34,7 @@ pub use crate::core::message::{Event, Message, ReadyState};
 pub use crate::core::policy::{
     ClosePolicy, Disconnect, Heartbeat, Pong, ACK_TIMEOUT_REASON, CONNECT_TIMEOUT_REASON,
     DEFAULT_QUEUE_BYTES, HANDSHAKE_FAILED_REASON, HEARTBEAT_TIMEOUT_CODE, HEARTBEAT_TIMEOUT_REASON,
+    MIN_HEARTBEAT,
 };
 pub use crate::core::queue::{Overflow, SendOutcome};
 pub use crate::core::resume::{LostReason, Resume, RESUME_UNSUPPORTED_REASON};
@@ -78,6 +79,7 @@ pub use crate::socket::{
 pub mod sans_io {
     pub use crate::core::clock::{from_millis, seed, Clock, MAX_TIMER};
     pub use crate::core::machine::{Action, ConnId, Machine, Time, Timer};
+    pub use crate::core::validate::check_protocol;
 
     /// The wire format of the resume protocol (`docs/resume-protocol.md`), both directions:
     /// the one codec the client's machine and `ws-tether-server` share.

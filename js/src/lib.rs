@@ -18,7 +18,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::time::Duration;
 use wasm_bindgen::prelude::*;
-use ws_tether::sans_io::{seed, Action, Clock, Machine, Timer};
+use ws_tether::sans_io::{check_protocol, seed, Action, Clock, Machine, Timer};
 use ws_tether::{
     CloseCode, CloseInfo, ConnectionEvent, Error, Message, ReadyState, SendOutcome, StopReason,
     MAX_CLOSE_REASON_BYTES,
@@ -56,10 +56,12 @@ extern "C" {
     /// One of the events below, with what it carries.
     #[wasm_bindgen(method)]
     fn event(this: &Io, kind: u8, a: f64, b: f64, code: u16, text: &str, clean: bool, open: bool);
-    /// A written message the browser refused (its socket was closing) that can't be replayed
-    /// (`lost`: one of the next `SESSION_LOST`'s unconfirmed messages instead).
+    /// A binary message that won't be sent: `UNSENT` a write the browser refused (its socket
+    /// was closing) that can't be replayed, `LOST_TEXT` one of the next `SESSION_LOST`'s
+    /// unconfirmed messages, `DROPPED` one the "drop-oldest" overflow evicted (the kinds of
+    /// the text ones' events).
     #[wasm_bindgen(method, js_name = unsentBytes)]
-    fn unsent_bytes(this: &Io, bytes: &[u8], lost: bool);
+    fn unsent_bytes(this: &Io, bytes: &[u8], kind: u8);
     /// The user's `backoff` (`kind` 0: ms until the next retry, or -1 to stop) or
     /// `closePolicy` (`kind` 1: 1 to retry, 0 to stop) function.
     #[wasm_bindgen(method)]
@@ -90,6 +92,7 @@ const RECONNECTING: u8 = 1;
 const OFFLINE: u8 = 2;
 const RTT: u8 = 3;
 const UNSENT: u8 = 4;
+/// A queued message the "drop-oldest" overflow evicted (bytes: `unsentBytes`).
 const DROPPED: u8 = 5;
 const CLOSED: u8 = 6;
 const RESUMED: u8 = 7;
@@ -139,12 +142,17 @@ thread_local! {
     /// The `Io` of the input being fed, for the policy functions the machine calls. Held
     /// only during that input: the core keeps no JavaScript object, so nothing in wasm
     /// keeps a dropped socket alive.
-    static CURRENT_IO: RefCell<Option<Io>> = const { RefCell::new(None) };
+    /// A `Cell`, not a `RefCell`: its borrow checks would link panic formatting.
+    static CURRENT_IO: Cell<Option<Io>> = const { Cell::new(None) };
 }
 
 /// Calls `f` with the `Io` of the input being fed (`None` outside one).
 pub(crate) fn with_io<R>(f: impl FnOnce(&Io) -> R) -> Option<R> {
-    let io = CURRENT_IO.with(|current| current.borrow().clone());
+    let io = CURRENT_IO.with(|current| {
+        let io = current.take();
+        current.set(io.clone());
+        io
+    });
     io.map(|io| f(&io))
 }
 
@@ -180,7 +188,7 @@ impl Core {
     pub fn new(
         min_delay: f64,
         max_delay: f64,
-        factor: f64,
+        factor: Option<f64>,
         jitter: u8,
         max_retries: f64,
         backoff: bool,
@@ -334,7 +342,9 @@ impl Core {
             let Ok(mut machine) = self.machine.try_borrow_mut() else {
                 return;
             };
-            let mut pending = self.pending.borrow_mut();
+            let Ok(mut pending) = self.pending.try_borrow_mut() else {
+                return; // only this loop borrows it
+            };
             while let Some(action) = machine.poll_action() {
                 pending.push_back(action);
             }
@@ -423,7 +433,11 @@ fn emit(io: &Io, event: ConnectionEvent) {
         ConnectionEvent::Unsent(Message::Text(text)) => {
             io.event(UNSENT, 0.0, 0.0, 0, &text, true, true)
         }
-        ConnectionEvent::Unsent(Message::Binary(bytes)) => io.unsent_bytes(&bytes, false),
+        ConnectionEvent::Unsent(Message::Binary(bytes)) => io.unsent_bytes(&bytes, UNSENT),
+        ConnectionEvent::Evicted(Message::Text(text)) => {
+            io.event(DROPPED, 0.0, 0.0, 0, &text, true, true)
+        }
+        ConnectionEvent::Evicted(Message::Binary(bytes)) => io.unsent_bytes(&bytes, DROPPED),
         // Why it stopped (0 user, 1 policy, 2 gave up), how many queued messages were
         // discarded, and the close; code 0: no socket was left.
         ConnectionEvent::Closed {
@@ -465,7 +479,7 @@ fn emit(io: &Io, event: ConnectionEvent) {
             for message in &unconfirmed {
                 match message {
                     Message::Text(text) => io.event(LOST_TEXT, 0.0, 0.0, 0, text, true, true),
-                    Message::Binary(bytes) => io.unsent_bytes(bytes, true),
+                    Message::Binary(bytes) => io.unsent_bytes(bytes, LOST_TEXT),
                 }
             }
             io.event(
@@ -541,8 +555,8 @@ impl Core {
         self.read(|m| m.is_dialing(id as u64), false)
     }
 
-    /// Sends text: `WRITTEN`, `QUEUED` (`dropped` events first for what "drop-oldest"
-    /// evicted), `DROPPED_NEWEST`, or the error's code.
+    /// Sends text: `WRITTEN`, `QUEUED` (a `DROPPED` event first for each message
+    /// "drop-oldest" evicted), `DROPPED_NEWEST`, or the error's code.
     #[wasm_bindgen(js_name = sendText)]
     pub fn send_text(&self, io: &Io, text: String) -> u8 {
         self.send(io, Message::Text(text))
@@ -558,12 +572,7 @@ impl Core {
         match self.input(io, |m, _| m.send(message)) {
             None => INSIDE_POLICY,
             Some(Ok(SendOutcome::Written)) => WRITTEN,
-            Some(Ok(SendOutcome::Queued { dropped })) => {
-                if dropped > 0 {
-                    io.event(DROPPED, dropped as f64, 0.0, 0, "", true, true);
-                }
-                QUEUED
-            }
+            Some(Ok(SendOutcome::Queued { .. })) => QUEUED,
             Some(Ok(_)) => DROPPED_NEWEST,
             Some(Err(err)) => error_code(err),
         }
@@ -604,6 +613,14 @@ impl Core {
             return BAD_CLOSE_REASON;
         }
         u32::from(code)
+    }
+
+    /// Checks one subprotocol of a list as `new WebSocket` does (`listed`: it came earlier in
+    /// the list), for a URL function, whose socket is created later: `undefined`, or why the
+    /// list is refused. One at a time: a list crossing into wasm costs 1 KB.
+    #[wasm_bindgen(js_name = checkProtocol)]
+    pub fn check_protocol(protocol: &str, listed: bool) -> JsValue {
+        check_protocol(protocol, listed).map_or_else(JsValue::from_str, |()| JsValue::UNDEFINED)
     }
 
     fn read<R>(&self, f: impl FnOnce(&Machine) -> R, inside_policy: R) -> R {

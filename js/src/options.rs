@@ -26,7 +26,8 @@ const PING_FUNCTION: u8 = 2;
 pub(crate) struct Options {
     pub min_delay: f64,
     pub max_delay: f64,
-    pub factor: f64,
+    /// `None`: not given (NaN is a value the library refuses, not "not given").
+    pub factor: Option<f64>,
     /// 0 full, 1 equal, 2 none.
     pub jitter: u8,
     pub max_retries: f64,
@@ -99,8 +100,8 @@ impl Options {
         if let Some(max) = given(self.max_delay) {
             exp = exp.max(max);
         }
-        if !self.factor.is_nan() {
-            exp = exp.factor(self.factor);
+        if let Some(factor) = self.factor {
+            exp = exp.factor(factor);
         }
         if self.max_retries >= 1.0 {
             exp = exp.max_attempts(self.max_retries as u32);

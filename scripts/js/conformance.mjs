@@ -607,6 +607,140 @@ test('resume: close() sends end after every message; the server processes them a
   }, 'the close and what the server saw');
 });
 
+// The edges a bad-input run found against the browser's own WebSocket (issue #23).
+test('edges: the constructor converts url and protocols as the browser does (a Symbol is a TypeError)', async () => {
+  const got = await page.evaluate(async ([url]) => {
+    const attempt = (make) => {
+      try { make().close(); return 'accepted'; } catch (e) { return e.name; }
+    };
+    const cases = (Ctor) => [
+      attempt(() => new Ctor(Symbol('url'))),
+      attempt(() => new Ctor(url, Symbol('protocol'))),
+      attempt(() => new Ctor(url, [Symbol('protocol')])),
+      attempt(() => new Ctor({ toString: () => url })),
+    ];
+    return { browser: cases(WebSocket), ours: cases(window.RWS) };
+  }, [`${wsOrigin}/echo`]);
+  assertEqual(got.ours, got.browser, `ReconnectingWebSocket vs ${ENGINE}'s WebSocket`);
+});
+
+test('edges: with a URL function, a bad protocol list throws in the constructor, as the browser\'s for a URL string', async () => {
+  const got = await page.evaluate(async ([url]) => {
+    const lists = [['a', 'a'], ['a b'], [''], 'a,b', ['chat', 'a,b'], ['é'], ['chat', 'v2'], 'chat', undefined, null];
+    const attempt = (make) => {
+      try { make().close(); return 'accepted'; } catch (e) { return e.name; }
+    };
+    return {
+      browser: lists.map((p) => attempt(() => new WebSocket(url, p))),
+      ours: lists.map((p) => attempt(() => new window.RWS(() => url, p))),
+    };
+  }, [`${wsOrigin}/echo`]);
+  assertEqual(got.ours, got.browser, `ReconnectingWebSocket with a URL function vs ${ENGINE}'s WebSocket with the URL`);
+});
+
+test('edges: the methods and properties of the prototype are enumerable, as the browser\'s', async () => {
+  const got = await page.evaluate(() => {
+    const enumerable = (proto) => Object.getOwnPropertyNames(proto).filter((k) => Object.getOwnPropertyDescriptor(proto, k).enumerable);
+    const browser = enumerable(WebSocket.prototype);
+    const ours = enumerable(window.RWS.prototype);
+    const ws = new window.RWS('ws://127.0.0.1:1/', [], { minDelay: 60000, maxDelay: 60000 });
+    const forIn = [];
+    for (const k in ws) forIn.push(k);
+    ws.close();
+    return { missing: browser.filter((k) => !ours.includes(k)), count: browser.length, forIn: browser.every((k) => forIn.includes(k)) };
+  });
+  assertEqual(got, { missing: [], count: got.count, forIn: true }, 'the browser\'s enumerable members ours lacks');
+  if (got.count < 12) throw new Error(`the browser has only ${got.count} enumerable members`);
+});
+
+test('edges: options are read as a WebIDL dictionary is: inherited values count', async () => {
+  const got = await page.evaluate(async () => {
+    const out = [];
+    // Port 1 refuses: the socket is never open, so send() queues unless replay is off.
+    const ws = new window.RWS('ws://127.0.0.1:1/', [], Object.create({ replay: false, minDelay: 60000, maxDelay: 60000 }));
+    try { ws.send('x'); out.push('queued'); } catch (e) { out.push(e.name); }
+    ws.close();
+    const hb = Object.create({ interval: 1000 });
+    hb.timeout = 1000;
+    try { new window.RWS('ws://127.0.0.1:1/', [], { heartbeat: hb }).close(); out.push('accepted'); } catch (e) { out.push(`${e.name}: ${e.message}`); }
+    return out;
+  });
+  assertEqual(got, ['InvalidStateError', 'accepted'], 'replay: false and a heartbeat interval from a prototype');
+});
+
+test('edges: NaN, an unknown heartbeat or resume key and a heartbeat under 10 ms throw a TypeError naming the field', async () => {
+  const got = await page.evaluate(() => {
+    const cases = [
+      { factor: NaN },
+      { heartbeat: { interval: 1000, timeout: 1000, retries: 3 } },
+      { resume: { ackDelay: 100, acks: 3 } },
+      { heartbeat: { interval: 0.01, timeout: 1000 } },
+      { heartbeat: { interval: 1000, timeout: 9.9 } },
+      { heartbeat: { interval: 10, timeout: 10 } },
+    ];
+    return cases.map((options) => {
+      try { new window.RWS('ws://127.0.0.1:1/', [], options).close(); return 'accepted'; } catch (e) { return `${e.name}: ${e.message}`; }
+    });
+  });
+  const [nan, retries, acks, interval, timeout, least] = got;
+  const expect = (message, ...parts) => {
+    if (!message.startsWith('TypeError: ') || !parts.every((p) => message.includes(p))) throw new Error(`expected a TypeError with ${parts.join(', ')}: ${message}`);
+  };
+  expect(nan, '`factor`', '>= 1');
+  expect(retries, 'heartbeat', '`retries`');
+  expect(acks, 'resume', '`acks`');
+  expect(interval, '`heartbeat.interval`', '10');
+  expect(timeout, '`heartbeat.timeout`', '10');
+  assertEqual(least, 'accepted', 'a heartbeat of exactly 10 ms');
+});
+
+test('edges: dropped carries the message when it reports one (drop-oldest evicting one)', async () => {
+  const got = await page.evaluate(async () => {
+    const ws = new window.RWS('ws://127.0.0.1:1/', [], { minDelay: 60000, maxDelay: 60000, queueMaxBytes: 20, overflow: 'drop-oldest' });
+    const dropped = [];
+    ws.addEventListener('dropped', (e) => {
+      const { reason, count, data } = e.detail;
+      dropped.push({ reason, count, data: typeof data === 'string' ? data : `${Object.prototype.toString.call(data)}:${[...new Uint8Array(data)]}` });
+    });
+    ws.send('0123456789');
+    ws.send(new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]));
+    ws.send('abcdefghij'); // evicts the first
+    ws.send('klmnopqrst'); // evicts the bytes
+    await new Promise((r) => setTimeout(r, 50));
+    ws.close();
+    return dropped;
+  });
+  assertEqual(got, [
+    { reason: 'overflow', count: 1, data: '0123456789' },
+    { reason: 'overflow', count: 1, data: '[object ArrayBuffer]:1,2,3,4,5,6,7,8,9,10' },
+  ], 'dropped events');
+});
+
+test('edges: reconnect() closes the open connection it drops with a close event (1000, "reconnect"), then opens again', async () => {
+  const got = await page.evaluate(async ([url]) => {
+    const ws = new window.RWS(url);
+    const events = [];
+    for (const type of ['open', 'close', 'error', 'reconnecting', 'reconnect']) {
+      ws.addEventListener(type, (e) => events.push(type === 'close' ? `close:${e.code}:${e.reason}:${e.wasClean}:${ws.readyState}` : `${type}:${ws.readyState}`));
+    }
+    await new Promise((r) => ws.addEventListener('open', r, { once: true }));
+    ws.reconnect();
+    events.push(`returned:${ws.readyState}`);
+    await new Promise((r) => ws.addEventListener('reconnect', r, { once: true }));
+    // Reconnecting while an attempt is still connecting drops it without an event.
+    ws.reconnect();
+    ws.reconnect();
+    await new Promise((r) => ws.addEventListener('reconnect', r, { once: true }));
+    ws.close();
+    await new Promise((r) => ws.addEventListener('close', r, { once: true }));
+    return events;
+  }, [`${wsOrigin}/echo`]);
+  assertEqual(got, [
+    'open:1', 'returned:0', 'close:1000:reconnect:true:0', 'open:1', 'reconnect:1',
+    'close:1000:reconnect:true:0', 'open:1', 'reconnect:1', 'close:1005::true:3',
+  ], 'events');
+});
+
 test('nothing ever called window.close()', async () => {
   const calls = await page.evaluate(() => window.closeCalls);
   if (calls.length) throw new Error(calls.join('\n'));

@@ -51,6 +51,25 @@ test('JSON ping/pong echo (Node ws): the app never sees a ping or pong; rtt is r
   assert.equal(got.rtt, 'number');
 });
 
+test('plain echo (Node ws) with the default heartbeat: the echoed ping answers it and is never delivered', async () => {
+  const got = await page.evaluate(async (url) => {
+    const ws = new window.RWS(url, [], { heartbeat: { interval: 200, timeout: 1000 } });
+    const received = [];
+    let rtts = 0;
+    let drops = 0;
+    ws.addEventListener('message', (e) => received.push(e.data));
+    ws.addEventListener('rtt', () => { rtts += 1; });
+    ws.addEventListener('reconnecting', () => { drops += 1; });
+    ws.send('a');
+    await new Promise((r) => setTimeout(r, 2500));
+    ws.close();
+    return { received, rtts, drops };
+  }, `ws://${host}:${ports.ws}/json-echo`);
+  assert.deepEqual(got.received, ['a']);
+  assert.ok(got.rtts >= 3, `${got.rtts} round trips`);
+  assert.equal(got.drops, 0);
+});
+
 test('push-only feed (Python websockets) with silence 3 s: no reconnect in 30 s; a silent feed is found', async () => {
   const got = await page.evaluate(async ([live, quiet]) => {
     const options = { heartbeat: { timeout: 3000, mode: 'silence' } };

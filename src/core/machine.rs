@@ -133,6 +133,10 @@ pub enum ConnectionEvent {
     /// next connection instead; this event means replay is off (or the socket stopped for
     /// good), so it was not sent and comes back to you.
     Unsent(Message),
+    /// A queued message the [`Overflow::DropOldest`](crate::Overflow::DropOldest) overflow
+    /// evicted to make room for a newer one: it will not be sent and comes back to you (the
+    /// send that evicted it reported how many, [`SendOutcome::Queued`]). Oldest first.
+    Evicted(Message),
     /// With resume: the connection continues the session. Sent after `Open`.
     Resumed {
         /// The session's identifier, as the server issued it.
@@ -164,6 +168,16 @@ pub enum ConnectionEvent {
         /// at the end of the closing handshake. `None` if no socket was connected.
         close: Option<CloseInfo>,
     },
+}
+
+/// `"{prefix}: {detail}"`, without `format!` or `concat` (their formatting and overflow
+/// checks would link `core::fmt`'s padding into the npm package's wasm).
+fn joined(prefix: &str, detail: &str) -> String {
+    let mut text = String::with_capacity(prefix.len() + 2 + detail.len());
+    text.push_str(prefix);
+    text.push_str(": ");
+    text.push_str(detail);
+    text
 }
 
 /// What the driver must do, in the order returned by [`Machine::poll_action`].
@@ -689,7 +703,7 @@ impl Machine {
         self.drop_socket(1000, HANDSHAKE_FAILED_REASON);
         let close = CloseInfo {
             code: 1006,
-            reason: format!("{HANDSHAKE_FAILED_REASON}: {reason}"),
+            reason: joined(HANDSHAKE_FAILED_REASON, reason),
             was_clean: false,
         };
         self.lost(close, now);
@@ -817,8 +831,9 @@ impl Machine {
                     self.write_queued(id);
                 }
                 // Every answer to a ping is an ack: it answers the oldest one outstanding.
+                // (Not `remove(0)`: its index check links integer formatting into the wasm.)
                 if let Some(&seq) = self.unanswered.first() {
-                    self.unanswered.remove(0);
+                    self.unanswered.retain(|s| *s != seq);
                     self.pong(seq, now);
                 }
             }
@@ -869,7 +884,7 @@ impl Machine {
         self.drop_socket(1000, PROTOCOL_ERROR_REASON);
         let close = CloseInfo {
             code: 1006,
-            reason: format!("{PROTOCOL_ERROR_REASON}: {why}"),
+            reason: joined(PROTOCOL_ERROR_REASON, why),
             was_clean: false,
         };
         self.lost(close, now);
@@ -1346,7 +1361,7 @@ impl Machine {
         match self.phase {
             Phase::Open { id, .. } if self.cfg.resume.is_some() => {
                 // Through the queue: the bound covers what awaits its acknowledgement.
-                match self.queue.push(message)? {
+                match self.enqueue(message)? {
                     SendOutcome::Dropped => Ok(SendOutcome::Dropped),
                     queued => {
                         self.write_queued(id);
@@ -1365,8 +1380,17 @@ impl Machine {
             }
             Phase::Closing { .. } | Phase::Stopped | Phase::Closed => Err(Error::Stopped),
             _ if !self.cfg.replay => Err(Error::NotOpen),
-            _ => self.queue.push(message),
+            _ => self.enqueue(message),
         }
+    }
+
+    /// Queues a sent message; what it evicts comes back as [`ConnectionEvent::Evicted`].
+    fn enqueue(&mut self, message: Message) -> Result<SendOutcome, Error> {
+        let outcome = self.queue.push(message);
+        for old in self.queue.take_evicted() {
+            self.emit(ConnectionEvent::Evicted(old));
+        }
+        outcome
     }
 
     /// The error `send` would return for a message of `len` bytes now, without sending one:

@@ -1004,6 +1004,24 @@ fn heartbeat_pings_when_idle_and_a_pong_sets_rtt() {
 }
 
 #[test]
+fn an_echo_server_s_copy_of_the_default_ping_answers_it_and_is_not_delivered() {
+    let mut sim = Sim::new(heartbeat(secs(10), secs(5)), 80);
+    sim.open_current();
+    let pings = writes_in(&sim.advance(secs(10)));
+    assert_eq!(pings.len(), 1);
+    sim.advance(ms(40));
+    // A plain echo server sends our ping back as it is.
+    let acts = sim.recv(pings[0].clone());
+    assert!(
+        delivered_in(&acts).is_empty(),
+        "the echoed ping was delivered"
+    );
+    assert_eq!(events_in(&acts), vec![ConnectionEvent::Rtt(ms(40))]);
+    // Not declared dead: the echo was the answer.
+    assert!(close_sockets_in(&sim.advance(secs(9))).is_empty());
+}
+
+#[test]
 fn heartbeat_is_postponed_by_any_inbound_message() {
     let mut sim = Sim::new(heartbeat(secs(10), secs(5)), 18);
     sim.open_current();
@@ -1314,9 +1332,15 @@ fn drop_oldest_overflow_reports_what_it_dropped() {
     for s in ["aaa", "bbb", "ccc"] {
         let _ = sim.send(text(s)).0.unwrap();
     }
+    let (outcome, acts) = sim.send(text("ddddd"));
+    assert_eq!(outcome, Ok(SendOutcome::Queued { dropped: 2 }));
+    // Each evicted message comes back, oldest first: never dropped unseen.
     assert_eq!(
-        sim.send(text("ddddd")).0,
-        Ok(SendOutcome::Queued { dropped: 2 })
+        events_in(&acts),
+        vec![
+            ConnectionEvent::Evicted(text("aaa")),
+            ConnectionEvent::Evicted(text("bbb"))
+        ]
     );
     assert_eq!(sim.m.queued_bytes(), 8);
     assert_eq!(

@@ -3,7 +3,7 @@
 
 use crate::core::backoff::Backoff;
 use crate::core::queue::Overflow;
-use crate::core::resume::Resume;
+use crate::core::resume::{decimal, Resume};
 use crate::{CloseInfo, Error, Message};
 use std::fmt;
 use std::rc::Rc;
@@ -130,7 +130,8 @@ pub(crate) enum Liveness {
 ///   [`pong`](Self::pong) for its format): after `interval` with nothing received we send a
 ///   ping; if nothing at all arrives within `timeout` of it, the peer is dead. The default
 ///   format is ws-tether's own (`"\u{1}ping:<n>"` answered by `"\u{1}pong:<n>"`), which the
-///   project's test server speaks; other servers need theirs.
+///   project's test server speaks; a plain echo server's copy of the ping answers it too
+///   (and is not delivered). Other servers need theirs.
 /// - **Your server pings, you answer** (engine.io, graphql-ws with server pings, ...):
 ///   [`Heartbeat::answer`]. Its pings are answered with the reply your function makes and
 ///   are not delivered; silence for `timeout` is death.
@@ -159,17 +160,25 @@ pub struct Heartbeat {
 
 impl Heartbeat {
     /// We ping after `interval` of silence; the peer is dead if nothing arrives within
-    /// `timeout` of a ping. In ws-tether's wire format until [`ping`](Self::ping) and
+    /// `timeout` of a ping. Both must be at least [`MIN_HEARTBEAT`] (10 ms), or building the
+    /// socket fails with [`Error::InvalidOption`] naming `heartbeat.interval` or
+    /// `heartbeat.timeout`. In ws-tether's wire format (`"\u{1}ping:<n>"` answered by
+    /// `"\u{1}pong:<n>"`, or by the ping itself echoed back) until [`ping`](Self::ping) and
     /// [`pong`](Self::pong) set yours.
     pub fn new(interval: Duration, timeout: Duration) -> Heartbeat {
         Heartbeat {
             interval,
             timeout,
             liveness: Liveness::Ping {
-                ping: Rc::new(|n| Message::Text(format!("{PING_PREFIX}{n}"))),
+                ping: Rc::new(|n| Message::Text(PING_PREFIX.to_owned() + &decimal(n))),
+                // A plain echo server sends the ping itself back: an answer too, so the
+                // default works against any echo server and never delivers its copy.
                 pong: Rc::new(|m| {
-                    let n = m.as_text()?.strip_prefix(PONG_PREFIX)?.parse().ok()?;
-                    Some(Pong::Numbered(n))
+                    let text = m.as_text()?;
+                    let n = text
+                        .strip_prefix(PONG_PREFIX)
+                        .or(text.strip_prefix(PING_PREFIX));
+                    Some(Pong::Numbered(n?.parse().ok()?))
                 }),
             },
         }
@@ -256,6 +265,10 @@ impl fmt::Debug for Heartbeat {
 const PING_PREFIX: &str = "\u{1}ping:";
 const PONG_PREFIX: &str = "\u{1}pong:";
 
+/// The shortest `interval` and `timeout` a heartbeat that pings accepts: a ping every few
+/// milliseconds is a busy loop of timers, and no network answers faster than that.
+pub const MIN_HEARTBEAT: Duration = Duration::from_millis(10);
+
 /// The shortest silence a heartbeat without pings accepts.
 pub(crate) const MIN_SILENCE: Duration = Duration::from_secs(1);
 
@@ -329,10 +342,16 @@ impl Config {
             }
         }
         if let Some(hb) = &self.heartbeat {
-            if hb.interval.is_zero() || hb.timeout.is_zero() {
+            if hb.pings() && hb.interval < MIN_HEARTBEAT {
                 return Err(Error::InvalidOption {
-                    field: "heartbeat",
-                    allowed: "an interval and a timeout above zero",
+                    field: "heartbeat.interval",
+                    allowed: "at least 10 ms",
+                });
+            }
+            if hb.pings() && hb.timeout < MIN_HEARTBEAT {
+                return Err(Error::InvalidOption {
+                    field: "heartbeat.timeout",
+                    allowed: "at least 10 ms",
                 });
             }
             // Without pings only the server's own messages prove life, and timers fire up
@@ -505,9 +524,46 @@ mod tests {
         assert!(matches!(
             cfg.validate(),
             Err(Error::InvalidOption {
-                field: "heartbeat",
+                field: "heartbeat.interval",
                 ..
             })
         ));
+    }
+
+    #[test]
+    fn a_heartbeat_below_the_minimum_is_refused_naming_the_field_and_the_range() {
+        let cfg = |interval, timeout| Config {
+            heartbeat: Some(Heartbeat::new(interval, timeout)),
+            ..Config::default()
+        };
+        let second = Duration::from_secs(1);
+        let just_under = MIN_HEARTBEAT - Duration::from_nanos(1);
+        assert_eq!(
+            field(cfg(Duration::from_nanos(1), second)),
+            Some("heartbeat.interval")
+        );
+        assert_eq!(field(cfg(just_under, second)), Some("heartbeat.interval"));
+        assert_eq!(field(cfg(second, just_under)), Some("heartbeat.timeout"));
+        assert_eq!(field(cfg(MIN_HEARTBEAT, MIN_HEARTBEAT)), None);
+        let err = cfg(Duration::from_nanos(1), second).validate().unwrap_err();
+        assert!(err.to_string().contains("at least 10 ms"), "{err}");
+    }
+
+    #[test]
+    fn the_default_pong_matcher_takes_a_pong_or_the_ping_itself_echoed() {
+        let Liveness::Ping { ping, pong } = Heartbeat::default().liveness else {
+            panic!("the default heartbeat pings")
+        };
+        let sent = ping(7);
+        assert_eq!(sent, Message::Text("\u{1}ping:7".into()));
+        assert_eq!(pong(&sent), Some(Pong::Numbered(7)));
+        assert_eq!(
+            pong(&Message::Text("\u{1}pong:7".into())),
+            Some(Pong::Numbered(7))
+        );
+        for other in ["ping:7", "\u{1}ping:", "\u{1}ping:x", "\u{1}pang:7"] {
+            assert_eq!(pong(&Message::Text(other.into())), None, "{other:?}");
+        }
+        assert_eq!(pong(&Message::Binary(sent.as_text().unwrap().into())), None);
     }
 }

@@ -48,6 +48,9 @@ pub(crate) struct SendQueue {
     /// acknowledged yet).
     reserved: usize,
     items: VecDeque<Message>,
+    /// What the last `push` evicted ([`Overflow::DropOldest`]), oldest first, for the
+    /// machine to hand back (`take_evicted`).
+    evicted: Vec<Message>,
 }
 
 impl SendQueue {
@@ -58,6 +61,7 @@ impl SendQueue {
             bytes: 0,
             reserved: 0,
             items: VecDeque::new(),
+            evicted: Vec::new(),
         }
     }
 
@@ -77,12 +81,18 @@ impl SendQueue {
                     break;
                 };
                 self.bytes -= old.len();
+                self.evicted.push(old);
                 dropped += 1;
             }
         }
         self.bytes += len;
         self.items.push_back(message);
         Ok(SendOutcome::Queued { dropped })
+    }
+
+    /// The messages the last pushes evicted, oldest first.
+    pub(crate) fn take_evicted(&mut self) -> Vec<Message> {
+        std::mem::take(&mut self.evicted)
     }
 
     /// The error `push` would return for a message of `len` bytes, if any.

@@ -399,18 +399,16 @@ fn ascii(bytes: &[u8]) -> String {
         .collect()
 }
 
-/// `n` in decimal, without `core::fmt`.
-fn decimal(mut n: u64) -> String {
-    let mut digits = Vec::with_capacity(20);
-    loop {
-        digits.push(b'0' + (n % 10) as u8);
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    digits.reverse();
-    ascii(&digits)
+/// `n` in decimal, without `core::fmt` (nor an index or a reversal, whose checks would link
+/// its integer formatting).
+pub(crate) fn decimal(n: u64) -> String {
+    let mut text = if n >= 10 {
+        decimal(n / 10)
+    } else {
+        String::with_capacity(20)
+    };
+    text.push(char::from(b'0' + (n % 10) as u8));
+    text
 }
 
 /// What a received frame is (spec section 2).
@@ -430,24 +428,16 @@ impl Frame {
     pub fn parse(message: Message) -> Frame {
         match message {
             Message::Text(_) => Frame::App(message),
-            Message::Binary(mut bytes) => match bytes.first() {
-                Some(&TAG_DATA) => {
-                    bytes.remove(0);
-                    Frame::App(Message::Binary(bytes))
-                }
-                Some(&TAG_CONTROL) => Frame::control(&bytes),
-                Some(_) => Frame::Invalid("unknown frame tag"),
-                None => Frame::Invalid("empty binary frame"),
-            },
+            Message::Binary(bytes) => Frame::parse_bytes(&bytes),
         }
     }
 
     /// Reads a binary message's bytes without taking them (a data frame's payload is
     /// copied out).
-    #[cfg_attr(not(feature = "sans-io"), allow(dead_code))]
     pub fn parse_bytes(bytes: &[u8]) -> Frame {
+        // (Not `[1..]` nor `remove(0)`: their checks link integer formatting into the wasm.)
         match bytes.first() {
-            Some(&TAG_DATA) => Frame::App(Message::Binary(bytes[1..].to_vec())),
+            Some(&TAG_DATA) => Frame::App(Message::Binary(after_tag(bytes).to_vec())),
             Some(&TAG_CONTROL) => Frame::control(bytes),
             Some(_) => Frame::Invalid("unknown frame tag"),
             None => Frame::Invalid("empty binary frame"),
@@ -458,11 +448,16 @@ impl Frame {
         if bytes.len() > MAX_CONTROL_BYTES {
             return Frame::Invalid("control message too long");
         }
-        match Control::decode(&bytes[1..]) {
+        match Control::decode(after_tag(bytes)) {
             Some(control) => Frame::Control(control),
             None => Frame::Invalid("malformed control message"),
         }
     }
+}
+
+/// A frame's bytes after its tag.
+fn after_tag(bytes: &[u8]) -> &[u8] {
+    bytes.get(1..).unwrap_or_default()
 }
 
 /// An application message as it goes on the wire: text unchanged, binary behind the data
@@ -587,8 +582,9 @@ impl Session {
     /// Forgets everything: the next connection starts a new session. Returns the messages
     /// the server never confirmed.
     pub(crate) fn reset(&mut self) -> Vec<Message> {
-        // Drained, not converted: `VecDeque -> Vec` rotates, whose code the wasm would carry.
-        let unconfirmed = self.unacked.drain(..).collect();
+        // Taken and iterated, not converted (`VecDeque -> Vec` rotates) nor drained (a range
+        // check): code the wasm would carry.
+        let unconfirmed = std::mem::take(&mut self.unacked).into_iter().collect();
         let window = self.window;
         *self = Session::default();
         // The connection the reset happened on keeps its window.

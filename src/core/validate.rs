@@ -1,11 +1,11 @@
 //! Input checks for opening a socket: the subprotocol list, and the URL where no browser
-//! parses it (natively; in the browser its own URL parser decides, see `web::url`).
+//! parses it (natively; in the browser its own URL parser decides, see `web::url`, and this
+//! check says which part of a URL it refused is wrong).
 
 use crate::Error;
 
 /// Checks what a browser would reject with a `SyntaxError`, with an error that says why.
-/// (In the browser its own URL parser does this instead.)
-#[cfg_attr(target_arch = "wasm32", allow(dead_code))]
+/// (In the browser its own URL parser decides; this names what is wrong when it refuses.)
 pub(crate) fn check_url(url: &str) -> Result<(), Error> {
     let invalid = |reason| Error::InvalidUrl {
         url: url.to_owned(),
@@ -49,6 +49,17 @@ pub(crate) fn check_url(url: &str) -> Result<(), Error> {
     if host.is_empty() || host.starts_with(':') {
         return Err(invalid("the host is empty"));
     }
+    // After an IPv6 literal's `]`, or after the last `:` of any other host.
+    let port = match host.rsplit_once(']') {
+        Some((_, after)) => after.strip_prefix(':'),
+        None => host.rsplit_once(':').map(|(_, port)| port),
+    };
+    if port.is_some_and(|p| {
+        !p.bytes().all(|b| b.is_ascii_digit())
+            || p.parse::<u32>().map_or(!p.is_empty(), |n| n > 65535)
+    }) {
+        return Err(invalid("the port is not a number from 0 to 65535"));
+    }
     if trimmed.contains('#') {
         return Err(invalid("WebSocket URLs may not have a fragment (#...)"));
     }
@@ -61,27 +72,39 @@ pub(crate) fn check_url(url: &str) -> Result<(), Error> {
 /// Each subprotocol must be a non-empty HTTP token (RFC 7230) and appear only once.
 pub(crate) fn check_protocols(protocols: &[String]) -> Result<(), Error> {
     for (i, protocol) in protocols.iter().enumerate() {
-        let invalid = |reason| Error::InvalidProtocol {
-            protocol: protocol.clone(),
-            reason,
-        };
-        if protocol.is_empty() {
-            return Err(invalid("subprotocol names may not be empty"));
-        }
-        if !protocol.bytes().all(is_token_byte) {
-            return Err(invalid(
-                "only visible ASCII except separators ()<>@,;:\\\"/[]?={} is allowed",
-            ));
-        }
-        if protocols[..i].contains(protocol) {
-            return Err(invalid("listed more than once"));
+        let listed = protocols.iter().take(i).any(|p| p == protocol);
+        if let Err(reason) = check_protocol(protocol, listed) {
+            return Err(Error::InvalidProtocol {
+                protocol: protocol.clone(),
+                reason,
+            });
         }
     }
     Ok(())
 }
 
+/// One subprotocol of a list, `listed` if it came earlier in the list: what is wrong with it,
+/// as [`Error::InvalidProtocol`]'s reason. For drivers that create their socket later than
+/// they are given the list (a URL provider runs first): a bad list is refused at once, as the
+/// browser's `WebSocket` constructor refuses it, rather than failing every attempt.
+pub fn check_protocol(protocol: &str, listed: bool) -> Result<(), &'static str> {
+    if protocol.is_empty() {
+        Err("subprotocol names may not be empty")
+    } else if !protocol.bytes().all(is_token_byte) {
+        Err("only visible ASCII except separators ()<>@,;:\\\"/[]?={} is allowed")
+    } else if listed {
+        Err("listed more than once")
+    } else {
+        Ok(())
+    }
+}
+
+/// RFC 7230's `tchar`: visible ASCII except the separators.
 fn is_token_byte(b: u8) -> bool {
-    b.is_ascii_graphic() && !b"()<>@,;:\\\"/[]?={}".contains(&b)
+    // `#` to `'`, and `^` `_` `` ` `` with the lower-case letters, are runs of it.
+    matches!(b,
+        b'!' | b'#'..=b'\'' | b'*' | b'+' | b'-' | b'.' | b'|' | b'~'
+            | b'0'..=b'9' | b'A'..=b'Z' | b'^'..=b'z')
 }
 
 #[cfg(test)]
@@ -96,6 +119,9 @@ mod tests {
             "WS://example.com/a?b=c",
             "ws://user@host:1/",
             "ws://[::1]:9000/x",
+            "ws://[::1]/x",
+            "ws://host:65535",
+            "ws://host:/",
         ] {
             assert_eq!(check_url(url), Ok(()), "{url}");
         }
@@ -126,6 +152,10 @@ mod tests {
             ("ws://:80/x", "host"),
             ("ws://host/a#frag", "fragment"),
             ("ws://host/a b", "whitespace"),
+            ("http://not a url", "whitespace"),
+            ("ws://127.0.0.1:99999/", "port"),
+            ("ws://host:port/", "port"),
+            ("ws://[::1]:65536", "port"),
         ] {
             match check_url(url) {
                 Err(Error::InvalidUrl { reason, .. }) => {
@@ -155,5 +185,25 @@ mod tests {
         }
         // Comparison is exact, as in browsers.
         assert_eq!(check_protocols(&list(&["chat", "Chat"])), Ok(()));
+    }
+
+    #[test]
+    fn a_token_is_visible_ascii_but_the_separators() {
+        for b in 0..=255u8 {
+            let expected = b.is_ascii_graphic() && !b"()<>@,;:\\\"/[]?={}".contains(&b);
+            assert_eq!(is_token_byte(b), expected, "{:?}", b as char);
+        }
+    }
+
+    #[test]
+    fn one_protocol_at_a_time_says_why() {
+        assert_eq!(check_protocol("chat", false), Ok(()));
+        assert!(check_protocol("chat", true)
+            .unwrap_err()
+            .contains("more than once"));
+        assert!(check_protocol("", false).unwrap_err().contains("empty"));
+        assert!(check_protocol("a b", false)
+            .unwrap_err()
+            .contains("separators"));
     }
 }

@@ -11,11 +11,22 @@ pub(crate) fn resolve_url(url: &str) -> Result<String, Error> {
         reason,
     };
     let base = web_sys::window().and_then(|w| w.location().href().ok());
+    // The browser says only that it refuses: name the part that is wrong if we can.
+    let refused = |fallback| {
+        crate::core::validate::check_url(url)
+            .err()
+            .unwrap_or_else(|| invalid(fallback))
+    };
     let parsed = match &base {
         Some(base) => web_sys::Url::new_with_base(url, base),
         None => web_sys::Url::new(url),
     }
-    .map_err(|_| invalid("the browser's URL parser rejects it"))?;
+    .map_err(|_| refused("the browser's URL parser rejects it"))?;
+    // Chromium takes a space in the host as `%20` (a host no server has, so every attempt
+    // fails); Firefox, WebKit and the URL standard refuse it, and so do we.
+    if parsed.hostname().contains('%') {
+        return Err(refused("the host has a character no host name may contain"));
+    }
     match parsed.protocol().as_str() {
         "ws:" | "wss:" => {}
         "http:" => parsed.set_protocol("ws:"),

@@ -2,8 +2,12 @@
 
 use crate::common::*;
 use futures::{SinkExt, StreamExt};
+use std::time::Duration;
 use wasm_bindgen_test::*;
-use ws_tether::{CloseCode, Error, Message, ReadyState, ReconnectingWebSocket, WebSocket};
+use ws_tether::{
+    CloseCode, ConnectionEvent, Endpoint, Error, ExponentialBackoff, Message, ReadyState,
+    ReconnectingWebSocket, WebSocket,
+};
 
 #[wasm_bindgen_test]
 async fn urls_the_browser_rejects_are_invalid_url_at_once() {
@@ -15,6 +19,43 @@ async fn urls_the_browser_rejects_are_invalid_url_at_once() {
         let err = ReconnectingWebSocket::builder(url).open().unwrap_err();
         assert!(matches!(err, Error::InvalidUrl { .. }), "{url}: {err:?}");
     }
+}
+
+#[wasm_bindgen_test]
+async fn a_url_the_browser_refuses_gets_a_reason_naming_the_wrong_part() {
+    for (url, part) in [
+        ("ws://", "host"),
+        ("ws://127.0.0.1:99999/", "port"),
+        ("http://not a url", "whitespace"),
+    ] {
+        match WebSocket::builder(url).open().unwrap_err() {
+            Error::InvalidUrl { reason, .. } => assert!(reason.contains(part), "{url}: {reason}"),
+            other => panic!("{url}: expected InvalidUrl, got {other:?}"),
+        }
+    }
+    // From a URL provider, the failed attempt's reason says it too.
+    let ws = ReconnectingWebSocket::builder("ws://unused.invalid/")
+        .url_provider(|| async { Ok::<_, String>(Endpoint::new("http://not a url")) })
+        .backoff(
+            ExponentialBackoff::new()
+                .min(Duration::from_secs(60))
+                .max(Duration::from_secs(60)),
+        )
+        .open()
+        .unwrap();
+    let mut events = ws.events();
+    let ev = next_event(&mut events, 5000, "the failed attempt", |e| {
+        matches!(e, ConnectionEvent::Reconnecting { .. })
+    })
+    .await;
+    let ConnectionEvent::Reconnecting { last_close, .. } = ev else {
+        unreachable!()
+    };
+    assert!(
+        last_close.close.reason.contains("whitespace"),
+        "{last_close:?}"
+    );
+    ws.close();
 }
 
 #[wasm_bindgen_test]
