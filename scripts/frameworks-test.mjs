@@ -145,6 +145,15 @@ async function testExample(name) {
     const received = (await stats(a.id)).messages.filter((m) => m === down).length;
     check(received === 1, `${a.id}: the server got the queued message ${received} times`);
     console.log(`${name}: dropped, showed "${badge}", reconnected, delivered the queued message once`);
+    // The hooks' callbacks: `on_open` ran for the first open and again for the reconnect
+    // (a new session each time, without resume), `on_event` told of the retries.
+    for (const m of [a, b]) {
+      const opens = await m.page.locator('#opens').textContent();
+      check(opens === 'opens 2 (new session)', `${m.id}: on_open says "${opens}" after one reconnect`);
+      const retries = Number(await m.page.locator('#retries').getAttribute('data-retries'));
+      check(retries >= 1, `${m.id}: on_event told of ${retries} retries`);
+    }
+    console.log(`${name}: on_open ran on both opens, on_event told of the retries`);
 
     // A burst of 1,000 from a third, raw socket: every member must count all of them.
     const before = [await a.count(), await b.count()];
@@ -274,8 +283,41 @@ async function testResume(name) {
     await m.state('open');
     const fresh = await session();
     check(fresh === 'new session', `${m.id}: after close and reconnect the session shows "${fresh}"`);
+    // `on_open` ran on every open, with the session each one was: new, resumed (twice),
+    // and new again after close and reconnect.
+    const opens = await m.page.locator('#opens').textContent();
+    check(opens === 'opens 4 (new session)', `${m.id}: on_open says "${opens}"`);
     check(problems.length === 0, 'uncaught errors or warnings in the page');
     console.log(`${name}: with resume, a drop showed "resumed" in the hook's session, a new socket "${fresh}"; nothing lost or doubled`);
+  } catch (e) {
+    if (problems.length) e.message += `\n  page problems:\n  ${problems.join('\n  ')}`;
+    throw e;
+  } finally {
+    await m.context.close();
+  }
+}
+
+// With `?manual` the example opens no socket until "Connect": a send before it says so;
+// then one socket opens and `on_open` runs once.
+async function testManual(name) {
+  const problems = [];
+  const m = await member(name, `${name}-manual`, problems, '&manual');
+  try {
+    const mounted = await m.page.locator('#mounted').textContent();
+    check(mounted.startsWith('not sent'), `${m.id}: the send on mount said "${mounted}" before any connect`);
+    // Given time to open, had it been going to: it did not.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    check((await stats(m.id)).open === 0, `${m.id}: a socket opened before "Connect"`);
+    check(await m.page.locator('#opens').textContent() === 'opens 0 ()', `${m.id}: on_open ran before "Connect"`);
+    await m.page.click('#connect');
+    await m.state('open');
+    check((await stats(m.id)).open === 1, `${m.id}: "Connect" didn't open exactly one socket`);
+    const opens = await m.page.locator('#opens').textContent();
+    check(opens === 'opens 1 (new session)', `${m.id}: after "Connect" on_open says "${opens}"`);
+    check(await m.send('after connect') === 'sent', `${m.id}: the send after "Connect" wasn't sent`);
+    await m.shows('after connect');
+    check(problems.length === 0, 'uncaught errors or warnings in the page');
+    console.log(`${name}: manual: nothing opened until "Connect", then one socket and one on_open`);
   } catch (e) {
     if (problems.length) e.message += `\n  page problems:\n  ${problems.join('\n  ')}`;
     throw e;
@@ -290,6 +332,7 @@ try {
     try {
       await testExample(name);
       await testResume(name);
+      await testManual(name);
       console.log(`${name}: passed`);
     } catch (e) {
       failed = true;

@@ -3,15 +3,17 @@
 //!
 //! The page's `?id=` names this member in the server's `/stats` (default `leptos-chat`). With
 //! `?resume`, it talks to the test server's `/resume` echo with session resume on, and shows
-//! the hook's `session` (the latest `Resumed` or `SessionLost`).
+//! the hook's `session` (the latest `Resumed` or `SessionLost`). With `?manual`, it opens no
+//! socket until "Connect" is clicked. It counts the hook's `on_open` calls (with the session
+//! each saw) and its `on_event` retries.
 
 use leptos::prelude::*;
 use std::collections::VecDeque;
 use std::time::Duration;
 use wasm_bindgen::prelude::*;
 use ws_tether_leptos::{
-    use_reconnecting_websocket_with, Delivery, Error, ExponentialBackoff, Message, Options, Resume,
-    SendOutcome, Sent, Session, Status,
+    use_reconnecting_websocket_with, ConnectionEvent, Delivery, Error, ExponentialBackoff, Message,
+    Options, Resume, SendOutcome, Sent, Session, Status,
 };
 
 /// How many of the latest messages the list shows; the counter counts every one.
@@ -55,9 +57,26 @@ fn Chat() -> impl IntoView {
     let (count, set_count) = signal(0usize);
     let shown = RwSignal::new(VecDeque::<(usize, String)>::new());
     let resume = resume_requested();
+    // Every open (the first and each reconnect), with what it was for the session.
+    let (opens, set_opens) = signal((0usize, String::new()));
+    // Every retry the hook's events told of.
+    let (retries, set_retries) = signal(0usize);
+    let options = Options::new()
+        .manual(query_has("manual"))
+        .on_open(move |_connection, session| {
+            set_opens.update(|(n, last)| {
+                *n += 1;
+                *last = session_text(session);
+            });
+        })
+        .on_event(move |event| {
+            if matches!(event, ConnectionEvent::Reconnecting { .. }) {
+                set_retries.update(|n| *n += 1);
+            }
+        });
     let ws = use_reconnecting_websocket_with(
         room_url(resume),
-        Options::new().configure(move |builder| {
+        options.configure(move |builder| {
             let builder = builder.backoff(
                 ExponentialBackoff::new()
                     .min(Duration::from_millis(250))
@@ -136,6 +155,10 @@ fn Chat() -> impl IntoView {
             <span>"received " <b id="count">{count}</b></span>
             <span id="session">{move || ws.session.with(session_text)}</span>
             <span id="mounted">{mounted}</span>
+            <span id="opens" data-opens=move || opens.get().0>
+                {move || format!("opens {} ({})", opens.get().0, opens.get().1)}
+            </span>
+            <span id="retries" data-retries=retries>{move || format!("retries {}", retries.get())}</span>
         </section>
         <form id="composer" on:submit=send>
             <input id="message" bind:value=draft placeholder="Say something" autocomplete="off" />
@@ -147,6 +170,7 @@ fn Chat() -> impl IntoView {
         </form>
         <section class="bar">
             <button id="drop" on:click=move |_| drop_all()>"Server: drop all connections"</button>
+            <button id="connect" on:click=move |_| ws.connect()>"Connect"</button>
             <button id="reconnect" on:click=move |_| ws.reconnect()>"Reconnect"</button>
             <button id="close" on:click=move |_| ws.close()>"Close"</button>
         </section>
@@ -174,8 +198,13 @@ fn member_id() -> String {
 
 /// `?resume` in the page's address: session resume on.
 fn resume_requested() -> bool {
+    query_has("resume")
+}
+
+/// Whether the page's address has `?name` (or `&name`).
+fn query_has(name: &str) -> bool {
     let query = window().location().search().unwrap_or_default();
-    param(&query, "resume").is_some()
+    param(&query, name).is_some()
 }
 
 /// The value of `name` in a `?a=1&b` query (`""` for a bare `b`).

@@ -3,7 +3,9 @@
 //!
 //! The page's `?id=` names this member in the server's `/stats` (default `yew-chat`). With
 //! `?resume`, it talks to the test server's `/resume` echo with session resume on, and shows
-//! the hook's `session` (the latest `Resumed` or `SessionLost`).
+//! the hook's `session` (the latest `Resumed` or `SessionLost`). With `?manual`, it opens no
+//! socket until "Connect" is clicked. It counts the hook's `on_open` calls (with the session
+//! each saw) and its `on_event` retries.
 
 use std::collections::VecDeque;
 use std::rc::Rc;
@@ -11,8 +13,8 @@ use std::time::Duration;
 use wasm_bindgen::prelude::*;
 use web_sys::HtmlInputElement;
 use ws_tether_yew::{
-    use_reconnecting_websocket_with, Delivery, Error, ExponentialBackoff, Message, Options, Resume,
-    SendOutcome, Sent, Session, Status,
+    use_reconnecting_websocket_with, ConnectionEvent, Delivery, Error, ExponentialBackoff, Message,
+    Options, Resume, SendOutcome, Sent, Session, Status,
 };
 use yew::prelude::*;
 
@@ -79,16 +81,63 @@ impl Reducible for Received {
     }
 }
 
+/// What the hook's `on_open` and `on_event` told: opens (with the session the latest saw)
+/// and retries.
+#[derive(Default)]
+struct Hooked {
+    opens: usize,
+    last_open: String,
+    retries: usize,
+}
+
+enum Hook {
+    Opened(String),
+    Retried,
+}
+
+impl Reducible for Hooked {
+    type Action = Hook;
+
+    fn reduce(self: Rc<Self>, hook: Hook) -> Rc<Self> {
+        Rc::new(match hook {
+            Hook::Opened(session) => Hooked {
+                opens: self.opens + 1,
+                last_open: session,
+                retries: self.retries,
+            },
+            Hook::Retried => Hooked {
+                opens: self.opens,
+                last_open: self.last_open.clone(),
+                retries: self.retries + 1,
+            },
+        })
+    }
+}
+
 #[function_component]
 fn Chat() -> Html {
     // A reducer, not `use_state`: each of a burst's messages builds on the one before.
     let received = use_reducer(Received::default);
     let resume = resume_requested();
+    let hooked = use_reducer(Hooked::default);
     let ws = {
         let add = received.dispatcher();
+        let (opened, retried) = (hooked.dispatcher(), hooked.dispatcher());
+        let options = Options::new()
+            .manual(query_has("manual"))
+            // Every open (the first and each reconnect), with what it was for the session.
+            .on_open(move |_connection, session| {
+                opened.dispatch(Hook::Opened(session_text(session)))
+            })
+            // Every retry the hook's events tell of.
+            .on_event(move |event| {
+                if matches!(event, ConnectionEvent::Reconnecting { .. }) {
+                    retried.dispatch(Hook::Retried);
+                }
+            });
         use_reconnecting_websocket_with(
             room_url(resume),
-            Options::new().configure(move |builder| {
+            options.configure(move |builder| {
                 let builder = builder.backoff(
                     ExponentialBackoff::new()
                         .min(Duration::from_millis(250))
@@ -163,6 +212,10 @@ fn Chat() -> Html {
             });
         })
     };
+    let connect = {
+        let ws = ws.clone();
+        Callback::from(move |_| ws.connect())
+    };
     let reconnect = {
         let ws = ws.clone();
         Callback::from(move |_| ws.reconnect())
@@ -179,6 +232,12 @@ fn Chat() -> Html {
                 <span>{ "received " }<b id="count">{ received.count }</b></span>
                 <span id="session">{ session_text(&ws.session) }</span>
                 <span id="mounted">{ (*mounted).clone() }</span>
+                <span id="opens" data-opens={hooked.opens.to_string()}>
+                    { format!("opens {} ({})", hooked.opens, hooked.last_open) }
+                </span>
+                <span id="retries" data-retries={hooked.retries.to_string()}>
+                    { format!("retries {}", hooked.retries) }
+                </span>
             </section>
             <form id="composer" onsubmit={send}>
                 <input id="message" ref={input} placeholder="Say something" autocomplete="off" />
@@ -192,6 +251,7 @@ fn Chat() -> Html {
                 <button id="drop" onclick={Callback::from(|_| drop_all())}>
                     { "Server: drop all connections" }
                 </button>
+                <button id="connect" onclick={connect}>{ "Connect" }</button>
                 <button id="reconnect" onclick={reconnect}>{ "Reconnect" }</button>
                 <button id="close" onclick={close}>{ "Close" }</button>
             </section>
@@ -222,10 +282,15 @@ fn member_id() -> String {
 
 /// `?resume` in the page's address: session resume on.
 fn resume_requested() -> bool {
+    query_has("resume")
+}
+
+/// Whether the page's address has `?name` (or `&name`).
+fn query_has(name: &str) -> bool {
     let query = web_sys::window()
         .and_then(|w| w.location().search().ok())
         .unwrap_or_default();
-    param(&query, "resume").is_some()
+    param(&query, name).is_some()
 }
 
 /// The value of `name` in a `?a=1&b` query (`""` for a bare `b`).
