@@ -287,8 +287,20 @@ async function testResume(name) {
     // and new again after close and reconnect.
     const opens = await m.page.locator('#opens').textContent();
     check(opens === 'opens 4 (new session)', `${m.id}: on_open says "${opens}"`);
+    // A new URL is a new socket, so a new session: resumed before, "new session" after.
+    await fetch(`${base}/control/drop-all?id=${encodeURIComponent(m.id)}`);
+    await until(`${m.id}'s session to show the resume`, async () => (await session()).startsWith('resumed'))
+      .catch(async (e) => { throw new Error(`${e.message}: it shows "${await session()}"`); });
+    await m.page.click('#switch');
+    const moved = `${m.id}-2`;
+    // The resume echo counts the sessions started per id: one on the new URL.
+    await until(`${m.id}'s socket to move to ${moved}`, async () => (await stats(moved)).sessions === 1)
+      .catch(async (e) => { throw new Error(`${e.message}; status "${await m.status()}"`); });
+    await m.state('open');
+    await until(`${m.id}'s session to show a new session on the new URL`, async () => (await session()) === 'new session')
+      .catch(async (e) => { throw new Error(`${e.message}: it shows "${await session()}"`); });
     check(problems.length === 0, 'uncaught errors or warnings in the page');
-    console.log(`${name}: with resume, a drop showed "resumed" in the hook's session, a new socket "${fresh}"; nothing lost or doubled`);
+    console.log(`${name}: with resume, a drop showed "resumed" in the hook's session, a new socket or a new URL "${fresh}"; nothing lost or doubled`);
   } catch (e) {
     if (problems.length) e.message += `\n  page problems:\n  ${problems.join('\n  ')}`;
     throw e;

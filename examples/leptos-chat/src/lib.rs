@@ -74,8 +74,11 @@ fn Chat() -> impl IntoView {
                 set_retries.update(|n| *n += 1);
             }
         });
+    // "Switch room" changes the URL: the hook closes the socket and opens one to the new URL,
+    // with a new session.
+    let url = RwSignal::new(room_url(resume));
     let ws = use_reconnecting_websocket_with(
-        room_url(resume),
+        url,
         options.configure(move |builder| {
             let builder = builder.backoff(
                 ExponentialBackoff::new()
@@ -171,6 +174,9 @@ fn Chat() -> impl IntoView {
         <section class="bar">
             <button id="drop" on:click=move |_| drop_all()>"Server: drop all connections"</button>
             <button id="connect" on:click=move |_| ws.connect()>"Connect"</button>
+            <button id="switch" on:click=move |_| url.set(format!("{}-2", room_url(resume)))>
+                "Switch room"
+            </button>
             <button id="reconnect" on:click=move |_| ws.reconnect()>"Reconnect"</button>
             <button id="close" on:click=move |_| ws.close()>"Close"</button>
         </section>

@@ -120,6 +120,9 @@ fn Chat() -> Html {
     let received = use_reducer(Received::default);
     let resume = resume_requested();
     let hooked = use_reducer(Hooked::default);
+    // "Switch room" changes the URL: the hook closes the socket and opens one to the new URL,
+    // with a new session.
+    let url = use_state(|| room_url(resume));
     let ws = {
         let add = received.dispatcher();
         let (opened, retried) = (hooked.dispatcher(), hooked.dispatcher());
@@ -136,7 +139,7 @@ fn Chat() -> Html {
                 }
             });
         use_reconnecting_websocket_with(
-            room_url(resume),
+            (*url).clone(),
             options.configure(move |builder| {
                 let builder = builder.backoff(
                     ExponentialBackoff::new()
@@ -212,6 +215,10 @@ fn Chat() -> Html {
             });
         })
     };
+    let switch = {
+        let url = url.setter();
+        Callback::from(move |_| url.set(format!("{}-2", room_url(resume))))
+    };
     let connect = {
         let ws = ws.clone();
         Callback::from(move |_| ws.connect())
@@ -252,6 +259,7 @@ fn Chat() -> Html {
                     { "Server: drop all connections" }
                 </button>
                 <button id="connect" onclick={connect}>{ "Connect" }</button>
+                <button id="switch" onclick={switch}>{ "Switch room" }</button>
                 <button id="reconnect" onclick={reconnect}>{ "Reconnect" }</button>
                 <button id="close" onclick={close}>{ "Close" }</button>
             </section>
