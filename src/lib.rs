@@ -89,7 +89,7 @@ pub mod sans_io {
     /// assert_eq!(Frame::parse(welcome.encode()), Frame::Control(welcome));
     /// ```
     pub mod resume {
-        pub use crate::core::resume::{wrap, Control, Frame, MAX_CONTROL_BYTES};
+        pub use crate::core::resume::{wrap, Control, Frame, ResumeState, MAX_CONTROL_BYTES};
     }
 }
 

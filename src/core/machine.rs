@@ -10,7 +10,7 @@ use crate::core::policy::{
 };
 use crate::core::queue::{SendOutcome, SendQueue};
 use crate::core::resume::{
-    Control, Frame, LostReason, Session, DEFAULT_ACK_TIMEOUT, PROTOCOL_ERROR_REASON,
+    Control, Frame, LostReason, ResumeState, Session, DEFAULT_ACK_TIMEOUT, PROTOCOL_ERROR_REASON,
     RESUME_UNSUPPORTED_REASON,
 };
 use crate::{CloseInfo, Error, Message, ReadyState};
@@ -297,6 +297,15 @@ pub struct Machine {
     /// With resume: the server answered `welcome ended`; its last messages and its `end`
     /// are coming, and nothing more is sent in the session.
     ending: bool,
+    /// With resume, for a shared connection: acknowledgements (and the resume greeting)
+    /// cover at most this many of the server's messages, what every tab has confirmed.
+    ack_limit: Option<u64>,
+    /// Whether the `Ack` timer runs.
+    ack_armed: bool,
+    /// With resume: the session was imported from another machine and not welcomed since;
+    /// a server that has more of our messages than it knew of means the exporter's last
+    /// records never arrived (reported as diverged, not retried for ever).
+    imported: bool,
     /// The socket the driver reported created (after the URL provider, if any).
     created: Option<ConnId>,
     /// The driver doesn't read the open socket (receive backpressure): no silence counts.
@@ -335,6 +344,9 @@ impl Machine {
             end_sent: false,
             ack_wait: None,
             ending: false,
+            ack_limit: None,
+            ack_armed: false,
+            imported: false,
             created: None,
             reading_paused: false,
             now,
@@ -409,6 +421,83 @@ impl Machine {
         self.session.unacked_bytes
     }
 
+    /// With resume: the session as it stands, to continue it in another machine (another
+    /// tab's, when a shared connection changes hands). `None` before the first welcome.
+    #[cfg_attr(not(feature = "sans-io"), allow(dead_code))]
+    pub fn resume_state(&self) -> Option<ResumeState> {
+        let session = self.session.id.clone()?;
+        Some(ResumeState {
+            session,
+            received: self.session.recv,
+            acked: self.session.acked(),
+            unacked: self.session.unacked.iter().cloned().collect(),
+        })
+    }
+
+    /// With resume: continues `state` (exported by [`resume_state`](Self::resume_state) or
+    /// rebuilt from a mirror) instead of starting a session: the next connection resumes it,
+    /// and its unacknowledged messages go out again first, keeping their numbers. Only
+    /// before this machine's first welcome; `false` (and nothing changed) otherwise.
+    ///
+    /// If the server then has more of our messages than `state` holds (the exporter wrote
+    /// some whose record never arrived), the session is reported lost as
+    /// [`LostReason::Diverged`] with its unacknowledged messages and a new one starts.
+    #[cfg_attr(not(feature = "sans-io"), allow(dead_code))]
+    pub fn import_resume(&mut self, state: ResumeState) -> bool {
+        let fresh = self.session.id.is_none() && self.session.sent == 0;
+        let before_welcome = matches!(
+            self.phase,
+            Phase::Connecting { .. } | Phase::Waiting | Phase::Offline
+        );
+        if self.cfg.resume.is_none() || !fresh || !before_welcome {
+            return false;
+        }
+        let session = &mut self.session;
+        session.id = Some(state.session);
+        session.recv = state.received;
+        session.reported = state.received;
+        session.sent = state.acked.saturating_add(state.unacked.len() as u64);
+        session.unacked_bytes = state.unacked.iter().map(Message::len).sum();
+        session.unacked = state.unacked.into();
+        self.imported = true;
+        self.sync_reserved();
+        true
+    }
+
+    /// With resume, for a shared connection: our acknowledgements to the server (and the
+    /// resume greeting) cover at most the server's messages `..=limit` (`None`: all we
+    /// received), so the server keeps the rest until every tab has them. Raising it sends
+    /// the acknowledgement it allows (within the ack delay, at once after `ack_every`).
+    /// A new session starts with a limit of 0.
+    #[cfg_attr(not(feature = "sans-io"), allow(dead_code))]
+    pub fn set_ack_limit(&mut self, limit: Option<u64>, now: Time) {
+        self.tick(now);
+        self.ack_limit = limit;
+        if let Phase::Open { id, .. } = self.phase {
+            self.ack_due(id);
+        }
+    }
+
+    /// With resume: the number of the server's last message received in order, in the
+    /// current session (a [`Action::Deliver`] out of `on_message` carries this number).
+    #[cfg_attr(not(feature = "sans-io"), allow(dead_code))]
+    pub fn received(&self) -> u64 {
+        self.session.recv
+    }
+
+    /// With resume: how many of our messages went out in the current session (numbered
+    /// `1..=sent`); the server has `..=`[`acked`](Self::acked) of them.
+    #[cfg_attr(not(feature = "sans-io"), allow(dead_code))]
+    pub fn sent(&self) -> u64 {
+        self.session.sent
+    }
+
+    /// With resume: the server acknowledged our messages `1..=acked` of the current session.
+    #[cfg_attr(not(feature = "sans-io"), allow(dead_code))]
+    pub fn acked(&self) -> u64 {
+        self.session.acked()
+    }
+
     /// What a driver reports as its `bufferedAmount`, given the bytes the browser `holds`
     /// for its current socket: that count while there is one (opening, open or closing; a
     /// driver passes 0 once the socket it holds is no longer the machine's, as browsers keep
@@ -473,11 +562,13 @@ impl Machine {
         self.long_deadline[timer.index()] =
             (after > MAX_TIMER).then(|| self.now.saturating_add(after));
         let after = after.min(MAX_TIMER);
+        self.ack_armed |= timer == Timer::Ack;
         self.actions.push_back(Action::SetTimer { timer, after });
     }
 
     fn cancel_timer(&mut self, timer: Timer) {
         self.long_deadline[timer.index()] = None;
+        self.ack_armed &= timer != Timer::Ack;
         self.actions.push_back(Action::CancelTimer(timer));
     }
 
@@ -548,8 +639,7 @@ impl Machine {
             self.cancel_timer(Timer::Ack);
             // After `end` and a clean close the server has everything (one ordered stream).
             let delivered = user && self.end_sent && close.as_ref().is_some_and(|c| c.was_clean);
-            let unconfirmed = self.session.reset();
-            self.sync_reserved();
+            let unconfirmed = self.reset_session();
             self.end_sent = false;
             // After `welcome ended` the server processed nothing beyond its welcome's count.
             let reason = if std::mem::take(&mut self.ending) {
@@ -654,7 +744,7 @@ impl Machine {
             // timeout keeps running: it bounds the welcome too.
             self.phase = Phase::Handshaking { id };
             self.handshake_protocol = protocol;
-            let message = self.session.greeting().encode_client();
+            let message = self.session.greeting(self.ackable()).encode_client();
             self.actions.push_back(Action::Write { id, message });
             return;
         }
@@ -797,14 +887,8 @@ impl Machine {
                 }
                 self.session.recv += 1;
                 self.actions.push_back(Action::Deliver(message));
-                let ack = self.cfg.resume.map(|r| (r.ack_every, r.ack_delay));
-                if let (Some((every, delay)), Phase::Open { .. }) = (ack, self.phase) {
-                    let pending = self.session.recv - self.session.reported;
-                    if pending >= u64::from(every) {
-                        self.send_ack(id);
-                    } else if pending == 1 {
-                        self.set_timer(Timer::Ack, delay);
-                    }
+                if matches!(self.phase, Phase::Open { .. }) {
+                    self.ack_due(id);
                 }
             }
             Frame::Control(Control::Ack(n)) => {
@@ -854,9 +938,29 @@ impl Machine {
         ok
     }
 
+    /// Acknowledges at once after `ack_every` unacknowledged messages, else within the
+    /// delay.
+    fn ack_due(&mut self, id: ConnId) {
+        let Some(resume) = self.cfg.resume else {
+            return;
+        };
+        let pending = self.ackable().saturating_sub(self.session.reported);
+        if pending >= u64::from(resume.ack_every) {
+            self.send_ack(id);
+        } else if pending > 0 && !self.ack_armed {
+            self.set_timer(Timer::Ack, resume.ack_delay);
+        }
+    }
+
+    /// The count our acknowledgements may report: what we received, within the limit.
+    fn ackable(&self) -> u64 {
+        self.ack_limit
+            .map_or(self.session.recv, |limit| limit.min(self.session.recv))
+    }
+
     fn send_ack(&mut self, id: ConnId) {
-        self.session.reported = self.session.recv;
-        let message = Control::Ack(self.session.recv).encode_client();
+        self.session.reported = self.ackable();
+        let message = Control::Ack(self.session.reported).encode_client();
         self.actions.push_back(Action::Write { id, message });
         self.cancel_timer(Timer::Ack);
     }
@@ -975,10 +1079,17 @@ impl Machine {
             self.diverged(id, now);
             return false;
         }
+        if self.imported && recv > self.session.sent {
+            // The exporter wrote messages whose records never reached us: which ones, and
+            // whose, is unknown. Reported with what we have, never resumed on a wrong count.
+            self.diverged(id, now);
+            return false;
+        }
         if !self.take_ack(recv) {
             self.protocol_error("resumed past the messages sent", now);
             return false;
         }
+        self.imported = false;
         true
     }
 
@@ -989,7 +1100,7 @@ impl Machine {
         let gap = next.saturating_sub(expected);
         self.session.skip = expected.saturating_sub(next);
         self.session.recv = self.session.recv.max(next.saturating_sub(1));
-        self.session.reported = self.session.recv;
+        self.session.reported = self.ackable();
         if gap > 0 {
             self.emit(ConnectionEvent::SessionLost {
                 reason: LostReason::Gap,
@@ -1007,8 +1118,7 @@ impl Machine {
             id,
             message: Control::End.encode_client(),
         });
-        let unconfirmed = self.session.reset();
-        self.sync_reserved();
+        let unconfirmed = self.reset_session();
         self.emit(ConnectionEvent::SessionLost {
             reason: LostReason::Diverged,
             missed: None,
@@ -1031,9 +1141,8 @@ impl Machine {
         missed: Option<u64>,
         session: String,
     ) -> ConnectionEvent {
-        let unconfirmed = self.session.reset();
+        let unconfirmed = self.reset_session();
         self.session.id = Some(session);
-        self.sync_reserved();
         ConnectionEvent::SessionLost {
             reason,
             missed,
@@ -1072,6 +1181,18 @@ impl Machine {
     /// The queue's bound covers the unacknowledged messages too.
     fn sync_reserved(&mut self) {
         self.queue.set_reserved(self.session.unacked_bytes);
+    }
+
+    /// Forgets the session (see [`Session::reset`]); returns the messages never confirmed.
+    fn reset_session(&mut self) -> Vec<Message> {
+        let unconfirmed = self.session.reset();
+        self.sync_reserved();
+        self.imported = false;
+        // A new session's messages are not confirmed by anyone yet.
+        if self.ack_limit.is_some() {
+            self.ack_limit = Some(0);
+        }
+        unconfirmed
     }
 
     /// With [`Heartbeat::answer`](crate::Heartbeat::answer): answers `message` if it is the
@@ -1138,6 +1259,7 @@ impl Machine {
     /// `timer` fired.
     pub fn on_timer(&mut self, timer: Timer, now: Time) {
         self.tick(now);
+        self.ack_armed &= timer != Timer::Ack;
         if let Some(due) = self.long_deadline[timer.index()] {
             if now < due {
                 // A long wait asked for in steps: ask for the next one.
@@ -1162,7 +1284,7 @@ impl Machine {
             }
             (Timer::Heartbeat, Phase::Open { id, .. }) => self.heartbeat_tick(id, now),
             (Timer::AckTimeout, Phase::Open { id, .. }) => self.ack_tick(id, now),
-            (Timer::Ack, Phase::Open { id, .. }) if self.session.recv > self.session.reported => {
+            (Timer::Ack, Phase::Open { id, .. }) if self.ackable() > self.session.reported => {
                 self.send_ack(id)
             }
             (Timer::ConnectTimeout, Phase::Closing { id }) => {
@@ -1196,8 +1318,8 @@ impl Machine {
         self.ping_seq += 1;
         let message = if self.cfg.resume.is_some() {
             // The protocol's own ping, which also acknowledges what we received.
-            self.session.reported = self.session.recv;
-            Control::Ping(self.session.recv).encode_client()
+            self.session.reported = self.ackable();
+            Control::Ping(self.session.reported).encode_client()
         } else {
             ping(self.ping_seq)
         };
@@ -1280,8 +1402,8 @@ impl Machine {
 
     /// The protocol's ping, which the server answers with an `ack` at once.
     fn probe_ack(&mut self, id: ConnId) {
-        self.session.reported = self.session.recv;
-        let message = Control::Ping(self.session.recv).encode_client();
+        self.session.reported = self.ackable();
+        let message = Control::Ping(self.session.reported).encode_client();
         self.actions.push_back(Action::Write { id, message });
     }
 

@@ -479,6 +479,23 @@ pub fn wrap(message: &Message) -> Message {
     }
 }
 
+/// A resumable session as one machine hands it to another
+/// ([`Machine::resume_state`](crate::sans_io::Machine::resume_state),
+/// [`Machine::import_resume`](crate::sans_io::Machine::import_resume)): a tab taking over a
+/// shared connection continues the session the previous holder had.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResumeState {
+    /// The session's identifier, as the server issued it.
+    pub session: String,
+    /// The server's messages `1..=received` arrived.
+    pub received: u64,
+    /// The server acknowledged our messages `1..=acked`.
+    pub acked: u64,
+    /// Our messages `acked + 1 ..`, sent and not acknowledged, in order: a resume sends them
+    /// again with these numbers.
+    pub unacked: Vec<Message>,
+}
+
 /// The client's session: what it sent and the server hasn't acknowledged, what it received.
 #[derive(Debug, Default)]
 pub(crate) struct Session {
@@ -573,12 +590,13 @@ impl Session {
         true
     }
 
-    /// The first frame of a connection: resume the session, or start one.
-    pub(crate) fn greeting(&self) -> Control {
+    /// The first frame of a connection: resume the session (having received the server's
+    /// messages `..=recv`), or start one.
+    pub(crate) fn greeting(&self, recv: u64) -> Control {
         match &self.id {
             Some(session) => Control::Resume {
                 session: session.clone(),
-                recv: self.recv,
+                recv,
             },
             None => Control::Hello,
         }
