@@ -91,6 +91,14 @@ pub mod sans_io {
     pub mod resume {
         pub use crate::core::resume::{wrap, Control, Frame, ResumeState, MAX_CONTROL_BYTES};
     }
+
+    /// One connection for every tab of an origin (`docs/sharing.md`): the cross-tab
+    /// protocol, without I/O. A driver gives each tab's socket a [`Tab`](share::Tab) and
+    /// moves bytes between it, the share's BroadcastChannel and its Web Lock.
+    pub mod share {
+        pub use crate::core::share::{Output, ShareTimer, Sharing, Tab};
+        pub use crate::core::share_wire::{Lifecycle, Post, TabId, SHARE_PROTOCOL, SHARE_VERSION};
+    }
 }
 
 /// Counts of live browser resources, for leak tests. Not part of the stable API.

@@ -478,6 +478,12 @@ impl Machine {
         }
     }
 
+    /// With resume: the session's identifier, once a welcome issued one.
+    #[cfg_attr(not(feature = "sans-io"), allow(dead_code))]
+    pub fn session_id(&self) -> Option<&str> {
+        self.session.id.as_deref()
+    }
+
     /// With resume: the number of the server's last message received in order, in the
     /// current session (a [`Action::Deliver`] out of `on_message` carries this number).
     #[cfg_attr(not(feature = "sans-io"), allow(dead_code))]

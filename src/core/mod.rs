@@ -13,5 +13,17 @@ pub(crate) mod message;
 pub(crate) mod policy;
 pub(crate) mod queue;
 pub(crate) mod resume;
+// Sharing one connection between tabs (issue #24): for drivers through `sans_io`; nothing in
+// the npm package's exports reaches it yet.
+#[cfg(any(test, feature = "sans-io"))]
+pub(crate) mod share;
+#[cfg(any(test, feature = "sans-io"))]
+mod share_buffers;
+#[cfg(any(test, feature = "sans-io"))]
+mod share_hub;
+#[cfg(any(test, feature = "sans-io"))]
+mod share_members;
+#[cfg(any(test, feature = "sans-io"))]
+pub(crate) mod share_wire;
 pub(crate) mod status;
 pub(crate) mod validate;

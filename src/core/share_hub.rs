@@ -1,0 +1,545 @@
+//! What the tab holding a shared connection adds (docs/sharing.md): the one [`Machine`],
+//! whose session it imports from the mirror when it takes over; the fan-out of every server
+//! message; the tabs' sends in each tab's order; acknowledgements held back to what every
+//! live tab has; and the mirror posts (written before the frame, so a new holder knows every
+//! number the server may have). Never touches a socket: its actions go out as outputs.
+
+use crate::core::machine::{Action, ConnectionEvent, Machine, Time, Timer};
+use crate::core::queue::{Overflow, SendOutcome};
+use crate::core::resume::{LostReason, ResumeState};
+use crate::core::share::{lifecycle, Output, ShareTimer, Tab};
+use crate::core::share_wire::{Post, TabId};
+use crate::Message;
+use std::collections::{HashMap, VecDeque};
+
+/// The holder's side of a tab.
+#[derive(Debug)]
+pub struct Hub {
+    pub(crate) term: u64,
+    /// `None` while the takeover delay runs.
+    pub(crate) machine: Option<Machine>,
+    socket: Option<ConnId>,
+    /// The subprotocol while the connection is open.
+    pub(crate) open: Option<String>,
+    /// The other live tabs: their receipts, and since when they lag behind.
+    pub(crate) members: Vec<Member>,
+    /// The other tabs whose sockets are open as far as we know (the live ones, and those
+    /// not waited for any more but not gone): the connection ends only without them.
+    pub(crate) present: Vec<TabId>,
+    /// Per tab, its last send taken, and its last one confirmed.
+    taken: HashMap<TabId, u64>,
+    confirmed: HashMap<TabId, u64>,
+    /// Sends taken and not handed to the machine yet (it had no room).
+    intake: VecDeque<Entry>,
+    /// Sends handed to the machine, in its order; with resume numbered once written.
+    outbox: VecDeque<Entry>,
+    /// The session number of the last written one, and of the last acknowledged one posted.
+    numbered: u64,
+    acked: u64,
+    pub(crate) timeout_armed: bool,
+    /// The user closed the last tab: the machine ends the session, then the lock goes.
+    pub(crate) closing: bool,
+    /// Took over knowing nothing of the stream (no tab answered its hello): until the
+    /// first message, the tabs' receipts tell where the stream's numbers stand.
+    pub(crate) fresh: bool,
+}
+
+type ConnId = crate::core::machine::ConnId;
+
+#[derive(Debug)]
+pub(crate) struct Member {
+    pub(crate) tab: TabId,
+    pub(crate) receipt: u64,
+    pub(crate) behind_since: Option<Time>,
+}
+
+#[derive(Debug)]
+struct Entry {
+    tab: TabId,
+    seq: u64,
+    message: Message,
+    n: Option<u64>,
+}
+
+impl Hub {
+    pub(crate) fn running(&self) -> bool {
+        self.machine.is_some()
+    }
+
+    pub(crate) fn machine(&mut self) -> Option<&mut Machine> {
+        self.machine.as_mut()
+    }
+}
+
+impl Tab {
+    /// The driver got the share's lock: after the takeover delay this tab holds the
+    /// connection.
+    pub fn lock_acquired(&mut self, now: Time) {
+        self.now = self.now.max(now);
+        if self.closed || self.hub.is_some() {
+            self.out.push_back(Output::ReleaseLock);
+            return;
+        }
+        self.hub = Some(Hub {
+            term: 0,
+            machine: None,
+            socket: None,
+            open: None,
+            members: Vec::new(),
+            present: Vec::new(),
+            taken: HashMap::new(),
+            confirmed: HashMap::new(),
+            intake: VecDeque::new(),
+            outbox: VecDeque::new(),
+            numbered: 0,
+            acked: 0,
+            timeout_armed: false,
+            closing: false,
+            fresh: false,
+        });
+        self.set_timer(ShareTimer::Takeover, self.sharing.takeover_delay);
+    }
+
+    /// The lock was taken from this tab (stolen): it stops holding at once.
+    pub fn lock_lost(&mut self, now: Time) {
+        self.now = self.now.max(now);
+        if self.hub.is_some() {
+            self.step_down();
+            if !self.closed {
+                self.out.push_back(Output::RequestLock);
+            }
+        }
+    }
+
+    /// Gives up the connection (no `end`: the session goes on with the next holder).
+    pub(crate) fn step_down(&mut self) {
+        let Some(hub) = self.hub.take() else {
+            return;
+        };
+        if let Some(id) = hub.socket.filter(|_| hub.machine.is_some()) {
+            self.out.push_back(Output::Socket(Action::CloseSocket {
+                id,
+                code: 1000,
+                reason: "handed over".into(),
+            }));
+        }
+        for timer in Timer::ALL {
+            self.out
+                .push_back(Output::Socket(Action::CancelTimer(timer)));
+        }
+        self.out
+            .push_back(Output::CancelTimer(ShareTimer::TabTimeout));
+        self.out
+            .push_back(Output::CancelTimer(ShareTimer::Takeover));
+        self.holder = None;
+    }
+
+    /// The takeover delay is over: this tab holds, resuming the session it mirrored.
+    pub(crate) fn take_over(&mut self) {
+        if !self.joined && self.heard_joined && !std::mem::replace(&mut self.deferred, true) {
+            // We know nothing of the stream and other tabs do: the lock goes to them (they
+            // asked for it when they joined) and we ask again, behind them. Once only: if
+            // they are gone, we get it back and start afresh.
+            self.hub = None;
+            self.out.push_back(Output::ReleaseLock);
+            self.out.push_back(Output::RequestLock);
+            return self.post(&Post::Hello { tab: self.id });
+        }
+        let resume_n = self.resume_n();
+        let Some(hub) = self.hub.as_mut().filter(|h| h.machine.is_none()) else {
+            return;
+        };
+        self.term += 1;
+        hub.term = self.term;
+        hub.fresh = !self.joined;
+        let mut cfg = self.cfg.clone();
+        // The tabs' bounds are checked in each tab; the hub only hands over what fits.
+        cfg.overflow = Overflow::Reject;
+        let mut machine = Machine::new(cfg, self.seed ^ self.term, self.now);
+        if let (true, Some(session)) = (machine.resumes(), self.session.clone()) {
+            let state = ResumeState {
+                session,
+                received: resume_n,
+                acked: self.mirror.acked,
+                unacked: self
+                    .mirror
+                    .entries
+                    .iter()
+                    .map(|w| w.message.clone())
+                    .collect(),
+            };
+            machine.import_resume(state);
+            machine.set_ack_limit(Some(self.retained.floor_n), self.now);
+            hub.numbered = self.mirror.acked + self.mirror.entries.len() as u64;
+            hub.acked = self.mirror.acked;
+            hub.outbox = (self.mirror.entries.iter())
+                .map(|w| Entry {
+                    tab: w.tab,
+                    seq: w.seq,
+                    message: w.message.clone(),
+                    n: Some(w.n),
+                })
+                .collect();
+        } else if machine.resumes() {
+            machine.set_ack_limit(Some(0), self.now);
+        }
+        hub.machine = Some(machine);
+        hub.taken = self.mirror.assigned.clone();
+        hub.confirmed = self.mirror.assigned.clone();
+        for w in &self.mirror.entries {
+            // Written, not confirmed: the confirmation comes with the acknowledgement.
+            let confirmed = hub.confirmed.entry(w.tab).or_default();
+            *confirmed = (*confirmed).min(w.seq - 1);
+        }
+        // The tabs the last holder waited for: each has the tab timeout to report.
+        let (floor, now) = (self.retained.floor, self.now);
+        hub.present = self
+            .members
+            .iter()
+            .copied()
+            .filter(|t| *t != self.id)
+            .collect();
+        hub.members = (self.members.iter())
+            .filter(|tab| **tab != self.id)
+            .map(|&tab| Member {
+                tab,
+                receipt: floor,
+                behind_since: Some(now),
+            })
+            .collect();
+        self.holder = Some(self.id);
+        self.joined = true;
+        let term = self.term;
+        self.post(&Post::Holder { term, tab: self.id });
+        self.out.push_back(Output::Holder(self.id));
+        self.arm_tab_timeout();
+        let own: Vec<(u64, Message)> = self.unconfirmed.iter().cloned().collect();
+        let done = self.settled();
+        for (seq, message) in own {
+            self.take(self.id, seq, done, message);
+        }
+        self.pump();
+    }
+
+    /// The hub takes tab `tab`'s send `seq`, once, in the tab's order (`done`: the tab's
+    /// sends settled before it). Returns whether it was written at once.
+    pub(crate) fn take(&mut self, tab: TabId, seq: u64, done: u64, message: Message) -> bool {
+        let Some(hub) = self.hub.as_mut().filter(|h| h.running()) else {
+            return false;
+        };
+        // What the tab says is settled was taken by some holder, even one whose posts we
+        // missed.
+        let taken = hub.taken.entry(tab).or_default();
+        *taken = (*taken).max(done);
+        let taken = *taken;
+        if seq <= taken {
+            let confirmed = hub.confirmed.get(&tab).copied().unwrap_or(0);
+            if seq <= confirmed {
+                self.confirm(tab, confirmed);
+            }
+            return false;
+        }
+        if seq != taken + 1 {
+            return false; // comes again, in order, with the tab's resubmission
+        }
+        hub.taken.insert(tab, seq);
+        if tab != self.id && !hub.present.contains(&tab) {
+            hub.present.push(tab);
+        }
+        hub.intake.push_back(Entry {
+            tab,
+            seq,
+            message,
+            n: None,
+        });
+        self.pump();
+        // Written at once: numbered (resume), or confirmed (without).
+        let hub = self.hub.as_ref();
+        !hub.is_some_and(|h| {
+            (h.intake.iter().chain(&h.outbox))
+                .any(|e| e.tab == tab && e.seq == seq && e.n.is_none())
+        })
+    }
+
+    /// Tab `tab`'s sends `..=seq` are confirmed.
+    fn confirm(&mut self, tab: TabId, seq: u64) {
+        let Some(hub) = self.hub.as_mut() else {
+            return;
+        };
+        let confirmed = hub.confirmed.entry(tab).or_default();
+        *confirmed = (*confirmed).max(seq);
+        let term = hub.term;
+        self.mirror.assign(tab, seq);
+        if tab == self.id {
+            self.confirm_own(seq);
+        } else {
+            self.post(&Post::Confirmed { term, to: tab, seq });
+        }
+    }
+
+    /// Hands the intake to the machine as far as it has room, and carries out what the
+    /// machine decided, until nothing changes.
+    pub(crate) fn pump(&mut self) {
+        loop {
+            self.feed();
+            let Some(machine) = self.hub.as_mut().and_then(Hub::machine) else {
+                return;
+            };
+            let actions: Vec<Action> = std::iter::from_fn(|| machine.poll_action()).collect();
+            if actions.is_empty() {
+                return;
+            }
+            self.carry_out(actions);
+        }
+    }
+
+    fn feed(&mut self) {
+        let Some(hub) = self.hub.as_mut() else {
+            return;
+        };
+        let Some(machine) = hub.machine.as_mut() else {
+            return;
+        };
+        let resumes = machine.resumes();
+        let mut confirmed = Vec::new();
+        while let Some(entry) = hub.intake.front() {
+            let room = match resumes {
+                true => machine.can_accept(entry.message.len()),
+                false => machine.open_socket().is_some(),
+            };
+            if !room {
+                break;
+            }
+            match machine.send(entry.message.clone()) {
+                Ok(SendOutcome::Written | SendOutcome::Queued { .. }) => {}
+                _ => break,
+            }
+            let entry = hub.intake.pop_front().expect("front exists");
+            if resumes {
+                hub.outbox.push_back(entry);
+            } else {
+                // Without resume, written is as confirmed as a send gets.
+                confirmed.push((entry.tab, entry.seq));
+            }
+        }
+        for (tab, seq) in confirmed {
+            self.confirm(tab, seq);
+        }
+    }
+
+    /// One step of the machine's actions: the mirror posts first (so a frame is never on the
+    /// wire before its record is on the channel), then the actions in order.
+    fn carry_out(&mut self, actions: Vec<Action>) {
+        let Some(hub) = self.hub.as_mut() else {
+            return;
+        };
+        let Some(machine) = hub.machine.as_ref() else {
+            return;
+        };
+        let term = hub.term;
+        let (sent, acked, received) = (machine.sent(), machine.acked(), machine.received());
+        let session = machine.session_id().map(str::to_owned);
+        let mut posts = Vec::new();
+        let mut confirmed = Vec::new();
+        let mut lost_own = Vec::new();
+        // A session lost in this step: its written messages are either acknowledged (the
+        // oldest) or never confirmed (the last `unconfirmed.len()`).
+        let reset = actions.iter().find_map(|a| match a {
+            Action::Emit(ConnectionEvent::SessionLost {
+                reason,
+                missed,
+                unconfirmed,
+            }) if *reason != LostReason::Gap => Some((reason.clone(), *missed, unconfirmed.len())),
+            _ => None,
+        });
+        let was_reset = reset.is_some();
+        if let Some((reason, missed, lost)) = reset {
+            let written = hub.outbox.iter().take_while(|e| e.n.is_some()).count();
+            for e in hub.outbox.drain(..written.saturating_sub(lost)) {
+                confirmed.push((e.tab, e.seq));
+            }
+            let mut ranges: Vec<(TabId, u64, u64)> = Vec::new();
+            for e in hub.outbox.drain(..lost.min(written)) {
+                match ranges.iter_mut().find(|r| r.0 == e.tab) {
+                    Some(r) => r.2 = e.seq,
+                    None => ranges.push((e.tab, e.seq, e.seq)),
+                }
+            }
+            lost_own = ranges
+                .iter()
+                .filter(|r| r.0 == self.id)
+                .map(|r| (r.1, r.2))
+                .collect();
+            hub.numbered = 0;
+            hub.acked = 0;
+            posts.push(Post::SessionLost {
+                term,
+                reason,
+                missed,
+                ranges,
+            });
+        }
+        // A new session (or a new identifier for this one).
+        if session.is_some() && session != self.session {
+            let start = match was_reset || self.session.is_none() {
+                true => self.recv,
+                false => self.start,
+            };
+            let id = session.clone().unwrap_or_default();
+            posts.push(Post::Session { term, id, start });
+        }
+        // Written in this step: numbered in order.
+        let mut n = hub.numbered;
+        for e in hub.outbox.iter_mut().filter(|e| e.n.is_none()) {
+            if n >= sent {
+                break;
+            }
+            n += 1;
+            e.n = Some(n);
+            posts.push(Post::Written {
+                term,
+                n,
+                tab: e.tab,
+                seq: e.seq,
+                message: e.message.clone(),
+            });
+        }
+        hub.numbered = n.max(hub.numbered);
+        if acked > hub.acked {
+            hub.acked = acked;
+            while hub
+                .outbox
+                .front()
+                .is_some_and(|e| e.n.is_some_and(|n| n <= acked))
+            {
+                let e = hub.outbox.pop_front().expect("front exists");
+                confirmed.push((e.tab, e.seq));
+            }
+            posts.push(Post::Acked { term, n: acked });
+        }
+        for post in posts {
+            self.post(&post);
+            self.apply_own(post);
+        }
+        for (tab, seq) in confirmed {
+            self.confirm(tab, seq);
+        }
+        let deliveries = actions
+            .iter()
+            .filter(|a| matches!(a, Action::Deliver(_)))
+            .count();
+        let mut n = received.saturating_sub(deliveries as u64);
+        for action in actions {
+            match action {
+                Action::Deliver(message) => {
+                    n += 1;
+                    self.fan_out(n, message);
+                }
+                Action::Emit(event) => self.holder_event(event, &lost_own),
+                action => {
+                    if let (Action::Dial { id }, Some(hub)) = (&action, self.hub.as_mut()) {
+                        hub.socket = Some(*id);
+                    }
+                    self.out.push_back(Output::Socket(action));
+                }
+            }
+        }
+    }
+
+    /// What this tab's follower side keeps of the holder's own posts.
+    fn apply_own(&mut self, post: Post) {
+        match post {
+            Post::Session { id, start, .. } => {
+                self.session = Some(id);
+                self.start = start;
+                self.retained.session_started(start);
+            }
+            Post::Written {
+                n,
+                tab,
+                seq,
+                message,
+                ..
+            } => self.mirror.written(n, tab, seq, message),
+            Post::Acked { n, .. } => self.mirror.acked(n),
+            Post::SessionLost { .. } => self.mirror.reset(),
+            _ => {}
+        }
+    }
+
+    /// A server message reaches every tab: ours now, the others through the channel.
+    fn fan_out(&mut self, n: u64, message: Message) {
+        let mseq = self.recv + 1;
+        let Some(hub) = self.hub.as_mut() else {
+            return;
+        };
+        hub.fresh = false;
+        let (term, now, tip) = (hub.term, self.now, self.recv);
+        for m in hub.members.iter_mut().filter(|m| m.receipt >= tip) {
+            m.behind_since = Some(now);
+        }
+        self.post(&Post::Deliver {
+            term,
+            mseq,
+            n,
+            message: message.clone(),
+        });
+        let dropped = self.retained.floor;
+        self.deliver(mseq, n, message);
+        if self.retained.floor > dropped {
+            // Past the bound: what the laggards lacked is gone; they are told when they ask.
+            let floor = self.retained.floor;
+            if let Some(hub) = self.hub.as_mut() {
+                hub.members
+                    .iter_mut()
+                    .for_each(|m| m.receipt = m.receipt.max(floor));
+            }
+        }
+        self.arm_tab_timeout();
+        self.update_floor(false);
+    }
+
+    fn holder_event(&mut self, event: ConnectionEvent, lost_own: &[(u64, u64)]) {
+        let Some(hub) = self.hub.as_mut() else {
+            return;
+        };
+        let term = hub.term;
+        match &event {
+            ConnectionEvent::Open { protocol } => hub.open = Some(protocol.clone()),
+            ConnectionEvent::Closed { .. } => {
+                hub.open = None;
+                self.stopped = true;
+                if hub.closing {
+                    self.out.push_back(Output::ReleaseLock);
+                }
+            }
+            ConnectionEvent::SessionLost { reason, missed, .. } => {
+                if *reason == LostReason::Gap {
+                    let post = Post::SessionLost {
+                        term,
+                        reason: reason.clone(),
+                        missed: *missed,
+                        ranges: Vec::new(),
+                    };
+                    self.post(&post);
+                }
+                let own: Vec<Message> = (lost_own.iter())
+                    .flat_map(|&(first, last)| self.take_own(first, last))
+                    .collect();
+                return self.emit(ConnectionEvent::SessionLost {
+                    reason: reason.clone(),
+                    missed: *missed,
+                    unconfirmed: own,
+                });
+            }
+            ConnectionEvent::Connecting { .. }
+            | ConnectionEvent::Reconnecting { .. }
+            | ConnectionEvent::WaitingForNetwork { .. } => hub.open = None,
+            _ => {}
+        }
+        if let Some(event) = lifecycle(&event) {
+            self.post(&Post::Event { term, event });
+        }
+        self.emit(event);
+    }
+}

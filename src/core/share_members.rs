@@ -1,0 +1,216 @@
+//! The holder's view of the other tabs (docs/sharing.md): who is live, what each has
+//! received, the floor every live tab has reached (the limit of the holder's
+//! acknowledgements to the server), catching a lagging tab up, and leaving.
+
+use crate::core::share::{Output, ShareTimer, Tab};
+use crate::core::share_hub::Member;
+use crate::core::share_wire::{Post, TabId};
+
+impl Tab {
+    /// A tab opened its socket: tell it where the stream stands, and mirror the session to
+    /// it.
+    pub(crate) fn hub_hello(&mut self, tab: TabId) {
+        let Some(hub) = self.hub.as_mut().filter(|h| h.running()) else {
+            return;
+        };
+        let (term, open) = (hub.term, hub.open.clone());
+        if !hub.present.contains(&tab) {
+            hub.present.push(tab);
+        }
+        if !hub.members.iter().any(|m| m.tab == tab) {
+            hub.members.push(Member {
+                tab,
+                receipt: self.recv,
+                behind_since: None,
+            });
+        }
+        self.post(&Post::Joined {
+            term,
+            to: tab,
+            mseq: self.recv,
+            session: self.session.clone(),
+            start: self.start,
+            n: self.resume_n(),
+            open,
+        });
+        let n = self.mirror.acked;
+        self.post(&Post::Acked { term, n });
+        let written: Vec<Post> = (self.mirror.entries.iter())
+            .map(|w| Post::Written {
+                term,
+                n: w.n,
+                tab: w.tab,
+                seq: w.seq,
+                message: w.message.clone(),
+            })
+            .collect();
+        written.iter().for_each(|post| self.post(post));
+        self.update_floor(true);
+    }
+
+    /// Tab `tab` has the messages `..=mseq`; `want`: it lacks what follows.
+    pub(crate) fn hub_receipt(&mut self, tab: TabId, mseq: u64, want: bool) {
+        if self.hub.as_ref().is_some_and(|h| h.fresh) && mseq > self.recv {
+            // We took over knowing nothing: the stream's numbers go on after the tabs'.
+            self.recv = mseq;
+            self.start = mseq;
+            self.retained.reset(mseq);
+            self.retained.session_started(mseq);
+        }
+        let (floor, tip, now) = (self.retained.floor, self.recv, self.now);
+        let Some(hub) = self.hub.as_mut().filter(|h| h.running()) else {
+            return;
+        };
+        let mut joined = !hub.present.contains(&tab);
+        if joined {
+            hub.present.push(tab);
+        }
+        let member = match hub.members.iter().position(|m| m.tab == tab) {
+            Some(i) => &mut hub.members[i],
+            None => {
+                // Back after the holder stopped waiting for it (frozen, slow), or a holder
+                // change: waited for again from where the floor is.
+                joined = true;
+                hub.members.push(Member {
+                    tab,
+                    receipt: floor,
+                    behind_since: None,
+                });
+                hub.members.last_mut().expect("pushed")
+            }
+        };
+        member.receipt = member.receipt.max(mseq).max(floor);
+        member.behind_since = match member.receipt >= tip {
+            true => None,
+            false => member.behind_since.or(Some(now)),
+        };
+        if want {
+            self.catch_up(tab, mseq);
+        }
+        self.arm_tab_timeout();
+        self.update_floor(joined);
+    }
+
+    /// Sends tab `tab` what follows `mseq`, as far as it is kept; says what is not.
+    fn catch_up(&mut self, tab: TabId, mseq: u64) {
+        let Some(term) = self.hub.as_ref().map(|h| h.term) else {
+            return;
+        };
+        let floor = self.retained.floor;
+        if mseq < floor {
+            let n = self.retained.floor_n;
+            let (from, upto) = (mseq + 1, floor);
+            self.post(&Post::Missed {
+                term,
+                to: tab,
+                from,
+                upto,
+                n,
+            });
+        }
+        let resend: Vec<Post> = (self.retained.after(mseq))
+            .map(|(mseq, n, message)| Post::Deliver {
+                term,
+                mseq: *mseq,
+                n: *n,
+                message: message.clone(),
+            })
+            .collect();
+        resend.iter().for_each(|post| self.post(post));
+    }
+
+    /// Tab `tab`'s socket closed: not waited for any more.
+    pub(crate) fn hub_bye(&mut self, tab: TabId) {
+        if let Some(hub) = self.hub.as_mut() {
+            hub.members.retain(|m| m.tab != tab);
+            hub.present.retain(|t| *t != tab);
+            self.update_floor(true);
+        }
+    }
+
+    /// Tabs behind for the tab timeout are not waited for any more.
+    pub(crate) fn hub_tab_timeout(&mut self) {
+        let (now, timeout) = (self.now, self.sharing.tab_timeout);
+        let Some(hub) = self.hub.as_mut() else {
+            return;
+        };
+        hub.timeout_armed = false;
+        let before = hub.members.len();
+        hub.members.retain(|m| {
+            m.behind_since
+                .is_none_or(|since| now < since.saturating_add(timeout))
+        });
+        let evicted = hub.members.len() != before;
+        self.arm_tab_timeout();
+        self.update_floor(evicted);
+    }
+
+    pub(crate) fn arm_tab_timeout(&mut self) {
+        let (now, timeout) = (self.now, self.sharing.tab_timeout);
+        let Some(hub) = self.hub.as_mut().filter(|h| !h.timeout_armed) else {
+            return;
+        };
+        let Some(since) = hub.members.iter().filter_map(|m| m.behind_since).min() else {
+            return;
+        };
+        hub.timeout_armed = true;
+        let after = since.saturating_add(timeout).saturating_sub(now);
+        self.set_timer(ShareTimer::TabTimeout, after);
+    }
+
+    /// Every live tab has `..=floor`: the retained buffers forget them and the machine may
+    /// acknowledge them. Posted (before the acknowledgement can go out) when it rises or the
+    /// members change.
+    pub(crate) fn update_floor(&mut self, members_changed: bool) {
+        let (tip, kept) = (self.recv, self.retained.floor);
+        let Some(hub) = self.hub.as_mut().filter(|h| h.running()) else {
+            return;
+        };
+        let floor = (hub.members.iter().map(|m| m.receipt))
+            .fold(tip, u64::min)
+            .max(kept);
+        if floor == kept && !members_changed {
+            return;
+        }
+        let term = hub.term;
+        let members = hub.present.clone();
+        self.retained.advance(floor);
+        self.members = members.clone();
+        if !members.is_empty() || members_changed {
+            self.post(&Post::Floor {
+                term,
+                mseq: floor,
+                members,
+            });
+        }
+        let (limit, now) = (self.retained.floor_n, self.now);
+        if let Some(machine) = self.hub.as_mut().and_then(|h| h.machine()) {
+            if machine.resumes() {
+                machine.set_ack_limit(Some(limit), now);
+                self.pump();
+            }
+        }
+    }
+
+    /// The user closes the holder's socket. The last tab ends the session (`true`: the
+    /// machine's close reports it); otherwise the connection is handed over.
+    pub(crate) fn close_holder(&mut self, code: u16, reason: &str) -> bool {
+        let Some(hub) = self.hub.as_mut() else {
+            return false;
+        };
+        match hub.machine.as_mut() {
+            Some(machine) if hub.present.is_empty() => {
+                hub.closing = true;
+                machine.close(code, reason);
+                self.pump();
+                true
+            }
+            _ => {
+                self.step_down();
+                self.out
+                    .push_back(Output::CancelTimer(ShareTimer::Takeover));
+                false
+            }
+        }
+    }
+}
