@@ -156,12 +156,15 @@ pub struct Tab {
     pub(crate) closed: bool,
     /// The connection stopped for good.
     pub(crate) stopped: bool,
-    /// The last server message delivered here (share-wide number), and its session number.
+    /// The last server message delivered here (share-wide number `mseq`).
     pub(crate) recv: u64,
-    pub(crate) last_n: u64,
-    /// The session, and the `recv` before its first message.
+    /// The session, and the `mseq` before its first message: its message `n` is
+    /// `mseq = start + n` in every tab.
     pub(crate) session: Option<String>,
     pub(crate) start: u64,
+    /// Every live tab has `..=floor`, as the holder last said: a new holder resumes the
+    /// session from there (what it has beyond, it keeps from the server's resend).
+    pub(crate) floor: u64,
     pub(crate) retained: Retained,
     pub(crate) mirror: Mirror,
     pub(crate) members: Vec<TabId>,
@@ -198,9 +201,9 @@ impl Tab {
             closed: false,
             stopped: false,
             recv: 0,
-            last_n: 0,
             session: None,
             start: 0,
+            floor: 0,
             mirror: Mirror::default(),
             members: Vec::new(),
             want: false,
@@ -264,13 +267,9 @@ impl Tab {
         self.out.push_back(Output::SetTimer { timer, after });
     }
 
-    /// The server message number `n` to resume from: this tab's last one in the session.
-    pub(crate) fn resume_n(&self) -> u64 {
-        if self.recv > self.start {
-            self.last_n
-        } else {
-            0
-        }
+    /// Share-wide number `mseq` as a number of the current session (0: before it).
+    pub(crate) fn session_n(&self, mseq: u64) -> u64 {
+        mseq.saturating_sub(self.start)
     }
 
     /// The application sends a message. Its outcome is `Queued` (on its way to the holder)
@@ -397,7 +396,6 @@ impl Tab {
             mseq,
             session,
             start,
-            n,
             open,
             ..
         } = post
@@ -406,10 +404,9 @@ impl Tab {
                 self.joined = true;
                 self.request_lock();
                 self.recv = mseq;
-                self.retained.reset(mseq);
+                self.retained.advance(mseq);
                 self.session = session;
                 self.start = start;
-                self.last_n = n;
                 if let Some(protocol) = open {
                     self.emit(ConnectionEvent::Open { protocol });
                 }
@@ -436,10 +433,7 @@ impl Tab {
             }
             Post::Session { id, start, .. } => {
                 self.session = Some(id);
-                if start != self.start {
-                    self.start = start;
-                    self.retained.session_started(start);
-                }
+                self.start = start;
             }
             Post::Written {
                 n,
@@ -456,6 +450,7 @@ impl Tab {
                 }
             }
             Post::Floor { mseq, members, .. } => {
+                self.floor = self.floor.max(mseq);
                 self.retained.advance(mseq);
                 self.members = members;
             }
@@ -479,7 +474,7 @@ impl Tab {
                     unconfirmed,
                 });
             }
-            Post::Missed { to, upto, n, .. } if to == self.id && upto > self.recv => {
+            Post::Missed { to, upto, .. } if to == self.id && upto > self.recv => {
                 // The holder no longer has them: said, never skipped silently.
                 self.emit(ConnectionEvent::SessionLost {
                     reason: LostReason::Gap,
@@ -487,8 +482,6 @@ impl Tab {
                     unconfirmed: Vec::new(),
                 });
                 self.recv = upto;
-                self.last_n = n;
-                self.retained.reset(upto);
                 self.want = false;
             }
             _ => {}
@@ -496,6 +489,8 @@ impl Tab {
     }
 
     fn on_deliver(&mut self, mseq: u64, n: u64, message: Message) {
+        // Every tab keeps what it got, for the tabs that lack it should it take over.
+        self.retained.push(mseq, n, message.clone());
         if mseq <= self.recv {
             return; // a resend for another tab, or one we have
         }
@@ -517,7 +512,6 @@ impl Tab {
     /// Server message `mseq` (session number `n`) reaches this tab's application.
     pub(crate) fn deliver(&mut self, mseq: u64, n: u64, message: Message) {
         self.recv = mseq;
-        self.last_n = n;
         self.want = false;
         self.retained.push(mseq, n, message.clone());
         self.out.push_back(Output::Deliver(message));

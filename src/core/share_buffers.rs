@@ -6,7 +6,8 @@ use crate::core::share_wire::TabId;
 use crate::Message;
 use std::collections::{HashMap, VecDeque};
 
-/// Server messages after the floor (what every live tab has), oldest first.
+/// Server messages after the floor (what every live tab has), in order; holes where this
+/// tab never had one.
 #[derive(Debug)]
 pub struct Retained {
     items: VecDeque<(u64, u64, Message)>,
@@ -14,11 +15,6 @@ pub struct Retained {
     max_bytes: usize,
     /// Every live tab has the messages `..=floor` (share-wide numbers).
     pub(crate) floor: u64,
-    /// The session number of message `floor`, 0 if it precedes the session: what the
-    /// holder may acknowledge.
-    pub(crate) floor_n: u64,
-    /// The `mseq` before the current session's first message.
-    start: u64,
 }
 
 impl Retained {
@@ -28,62 +24,40 @@ impl Retained {
             bytes: 0,
             max_bytes,
             floor: 0,
-            floor_n: 0,
-            start: 0,
         }
     }
 
-    /// Keeps message `mseq` (session number `n`). Returns the number of the newest message
-    /// dropped to stay within the bound, if any: tabs lacking it can't get it any more.
-    pub(crate) fn push(&mut self, mseq: u64, n: u64, message: Message) -> Option<u64> {
-        if mseq <= self.floor || self.items.back().is_some_and(|(m, ..)| *m >= mseq) {
-            return None;
+    /// Keeps message `mseq` (session number `n`), in order, once. The oldest go past the
+    /// bound (the floor rises over them: tabs that lack them are told when they ask).
+    pub(crate) fn push(&mut self, mseq: u64, n: u64, message: Message) {
+        if mseq <= self.floor {
+            return;
+        }
+        let at = self.items.partition_point(|(m, ..)| *m < mseq);
+        if self.items.get(at).is_some_and(|(m, ..)| *m == mseq) {
+            return;
         }
         self.bytes += message.len();
-        self.items.push_back((mseq, n, message));
-        let mut dropped = None;
+        self.items.insert(at, (mseq, n, message));
         while self.bytes > self.max_bytes {
-            let Some((m, n, message)) = self.items.pop_front() else {
+            let Some((m, _, message)) = self.items.pop_front() else {
                 break;
             };
             self.bytes -= message.len();
             self.floor = m;
-            self.floor_n = if m > self.start { n } else { 0 };
-            dropped = Some(m);
         }
-        dropped
     }
 
-    /// Every live tab has `..=mseq`: forget them. (A message this tab never had leaves
-    /// `floor_n` lower than it could be: the holder then acknowledges less, never more.)
+    /// Every live tab has `..=mseq`: forget them.
     pub(crate) fn advance(&mut self, mseq: u64) {
-        while let Some((m, n, message)) = self.items.front() {
+        while let Some((m, _, message)) = self.items.front() {
             if *m > mseq {
                 break;
-            }
-            if *m > self.start {
-                self.floor_n = *n;
             }
             self.bytes -= message.len();
             self.items.pop_front();
         }
         self.floor = self.floor.max(mseq);
-        self.session_started(self.start);
-    }
-
-    /// A session started after message `start`: its numbering starts again.
-    pub(crate) fn session_started(&mut self, start: u64) {
-        self.start = start;
-        if self.floor <= start {
-            self.floor_n = 0;
-        }
-    }
-
-    /// Starts over after message `mseq` (a tab that joined, or skipped what it lost).
-    pub(crate) fn reset(&mut self, mseq: u64) {
-        self.items.clear();
-        self.bytes = 0;
-        self.floor = mseq;
     }
 
     /// The messages after `mseq` this tab has: `(mseq, n, message)`.

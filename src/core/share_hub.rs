@@ -145,7 +145,8 @@ impl Tab {
             self.out.push_back(Output::RequestLock);
             return self.post(&Post::Hello { tab: self.id });
         }
-        let resume_n = self.resume_n();
+        // From what every live tab had: the server sends again what some may lack.
+        let resume_n = self.session_n(self.floor);
         let Some(hub) = self.hub.as_mut().filter(|h| h.machine.is_none()) else {
             return;
         };
@@ -169,7 +170,7 @@ impl Tab {
                     .collect(),
             };
             machine.import_resume(state);
-            machine.set_ack_limit(Some(self.retained.floor_n), self.now);
+            machine.set_ack_limit(Some(resume_n), self.now);
             hub.numbered = self.mirror.acked + self.mirror.entries.len() as u64;
             hub.acked = self.mirror.acked;
             hub.outbox = (self.mirror.entries.iter())
@@ -192,7 +193,7 @@ impl Tab {
             *confirmed = (*confirmed).min(w.seq - 1);
         }
         // The tabs the last holder waited for: each has the tab timeout to report.
-        let (floor, now) = (self.retained.floor, self.now);
+        let (floor, now) = (self.floor, self.now);
         hub.present = self
             .members
             .iter()
@@ -452,7 +453,6 @@ impl Tab {
             Post::Session { id, start, .. } => {
                 self.session = Some(id);
                 self.start = start;
-                self.retained.session_started(start);
             }
             Post::Written {
                 n,
@@ -467,32 +467,37 @@ impl Tab {
         }
     }
 
-    /// A server message reaches every tab: ours now, the others through the channel.
+    /// Server message `n` reaches every tab: ours now, the others through the channel. One
+    /// this tab had already (the server sends again what some tab may lack) goes to the
+    /// others only.
     fn fan_out(&mut self, n: u64, message: Message) {
-        let mseq = self.recv + 1;
+        let mseq = self.start + n;
         let Some(hub) = self.hub.as_mut() else {
             return;
         };
         hub.fresh = false;
         let (term, now, tip) = (hub.term, self.now, self.recv);
-        for m in hub.members.iter_mut().filter(|m| m.receipt >= tip) {
-            m.behind_since = Some(now);
-        }
-        self.post(&Post::Deliver {
+        let post = Post::Deliver {
             term,
             mseq,
             n,
             message: message.clone(),
-        });
-        let dropped = self.retained.floor;
+        };
+        if mseq <= tip {
+            self.retained.push(mseq, n, message);
+            return self.post(&post);
+        }
+        for m in hub.members.iter_mut().filter(|m| m.receipt >= tip) {
+            m.behind_since = Some(now);
+        }
+        self.post(&post);
+        let kept = self.retained.floor;
         self.deliver(mseq, n, message);
-        if self.retained.floor > dropped {
+        if self.retained.floor > kept {
             // Past the bound: what the laggards lacked is gone; they are told when they ask.
             let floor = self.retained.floor;
             if let Some(hub) = self.hub.as_mut() {
-                hub.members
-                    .iter_mut()
-                    .for_each(|m| m.receipt = m.receipt.max(floor));
+                (hub.members.iter_mut()).for_each(|m| m.receipt = m.receipt.max(floor));
             }
         }
         self.arm_tab_timeout();
@@ -513,16 +518,22 @@ impl Tab {
                     self.out.push_back(Output::ReleaseLock);
                 }
             }
-            ConnectionEvent::SessionLost { reason, missed, .. } => {
-                if *reason == LostReason::Gap {
-                    let post = Post::SessionLost {
-                        term,
-                        reason: reason.clone(),
-                        missed: *missed,
-                        ranges: Vec::new(),
-                    };
-                    self.post(&post);
+            ConnectionEvent::SessionLost { reason, .. } if *reason == LostReason::Gap => {
+                // The server no longer had messages we resumed from: those beyond what
+                // this tab has are lost to it (the other tabs learn theirs when they ask).
+                let upto = self.start + hub.machine.as_ref().map_or(0, Machine::received);
+                let missed = upto.saturating_sub(self.recv);
+                if missed > 0 {
+                    self.recv = upto;
+                    self.emit(ConnectionEvent::SessionLost {
+                        reason: LostReason::Gap,
+                        missed: Some(missed),
+                        unconfirmed: Vec::new(),
+                    });
                 }
+                return;
+            }
+            ConnectionEvent::SessionLost { reason, missed, .. } => {
                 let own: Vec<Message> = (lost_own.iter())
                     .flat_map(|&(first, last)| self.take_own(first, last))
                     .collect();

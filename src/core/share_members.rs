@@ -30,7 +30,7 @@ impl Tab {
             mseq: self.recv,
             session: self.session.clone(),
             start: self.start,
-            n: self.resume_n(),
+            n: self.session_n(self.recv),
             open,
         });
         let n = self.mirror.acked;
@@ -54,8 +54,16 @@ impl Tab {
             // We took over knowing nothing: the stream's numbers go on after the tabs'.
             self.recv = mseq;
             self.start = mseq;
-            self.retained.reset(mseq);
-            self.retained.session_started(mseq);
+            self.floor = mseq;
+            self.retained.advance(mseq);
+            if let Some(id) = self.session.clone() {
+                let term = self.term;
+                self.post(&Post::Session {
+                    term,
+                    id,
+                    start: mseq,
+                });
+            }
         }
         let (floor, tip, now) = (self.retained.floor, self.recv, self.now);
         let Some(hub) = self.hub.as_mut().filter(|h| h.running()) else {
@@ -91,32 +99,41 @@ impl Tab {
         self.update_floor(joined);
     }
 
-    /// Sends tab `tab` what follows `mseq`, as far as it is kept; says what is not.
+    /// Sends tab `tab` what follows `mseq`, as far as it is kept; says what is not (never
+    /// skipped silently).
     fn catch_up(&mut self, tab: TabId, mseq: u64) {
         let Some(term) = self.hub.as_ref().map(|h| h.term) else {
             return;
         };
-        let floor = self.retained.floor;
-        if mseq < floor {
-            let n = self.retained.floor_n;
-            let (from, upto) = (mseq + 1, floor);
-            self.post(&Post::Missed {
+        let start = self.start;
+        let missed = |from: u64, upto: u64, posts: &mut Vec<Post>| {
+            if from <= upto {
+                let n = upto.saturating_sub(start);
+                let (to, term) = (tab, term);
+                posts.push(Post::Missed {
+                    term,
+                    to,
+                    from,
+                    upto,
+                    n,
+                });
+            }
+        };
+        let mut posts = Vec::new();
+        missed(mseq + 1, self.retained.floor, &mut posts);
+        let mut next = (mseq + 1).max(self.retained.floor + 1);
+        for (m, n, message) in self.retained.after(mseq) {
+            missed(next, m - 1, &mut posts);
+            posts.push(Post::Deliver {
                 term,
-                to: tab,
-                from,
-                upto,
-                n,
-            });
-        }
-        let resend: Vec<Post> = (self.retained.after(mseq))
-            .map(|(mseq, n, message)| Post::Deliver {
-                term,
-                mseq: *mseq,
+                mseq: *m,
                 n: *n,
                 message: message.clone(),
-            })
-            .collect();
-        resend.iter().for_each(|post| self.post(post));
+            });
+            next = m + 1;
+        }
+        missed(next, self.recv, &mut posts);
+        posts.iter().for_each(|post| self.post(post));
     }
 
     /// Tab `tab`'s socket closed: not waited for any more.
@@ -162,7 +179,7 @@ impl Tab {
     /// acknowledge them. Posted (before the acknowledgement can go out) when it rises or the
     /// members change.
     pub(crate) fn update_floor(&mut self, members_changed: bool) {
-        let (tip, kept) = (self.recv, self.retained.floor);
+        let (tip, kept) = (self.recv, self.floor);
         let Some(hub) = self.hub.as_mut().filter(|h| h.running()) else {
             return;
         };
@@ -174,6 +191,7 @@ impl Tab {
         }
         let term = hub.term;
         let members = hub.present.clone();
+        self.floor = floor;
         self.retained.advance(floor);
         self.members = members.clone();
         if !members.is_empty() || members_changed {
@@ -183,7 +201,7 @@ impl Tab {
                 members,
             });
         }
-        let (limit, now) = (self.retained.floor_n, self.now);
+        let (limit, now) = (self.session_n(floor), self.now);
         if let Some(machine) = self.hub.as_mut().and_then(|h| h.machine()) {
             if machine.resumes() {
                 machine.set_ack_limit(Some(limit), now);

@@ -317,7 +317,7 @@ impl World {
                     let t = &self.tabs[&key.0].tab;
                     panic!(
                         "resume {recv} past what was sent ({}): tab {} recv {} last_n {} start {} floor {} floor_n {}",
-                        s.sent.len(), key.0, t.recv, t.last_n, t.start, t.retained.floor, t.retained.floor_n
+                        s.sent.len(), key.0, t.recv, t.floor, t.start, t.retained.floor, 0
                     );
                 }
                 s.acked = s.acked.max(recv);
@@ -405,7 +405,7 @@ impl World {
             let p = decode(&bytes);
             if !matches!(
                 p,
-                Post::Deliver { .. }
+                Post::Floor { .. }
                     | Post::Written { .. }
                     | Post::Acked { .. }
                     | Post::Confirmed { .. }

@@ -62,6 +62,9 @@ fn check(w: &World, label: &str) {
 #[test]
 fn twenty_holder_changes_lose_duplicate_and_reorder_nothing_for_any_tab() {
     for seed in 0..8u64 {
+        if std::env::var("SIM_SEED").is_ok_and(|s| s != seed.to_string()) {
+            continue;
+        }
         let label = format!("seed {seed}");
         let mut w = World::new(resume_cfg(), Sharing::default(), seed);
         for _ in 0..3 {
