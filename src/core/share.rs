@@ -148,10 +148,10 @@ pub struct Tab {
     pub(crate) joined: bool,
     /// Whether this tab asked for the lock.
     pub(crate) requested: bool,
-    /// Another tab that knows the stream spoke (a receipt), and whether this tab, knowing
-    /// nothing, once let the lock go to such tabs instead of taking over.
+    /// Another tab that knows the stream spoke (a receipt), and the holder term at which
+    /// this tab last let the lock go to such tabs instead of taking over.
     pub(crate) heard_joined: bool,
-    pub(crate) deferred: bool,
+    pub(crate) deferred: Option<u64>,
     /// The user closed this socket.
     pub(crate) closed: bool,
     /// The connection stopped for good.
@@ -197,7 +197,7 @@ impl Tab {
             joined: false,
             requested: false,
             heard_joined: false,
-            deferred: false,
+            deferred: None,
             closed: false,
             stopped: false,
             recv: 0,
@@ -410,6 +410,8 @@ impl Tab {
                 if let Some(protocol) = open {
                     self.emit(ConnectionEvent::Open { protocol });
                 }
+                // Sent before the holder knew us: it may have let them pass.
+                self.resubmit();
             }
             return;
         }
@@ -536,11 +538,17 @@ impl Tab {
             return self.post(&Post::Hello { tab: self.id });
         }
         self.receipt(true);
+        self.resubmit();
+    }
+
+    /// Every send of ours not confirmed yet goes (again) to the holder, in order.
+    fn resubmit(&mut self) {
+        let done = self.settled();
         let sends: Vec<Post> = (self.unconfirmed.iter())
             .map(|(seq, message)| Post::Send {
                 tab: self.id,
                 seq: *seq,
-                done: self.settled(),
+                done,
                 message: message.clone(),
             })
             .collect();

@@ -42,6 +42,14 @@ pub struct Hub {
     /// Took over knowing nothing of the stream (no tab answered its hello): until the
     /// first message, the tabs' receipts tell where the stream's numbers stand.
     pub(crate) fresh: bool,
+    /// From which `mseq` on the server sends everything (again) to this holder, once its
+    /// welcome said: a tab lacking an older one this holder doesn't keep has lost it.
+    /// Until then, the tabs' requests for what they lack wait in `wants`.
+    pub(crate) resend_from: Option<u64>,
+    pub(crate) wants: Vec<(TabId, u64)>,
+    /// For the tab timeout after the takeover the floor stays where it was: a tab the last
+    /// holder's posts never told us of has that long to report.
+    pub(crate) hold: Option<(Time, u64)>,
 }
 
 type ConnId = crate::core::machine::ConnId;
@@ -96,6 +104,9 @@ impl Tab {
             timeout_armed: false,
             closing: false,
             fresh: false,
+            resend_from: None,
+            wants: Vec::new(),
+            hold: None,
         });
         self.set_timer(ShareTimer::Takeover, self.sharing.takeover_delay);
     }
@@ -136,10 +147,15 @@ impl Tab {
 
     /// The takeover delay is over: this tab holds, resuming the session it mirrored.
     pub(crate) fn take_over(&mut self) {
-        if !self.joined && self.heard_joined && !std::mem::replace(&mut self.deferred, true) {
-            // We know nothing of the stream and other tabs do: the lock goes to them (they
-            // asked for it when they joined) and we ask again, behind them. Once only: if
-            // they are gone, we get it back and start afresh.
+        // We know nothing of the stream while other tabs do, or the holder stopped waiting
+        // for us (the floor passed us: the server no longer has what we lack). The lock
+        // goes to the tabs that know more (they asked for it when they joined) and we ask
+        // again, behind them. Once per holder: if nobody took over since (they are gone),
+        // we get it back and go on.
+        let unknowing = !self.joined && self.heard_joined;
+        let behind = self.joined && self.floor > self.recv;
+        if (unknowing || behind) && self.deferred != Some(self.term) {
+            self.deferred = Some(self.term);
             self.hub = None;
             self.out.push_back(Output::ReleaseLock);
             self.out.push_back(Output::RequestLock);
@@ -208,6 +224,9 @@ impl Tab {
                 behind_since: Some(now),
             })
             .collect();
+        hub.hold = Some((now.saturating_add(self.sharing.tab_timeout), floor));
+        hub.timeout_armed = true;
+        self.set_timer(ShareTimer::TabTimeout, self.sharing.tab_timeout);
         self.holder = Some(self.id);
         self.joined = true;
         let term = self.term;
@@ -491,6 +510,15 @@ impl Tab {
             m.behind_since = Some(now);
         }
         self.post(&post);
+        if mseq > tip + 1 {
+            // This tab took over behind the others (its lock came before it could catch
+            // up): what it lacks below the server's resend is gone, and said so.
+            self.emit(ConnectionEvent::SessionLost {
+                reason: LostReason::Gap,
+                missed: Some(mseq - tip - 1),
+                unconfirmed: Vec::new(),
+            });
+        }
         let kept = self.retained.floor;
         self.deliver(mseq, n, message);
         if self.retained.floor > kept {
@@ -510,7 +538,16 @@ impl Tab {
         };
         let term = hub.term;
         match &event {
-            ConnectionEvent::Open { protocol } => hub.open = Some(protocol.clone()),
+            ConnectionEvent::Open { protocol } => {
+                hub.open = Some(protocol.clone());
+                if hub.resend_from.is_none() {
+                    let received = hub.machine.as_ref().map_or(0, Machine::received);
+                    hub.resend_from = Some(self.start + received + 1);
+                    for (tab, mseq) in std::mem::take(&mut hub.wants) {
+                        self.catch_up(tab, mseq);
+                    }
+                }
+            }
             ConnectionEvent::Closed { .. } => {
                 hub.open = None;
                 self.stopped = true;

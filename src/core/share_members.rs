@@ -100,13 +100,20 @@ impl Tab {
     }
 
     /// Sends tab `tab` what follows `mseq`, as far as it is kept; says what is not (never
-    /// skipped silently).
-    fn catch_up(&mut self, tab: TabId, mseq: u64) {
-        let Some(term) = self.hub.as_ref().map(|h| h.term) else {
+    /// skipped silently) once the server's welcome said what it still has.
+    pub(crate) fn catch_up(&mut self, tab: TabId, mseq: u64) {
+        let Some(hub) = self.hub.as_mut() else {
             return;
+        };
+        let term = hub.term;
+        let Some(resend_from) = hub.resend_from else {
+            // What this holder lacks may yet come from the server: answered after the welcome.
+            return hub.wants.push((tab, mseq));
         };
         let start = self.start;
         let missed = |from: u64, upto: u64, posts: &mut Vec<Post>| {
+            // What the server sends again comes to the tab with the resend.
+            let upto = upto.min(resend_from - 1);
             if from <= upto {
                 let n = upto.saturating_sub(start);
                 let (to, term) = (tab, term);
@@ -183,9 +190,12 @@ impl Tab {
         let Some(hub) = self.hub.as_mut().filter(|h| h.running()) else {
             return;
         };
-        let floor = (hub.members.iter().map(|m| m.receipt))
-            .fold(tip, u64::min)
-            .max(kept);
+        let mut floor = (hub.members.iter().map(|m| m.receipt)).fold(tip, u64::min);
+        match hub.hold {
+            Some((until, held)) if self.now < until => floor = floor.min(held),
+            _ => hub.hold = None,
+        }
+        let floor = floor.max(kept);
         if floor == kept && !members_changed {
             return;
         }

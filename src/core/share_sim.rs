@@ -1,5 +1,6 @@
 //! A simulated origin for the cross-tab tests: tabs (each a [`Tab`] with its timers), a
-//! BroadcastChannel (FIFO per sender and receiver, interleaved at random), a Web Lock
+//! BroadcastChannel (posts reach each tab in the order they were made, each tab at its own
+//! pace; a frozen tab's wait), a Web Lock
 //! (granted in request order, released by a crash at once), and a server speaking the
 //! resume protocol with the core's own codec. Virtual clock; nothing real.
 
@@ -44,6 +45,8 @@ pub(super) struct SimTab {
     pub sent: Vec<Message>,
     /// What this tab's application was told was lost.
     pub lost: Vec<Message>,
+    /// Server messages it was told it missed, by how many had been delivered then.
+    pub skips: Vec<(usize, u64)>,
 }
 
 /// One WebSocket connection between a tab's machine and the server.
@@ -78,7 +81,7 @@ pub(super) struct World {
     pub sharing: Sharing,
     pub tabs: BTreeMap<TabId, SimTab>,
     next_tab: TabId,
-    /// Posts in flight, per (sender, receiver).
+    /// Posts in flight, per receiver (keyed `(0, receiver)`), in the order they were made.
     channel: BTreeMap<(TabId, TabId), VecDeque<Vec<u8>>>,
     pub lock: Option<TabId>,
     /// Whether the lock's holder was told.
@@ -125,6 +128,7 @@ impl World {
             events: Vec::new(),
             sent: Vec::new(),
             lost: Vec::new(),
+            skips: Vec::new(),
         };
         self.tabs.insert(id, sim);
         self.drain(id);
@@ -152,14 +156,22 @@ impl World {
             match output {
                 Output::Post(bytes) => {
                     for other in self.tabs.keys().filter(|o| **o != id) {
-                        let q = self.channel.entry((id, *other)).or_default();
+                        // One queue per receiver: posts arrive in the order they were made
+                        // (a BroadcastChannel's messages are relayed by one browser process).
+                        let q = self.channel.entry((0, *other)).or_default();
                         q.push_back(bytes.clone());
                     }
                 }
                 Output::Deliver(m) => t.delivered.push(m),
                 Output::Emit(e) => {
-                    if let ConnectionEvent::SessionLost { unconfirmed, .. } = &e {
+                    if let ConnectionEvent::SessionLost {
+                        unconfirmed,
+                        missed,
+                        ..
+                    } = &e
+                    {
                         t.lost.extend(unconfirmed.iter().cloned());
+                        t.skips.push((t.delivered.len(), missed.unwrap_or(0)));
                     }
                     t.events.push(e);
                 }
@@ -180,7 +192,18 @@ impl World {
                         self.lock = None;
                     }
                 }
-                Output::Holder(h) => self.takeovers += u64::from(h == id),
+                Output::Holder(h) => {
+                    self.takeovers += u64::from(h == id);
+                    if h == id && std::env::var("SIM_TAB").is_ok() {
+                        let x = &t.tab;
+                        eprintln!(
+                            "{now:?} tab {id} holds: term {} recv {} floor {} start {} joined {} kept {} server acked {} sent {} | mirror acked {} entries {:?} server recv {}",
+                            x.term, x.recv, x.floor, x.start, x.joined, x.retained.floor,
+                            self.server.acked, self.server.sent.len(), x.mirror.acked,
+                            x.mirror.entries.iter().map(|w| w.n).collect::<Vec<_>>(), self.server.recv
+                        );
+                    }
+                }
                 Output::Socket(action) => self.socket_action(id, action),
             }
         }
@@ -292,10 +315,13 @@ impl World {
             Frame::Control(Control::Hello) => {
                 if s.sessions > 0 && std::env::var("SIM_DEBUG").is_ok() {
                     let t = &self.tabs[&key.0].tab;
-                    panic!(
-                        "hello again from tab {}: recv {} session {:?} joined {} term {}",
-                        key.0, t.recv, t.session, t.joined, t.term
-                    );
+                    let others: Vec<_> = (self.tabs.iter())
+                        .filter(|(_, x)| x.alive)
+                        .map(|(id, x)| {
+                            (id, x.tab.joined, x.tab.requested, x.frozen, x.tab.deferred)
+                        })
+                        .collect();
+                    panic!("hello again from tab {}: recv {} session {:?} term {} heard {} | queue {:?} tabs {others:?}", key.0, t.recv, t.session, t.term, t.heard_joined, self.lock_queue);
                 }
                 s.sessions += 1;
                 let id = format!("s{}", s.sessions);
@@ -406,7 +432,7 @@ impl World {
             if !matches!(
                 p,
                 Post::Floor { .. }
-                    | Post::Written { .. }
+                    | Post::Deliver { .. }
                     | Post::Acked { .. }
                     | Post::Confirmed { .. }
                     | Post::Send { .. }
