@@ -392,6 +392,7 @@ impl Tab {
             return self.new_holder(tab);
         }
         if let Post::Joined {
+            holder,
             to,
             mseq,
             session,
@@ -402,6 +403,8 @@ impl Tab {
         {
             if to == self.id && !self.joined {
                 self.joined = true;
+                self.holder = Some(holder);
+                self.out.push_back(Output::Holder(holder));
                 self.request_lock();
                 self.recv = mseq;
                 self.retained.advance(mseq);

@@ -18,7 +18,7 @@ pub struct Hub {
     pub(crate) term: u64,
     /// `None` while the takeover delay runs.
     pub(crate) machine: Option<Machine>,
-    socket: Option<ConnId>,
+    pub(crate) socket: Option<ConnId>,
     /// The subprotocol while the connection is open.
     pub(crate) open: Option<String>,
     /// The other live tabs: their receipts, and since when they lag behind.
@@ -42,10 +42,9 @@ pub struct Hub {
     /// Took over knowing nothing of the stream (no tab answered its hello): until the
     /// first message, the tabs' receipts tell where the stream's numbers stand.
     pub(crate) fresh: bool,
-    /// From which `mseq` on the server sends everything (again) to this holder, once its
-    /// welcome said: a tab lacking an older one this holder doesn't keep has lost it.
-    /// Until then, the tabs' requests for what they lack wait in `wants`.
-    pub(crate) resend_from: Option<u64>,
+    /// Whether the server's welcome said what it still has (before, a message this holder
+    /// lacks may yet come in its resend): until then the tabs' requests wait in `wants`.
+    pub(crate) welcomed: bool,
     pub(crate) wants: Vec<(TabId, u64)>,
     /// For the tab timeout after the takeover the floor stays where it was: a tab the last
     /// holder's posts never told us of has that long to report.
@@ -104,7 +103,7 @@ impl Tab {
             timeout_armed: false,
             closing: false,
             fresh: false,
-            resend_from: None,
+            welcomed: false,
             wants: Vec::new(),
             hold: None,
         });
@@ -210,6 +209,8 @@ impl Tab {
         }
         // The tabs the last holder waited for: each has the tab timeout to report.
         let (floor, now) = (self.floor, self.now);
+        // The first holder of a share has no tabs to wait for.
+        let first = self.term == 1;
         hub.present = self
             .members
             .iter()
@@ -224,9 +225,11 @@ impl Tab {
                 behind_since: Some(now),
             })
             .collect();
-        hub.hold = Some((now.saturating_add(self.sharing.tab_timeout), floor));
-        hub.timeout_armed = true;
-        self.set_timer(ShareTimer::TabTimeout, self.sharing.tab_timeout);
+        if !first {
+            hub.hold = Some((now.saturating_add(self.sharing.tab_timeout), floor));
+            hub.timeout_armed = true;
+            self.set_timer(ShareTimer::TabTimeout, self.sharing.tab_timeout);
+        }
         self.holder = Some(self.id);
         self.joined = true;
         let term = self.term;
@@ -540,9 +543,7 @@ impl Tab {
         match &event {
             ConnectionEvent::Open { protocol } => {
                 hub.open = Some(protocol.clone());
-                if hub.resend_from.is_none() {
-                    let received = hub.machine.as_ref().map_or(0, Machine::received);
-                    hub.resend_from = Some(self.start + received + 1);
+                if !std::mem::replace(&mut hub.welcomed, true) {
                     for (tab, mseq) in std::mem::take(&mut hub.wants) {
                         self.catch_up(tab, mseq);
                     }

@@ -26,6 +26,7 @@ impl Tab {
         }
         self.post(&Post::Joined {
             term,
+            holder: self.id,
             to: tab,
             mseq: self.recv,
             session: self.session.clone(),
@@ -106,14 +107,15 @@ impl Tab {
             return;
         };
         let term = hub.term;
-        let Some(resend_from) = hub.resend_from else {
+        if !hub.welcomed {
             // What this holder lacks may yet come from the server: answered after the welcome.
             return hub.wants.push((tab, mseq));
-        };
+        }
         let start = self.start;
+        // Messages past the machine's position still come (sent again after a takeover).
+        let coming = start + hub.machine.as_ref().map_or(0, |m| m.received()) + 1;
         let missed = |from: u64, upto: u64, posts: &mut Vec<Post>| {
-            // What the server sends again comes to the tab with the resend.
-            let upto = upto.min(resend_from - 1);
+            let upto = upto.min(coming - 1);
             if from <= upto {
                 let n = upto.saturating_sub(start);
                 let (to, term) = (tab, term);

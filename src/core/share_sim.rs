@@ -572,9 +572,36 @@ impl World {
         self.channel.retain(|(_, to), _| *to != id);
     }
 
+    /// Moves every post and frame in flight, without letting time pass.
+    pub fn flush(&mut self) {
+        while self.deliver_post() || self.network() {}
+    }
+
+    /// Opens `n` tabs and lets them settle: the first holds an open connection.
+    pub fn start(cfg: Config, sharing: Sharing, n: usize) -> World {
+        let mut w = World::new(cfg, sharing, 7);
+        for _ in 0..n {
+            w.open_tab();
+        }
+        w.settle();
+        assert!(w.holder().is_some() && w.conns.iter().any(|c| c.opened));
+        w
+    }
+
+    /// The first live tab that does not hold.
+    pub fn follower(&self) -> TabId {
+        let holder = self.holder();
+        self.live()
+            .into_iter()
+            .find(|id| Some(*id) != holder)
+            .expect("a follower")
+    }
+
     /// Runs everything in flight, and the clock, until quiet.
     pub fn settle(&mut self) {
-        for _ in 0..200 {
+        // Quiet for a whole second (timers that move nothing, heartbeats aside).
+        let mut quiet = 0;
+        for _ in 0..600 {
             let mut moved = 0;
             while self.deliver_post() || self.network() {
                 moved += 1;
@@ -582,14 +609,15 @@ impl World {
             }
             self.advance(ms(100));
             let busy = self.channel.values().any(|q| !q.is_empty())
-                || self
-                    .conns
-                    .iter()
-                    .any(|c| !c.c2s.is_empty() || !c.s2c.is_empty());
+                || (self.conns.iter()).any(|c| !c.opened || !c.c2s.is_empty() || !c.s2c.is_empty());
             let unconfirmed = (self.tabs.values())
                 .filter(|t| t.alive)
                 .any(|t| t.tab.unconfirmed().0 > 0);
-            if !busy && !unconfirmed && moved == 0 {
+            quiet = match !busy && !unconfirmed && moved == 0 {
+                true => quiet + 1,
+                false => 0,
+            };
+            if quiet >= 10 {
                 return;
             }
         }

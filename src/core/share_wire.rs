@@ -113,6 +113,8 @@ pub enum Post {
     Joined {
         /// The holder's term.
         term: u64,
+        /// The holder.
+        holder: TabId,
         /// The new tab.
         to: TabId,
         /// The last server message sent to the tabs; the new tab starts after it.
@@ -255,6 +257,7 @@ impl Post {
             Post::Holder { term, tab } => w.kind(HOLDER).num(*term).num(*tab),
             Post::Joined {
                 term,
+                holder,
                 to,
                 mseq,
                 session,
@@ -264,6 +267,7 @@ impl Post {
             } => w
                 .kind(JOINED)
                 .num(*term)
+                .num(*holder)
                 .num(*to)
                 .num(*mseq)
                 .opt_str(session.as_deref())
@@ -369,6 +373,7 @@ impl Post {
             },
             JOINED => Post::Joined {
                 term: r.num()?,
+                holder: r.num()?,
                 to: r.num()?,
                 mseq: r.num()?,
                 session: r.opt_str()?,
