@@ -485,3 +485,189 @@ fn lifecycle_events_reach_every_tab() {
     assert_eq!(kinds(f), ["reconnecting", "resumed"]);
     assert_eq!(kinds(h), kinds(f));
 }
+
+#[test]
+fn every_post_round_trips_and_unreadable_bytes_are_a_typed_error() {
+    use crate::core::share_wire::{Lifecycle, SHARE_VERSION};
+    let m = text("héllo");
+    let bin = Message::Binary(vec![0, 1, 255]);
+    let all = [
+        Post::Hello { tab: u64::MAX },
+        Post::Send {
+            tab: 1,
+            seq: 2,
+            done: 1,
+            message: bin.clone(),
+        },
+        Post::Receipt {
+            tab: 3,
+            mseq: 1 << 40,
+            want: true,
+        },
+        Post::Bye { tab: 0 },
+        Post::Holder { term: 9, tab: 4 },
+        Post::Joined {
+            term: 9,
+            holder: 4,
+            to: 5,
+            mseq: 77,
+            session: Some("k9Qx".into()),
+            start: 3,
+            n: 74,
+            open: Some("chat".into()),
+        },
+        Post::Joined {
+            term: 1,
+            holder: 1,
+            to: 2,
+            mseq: 0,
+            session: None,
+            start: 0,
+            n: 0,
+            open: None,
+        },
+        Post::Deliver {
+            term: 9,
+            mseq: 78,
+            n: 75,
+            message: m.clone(),
+        },
+        Post::Session {
+            term: 9,
+            id: "s2".into(),
+            start: 78,
+        },
+        Post::Written {
+            term: 9,
+            n: 12,
+            tab: 5,
+            seq: 3,
+            message: m.clone(),
+        },
+        Post::Acked { term: 9, n: 12 },
+        Post::Confirmed {
+            term: 9,
+            to: 5,
+            seq: 3,
+        },
+        Post::Floor {
+            term: 9,
+            mseq: 70,
+            members: vec![5, 6, u64::MAX],
+        },
+        Post::SessionLost {
+            term: 9,
+            reason: LostReason::Expired,
+            missed: Some(0),
+            ranges: vec![(5, 1, 3), (6, 2, 2)],
+        },
+        Post::SessionLost {
+            term: 9,
+            reason: LostReason::Other("moved".into()),
+            missed: None,
+            ranges: vec![],
+        },
+        Post::Missed {
+            term: 9,
+            to: 5,
+            from: 3,
+            upto: 9,
+            n: 6,
+        },
+    ];
+    let events = [
+        Lifecycle::Connecting { attempt: 3 },
+        Lifecycle::Open {
+            protocol: "chat".into(),
+        },
+        Lifecycle::Reconnecting {
+            attempt: 1,
+            delay: ms(1500),
+            code: 1006,
+            reason: "gone".into(),
+            was_open: true,
+        },
+        Lifecycle::WaitingForNetwork,
+        Lifecycle::Resumed {
+            session: "s".into(),
+            resent: 4,
+        },
+        Lifecycle::Closed {
+            ended: true,
+            code: 1000,
+            reason: String::new(),
+        },
+    ];
+    let events = events
+        .into_iter()
+        .map(|event| Post::Event { term: 2, event });
+    for post in all.into_iter().chain(events) {
+        let bytes = post.encode();
+        assert_eq!(bytes[0], SHARE_VERSION);
+        assert_eq!(Post::decode(&bytes), Ok(post.clone()), "{post:?}");
+        // Cut anywhere, or with a byte more, it is refused, never misread.
+        for len in 0..bytes.len() {
+            assert!(
+                Post::decode(&bytes[..len]).is_err(),
+                "{post:?} cut at {len}"
+            );
+        }
+        let mut longer = bytes.clone();
+        longer.push(0);
+        assert!(Post::decode(&longer).is_err());
+    }
+    // Another version's post (tabs of another deploy share their own channel, but say so).
+    let mut other = Post::Hello { tab: 1 }.encode();
+    other[0] = 2;
+    assert_eq!(
+        Post::decode(&other),
+        Err(Error::ShareMessage {
+            version: 2,
+            reason: "another version of the protocol",
+        })
+    );
+    for junk in [
+        &[1u8, 99][..],
+        &[1, 1, 0xff, 0xff],
+        &[1, 2, 1, 1, 0, 0, 3, 0xc3, 0x28, 0],
+    ] {
+        assert!(
+            matches!(
+                Post::decode(junk),
+                Err(Error::ShareMessage { version: 1, .. })
+            ),
+            "{junk:?}"
+        );
+    }
+    // A tab ignores what it can't read, and says why.
+    let mut w = World::start(resume_cfg(), Sharing::default(), 1);
+    let h = w.holder().expect("holder");
+    let now = w.now;
+    let t = &mut w.tabs.get_mut(&h).expect("tab").tab;
+    assert!(t.on_post(&other, now).is_err());
+    assert!(t.is_holder());
+}
+
+#[test]
+fn without_resume_unwritten_sends_go_out_with_the_next_holder_once() {
+    let cfg = Config {
+        resume: None,
+        ..resume_cfg()
+    };
+    let mut w = World::start(cfg, Sharing::default(), 2);
+    let (h, f) = (w.holder().expect("holder"), w.follower());
+    // Written at once: confirmed (as a socket's `Written`), never sent again.
+    w.tab_send(f);
+    w.settle();
+    assert_eq!(w.tabs[&f].tab.unconfirmed().0, 0);
+    // The holder dies before it reads the next one.
+    w.tab_send(f);
+    w.lose_posts_to(h);
+    w.crash(h);
+    w.settle();
+    let got: Vec<&str> = (texts(&w.server.got).into_iter())
+        .filter(|t| t.starts_with('t'))
+        .collect();
+    assert_eq!(got, [format!("t{f}-1"), format!("t{f}-2")]);
+    assert_eq!(w.tabs[&f].tab.unconfirmed().0, 0);
+}
