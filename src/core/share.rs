@@ -353,13 +353,13 @@ impl Tab {
                 self.hub_receipt(tab, mseq, want)
             }
             Post::Bye { tab } => self.hub_bye(tab),
-            post => self.from_holder(post),
+            post => self.holder_post(post),
         }
         Ok(())
     }
 
     /// A post only a holder makes.
-    fn from_holder(&mut self, post: Post) {
+    fn holder_post(&mut self, post: Post) {
         let term = match &post {
             Post::Holder { term, .. }
             | Post::Joined { term, .. }

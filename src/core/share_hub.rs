@@ -146,6 +146,9 @@ impl Tab {
 
     /// The takeover delay is over: this tab holds, resuming the session it mirrored.
     pub(crate) fn take_over(&mut self) {
+        if self.hub.as_ref().is_none_or(|h| h.machine.is_some()) {
+            return; // gave the lock up meanwhile, or holds already
+        }
         // We know nothing of the stream while other tabs do, or the holder stopped waiting
         // for us (the floor passed us: the server no longer has what we lack). The lock
         // goes to the tabs that know more (they asked for it when they joined) and we ask

@@ -194,13 +194,11 @@ impl World {
                 }
                 Output::Holder(h) => {
                     self.takeovers += u64::from(h == id);
-                    if h == id && std::env::var("SIM_TAB").is_ok() {
+                    if h == id && traced(id) {
                         let x = &t.tab;
                         eprintln!(
-                            "{now:?} tab {id} holds: term {} recv {} floor {} start {} joined {} kept {} server acked {} sent {} | mirror acked {} entries {:?} server recv {}",
-                            x.term, x.recv, x.floor, x.start, x.joined, x.retained.floor,
-                            self.server.acked, self.server.sent.len(), x.mirror.acked,
-                            x.mirror.entries.iter().map(|w| w.n).collect::<Vec<_>>(), self.server.recv
+                            "{now:?} tab {id} holds: term {} recv {} floor {} start {}",
+                            x.term, x.recv, x.floor, x.start
                         );
                     }
                 }
@@ -313,16 +311,6 @@ impl World {
                 out.push(Control::Ack(s.recv).encode());
             }
             Frame::Control(Control::Hello) => {
-                if s.sessions > 0 && std::env::var("SIM_DEBUG").is_ok() {
-                    let t = &self.tabs[&key.0].tab;
-                    let others: Vec<_> = (self.tabs.iter())
-                        .filter(|(_, x)| x.alive)
-                        .map(|(id, x)| {
-                            (id, x.tab.joined, x.tab.requested, x.frozen, x.tab.deferred)
-                        })
-                        .collect();
-                    panic!("hello again from tab {}: recv {} session {:?} term {} heard {} | queue {:?} tabs {others:?}", key.0, t.recv, t.session, t.term, t.heard_joined, self.lock_queue);
-                }
                 s.sessions += 1;
                 let id = format!("s{}", s.sessions);
                 (s.recv, s.acked) = (0, 0);
@@ -339,13 +327,7 @@ impl World {
             }
             Frame::Control(Control::Resume { session, recv }) => {
                 assert_eq!(Some(&session), s.id.as_ref(), "resumes the one session");
-                if recv as usize > s.sent.len() {
-                    let t = &self.tabs[&key.0].tab;
-                    panic!(
-                        "resume {recv} past what was sent ({}): tab {} recv {} last_n {} start {} floor {} floor_n {}",
-                        s.sent.len(), key.0, t.recv, t.floor, t.start, t.retained.floor, 0
-                    );
-                }
+                assert!(recv as usize <= s.sent.len(), "resumed past what was sent");
                 s.acked = s.acked.max(recv);
                 let welcome = Control::Resumed {
                     session,
@@ -427,18 +409,8 @@ impl World {
             .and_then(VecDeque::pop_front)
             .expect("post");
         let now = self.now;
-        if std::env::var("SIM_TAB").is_ok_and(|v| v == key.1.to_string()) {
-            let p = decode(&bytes);
-            if !matches!(
-                p,
-                Post::Floor { .. }
-                    | Post::Deliver { .. }
-                    | Post::Acked { .. }
-                    | Post::Confirmed { .. }
-                    | Post::Send { .. }
-            ) {
-                eprintln!("{:?} {} <- {}: {p:?}", self.now, key.1, key.0);
-            }
+        if traced(key.1) {
+            eprintln!("{now:?} tab {} <- {:?}", key.1, decode(&bytes));
         }
         let t = self.tabs.get_mut(&key.1).expect("tab");
         t.tab.on_post(&bytes, now).expect("a readable post");
@@ -624,7 +596,12 @@ impl World {
     }
 }
 
-/// `s7` -> 7, `t3-5` -> (3, 5).
+/// Whether to print what tab `id` receives and when it takes over: `SHARE_TRACE=<id>`.
+fn traced(id: TabId) -> bool {
+    std::env::var("SHARE_TRACE").is_ok_and(|v| v == id.to_string())
+}
+
+/// `s7` -> 7.
 pub(super) fn server_number(m: &Message) -> u64 {
     m.as_text()
         .and_then(|t| t.strip_prefix('s'))
