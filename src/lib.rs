@@ -97,7 +97,7 @@ pub mod sans_io {
     /// moves bytes between it, the share's BroadcastChannel and its Web Lock.
     pub mod share {
         pub use crate::core::share::{Output, ShareTimer, Sharing, Tab};
-        pub use crate::core::share_wire::{Lifecycle, Post, TabId, SHARE_PROTOCOL, SHARE_VERSION};
+        pub use crate::core::share_post::{Lifecycle, Post, TabId, SHARE_PROTOCOL, SHARE_VERSION};
     }
 }
 

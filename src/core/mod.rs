@@ -20,10 +20,18 @@ pub(crate) mod share;
 #[cfg(any(test, feature = "sans-io"))]
 mod share_buffers;
 #[cfg(any(test, feature = "sans-io"))]
+mod share_follow;
+#[cfg(any(test, feature = "sans-io"))]
 mod share_hub;
 #[cfg(any(test, feature = "sans-io"))]
 mod share_members;
 #[cfg(any(test, feature = "sans-io"))]
-pub(crate) mod share_wire;
+pub(crate) mod share_options;
+#[cfg(any(test, feature = "sans-io"))]
+pub(crate) mod share_post;
+#[cfg(any(test, feature = "sans-io"))]
+mod share_pump;
+#[cfg(any(test, feature = "sans-io"))]
+mod share_wire;
 pub(crate) mod status;
 pub(crate) mod validate;

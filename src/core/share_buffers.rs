@@ -2,7 +2,7 @@
 //! connection over: the server messages not every tab has yet (bounded in bytes), and the
 //! mirror of the session's unacknowledged messages (bounded by the holder's queue bound).
 
-use crate::core::share_wire::TabId;
+use crate::core::share_post::TabId;
 use crate::Message;
 use std::collections::{HashMap, VecDeque};
 

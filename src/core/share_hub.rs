@@ -4,11 +4,11 @@
 //! live tab has; and the mirror posts (written before the frame, so a new holder knows every
 //! number the server may have). Never touches a socket: its actions go out as outputs.
 
-use crate::core::machine::{Action, ConnectionEvent, Machine, Time, Timer};
-use crate::core::queue::{Overflow, SendOutcome};
-use crate::core::resume::{LostReason, ResumeState};
-use crate::core::share::{lifecycle, Output, ShareTimer, Tab};
-use crate::core::share_wire::{Post, TabId};
+use crate::core::machine::{Action, Machine, Time, Timer};
+use crate::core::queue::Overflow;
+use crate::core::resume::ResumeState;
+use crate::core::share::{Output, ShareTimer, Tab};
+use crate::core::share_post::{Post, TabId};
 use crate::Message;
 use std::collections::{HashMap, VecDeque};
 
@@ -27,15 +27,15 @@ pub struct Hub {
     /// not waited for any more but not gone): the connection ends only without them.
     pub(crate) present: Vec<TabId>,
     /// Per tab, its last send taken, and its last one confirmed.
-    taken: HashMap<TabId, u64>,
-    confirmed: HashMap<TabId, u64>,
+    pub(crate) taken: HashMap<TabId, u64>,
+    pub(crate) confirmed: HashMap<TabId, u64>,
     /// Sends taken and not handed to the machine yet (it had no room).
-    intake: VecDeque<Entry>,
+    pub(crate) intake: VecDeque<Entry>,
     /// Sends handed to the machine, in its order; with resume numbered once written.
-    outbox: VecDeque<Entry>,
+    pub(crate) outbox: VecDeque<Entry>,
     /// The session number of the last written one, and of the last acknowledged one posted.
-    numbered: u64,
-    acked: u64,
+    pub(crate) numbered: u64,
+    pub(crate) acked: u64,
     pub(crate) timeout_armed: bool,
     /// The user closed the last tab: the machine ends the session, then the lock goes.
     pub(crate) closing: bool,
@@ -61,11 +61,11 @@ pub(crate) struct Member {
 }
 
 #[derive(Debug)]
-struct Entry {
-    tab: TabId,
-    seq: u64,
-    message: Message,
-    n: Option<u64>,
+pub(crate) struct Entry {
+    pub(crate) tab: TabId,
+    pub(crate) seq: u64,
+    pub(crate) message: Message,
+    pub(crate) n: Option<u64>,
 }
 
 impl Hub {
@@ -288,7 +288,7 @@ impl Tab {
     }
 
     /// Tab `tab`'s sends `..=seq` are confirmed.
-    fn confirm(&mut self, tab: TabId, seq: u64) {
+    pub(crate) fn confirm(&mut self, tab: TabId, seq: u64) {
         let Some(hub) = self.hub.as_mut() else {
             return;
         };
@@ -301,297 +301,5 @@ impl Tab {
         } else {
             self.post(&Post::Confirmed { term, to: tab, seq });
         }
-    }
-
-    /// Hands the intake to the machine as far as it has room, and carries out what the
-    /// machine decided, until nothing changes.
-    pub(crate) fn pump(&mut self) {
-        loop {
-            self.feed();
-            let Some(machine) = self.hub.as_mut().and_then(Hub::machine) else {
-                return;
-            };
-            let actions: Vec<Action> = std::iter::from_fn(|| machine.poll_action()).collect();
-            if actions.is_empty() {
-                return;
-            }
-            self.carry_out(actions);
-        }
-    }
-
-    fn feed(&mut self) {
-        let Some(hub) = self.hub.as_mut() else {
-            return;
-        };
-        let Some(machine) = hub.machine.as_mut() else {
-            return;
-        };
-        let resumes = machine.resumes();
-        let mut confirmed = Vec::new();
-        while let Some(entry) = hub.intake.front() {
-            let room = match resumes {
-                true => machine.can_accept(entry.message.len()),
-                false => machine.open_socket().is_some(),
-            };
-            if !room {
-                break;
-            }
-            match machine.send(entry.message.clone()) {
-                Ok(SendOutcome::Written | SendOutcome::Queued { .. }) => {}
-                _ => break,
-            }
-            let entry = hub.intake.pop_front().expect("front exists");
-            if resumes {
-                hub.outbox.push_back(entry);
-            } else {
-                // Without resume, written is as confirmed as a send gets.
-                confirmed.push((entry.tab, entry.seq));
-            }
-        }
-        for (tab, seq) in confirmed {
-            self.confirm(tab, seq);
-        }
-    }
-
-    /// One step of the machine's actions: the mirror posts first (so a frame is never on the
-    /// wire before its record is on the channel), then the actions in order.
-    fn carry_out(&mut self, actions: Vec<Action>) {
-        let Some(hub) = self.hub.as_mut() else {
-            return;
-        };
-        let Some(machine) = hub.machine.as_ref() else {
-            return;
-        };
-        let term = hub.term;
-        let (sent, acked, received) = (machine.sent(), machine.acked(), machine.received());
-        let session = machine.session_id().map(str::to_owned);
-        let mut posts = Vec::new();
-        let mut confirmed = Vec::new();
-        let mut lost_own = Vec::new();
-        // A session lost in this step: its written messages are either acknowledged (the
-        // oldest) or never confirmed (the last `unconfirmed.len()`).
-        let reset = actions.iter().find_map(|a| match a {
-            Action::Emit(ConnectionEvent::SessionLost {
-                reason,
-                missed,
-                unconfirmed,
-            }) if *reason != LostReason::Gap => Some((reason.clone(), *missed, unconfirmed.len())),
-            _ => None,
-        });
-        let was_reset = reset.is_some();
-        if let Some((reason, missed, lost)) = reset {
-            let written = hub.outbox.iter().take_while(|e| e.n.is_some()).count();
-            for e in hub.outbox.drain(..written.saturating_sub(lost)) {
-                confirmed.push((e.tab, e.seq));
-            }
-            let mut ranges: Vec<(TabId, u64, u64)> = Vec::new();
-            for e in hub.outbox.drain(..lost.min(written)) {
-                match ranges.iter_mut().find(|r| r.0 == e.tab) {
-                    Some(r) => r.2 = e.seq,
-                    None => ranges.push((e.tab, e.seq, e.seq)),
-                }
-            }
-            lost_own = ranges
-                .iter()
-                .filter(|r| r.0 == self.id)
-                .map(|r| (r.1, r.2))
-                .collect();
-            hub.numbered = 0;
-            hub.acked = 0;
-            posts.push(Post::SessionLost {
-                term,
-                reason,
-                missed,
-                ranges,
-            });
-        }
-        // A new session (or a new identifier for this one).
-        if session.is_some() && session != self.session {
-            let start = match was_reset || self.session.is_none() {
-                true => self.recv,
-                false => self.start,
-            };
-            let id = session.clone().unwrap_or_default();
-            posts.push(Post::Session { term, id, start });
-        }
-        // Written in this step: numbered in order.
-        let mut n = hub.numbered;
-        for e in hub.outbox.iter_mut().filter(|e| e.n.is_none()) {
-            if n >= sent {
-                break;
-            }
-            n += 1;
-            e.n = Some(n);
-            posts.push(Post::Written {
-                term,
-                n,
-                tab: e.tab,
-                seq: e.seq,
-                message: e.message.clone(),
-            });
-        }
-        hub.numbered = n.max(hub.numbered);
-        if acked > hub.acked {
-            hub.acked = acked;
-            while hub
-                .outbox
-                .front()
-                .is_some_and(|e| e.n.is_some_and(|n| n <= acked))
-            {
-                let e = hub.outbox.pop_front().expect("front exists");
-                confirmed.push((e.tab, e.seq));
-            }
-            posts.push(Post::Acked { term, n: acked });
-        }
-        for post in posts {
-            self.post(&post);
-            self.apply_own(post);
-        }
-        for (tab, seq) in confirmed {
-            self.confirm(tab, seq);
-        }
-        let deliveries = actions
-            .iter()
-            .filter(|a| matches!(a, Action::Deliver(_)))
-            .count();
-        let mut n = received.saturating_sub(deliveries as u64);
-        for action in actions {
-            match action {
-                Action::Deliver(message) => {
-                    n += 1;
-                    self.fan_out(n, message);
-                }
-                Action::Emit(event) => self.holder_event(event, &lost_own),
-                action => {
-                    if let (Action::Dial { id }, Some(hub)) = (&action, self.hub.as_mut()) {
-                        hub.socket = Some(*id);
-                    }
-                    self.out.push_back(Output::Socket(action));
-                }
-            }
-        }
-    }
-
-    /// What this tab's follower side keeps of the holder's own posts.
-    fn apply_own(&mut self, post: Post) {
-        match post {
-            Post::Session { id, start, .. } => {
-                self.session = Some(id);
-                self.start = start;
-            }
-            Post::Written {
-                n,
-                tab,
-                seq,
-                message,
-                ..
-            } => self.mirror.written(n, tab, seq, message),
-            Post::Acked { n, .. } => self.mirror.acked(n),
-            Post::SessionLost { .. } => self.mirror.reset(),
-            _ => {}
-        }
-    }
-
-    /// Server message `n` reaches every tab: ours now, the others through the channel. One
-    /// this tab had already (the server sends again what some tab may lack) goes to the
-    /// others only.
-    fn fan_out(&mut self, n: u64, message: Message) {
-        let mseq = self.start + n;
-        let Some(hub) = self.hub.as_mut() else {
-            return;
-        };
-        hub.fresh = false;
-        let (term, now, tip) = (hub.term, self.now, self.recv);
-        let post = Post::Deliver {
-            term,
-            mseq,
-            n,
-            message: message.clone(),
-        };
-        if mseq <= tip {
-            self.retained.push(mseq, n, message);
-            return self.post(&post);
-        }
-        for m in hub.members.iter_mut().filter(|m| m.receipt >= tip) {
-            m.behind_since = Some(now);
-        }
-        self.post(&post);
-        if mseq > tip + 1 {
-            // This tab took over behind the others (its lock came before it could catch
-            // up): what it lacks below the server's resend is gone, and said so.
-            self.emit(ConnectionEvent::SessionLost {
-                reason: LostReason::Gap,
-                missed: Some(mseq - tip - 1),
-                unconfirmed: Vec::new(),
-            });
-        }
-        let kept = self.retained.floor;
-        self.deliver(mseq, n, message);
-        if self.retained.floor > kept {
-            // Past the bound: what the laggards lacked is gone; they are told when they ask.
-            let floor = self.retained.floor;
-            if let Some(hub) = self.hub.as_mut() {
-                (hub.members.iter_mut()).for_each(|m| m.receipt = m.receipt.max(floor));
-            }
-        }
-        self.arm_tab_timeout();
-        self.update_floor(false);
-    }
-
-    fn holder_event(&mut self, event: ConnectionEvent, lost_own: &[(u64, u64)]) {
-        let Some(hub) = self.hub.as_mut() else {
-            return;
-        };
-        let term = hub.term;
-        match &event {
-            ConnectionEvent::Open { protocol } => {
-                hub.open = Some(protocol.clone());
-                if !std::mem::replace(&mut hub.welcomed, true) {
-                    for (tab, mseq) in std::mem::take(&mut hub.wants) {
-                        self.catch_up(tab, mseq);
-                    }
-                }
-            }
-            ConnectionEvent::Closed { .. } => {
-                hub.open = None;
-                self.stopped = true;
-                if hub.closing {
-                    self.out.push_back(Output::ReleaseLock);
-                }
-            }
-            ConnectionEvent::SessionLost { reason, .. } if *reason == LostReason::Gap => {
-                // The server no longer had messages we resumed from: those beyond what
-                // this tab has are lost to it (the other tabs learn theirs when they ask).
-                let upto = self.start + hub.machine.as_ref().map_or(0, Machine::received);
-                let missed = upto.saturating_sub(self.recv);
-                if missed > 0 {
-                    self.recv = upto;
-                    self.emit(ConnectionEvent::SessionLost {
-                        reason: LostReason::Gap,
-                        missed: Some(missed),
-                        unconfirmed: Vec::new(),
-                    });
-                }
-                return;
-            }
-            ConnectionEvent::SessionLost { reason, missed, .. } => {
-                let own: Vec<Message> = (lost_own.iter())
-                    .flat_map(|&(first, last)| self.take_own(first, last))
-                    .collect();
-                return self.emit(ConnectionEvent::SessionLost {
-                    reason: reason.clone(),
-                    missed: *missed,
-                    unconfirmed: own,
-                });
-            }
-            ConnectionEvent::Connecting { .. }
-            | ConnectionEvent::Reconnecting { .. }
-            | ConnectionEvent::WaitingForNetwork { .. } => hub.open = None,
-            _ => {}
-        }
-        if let Some(event) = lifecycle(&event) {
-            self.post(&Post::Event { term, event });
-        }
-        self.emit(event);
     }
 }

@@ -4,7 +4,7 @@
 
 use crate::core::share::{Output, ShareTimer, Tab};
 use crate::core::share_hub::Member;
-use crate::core::share_wire::{Post, TabId};
+use crate::core::share_post::{Post, TabId};
 
 impl Tab {
     /// A tab opened its socket: tell it where the stream stands, and mirror the session to

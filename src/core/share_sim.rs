@@ -9,7 +9,7 @@ use crate::core::machine::{Action, ConnId, ConnectionEvent, Time, Timer};
 use crate::core::policy::{Config, Heartbeat};
 use crate::core::resume::{wrap, Control, Frame, LostReason, Resume};
 use crate::core::share::{Output, ShareTimer, Sharing, Tab};
-use crate::core::share_wire::{Post, TabId};
+use crate::core::share_post::{Post, TabId};
 use crate::{CloseInfo, Message};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::time::Duration;
