@@ -300,8 +300,6 @@ pub struct Machine {
     /// With resume, for a shared connection: acknowledgements (and the resume greeting)
     /// cover at most this many of the server's messages, what every tab has confirmed.
     ack_limit: Option<u64>,
-    /// Whether the `Ack` timer runs.
-    ack_armed: bool,
     /// With resume: the session was imported from another machine and not welcomed since;
     /// a server that has more of our messages than it knew of means the exporter's last
     /// records never arrived (reported as diverged, not retried for ever).
@@ -345,7 +343,6 @@ impl Machine {
             ack_wait: None,
             ending: false,
             ack_limit: None,
-            ack_armed: false,
             imported: false,
             created: None,
             reading_paused: false,
@@ -472,9 +469,10 @@ impl Machine {
     #[cfg_attr(not(feature = "sans-io"), allow(dead_code))]
     pub fn set_ack_limit(&mut self, limit: Option<u64>, now: Time) {
         self.tick(now);
+        let before = self.ackable();
         self.ack_limit = limit;
         if let Phase::Open { id, .. } = self.phase {
-            self.ack_due(id);
+            self.ack_due(id, before);
         }
     }
 
@@ -568,13 +566,11 @@ impl Machine {
         self.long_deadline[timer.index()] =
             (after > MAX_TIMER).then(|| self.now.saturating_add(after));
         let after = after.min(MAX_TIMER);
-        self.ack_armed |= timer == Timer::Ack;
         self.actions.push_back(Action::SetTimer { timer, after });
     }
 
     fn cancel_timer(&mut self, timer: Timer) {
         self.long_deadline[timer.index()] = None;
-        self.ack_armed &= timer != Timer::Ack;
         self.actions.push_back(Action::CancelTimer(timer));
     }
 
@@ -891,10 +887,11 @@ impl Machine {
                     self.session.skip -= 1;
                     return;
                 }
+                let before = self.ackable();
                 self.session.recv += 1;
                 self.actions.push_back(Action::Deliver(message));
                 if matches!(self.phase, Phase::Open { .. }) {
-                    self.ack_due(id);
+                    self.ack_due(id, before);
                 }
             }
             Frame::Control(Control::Ack(n)) => {
@@ -945,15 +942,16 @@ impl Machine {
     }
 
     /// Acknowledges at once after `ack_every` unacknowledged messages, else within the
-    /// delay.
-    fn ack_due(&mut self, id: ConnId) {
+    /// delay of the first (`before`: what could be acknowledged before this one came).
+    fn ack_due(&mut self, id: ConnId, before: u64) {
         let Some(resume) = self.cfg.resume else {
             return;
         };
-        let pending = self.ackable().saturating_sub(self.session.reported);
+        let reported = self.session.reported;
+        let pending = self.ackable().saturating_sub(reported);
         if pending >= u64::from(resume.ack_every) {
             self.send_ack(id);
-        } else if pending > 0 && !self.ack_armed {
+        } else if pending > 0 && before <= reported {
             self.set_timer(Timer::Ack, resume.ack_delay);
         }
     }
@@ -1265,7 +1263,6 @@ impl Machine {
     /// `timer` fired.
     pub fn on_timer(&mut self, timer: Timer, now: Time) {
         self.tick(now);
-        self.ack_armed &= timer != Timer::Ack;
         if let Some(due) = self.long_deadline[timer.index()] {
             if now < due {
                 // A long wait asked for in steps: ask for the next one.
