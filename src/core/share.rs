@@ -196,21 +196,33 @@ impl Tab {
 
     /// The application closes this tab's socket: it leaves the share. The connection
     /// closes (ending the session) when this was the last tab; otherwise another takes it.
+    /// A follower's unconfirmed sends are the holder's to send; a holder handing over
+    /// reports those it never wrote as `unsent` (the ones it wrote, the next holder sends).
     pub fn close(&mut self, code: u16, reason: &str, now: Time) {
         self.now = self.now.max(now);
         if std::mem::replace(&mut self.closed, true) {
             return;
         }
         self.post(&Post::Bye { tab: self.id });
+        let held = self.is_holder();
         if self.close_holder(code, reason) {
             return; // the machine's own close reports it
         }
+        let id = self.id;
+        let written =
+            |seq: &u64| (self.mirror.entries.iter()).any(|w| w.tab == id && w.seq == *seq);
+        let unsent = match held {
+            true => (self.unconfirmed.iter())
+                .filter(|(seq, _)| !written(seq))
+                .count(),
+            false => 0,
+        };
         self.out.push_back(Output::ReleaseLock);
         self.out.push_back(Output::CancelTimer(ShareTimer::Receipt));
         self.out.push_back(Output::CancelTimer(ShareTimer::Hello));
         self.emit(ConnectionEvent::Closed {
             reason: StopReason::UserClosed,
-            unsent: 0,
+            unsent,
             close: None,
         });
     }

@@ -149,6 +149,11 @@ impl Tab {
         if self.hub.as_ref().is_none_or(|h| h.machine.is_some()) {
             return; // gave the lock up meanwhile, or holds already
         }
+        if self.stopped {
+            // The connection stopped for good (the server ended the session): no dial.
+            self.hub = None;
+            return self.out.push_back(Output::ReleaseLock);
+        }
         // We know nothing of the stream while other tabs do, or the holder stopped waiting
         // for us (the floor passed us: the server no longer has what we lack). The lock
         // goes to the tabs that know more (they asked for it when they joined) and we ask

@@ -341,3 +341,36 @@ fn without_resume_unwritten_sends_go_out_with_the_next_holder_once() {
     assert_eq!(got, [format!("t{f}-1"), format!("t{f}-2")]);
     assert_eq!(w.tabs[&f].tab.unconfirmed().0, 0);
 }
+
+#[test]
+fn a_holder_handing_over_reports_the_sends_it_never_wrote() {
+    let mut w = World::start(resume_cfg(), Sharing::default(), 2);
+    let h = w.holder().expect("holder");
+    // The first goes out; then the connection drops and the second waits in the queue:
+    // leaving, the holder reports it unsent (a written one would be the next holder's).
+    w.tab_send(h);
+    w.flush();
+    w.conns.clear();
+    w.server.conn = None;
+    let id = w.tabs[&h]
+        .tab
+        .hub
+        .as_ref()
+        .and_then(|hub| hub.socket)
+        .expect("socket");
+    let close = CloseInfo {
+        code: 1006,
+        reason: String::new(),
+        was_clean: false,
+    };
+    w.input(h, move |m, now| m.on_close(id, close, now));
+    w.tab_send(h);
+    w.close(h);
+    let closed = w.tabs[&h].events.last().cloned();
+    assert!(
+        matches!(closed, Some(ConnectionEvent::Closed { unsent: 1, .. })),
+        "{closed:?}"
+    );
+    w.settle();
+    assert_eq!(texts(&w.server.got), [format!("t{h}-1")]);
+}
