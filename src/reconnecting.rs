@@ -287,7 +287,7 @@ impl ReconnectingBuilder {
     /// (`docs/sharing.md`): it posts its hello and asks for the lock; the tab that gets the
     /// lock runs the connection with these options. `id`: random, unique in the origin.
     /// A shared socket's overflow policy is `Reject` whatever is set here.
-    #[cfg(feature = "sans-io")]
+    #[cfg(feature = "share")]
     pub fn into_shared_tab(
         self,
         id: crate::sans_io::share::TabId,

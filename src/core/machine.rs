@@ -9,8 +9,10 @@ use crate::core::policy::{
     HANDSHAKE_FAILED_REASON, HEARTBEAT_TIMEOUT_CODE, HEARTBEAT_TIMEOUT_REASON,
 };
 use crate::core::queue::{SendOutcome, SendQueue};
+#[cfg(any(feature = "share", all(test, not(target_arch = "wasm32"))))]
+use crate::core::resume::ResumeState;
 use crate::core::resume::{
-    Control, Frame, LostReason, ResumeState, Session, DEFAULT_ACK_TIMEOUT, PROTOCOL_ERROR_REASON,
+    Control, Frame, LostReason, Session, DEFAULT_ACK_TIMEOUT, PROTOCOL_ERROR_REASON,
     RESUME_UNSUPPORTED_REASON,
 };
 use crate::{CloseInfo, Error, Message, ReadyState};
@@ -299,10 +301,12 @@ pub struct Machine {
     ending: bool,
     /// With resume, for a shared connection: acknowledgements (and the resume greeting)
     /// cover at most this many of the server's messages, what every tab has confirmed.
+    #[cfg(any(feature = "share", all(test, not(target_arch = "wasm32"))))]
     ack_limit: Option<u64>,
     /// With resume: the session was imported from another machine and not welcomed since;
     /// a server that has more of our messages than it knew of means the exporter's last
     /// records never arrived (reported as diverged, not retried for ever).
+    #[cfg(any(feature = "share", all(test, not(target_arch = "wasm32"))))]
     imported: bool,
     /// The socket the driver reported created (after the URL provider, if any).
     created: Option<ConnId>,
@@ -342,7 +346,9 @@ impl Machine {
             end_sent: false,
             ack_wait: None,
             ending: false,
+            #[cfg(any(feature = "share", all(test, not(target_arch = "wasm32"))))]
             ack_limit: None,
+            #[cfg(any(feature = "share", all(test, not(target_arch = "wasm32"))))]
             imported: false,
             created: None,
             reading_paused: false,
@@ -420,7 +426,7 @@ impl Machine {
 
     /// With resume: the session as it stands, to continue it in another machine (another
     /// tab's, when a shared connection changes hands). `None` before the first welcome.
-    #[cfg_attr(not(feature = "sans-io"), allow(dead_code))]
+    #[cfg(any(feature = "share", all(test, not(target_arch = "wasm32"))))]
     pub fn resume_state(&self) -> Option<ResumeState> {
         let session = self.session.id.clone()?;
         Some(ResumeState {
@@ -439,7 +445,7 @@ impl Machine {
     /// If the server then has more of our messages than `state` holds (the exporter wrote
     /// some whose record never arrived), the session is reported lost as
     /// [`LostReason::Diverged`] with its unacknowledged messages and a new one starts.
-    #[cfg_attr(not(feature = "sans-io"), allow(dead_code))]
+    #[cfg(any(feature = "share", all(test, not(target_arch = "wasm32"))))]
     pub fn import_resume(&mut self, state: ResumeState) -> bool {
         let fresh = self.session.id.is_none() && self.session.sent == 0;
         let before_welcome = matches!(
@@ -466,7 +472,7 @@ impl Machine {
     /// received), so the server keeps the rest until every tab has them. Raising it sends
     /// the acknowledgement it allows (within the ack delay, at once after `ack_every`).
     /// A new session starts with a limit of 0.
-    #[cfg_attr(not(feature = "sans-io"), allow(dead_code))]
+    #[cfg(any(feature = "share", all(test, not(target_arch = "wasm32"))))]
     pub fn set_ack_limit(&mut self, limit: Option<u64>, now: Time) {
         self.tick(now);
         let before = self.ackable();
@@ -477,27 +483,27 @@ impl Machine {
     }
 
     /// With resume: the session's identifier, once a welcome issued one.
-    #[cfg_attr(not(feature = "sans-io"), allow(dead_code))]
+    #[cfg(any(feature = "share", all(test, not(target_arch = "wasm32"))))]
     pub fn session_id(&self) -> Option<&str> {
         self.session.id.as_deref()
     }
 
     /// With resume: the number of the server's last message received in order, in the
     /// current session (a [`Action::Deliver`] out of `on_message` carries this number).
-    #[cfg_attr(not(feature = "sans-io"), allow(dead_code))]
+    #[cfg(any(feature = "share", all(test, not(target_arch = "wasm32"))))]
     pub fn received(&self) -> u64 {
         self.session.recv
     }
 
     /// With resume: how many of our messages went out in the current session (numbered
     /// `1..=sent`); the server has `..=`[`acked`](Self::acked) of them.
-    #[cfg_attr(not(feature = "sans-io"), allow(dead_code))]
+    #[cfg(any(feature = "share", all(test, not(target_arch = "wasm32"))))]
     pub fn sent(&self) -> u64 {
         self.session.sent
     }
 
     /// With resume: the server acknowledged our messages `1..=acked` of the current session.
-    #[cfg_attr(not(feature = "sans-io"), allow(dead_code))]
+    #[cfg(any(feature = "share", all(test, not(target_arch = "wasm32"))))]
     pub fn acked(&self) -> u64 {
         self.session.acked()
     }
@@ -958,8 +964,11 @@ impl Machine {
 
     /// The count our acknowledgements may report: what we received, within the limit.
     fn ackable(&self) -> u64 {
-        self.ack_limit
-            .map_or(self.session.recv, |limit| limit.min(self.session.recv))
+        #[cfg(any(feature = "share", all(test, not(target_arch = "wasm32"))))]
+        if let Some(limit) = self.ack_limit {
+            return limit.min(self.session.recv);
+        }
+        self.session.recv
     }
 
     fn send_ack(&mut self, id: ConnId) {
@@ -1083,6 +1092,7 @@ impl Machine {
             self.diverged(id, now);
             return false;
         }
+        #[cfg(any(feature = "share", all(test, not(target_arch = "wasm32"))))]
         if self.imported && recv > self.session.sent {
             // The exporter wrote messages whose records never reached us: which ones, and
             // whose, is unknown. Reported with what we have, never resumed on a wrong count.
@@ -1093,7 +1103,10 @@ impl Machine {
             self.protocol_error("resumed past the messages sent", now);
             return false;
         }
-        self.imported = false;
+        #[cfg(any(feature = "share", all(test, not(target_arch = "wasm32"))))]
+        {
+            self.imported = false;
+        }
         true
     }
 
@@ -1191,10 +1204,13 @@ impl Machine {
     fn reset_session(&mut self) -> Vec<Message> {
         let unconfirmed = self.session.reset();
         self.sync_reserved();
-        self.imported = false;
-        // A new session's messages are not confirmed by anyone yet.
-        if self.ack_limit.is_some() {
-            self.ack_limit = Some(0);
+        #[cfg(any(feature = "share", all(test, not(target_arch = "wasm32"))))]
+        {
+            self.imported = false;
+            // A new session's messages are not confirmed by anyone yet.
+            if self.ack_limit.is_some() {
+                self.ack_limit = Some(0);
+            }
         }
         unconfirmed
     }

@@ -483,6 +483,7 @@ pub fn wrap(message: &Message) -> Message {
 /// ([`Machine::resume_state`](crate::sans_io::Machine::resume_state),
 /// [`Machine::import_resume`](crate::sans_io::Machine::import_resume)): a tab taking over a
 /// shared connection continues the session the previous holder had.
+#[cfg(any(feature = "share", all(test, not(target_arch = "wasm32"))))]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResumeState {
     /// The session's identifier, as the server issued it.
