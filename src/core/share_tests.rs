@@ -339,3 +339,17 @@ fn every_post_round_trips_and_unreadable_bytes_are_a_typed_error() {
     assert!(t.on_post(&other, now).is_err());
     assert!(t.is_holder());
 }
+
+proptest::proptest! {
+    /// Whatever arrives on the channel, reading it never panics: a post or a typed error.
+    #[test]
+    fn any_bytes_decode_to_a_post_or_an_error(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..64)) {
+        let mut bytes = bytes;
+        if let Some(first) = bytes.first_mut() {
+            *first = SHARE_VERSION; // past the version check, into the post itself
+        }
+        if let Ok(post) = Post::decode(&bytes) {
+            proptest::prop_assert_eq!(Post::decode(&post.encode()), Ok(post));
+        }
+    }
+}
