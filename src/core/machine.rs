@@ -477,8 +477,16 @@ impl Machine {
         self.tick(now);
         let before = self.ackable();
         self.ack_limit = limit;
-        if let Phase::Open { id, .. } = self.phase {
-            self.ack_due(id, before);
+        let (Some(resume), Phase::Open { id, .. }) = (self.cfg.resume, self.phase) else {
+            return;
+        };
+        let reported = self.session.reported;
+        let pending = self.ackable().saturating_sub(reported);
+        if pending >= u64::from(resume.ack_every) {
+            self.send_ack(id);
+        } else if pending > 0 && before <= reported {
+            // Nothing was waiting: the delay starts now.
+            self.set_timer(Timer::Ack, resume.ack_delay);
         }
     }
 
@@ -647,7 +655,10 @@ impl Machine {
             self.cancel_timer(Timer::Ack);
             // After `end` and a clean close the server has everything (one ordered stream).
             let delivered = user && self.end_sent && close.as_ref().is_some_and(|c| c.was_clean);
-            let unconfirmed = self.reset_session();
+            let unconfirmed = self.session.reset();
+            self.sync_reserved();
+            #[cfg(any(feature = "share", all(test, not(target_arch = "wasm32"))))]
+            self.forget_share_state();
             self.end_sent = false;
             // After `welcome ended` the server processed nothing beyond its welcome's count.
             let reason = if std::mem::take(&mut self.ending) {
@@ -893,11 +904,23 @@ impl Machine {
                     self.session.skip -= 1;
                     return;
                 }
+                #[cfg(any(feature = "share", all(test, not(target_arch = "wasm32"))))]
                 let before = self.ackable();
                 self.session.recv += 1;
                 self.actions.push_back(Action::Deliver(message));
-                if matches!(self.phase, Phase::Open { .. }) {
-                    self.ack_due(id, before);
+                let ack = self.cfg.resume.map(|r| (r.ack_every, r.ack_delay));
+                if let (Some((every, delay)), Phase::Open { .. }) = (ack, self.phase) {
+                    let pending = self.ackable() - self.session.reported;
+                    // The first one to acknowledge (under a limit, this one may not count).
+                    #[cfg(any(feature = "share", all(test, not(target_arch = "wasm32"))))]
+                    let first = pending == 1 && self.ackable() > before;
+                    #[cfg(not(any(feature = "share", all(test, not(target_arch = "wasm32")))))]
+                    let first = pending == 1;
+                    if pending >= u64::from(every) {
+                        self.send_ack(id);
+                    } else if first {
+                        self.set_timer(Timer::Ack, delay);
+                    }
                 }
             }
             Frame::Control(Control::Ack(n)) => {
@@ -945,21 +968,6 @@ impl Machine {
         let ok = self.session.ack(n);
         self.sync_reserved();
         ok
-    }
-
-    /// Acknowledges at once after `ack_every` unacknowledged messages, else within the
-    /// delay of the first (`before`: what could be acknowledged before this one came).
-    fn ack_due(&mut self, id: ConnId, before: u64) {
-        let Some(resume) = self.cfg.resume else {
-            return;
-        };
-        let reported = self.session.reported;
-        let pending = self.ackable().saturating_sub(reported);
-        if pending >= u64::from(resume.ack_every) {
-            self.send_ack(id);
-        } else if pending > 0 && before <= reported {
-            self.set_timer(Timer::Ack, resume.ack_delay);
-        }
     }
 
     /// The count our acknowledgements may report: what we received, within the limit.
@@ -1135,7 +1143,10 @@ impl Machine {
             id,
             message: Control::End.encode_client(),
         });
-        let unconfirmed = self.reset_session();
+        let unconfirmed = self.session.reset();
+        self.sync_reserved();
+        #[cfg(any(feature = "share", all(test, not(target_arch = "wasm32"))))]
+        self.forget_share_state();
         self.emit(ConnectionEvent::SessionLost {
             reason: LostReason::Diverged,
             missed: None,
@@ -1158,8 +1169,11 @@ impl Machine {
         missed: Option<u64>,
         session: String,
     ) -> ConnectionEvent {
-        let unconfirmed = self.reset_session();
+        let unconfirmed = self.session.reset();
         self.session.id = Some(session);
+        self.sync_reserved();
+        #[cfg(any(feature = "share", all(test, not(target_arch = "wasm32"))))]
+        self.forget_share_state();
         ConnectionEvent::SessionLost {
             reason,
             missed,
@@ -1200,19 +1214,13 @@ impl Machine {
         self.queue.set_reserved(self.session.unacked_bytes);
     }
 
-    /// Forgets the session (see [`Session::reset`]); returns the messages never confirmed.
-    fn reset_session(&mut self) -> Vec<Message> {
-        let unconfirmed = self.session.reset();
-        self.sync_reserved();
-        #[cfg(any(feature = "share", all(test, not(target_arch = "wasm32"))))]
-        {
-            self.imported = false;
-            // A new session's messages are not confirmed by anyone yet.
-            if self.ack_limit.is_some() {
-                self.ack_limit = Some(0);
-            }
+    /// The session was reset: a new one is neither imported nor confirmed by any tab.
+    #[cfg(any(feature = "share", all(test, not(target_arch = "wasm32"))))]
+    fn forget_share_state(&mut self) {
+        self.imported = false;
+        if self.ack_limit.is_some() {
+            self.ack_limit = Some(0);
         }
-        unconfirmed
     }
 
     /// With [`Heartbeat::answer`](crate::Heartbeat::answer): answers `message` if it is the
