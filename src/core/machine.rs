@@ -763,7 +763,14 @@ impl Machine {
             // timeout keeps running: it bounds the welcome too.
             self.phase = Phase::Handshaking { id };
             self.handshake_protocol = protocol;
-            let message = self.session.greeting(self.ackable()).encode_client();
+            #[allow(unused_mut)]
+            let mut greeting = self.session.greeting();
+            // Shared: the server may forget only what every tab has.
+            #[cfg(any(feature = "share", all(test, not(target_arch = "wasm32"))))]
+            if let Control::Resume { recv, .. } = &mut greeting {
+                *recv = self.ackable();
+            }
+            let message = greeting.encode_client();
             self.actions.push_back(Action::Write { id, message });
             return;
         }

@@ -591,13 +591,12 @@ impl Session {
         true
     }
 
-    /// The first frame of a connection: resume the session (having received the server's
-    /// messages `..=recv`), or start one.
-    pub(crate) fn greeting(&self, recv: u64) -> Control {
+    /// The first frame of a connection: resume the session, or start one.
+    pub(crate) fn greeting(&self) -> Control {
         match &self.id {
             Some(session) => Control::Resume {
                 session: session.clone(),
-                recv,
+                recv: self.recv,
             },
             None => Control::Hello,
         }

@@ -169,6 +169,10 @@ impl Tab {
 
     /// Server message `mseq` (session number `n`) reaches this tab's application.
     pub(crate) fn deliver(&mut self, mseq: u64, n: u64, message: Message) {
+        if n > 0 && mseq > n {
+            // `mseq = start + n` in the session: a tab that missed a `Session` post heals.
+            self.start = mseq - n;
+        }
         self.recv = mseq;
         self.want = false;
         self.retained.push(mseq, n, message.clone());
