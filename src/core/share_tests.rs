@@ -80,8 +80,8 @@ fn check(w: &World, label: &str, strict: bool) {
     }
 }
 
-/// Three or four tabs, numbered messages both ways, followers frozen for up to 8 s, and the
-/// holder crashed or closed 22 times. `lossy`: a frozen tab's waiting server messages are
+/// Three or four tabs, numbered messages both ways, followers frozen for up to 8 s and
+/// holders for up to 3 s, and the holder crashed or closed 22 times. `lossy`: a frozen tab's waiting server messages are
 /// sometimes dropped too, and tabs keep 64 bytes only.
 fn soak(seed: u64, lossy: bool) -> World {
     let label = format!("seed {seed}");
@@ -121,6 +121,13 @@ fn soak(seed: u64, lossy: bool) -> World {
                 thaw.push((pick, until));
             }
             73 if lossy && w.tabs[&pick].frozen => w.lose_deliveries_to(pick),
+            74 if Some(pick) == w.holder() && thaw.is_empty() => {
+                // The holder frozen for up to 3 s: it keeps the lock (nobody steals it), the
+                // others wait, and it carries on where it was.
+                w.tabs.get_mut(&pick).expect("tab").frozen = true;
+                let until = w.now + ms((w.rng.next_f64() * 3000.0) as u64);
+                thaw.push((pick, until));
+            }
             72 if step % 3 == 0 => {
                 // The holder goes once its connection is open and busy.
                 let Some(h) = w.holder() else { continue };
