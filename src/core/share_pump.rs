@@ -89,7 +89,6 @@ impl Tab {
             }) if *reason != LostReason::Gap => Some((reason.clone(), *missed, unconfirmed.len())),
             _ => None,
         });
-        let was_reset = reset.is_some();
         if let Some((reason, missed, lost)) = reset {
             let written = hub.outbox.iter().take_while(|e| e.n.is_some()).count();
             for e in hub.outbox.drain(..written.saturating_sub(lost)) {
@@ -116,11 +115,11 @@ impl Tab {
                 ranges,
             });
         }
-        // A new session (or a new identifier for this one).
+        // A new session (numbered from here), or a new identifier for this one.
         if session.is_some() && session != self.session {
-            let start = match was_reset || self.session.is_none() {
-                true => self.recv,
-                false => self.start,
+            let start = match received {
+                0 => self.recv,
+                _ => self.start,
             };
             let id = session.clone().unwrap_or_default();
             posts.push(Post::Session { term, id, start });
