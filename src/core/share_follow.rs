@@ -77,7 +77,7 @@ impl Tab {
         self.apply(post);
     }
 
-    /// A holder's post (also those of our own hub, for the mirror).
+    /// A post of the holder this tab follows.
     pub(crate) fn apply(&mut self, post: Post) {
         match post {
             Post::Deliver {
