@@ -32,7 +32,7 @@ pub struct Tab {
     pub(crate) joined: bool,
     /// Whether this tab asked for the lock.
     pub(crate) requested: bool,
-    /// Another tab that knows the stream spoke (a receipt), and the holder term at which
+    /// A tab that knows the stream spoke (a holder, a receipt), and the holder term at which
     /// this tab last let the lock go to such tabs instead of taking over.
     pub(crate) heard_joined: bool,
     pub(crate) deferred: Option<u64>,
@@ -51,6 +51,8 @@ pub struct Tab {
     pub(crate) floor: u64,
     pub(crate) retained: Retained,
     pub(crate) mirror: Mirror,
+    /// The tabs the holder last said it waits for, and those it knows are open.
+    pub(crate) live: Vec<TabId>,
     pub(crate) members: Vec<TabId>,
     /// A gap was found and a resend asked for.
     pub(crate) want: bool,
@@ -89,6 +91,7 @@ impl Tab {
             start: 0,
             floor: 0,
             mirror: Mirror::default(),
+            live: Vec::new(),
             members: Vec::new(),
             want: false,
             unreceipted: 0,

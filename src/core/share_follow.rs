@@ -27,6 +27,8 @@ impl Tab {
             | Post::Missed { term, .. } => *term,
             _ => return,
         };
+        // A holder spoke: other tabs may know the stream (see `take_over`).
+        self.heard_joined = true;
         if term < self.term {
             return; // a former holder's late post
         }
@@ -89,7 +91,10 @@ impl Tab {
                 }
                 self.emit(lifecycle_event(event));
             }
-            Post::Session { id, start, .. } => {
+            Post::Session { id, start, new, .. } => {
+                if new {
+                    self.session_restarted();
+                }
                 self.session = Some(id);
                 self.start = start;
             }
@@ -107,10 +112,16 @@ impl Tab {
                     self.confirm_own(seq);
                 }
             }
-            Post::Floor { mseq, members, .. } => {
+            Post::Floor {
+                mseq,
+                live,
+                present,
+                ..
+            } => {
                 self.floor = self.floor.max(mseq);
                 self.retained.advance(mseq);
-                self.members = members;
+                self.live = live;
+                self.members = present;
             }
             Post::SessionLost {
                 reason,
@@ -143,6 +154,26 @@ impl Tab {
                 self.want = false;
             }
             _ => {}
+        }
+    }
+
+    /// A new session replaced the one the mirror was for, without a word of the old one's
+    /// fate (a holder that knew nothing of it started afresh): our messages written in it
+    /// and never acknowledged are reported, as a single socket reports an unknown session.
+    pub(crate) fn session_restarted(&mut self) {
+        let id = self.id;
+        let mine: Vec<u64> = (self.mirror.entries.iter())
+            .filter(|w| w.tab == id)
+            .map(|w| w.seq)
+            .collect();
+        self.mirror.reset();
+        if let (Some(&first), Some(&last)) = (mine.first(), mine.last()) {
+            let unconfirmed = self.take_own(first, last);
+            self.emit(ConnectionEvent::SessionLost {
+                reason: LostReason::Unknown,
+                missed: None,
+                unconfirmed,
+            });
         }
     }
 

@@ -42,6 +42,9 @@ pub struct Hub {
     /// Took over knowing nothing of the stream (no tab answered its hello): until the
     /// first message, the tabs' receipts tell where the stream's numbers stand.
     pub(crate) fresh: bool,
+    /// The machine's session as last posted (imported, or `None`): a change from `None`,
+    /// or with a reset, is a new session.
+    pub(crate) session: Option<String>,
     /// Whether the server's welcome said what it still has (before, a message this holder
     /// lacks may yet come in its resend): until then the tabs' requests wait in `wants`.
     pub(crate) welcomed: bool,
@@ -104,6 +107,7 @@ impl Tab {
             closing: false,
             fresh: false,
             welcomed: false,
+            session: None,
             wants: Vec::new(),
             hold: None,
         });
@@ -193,6 +197,7 @@ impl Tab {
                     .collect(),
             };
             machine.import_resume(state);
+            hub.session = self.session.clone();
             machine.set_ack_limit(Some(resume_n), self.now);
             hub.numbered = self.mirror.acked + self.mirror.entries.len() as u64;
             hub.acked = self.mirror.acked;
@@ -225,7 +230,7 @@ impl Tab {
             .copied()
             .filter(|t| *t != self.id)
             .collect();
-        hub.members = (self.members.iter())
+        hub.members = (self.live.iter())
             .filter(|tab| **tab != self.id)
             .map(|&tab| Member {
                 tab,

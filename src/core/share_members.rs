@@ -63,6 +63,7 @@ impl Tab {
                     term,
                     id,
                     start: mseq,
+                    new: false,
                 });
             }
         }
@@ -202,15 +203,18 @@ impl Tab {
             return;
         }
         let term = hub.term;
-        let members = hub.present.clone();
+        let live: Vec<TabId> = hub.members.iter().map(|m| m.tab).collect();
+        let present = hub.present.clone();
         self.floor = floor;
         self.retained.advance(floor);
-        self.members = members.clone();
-        if !members.is_empty() || members_changed {
+        self.live = live.clone();
+        self.members = present.clone();
+        if !present.is_empty() || members_changed {
             self.post(&Post::Floor {
                 term,
                 mseq: floor,
-                members,
+                live,
+                present,
             });
         }
         let (limit, now) = (self.session_n(floor), self.now);

@@ -146,7 +146,8 @@ pub enum Post {
         /// What happened.
         event: Lifecycle,
     },
-    /// A session started (or got a new identifier): numbering starts after `start`.
+    /// The session, with its message `n` at `mseq = start + n`. `new`: its numbering
+    /// starts afresh (the mirror of the last one is void); otherwise the server renamed it.
     Session {
         /// The holder's term.
         term: u64,
@@ -154,6 +155,8 @@ pub enum Post {
         id: String,
         /// The `mseq` before its first message.
         start: u64,
+        /// A new session, numbered from 1.
+        new: bool,
     },
     /// Mirror, posted before the frame is written: tab `tab`'s send `seq` is the session's
     /// message `n`.
@@ -185,15 +188,17 @@ pub enum Post {
         /// Its last confirmed number.
         seq: u64,
     },
-    /// Every live tab has the server messages `..=mseq` (the holder may acknowledge them);
-    /// `members`: the tabs it waits for.
+    /// Every live tab has the server messages `..=mseq` (the holder may acknowledge them).
     Floor {
         /// The holder's term.
         term: u64,
         /// The share-wide number.
         mseq: u64,
-        /// The live tabs besides the holder.
-        members: Vec<TabId>,
+        /// The tabs the holder waits for (besides itself).
+        live: Vec<TabId>,
+        /// The tabs whose sockets are open as far as it knows, live or not: the connection
+        /// ends only without them.
+        present: Vec<TabId>,
     },
     /// The session was lost: `ranges` are each tab's sends never confirmed (first, last).
     SessionLost {

@@ -89,6 +89,7 @@ impl Tab {
             }) if *reason != LostReason::Gap => Some((reason.clone(), *missed, unconfirmed.len())),
             _ => None,
         });
+        let was_reset = reset.is_some();
         if let Some((reason, missed, lost)) = reset {
             let written = hub.outbox.iter().take_while(|e| e.n.is_some()).count();
             for e in hub.outbox.drain(..written.saturating_sub(lost)) {
@@ -115,14 +116,20 @@ impl Tab {
                 ranges,
             });
         }
-        // A new session (numbered from here), or a new identifier for this one.
-        if session.is_some() && session != self.session {
-            let start = match received {
-                0 => self.recv,
-                _ => self.start,
-            };
-            let id = session.clone().unwrap_or_default();
-            posts.push(Post::Session { term, id, start });
+        // A new session (numbered from here: the machine had none, or lost it), or a new
+        // identifier for this one.
+        if session != hub.session {
+            let new = was_reset || hub.session.is_none();
+            hub.session = session.clone();
+            if let Some(id) = session {
+                let start = if new { self.recv } else { self.start };
+                posts.push(Post::Session {
+                    term,
+                    id,
+                    start,
+                    new,
+                });
+            }
         }
         // Written in this step: numbered in order.
         let mut n = hub.numbered;
@@ -185,7 +192,10 @@ impl Tab {
     /// What this tab's follower side keeps of the holder's own posts.
     fn apply_own(&mut self, post: Post) {
         match post {
-            Post::Session { id, start, .. } => {
+            Post::Session { id, start, new, .. } => {
+                if new {
+                    self.session_restarted();
+                }
                 self.session = Some(id);
                 self.start = start;
             }

@@ -196,11 +196,13 @@ impl World {
                 }
                 Output::Holder(h) => {
                     self.takeovers += u64::from(h == id);
-                    if h == id && traced(id) {
+                    if h == id
+                        && (traced(id) || std::env::var("SHARE_TRACE").is_ok_and(|v| v == "holds"))
+                    {
                         let x = &t.tab;
                         eprintln!(
-                            "{now:?} tab {id} holds: term {} recv {} floor {} start {}",
-                            x.term, x.recv, x.floor, x.start
+                            "{now:?} tab {id} holds: term {} recv {} floor {} start {} mirror {}+{} server recv {}",
+                            x.term, x.recv, x.floor, x.start, x.mirror.acked, x.mirror.entries.len(), self.server.recv
                         );
                     }
                 }

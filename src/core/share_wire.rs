@@ -2,7 +2,7 @@
 //! length-prefixed bytes), versioned by the first byte. Owns the encoding only.
 
 use crate::core::resume::LostReason;
-use crate::core::share_post::{Lifecycle, Post, SHARE_VERSION};
+use crate::core::share_post::{Lifecycle, Post, TabId, SHARE_VERSION};
 use crate::{Error, Message};
 use std::time::Duration;
 
@@ -65,7 +65,17 @@ impl Post {
                 message,
             } => w.kind(DELIVER).num(*term).num(*mseq).num(*n).msg(message),
             Post::Event { term, event } => w.kind(EVENT).num(*term).event(event),
-            Post::Session { term, id, start } => w.kind(SESSION).num(*term).str(id).num(*start),
+            Post::Session {
+                term,
+                id,
+                start,
+                new,
+            } => w
+                .kind(SESSION)
+                .num(*term)
+                .str(id)
+                .num(*start)
+                .num(u64::from(*new)),
             Post::Written {
                 term,
                 n,
@@ -84,15 +94,9 @@ impl Post {
             Post::Floor {
                 term,
                 mseq,
-                members,
-            } => {
-                let w = w
-                    .kind(FLOOR)
-                    .num(*term)
-                    .num(*mseq)
-                    .num(members.len() as u64);
-                members.iter().fold(w, |w, tab| w.num(*tab))
-            }
+                live,
+                present,
+            } => w.kind(FLOOR).num(*term).num(*mseq).tabs(live).tabs(present),
             Post::SessionLost {
                 term,
                 reason,
@@ -179,6 +183,7 @@ impl Post {
                 term: r.num()?,
                 id: r.str()?,
                 start: r.num()?,
+                new: r.flag()?,
             },
             WRITTEN => Post::Written {
                 term: r.num()?,
@@ -199,7 +204,8 @@ impl Post {
             FLOOR => Post::Floor {
                 term: r.num()?,
                 mseq: r.num()?,
-                members: (0..r.count()?).map(|_| r.num()).collect::<Result<_, _>>()?,
+                live: r.tabs()?,
+                present: r.tabs()?,
             },
             LOST => Post::SessionLost {
                 term: r.num()?,
@@ -287,6 +293,11 @@ impl Writer {
             None => self.num(0),
             Some(s) => self.num(1).str(s),
         }
+    }
+
+    fn tabs(self, tabs: &[TabId]) -> Self {
+        let w = self.num(tabs.len() as u64);
+        tabs.iter().fold(w, |w, tab| w.num(*tab))
     }
 
     fn msg(self, message: &Message) -> Self {
@@ -391,6 +402,10 @@ impl Reader<'_> {
             1 => Ok(true),
             _ => Err(malformed("a flag other than 0 or 1")),
         }
+    }
+
+    fn tabs(&mut self) -> Result<Vec<TabId>, Error> {
+        (0..self.count()?).map(|_| self.num()).collect()
     }
 
     fn msg(&mut self) -> Result<Message, Error> {
