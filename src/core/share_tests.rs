@@ -104,7 +104,9 @@ fn soak(seed: u64, lossy: bool) -> World {
         false => Sharing::default(),
     };
     let mut w = World::new(resume_cfg(), sharing, seed);
-    for _ in 0..3 {
+    // `SHARE_TABS=6` for a crowd.
+    let tabs: usize = std::env::var("SHARE_TABS").map_or(3, |n| n.parse().expect("a number"));
+    for _ in 0..tabs {
         w.open_tab();
     }
     let mut thaw: Vec<(TabId, Time)> = Vec::new();
@@ -153,7 +155,7 @@ fn soak(seed: u64, lossy: bool) -> World {
                     _ => w.close(h),
                 }
                 changes += 1;
-                if w.live().len() < 3 {
+                if w.live().len() < tabs {
                     w.open_tab();
                 }
             }
