@@ -45,6 +45,11 @@ pub struct Tab {
     /// The session, and the `mseq` before its first message: its message `n` is
     /// `mseq = start + n` in every tab.
     pub(crate) session: Option<String>,
+    /// The holder reported the session's loss (`SessionLost`): the next new session needs
+    /// no report of its own.
+    pub(crate) loss_said: bool,
+    /// The last of our sends a holder wrote in the current session.
+    pub(crate) written_own: u64,
     pub(crate) start: u64,
     /// Every live tab has `..=floor`, as the holder last said: a new holder resumes the
     /// session from there (what it has beyond, it keeps from the server's resend).
@@ -88,6 +93,8 @@ impl Tab {
             stopped: false,
             recv: 0,
             session: None,
+            loss_said: false,
+            written_own: 0,
             start: 0,
             floor: 0,
             mirror: Mirror::default(),

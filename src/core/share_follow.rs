@@ -6,6 +6,7 @@ use crate::core::machine::{ConnectionEvent, StopReason};
 use crate::core::policy::Disconnect;
 use crate::core::resume::LostReason;
 use crate::core::share::Tab;
+use crate::core::share_buffers::Retained;
 use crate::core::share_options::{Output, ShareTimer};
 use crate::core::share_post::{Lifecycle, Post, TabId};
 use crate::{CloseInfo, Message};
@@ -30,7 +31,14 @@ impl Tab {
         // A holder spoke: other tabs may know the stream (see `take_over`).
         self.heard_joined = true;
         if term < self.term {
-            return; // a former holder's late post
+            let restart = matches!(post, Post::Holder { .. }) && self.hub.is_none();
+            if !restart {
+                return; // a former holder's late post
+            }
+            // Posts arrive in the order they were made, so a takeover with a lower term is
+            // a restart: every tab that knew the last terms was gone while this one was
+            // frozen, and the stream's numbers started over. We start over with it.
+            self.rejoin(term);
         }
         if term > self.term {
             self.term = term;
@@ -72,6 +80,12 @@ impl Tab {
                 self.resubmit();
             }
             return;
+        }
+        if let Post::Written { tab, seq, .. } = &post {
+            if *tab == self.id {
+                // Even before we know where the stream stands (sent before we joined).
+                self.written_own = self.written_own.max(*seq);
+            }
         }
         if !self.joined {
             return; // where the stream stands comes with `Joined`
@@ -131,6 +145,8 @@ impl Tab {
             } => {
                 if reason != LostReason::Gap {
                     self.mirror.reset();
+                    self.loss_said = true;
+                    self.written_own = 0;
                 }
                 let mine = ranges.iter().find(|(tab, ..)| *tab == self.id);
                 let unconfirmed = match mine {
@@ -157,24 +173,43 @@ impl Tab {
         }
     }
 
-    /// A new session replaced the one the mirror was for, without a word of the old one's
-    /// fate (a holder that knew nothing of it started afresh): our messages written in it
-    /// and never acknowledged are reported, as a single socket reports an unknown session.
+    /// Forgets where the stream stood (its numbers restarted under a new line of holders)
+    /// and joins again as a new tab would; our sends not confirmed go to the new holder,
+    /// those written in the old session are reported.
+    fn rejoin(&mut self, term: u64) {
+        self.session_restarted();
+        self.term = term;
+        self.joined = false;
+        self.recv = 0;
+        self.floor = 0;
+        self.start = 0;
+        self.session = None;
+        self.retained = Retained::new(self.sharing.retain_bytes);
+        self.live.clear();
+        self.members.clear();
+        self.want = false;
+    }
+
+    /// A new session replaced the one this tab followed. Unless the holder reported the
+    /// old one's loss (`SessionLost`), nobody did (a holder that knew nothing of it started
+    /// afresh): this tab reports it, what it missed unknown, with its messages written in
+    /// it and never acknowledged, as a single socket reports a session the server doesn't
+    /// know.
     pub(crate) fn session_restarted(&mut self) {
-        let id = self.id;
-        let mine: Vec<u64> = (self.mirror.entries.iter())
-            .filter(|w| w.tab == id)
-            .map(|w| w.seq)
-            .collect();
         self.mirror.reset();
-        if let (Some(&first), Some(&last)) = (mine.first(), mine.last()) {
-            let unconfirmed = self.take_own(first, last);
-            self.emit(ConnectionEvent::SessionLost {
-                reason: LostReason::Unknown,
-                missed: None,
-                unconfirmed,
-            });
+        let said = std::mem::replace(&mut self.loss_said, false);
+        // Ours the old session's holders wrote: they may have reached the server, so they
+        // are reported, never sent again (in a new session they would be duplicates).
+        let written = std::mem::take(&mut self.written_own);
+        let unconfirmed = self.take_own(0, written);
+        if (said || self.session.is_none()) && unconfirmed.is_empty() {
+            return;
         }
+        self.emit(ConnectionEvent::SessionLost {
+            reason: LostReason::Unknown,
+            missed: None,
+            unconfirmed,
+        });
     }
 
     fn on_deliver(&mut self, mseq: u64, n: u64, message: Message) {

@@ -194,7 +194,9 @@ impl Tab {
         match post {
             Post::Session { id, start, new, .. } => {
                 if new {
-                    self.session_restarted();
+                    // The machine reported a lost session to this tab itself.
+                    self.mirror.reset();
+                    self.written_own = 0;
                 }
                 self.session = Some(id);
                 self.start = start;
@@ -205,9 +207,17 @@ impl Tab {
                 seq,
                 message,
                 ..
-            } => self.mirror.written(n, tab, seq, message),
+            } => {
+                if tab == self.id {
+                    self.written_own = self.written_own.max(seq);
+                }
+                self.mirror.written(n, tab, seq, message)
+            }
             Post::Acked { n, .. } => self.mirror.acked(n),
-            Post::SessionLost { .. } => self.mirror.reset(),
+            Post::SessionLost { .. } => {
+                self.mirror.reset();
+                self.written_own = 0;
+            }
             _ => {}
         }
     }

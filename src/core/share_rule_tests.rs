@@ -178,7 +178,7 @@ fn a_tab_behind_what_the_holder_keeps_is_told_how_many_it_lost() {
         ["s5", "s6", "s7"],
         "told, then in order"
     );
-    assert_eq!(t.skips, [(0, 4)]);
+    assert_eq!(t.skips, [(0, Some(4))]);
 }
 
 #[test]

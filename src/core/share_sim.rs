@@ -50,7 +50,7 @@ pub(super) struct SimTab {
     /// What this tab's application was told was lost.
     pub lost: Vec<Message>,
     /// Server messages it was told it missed, by how many had been delivered then.
-    pub skips: Vec<(usize, u64)>,
+    pub skips: Vec<(usize, Option<u64>)>,
 }
 
 /// One WebSocket connection between a tab's machine and the server.
@@ -159,7 +159,7 @@ impl World {
                     } = &e
                     {
                         t.lost.extend(unconfirmed.iter().cloned());
-                        t.skips.push((t.delivered.len(), missed.unwrap_or(0)));
+                        t.skips.push((t.delivered.len(), *missed));
                     }
                     t.events.push(e);
                 }
