@@ -51,8 +51,8 @@ impl Tab {
                 self.out.push_back(Output::RequestLock);
             }
         }
-        if let Post::Holder { tab, .. } = post {
-            return self.new_holder(tab);
+        if let Post::Holder { tab, session, .. } = post {
+            return self.new_holder(tab, session);
         }
         if let Post::Joined {
             holder,
@@ -257,9 +257,19 @@ impl Tab {
 
     /// A new holder: it gets our receipt (and sends what we lack) and every send of ours
     /// not confirmed yet, in order (it takes each number once).
-    fn new_holder(&mut self, tab: TabId) {
+    fn new_holder(&mut self, tab: TabId, session: Option<String>) {
         self.holder = Some(tab);
         self.out.push_back(Output::Holder(tab));
+        // It doesn't resume the session our written messages went out in (or any): they
+        // are reported, not sent again, before the rest goes to it.
+        let elsewhere = match self.joined {
+            true => self.session.is_some() && session != self.session,
+            false => session.is_none(),
+        };
+        if elsewhere {
+            self.session_restarted();
+            self.session = None;
+        }
         if !self.joined {
             return self.post(&Post::Hello { tab: self.id });
         }

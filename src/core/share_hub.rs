@@ -212,6 +212,7 @@ impl Tab {
         } else if machine.resumes() {
             machine.set_ack_limit(Some(0), self.now);
         }
+        let hub_session = hub.session.clone();
         hub.machine = Some(machine);
         hub.taken = self.mirror.assigned.clone();
         hub.confirmed = self.mirror.assigned.clone();
@@ -246,9 +247,19 @@ impl Tab {
         self.holder = Some(self.id);
         self.joined = true;
         let term = self.term;
-        self.post(&Post::Holder { term, tab: self.id });
+        let session = hub_session.clone();
+        self.post(&Post::Holder {
+            term,
+            tab: self.id,
+            session,
+        });
         self.out.push_back(Output::Holder(self.id));
         self.arm_tab_timeout();
+        if hub_session.is_none() {
+            // A new session: ours written in an old one are reported, not sent again.
+            self.session_restarted();
+            self.session = None;
+        }
         let own: Vec<(u64, Message)> = self.unconfirmed.iter().cloned().collect();
         let done = self.settled();
         for (seq, message) in own {

@@ -108,6 +108,9 @@ pub enum Post {
         term: u64,
         /// The holder.
         tab: TabId,
+        /// The session it resumes (`None`: it starts a new one). A tab that followed another
+        /// reports its own messages written there, and doesn't send them again.
+        session: Option<String>,
     },
     /// The holder's answer to [`Post::Hello`]: where the stream stands.
     Joined {

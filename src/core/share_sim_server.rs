@@ -35,6 +35,12 @@ impl World {
         match Frame::parse(frame) {
             Frame::App(m) => {
                 s.recv += 1;
+                if std::env::var("SHARE_TRACE").is_ok_and(|v| v == "server") {
+                    eprintln!(
+                        "{:?} server {:?} #{} from tab {}: {m:?}",
+                        self.now, s.id, s.recv, key.0
+                    );
+                }
                 s.got.push(m);
                 out.push(Control::Ack(s.recv).encode());
             }

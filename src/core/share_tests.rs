@@ -249,7 +249,16 @@ fn every_post_round_trips_and_unreadable_bytes_are_a_typed_error() {
             want: true,
         },
         Post::Bye { tab: 0 },
-        Post::Holder { term: 9, tab: 4 },
+        Post::Holder {
+            term: 9,
+            tab: 4,
+            session: Some("k9Qx".into()),
+        },
+        Post::Holder {
+            term: 1,
+            tab: 4,
+            session: None,
+        },
         Post::Joined {
             term: 9,
             holder: 4,

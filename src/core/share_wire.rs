@@ -38,7 +38,11 @@ impl Post {
                 w.kind(RECEIPT).num(*tab).num(*mseq).num(u64::from(*want))
             }
             Post::Bye { tab } => w.kind(BYE).num(*tab),
-            Post::Holder { term, tab } => w.kind(HOLDER).num(*term).num(*tab),
+            Post::Holder { term, tab, session } => w
+                .kind(HOLDER)
+                .num(*term)
+                .num(*tab)
+                .opt_str(session.as_deref()),
             Post::Joined {
                 term,
                 holder,
@@ -158,6 +162,7 @@ impl Post {
             HOLDER => Post::Holder {
                 term: r.num()?,
                 tab: r.num()?,
+                session: r.opt_str()?,
             },
             JOINED => Post::Joined {
                 term: r.num()?,
