@@ -141,6 +141,18 @@ pub enum Error {
         reason: String,
     },
 
+    /// A post between the tabs sharing one connection could not be read: another version of
+    /// the cross-tab protocol (`version`, its first byte; tabs of different versions use
+    /// different channels, so this means a bug or a foreign writer), or malformed bytes.
+    /// The tab ignores the post; nothing to do but report it if it recurs.
+    #[error("unreadable cross-tab post (version {version}): {reason}")]
+    ShareMessage {
+        /// The post's first byte: the protocol version it claims.
+        version: u8,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+
     /// WebSockets are only available in the browser (`wasm32`). On other targets, such as
     /// server-side rendering, every connect returns this: don't connect during SSR.
     #[error("WebSocket is only available on wasm32 in a browser")]

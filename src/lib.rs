@@ -91,7 +91,20 @@ pub mod sans_io {
     /// assert_eq!(Frame::parse(welcome.encode()), Frame::Control(welcome));
     /// ```
     pub mod resume {
+        #[cfg(feature = "share")]
+        pub use crate::core::resume::ResumeState;
         pub use crate::core::resume::{wrap, Control, Frame, MAX_CONTROL_BYTES};
+    }
+
+    /// One connection for every tab of an origin (`docs/sharing.md`): the cross-tab
+    /// protocol, without I/O. A driver gives each tab's socket a [`Tab`](share::Tab) and
+    /// moves bytes between it, the share's BroadcastChannel and its Web Lock. Feature
+    /// `share`.
+    #[cfg(feature = "share")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "share")))]
+    pub mod share {
+        pub use crate::core::share::{Output, ShareTimer, Sharing, Tab};
+        pub use crate::core::share_post::{Lifecycle, Post, TabId, SHARE_PROTOCOL, SHARE_VERSION};
     }
 }
 

@@ -282,6 +282,25 @@ impl ReconnectingBuilder {
         Ok(crate::core::machine::Machine::new(self.cfg, seed, now))
     }
 
+    /// Checks the policy options and returns them as one tab's sans-IO
+    /// [`Tab`](crate::sans_io::share::Tab) of a connection shared between tabs
+    /// (`docs/sharing.md`): it posts its hello and asks for the lock; the tab that gets the
+    /// lock runs the connection with these options. `id`: random, unique in the origin.
+    /// A shared socket's overflow policy is `Reject` whatever is set here.
+    #[cfg(feature = "share")]
+    pub fn into_shared_tab(
+        self,
+        id: crate::sans_io::share::TabId,
+        sharing: crate::sans_io::share::Sharing,
+        seed: u64,
+        now: Duration,
+    ) -> Result<crate::sans_io::share::Tab, Error> {
+        self.cfg.validate()?;
+        Ok(crate::core::share::Tab::new(
+            id, self.cfg, sharing, seed, now,
+        ))
+    }
+
     /// Checks every option and starts connecting.
     pub fn open(self) -> Result<ReconnectingWebSocket, Error> {
         let source = match self.source {

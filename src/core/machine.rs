@@ -9,6 +9,8 @@ use crate::core::policy::{
     HANDSHAKE_FAILED_REASON, HEARTBEAT_TIMEOUT_CODE, HEARTBEAT_TIMEOUT_REASON,
 };
 use crate::core::queue::{SendOutcome, SendQueue};
+#[cfg(any(feature = "share", all(test, not(target_arch = "wasm32"))))]
+use crate::core::resume::ResumeState;
 use crate::core::resume::{
     Control, Frame, LostReason, Session, DEFAULT_ACK_TIMEOUT, PROTOCOL_ERROR_REASON,
     RESUME_UNSUPPORTED_REASON,
@@ -311,6 +313,15 @@ pub struct Machine {
     /// With resume: the server answered `welcome ended`; its last messages and its `end`
     /// are coming, and nothing more is sent in the session.
     ending: bool,
+    /// With resume, for a shared connection: acknowledgements (and the resume greeting)
+    /// cover at most this many of the server's messages, what every tab has confirmed.
+    #[cfg(any(feature = "share", all(test, not(target_arch = "wasm32"))))]
+    ack_limit: Option<u64>,
+    /// With resume: the session was imported from another machine and not welcomed since;
+    /// a server that has more of our messages than it knew of means the exporter's last
+    /// records never arrived (reported as diverged, not retried for ever).
+    #[cfg(any(feature = "share", all(test, not(target_arch = "wasm32"))))]
+    imported: bool,
     /// The socket the driver reported created (after the URL provider, if any).
     created: Option<ConnId>,
     /// The driver doesn't read the open socket (receive backpressure): no silence counts.
@@ -349,6 +360,10 @@ impl Machine {
             end_sent: false,
             ack_wait: None,
             ending: false,
+            #[cfg(any(feature = "share", all(test, not(target_arch = "wasm32"))))]
+            ack_limit: None,
+            #[cfg(any(feature = "share", all(test, not(target_arch = "wasm32"))))]
+            imported: false,
             created: None,
             reading_paused: false,
             now,
@@ -421,6 +436,98 @@ impl Machine {
     #[cfg_attr(not(feature = "sans-io"), allow(dead_code))]
     pub fn unacknowledged_bytes(&self) -> usize {
         self.session.unacked_bytes
+    }
+
+    /// With resume: the session as it stands, to continue it in another machine (another
+    /// tab's, when a shared connection changes hands). `None` before the first welcome.
+    #[cfg(any(feature = "share", all(test, not(target_arch = "wasm32"))))]
+    pub fn resume_state(&self) -> Option<ResumeState> {
+        let session = self.session.id.clone()?;
+        Some(ResumeState {
+            session,
+            received: self.session.recv,
+            acked: self.session.acked(),
+            unacked: self.session.unacked.iter().cloned().collect(),
+        })
+    }
+
+    /// With resume: continues `state` (exported by [`resume_state`](Self::resume_state) or
+    /// rebuilt from a mirror) instead of starting a session: the next connection resumes it,
+    /// and its unacknowledged messages go out again first, keeping their numbers. Only
+    /// before this machine's first welcome; `false` (and nothing changed) otherwise.
+    ///
+    /// If the server then has more of our messages than `state` holds (the exporter wrote
+    /// some whose record never arrived), the session is reported lost as
+    /// [`LostReason::Diverged`] with its unacknowledged messages and a new one starts.
+    #[cfg(any(feature = "share", all(test, not(target_arch = "wasm32"))))]
+    pub fn import_resume(&mut self, state: ResumeState) -> bool {
+        let fresh = self.session.id.is_none() && self.session.sent == 0;
+        let before_welcome = matches!(
+            self.phase,
+            Phase::Connecting { .. } | Phase::Waiting | Phase::Offline
+        );
+        if self.cfg.resume.is_none() || !fresh || !before_welcome {
+            return false;
+        }
+        let session = &mut self.session;
+        session.id = Some(state.session);
+        session.recv = state.received;
+        session.reported = state.received;
+        session.sent = state.acked.saturating_add(state.unacked.len() as u64);
+        session.unacked_bytes = state.unacked.iter().map(Message::len).sum();
+        session.unacked = state.unacked.into();
+        self.imported = true;
+        self.sync_reserved();
+        true
+    }
+
+    /// With resume, for a shared connection: our acknowledgements to the server (and the
+    /// resume greeting) cover at most the server's messages `..=limit` (`None`: all we
+    /// received), so the server keeps the rest until every tab has them. Raising it sends
+    /// the acknowledgement it allows (within the ack delay, at once after `ack_every`).
+    /// A new session starts with a limit of 0.
+    #[cfg(any(feature = "share", all(test, not(target_arch = "wasm32"))))]
+    pub fn set_ack_limit(&mut self, limit: Option<u64>, now: Time) {
+        self.tick(now);
+        let before = self.ackable();
+        self.ack_limit = limit;
+        let (Some(resume), Phase::Open { id, .. }) = (self.cfg.resume, self.phase) else {
+            return;
+        };
+        let reported = self.session.reported;
+        let pending = self.ackable().saturating_sub(reported);
+        if pending >= u64::from(resume.ack_every) {
+            self.send_ack(id);
+        } else if pending > 0 && before <= reported {
+            // Nothing was waiting: the delay starts now.
+            self.set_timer(Timer::Ack, resume.ack_delay);
+        }
+    }
+
+    /// With resume: the session's identifier, once a welcome issued one.
+    #[cfg(any(feature = "share", all(test, not(target_arch = "wasm32"))))]
+    pub fn session_id(&self) -> Option<&str> {
+        self.session.id.as_deref()
+    }
+
+    /// With resume: the number of the server's last message received in order, in the
+    /// current session (a [`Action::Deliver`] out of `on_message` carries this number).
+    #[cfg(any(feature = "share", all(test, not(target_arch = "wasm32"))))]
+    pub fn received(&self) -> u64 {
+        self.session.recv
+    }
+
+    /// With resume: how many of our messages went out in the current session (numbered
+    /// `1..=sent`); the server has `..=`[`acked`](Self::acked) of them.
+    #[cfg(any(feature = "share", all(test, not(target_arch = "wasm32"))))]
+    pub fn sent(&self) -> u64 {
+        self.session.sent
+    }
+
+    /// With resume: the server acknowledged our messages `1..=acked` of the current session.
+    #[cfg(any(feature = "share", all(test, not(target_arch = "wasm32"))))]
+    pub fn acked(&self) -> u64 {
+        self.session.acked()
     }
 
     /// What a driver reports as its `bufferedAmount`, given the bytes the browser `holds`
@@ -564,6 +671,8 @@ impl Machine {
             let delivered = user && self.end_sent && close.as_ref().is_some_and(|c| c.was_clean);
             let unconfirmed = self.session.reset();
             self.sync_reserved();
+            #[cfg(any(feature = "share", all(test, not(target_arch = "wasm32"))))]
+            self.forget_share_state();
             self.end_sent = false;
             // After `welcome ended` the server processed nothing beyond its welcome's count.
             let reason = if std::mem::take(&mut self.ending) {
@@ -668,7 +777,14 @@ impl Machine {
             // timeout keeps running: it bounds the welcome too.
             self.phase = Phase::Handshaking { id };
             self.handshake_protocol = protocol;
-            let message = self.session.greeting().encode_client();
+            #[allow(unused_mut)]
+            let mut greeting = self.session.greeting();
+            // Shared: the server may forget only what every tab has.
+            #[cfg(any(feature = "share", all(test, not(target_arch = "wasm32"))))]
+            if let Control::Resume { recv, .. } = &mut greeting {
+                *recv = self.ackable();
+            }
+            let message = greeting.encode_client();
             self.actions.push_back(Action::Write { id, message });
             return;
         }
@@ -809,14 +925,21 @@ impl Machine {
                     self.session.skip -= 1;
                     return;
                 }
+                #[cfg(any(feature = "share", all(test, not(target_arch = "wasm32"))))]
+                let before = self.ackable();
                 self.session.recv += 1;
                 self.actions.push_back(Action::Deliver(message));
                 let ack = self.cfg.resume.map(|r| (r.ack_every, r.ack_delay));
                 if let (Some((every, delay)), Phase::Open { .. }) = (ack, self.phase) {
-                    let pending = self.session.recv - self.session.reported;
+                    let pending = self.ackable() - self.session.reported;
+                    // The first one to acknowledge (under a limit, this one may not count).
+                    #[cfg(any(feature = "share", all(test, not(target_arch = "wasm32"))))]
+                    let first = pending == 1 && self.ackable() > before;
+                    #[cfg(not(any(feature = "share", all(test, not(target_arch = "wasm32")))))]
+                    let first = pending == 1;
                     if pending >= u64::from(every) {
                         self.send_ack(id);
-                    } else if pending == 1 {
+                    } else if first {
                         self.set_timer(Timer::Ack, delay);
                     }
                 }
@@ -869,9 +992,18 @@ impl Machine {
         ok
     }
 
+    /// The count our acknowledgements may report: what we received, within the limit.
+    fn ackable(&self) -> u64 {
+        #[cfg(any(feature = "share", all(test, not(target_arch = "wasm32"))))]
+        if let Some(limit) = self.ack_limit {
+            return limit.min(self.session.recv);
+        }
+        self.session.recv
+    }
+
     fn send_ack(&mut self, id: ConnId) {
-        self.session.reported = self.session.recv;
-        let message = Control::Ack(self.session.recv).encode_client();
+        self.session.reported = self.ackable();
+        let message = Control::Ack(self.session.reported).encode_client();
         self.actions.push_back(Action::Write { id, message });
         self.cancel_timer(Timer::Ack);
     }
@@ -990,9 +1122,20 @@ impl Machine {
             self.diverged(id, now);
             return false;
         }
+        #[cfg(any(feature = "share", all(test, not(target_arch = "wasm32"))))]
+        if self.imported && recv > self.session.sent {
+            // The exporter wrote messages whose records never reached us: which ones, and
+            // whose, is unknown. Reported with what we have, never resumed on a wrong count.
+            self.diverged(id, now);
+            return false;
+        }
         if !self.take_ack(recv) {
             self.protocol_error("resumed past the messages sent", now);
             return false;
+        }
+        #[cfg(any(feature = "share", all(test, not(target_arch = "wasm32"))))]
+        {
+            self.imported = false;
         }
         true
     }
@@ -1004,7 +1147,7 @@ impl Machine {
         let gap = next.saturating_sub(expected);
         self.session.skip = expected.saturating_sub(next);
         self.session.recv = self.session.recv.max(next.saturating_sub(1));
-        self.session.reported = self.session.recv;
+        self.session.reported = self.ackable();
         if gap > 0 {
             self.emit(ConnectionEvent::SessionLost {
                 reason: LostReason::Gap,
@@ -1024,6 +1167,8 @@ impl Machine {
         });
         let unconfirmed = self.session.reset();
         self.sync_reserved();
+        #[cfg(any(feature = "share", all(test, not(target_arch = "wasm32"))))]
+        self.forget_share_state();
         self.emit(ConnectionEvent::SessionLost {
             reason: LostReason::Diverged,
             missed: None,
@@ -1049,6 +1194,8 @@ impl Machine {
         let unconfirmed = self.session.reset();
         self.session.id = Some(session);
         self.sync_reserved();
+        #[cfg(any(feature = "share", all(test, not(target_arch = "wasm32"))))]
+        self.forget_share_state();
         ConnectionEvent::SessionLost {
             reason,
             missed,
@@ -1087,6 +1234,15 @@ impl Machine {
     /// The queue's bound covers the unacknowledged messages too.
     fn sync_reserved(&mut self) {
         self.queue.set_reserved(self.session.unacked_bytes);
+    }
+
+    /// The session was reset: a new one is neither imported nor confirmed by any tab.
+    #[cfg(any(feature = "share", all(test, not(target_arch = "wasm32"))))]
+    fn forget_share_state(&mut self) {
+        self.imported = false;
+        if self.ack_limit.is_some() {
+            self.ack_limit = Some(0);
+        }
     }
 
     /// With [`Heartbeat::answer`](crate::Heartbeat::answer): answers `message` if it is the
@@ -1177,7 +1333,7 @@ impl Machine {
             }
             (Timer::Heartbeat, Phase::Open { id, .. }) => self.heartbeat_tick(id, now),
             (Timer::AckTimeout, Phase::Open { id, .. }) => self.ack_tick(id, now),
-            (Timer::Ack, Phase::Open { id, .. }) if self.session.recv > self.session.reported => {
+            (Timer::Ack, Phase::Open { id, .. }) if self.ackable() > self.session.reported => {
                 self.send_ack(id)
             }
             (Timer::ConnectTimeout, Phase::Closing { id }) => {
@@ -1211,8 +1367,8 @@ impl Machine {
         self.ping_seq += 1;
         let message = if self.cfg.resume.is_some() {
             // The protocol's own ping, which also acknowledges what we received.
-            self.session.reported = self.session.recv;
-            Control::Ping(self.session.recv).encode_client()
+            self.session.reported = self.ackable();
+            Control::Ping(self.session.reported).encode_client()
         } else {
             ping(self.ping_seq)
         };
@@ -1295,8 +1451,8 @@ impl Machine {
 
     /// The protocol's ping, which the server answers with an `ack` at once.
     fn probe_ack(&mut self, id: ConnId) {
-        self.session.reported = self.session.recv;
-        let message = Control::Ping(self.session.recv).encode_client();
+        self.session.reported = self.ackable();
+        let message = Control::Ping(self.session.reported).encode_client();
         self.actions.push_back(Action::Write { id, message });
     }
 

@@ -3043,3 +3043,6 @@ fn buffered_amount_counts_the_socket_also_while_closing() {
     sim.drop_current(1006);
     assert_eq!(sim.m.buffered_amount(500), 0, "lost");
 }
+
+#[path = "handover_tests.rs"]
+mod handover_tests;

@@ -13,5 +13,25 @@ pub(crate) mod message;
 pub(crate) mod policy;
 pub(crate) mod queue;
 pub(crate) mod resume;
+// Sharing one connection between tabs (issue #24): the `share` feature (and the native
+// tests). Off, the machine has none of its inputs either: the npm package doesn't pay for it.
+#[cfg(any(feature = "share", all(test, not(target_arch = "wasm32"))))]
+pub(crate) mod share;
+#[cfg(any(feature = "share", all(test, not(target_arch = "wasm32"))))]
+mod share_buffers;
+#[cfg(any(feature = "share", all(test, not(target_arch = "wasm32"))))]
+mod share_follow;
+#[cfg(any(feature = "share", all(test, not(target_arch = "wasm32"))))]
+mod share_hub;
+#[cfg(any(feature = "share", all(test, not(target_arch = "wasm32"))))]
+mod share_members;
+#[cfg(any(feature = "share", all(test, not(target_arch = "wasm32"))))]
+pub(crate) mod share_options;
+#[cfg(any(feature = "share", all(test, not(target_arch = "wasm32"))))]
+pub(crate) mod share_post;
+#[cfg(any(feature = "share", all(test, not(target_arch = "wasm32"))))]
+mod share_pump;
+#[cfg(any(feature = "share", all(test, not(target_arch = "wasm32"))))]
+mod share_wire;
 pub(crate) mod status;
 pub(crate) mod validate;

@@ -474,6 +474,24 @@ pub fn wrap(message: &Message) -> Message {
     }
 }
 
+/// A resumable session as one machine hands it to another
+/// ([`Machine::resume_state`](crate::sans_io::Machine::resume_state),
+/// [`Machine::import_resume`](crate::sans_io::Machine::import_resume)): a tab taking over a
+/// shared connection continues the session the previous holder had.
+#[cfg(any(feature = "share", all(test, not(target_arch = "wasm32"))))]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResumeState {
+    /// The session's identifier, as the server issued it.
+    pub session: String,
+    /// The server's messages `1..=received` arrived.
+    pub received: u64,
+    /// The server acknowledged our messages `1..=acked`.
+    pub acked: u64,
+    /// Our messages `acked + 1 ..`, sent and not acknowledged, in order: a resume sends them
+    /// again with these numbers.
+    pub unacked: Vec<Message>,
+}
+
 /// The client's session: what it sent and the server hasn't acknowledged, what it received.
 #[derive(Debug, Default)]
 pub(crate) struct Session {
