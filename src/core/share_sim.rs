@@ -250,7 +250,7 @@ impl World {
     }
 
     /// Feeds tab `tab`'s machine.
-    pub fn input(&mut self, tab: TabId, f: impl FnOnce(&mut crate::sans_io::Machine, Time)) {
+    pub fn input(&mut self, tab: TabId, f: impl FnOnce(&mut crate::core::machine::Machine, Time)) {
         let now = self.now;
         if let Some(t) = self.tabs.get_mut(&tab).filter(|t| t.alive) {
             t.tab.socket(now, f);
