@@ -220,3 +220,28 @@ async fn buffered_amount_still_counts_what_was_sent_after_close() {
         assert_eq!(ws.buffered_amount(), 0, "closed, resume {resume}");
     }
 }
+
+/// A socket closed and dropped at once (a component unmounting, a hook whose URL changed)
+/// still ends its session on the server: the close finishes without the handles.
+#[wasm_bindgen_test]
+async fn close_then_drop_still_ends_the_session_on_the_server() {
+    let id = unique_id("resume-drop");
+    let ws = ReconnectingWebSocket::builder(ws_url(&format!("/resume?id={id}")))
+        .resume(Resume::default())
+        .open()
+        .unwrap();
+    let mut events = ws.events();
+    next_event(&mut events, 10_000, "open", |e| {
+        matches!(e, Ev::Open { .. })
+    })
+    .await;
+    ws.send(Message::from("last")).unwrap();
+    ws.close();
+    drop(events);
+    drop(ws);
+    let server = wait_for_stats(&id, 5_000, "the session ended on the server", |s| {
+        s["ended"] == 1
+    })
+    .await;
+    assert_eq!(server["messages"], serde_json::json!(["last"]));
+}
