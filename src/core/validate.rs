@@ -41,10 +41,11 @@ pub(crate) fn check_url(url: &str) -> Result<(), Error> {
     let Some(authority_and_path) = rest.strip_prefix("//") else {
         return Err(invalid("expected \"//\" and a host after the scheme"));
     };
-    let host_end = authority_and_path
-        .find(['/', '?', '#'])
-        .unwrap_or(authority_and_path.len());
-    let authority = &authority_and_path[..host_end];
+    // Split, not sliced by index: no panic path (and its formatting) in the wasm.
+    let authority = authority_and_path
+        .split(['/', '?', '#'])
+        .next()
+        .unwrap_or_default();
     let host = authority.rsplit('@').next().unwrap_or_default();
     if host.is_empty() || host.starts_with(':') {
         return Err(invalid("the host is empty"));
