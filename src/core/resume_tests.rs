@@ -1064,12 +1064,18 @@ fn with_resume_buffered_amount_is_what_the_server_has_not_acknowledged() {
     assert_eq!(sim.m.buffered_amount(0), 0, "closed: the session ended");
 }
 
-/// A `welcome resumed` or `welcome lost` answers a `resume`: in answer to our `hello` it is
-/// a protocol error (the connection is dropped), never a session adopted or reported lost.
+/// A `welcome resumed`, `lost` or `ended` answers a `resume`: in answer to our `hello` it is
+/// a protocol error (the connection is dropped), never a session adopted, reported lost or
+/// taken for ended.
 #[test]
 fn a_welcome_that_does_not_answer_hello_is_a_protocol_error() {
     let lost = welcome_lost(LostReason::Expired, "s2", Some(3));
-    for welcome in [welcome_resumed("s1", 0, 1), lost] {
+    let ended = Control::Ended {
+        session: "s1".into(),
+        recv: 0,
+        next: 1,
+    };
+    for welcome in [welcome_resumed("s1", 0, 1), lost, ended.encode()] {
         let mut sim = Sim::new(resume_cfg(), 81);
         open_resume(&mut sim);
         let acts = sim.recv(welcome.clone());
