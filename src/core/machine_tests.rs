@@ -1417,6 +1417,13 @@ fn events_from_a_replaced_socket_are_ignored() {
     assert_eq!(sim.m.phase, phase);
     assert_eq!(sim.m.open_socket(), Some(2));
     assert!(sim.delivered.is_empty());
+    // While the user's close waits for socket 2, socket 1's close is not the one awaited.
+    sim.close(1000, "");
+    assert!(sim.close_event(1, 1006).is_empty());
+    assert_eq!(sim.m.ready_state(), ReadyState::Closing);
+    let acts = sim.close_event(2, 1000);
+    assert_eq!(the_closed(&acts).0, StopReason::UserClosed);
+    assert!(sim.m.is_closed_for_good());
 }
 
 #[test]

@@ -621,6 +621,13 @@ mod tests {
         Message::Binary(bytes)
     }
 
+    fn binary(message: Message) -> Vec<u8> {
+        match message {
+            Message::Binary(bytes) => bytes,
+            Message::Text(_) => unreachable!("control messages are binary"),
+        }
+    }
+
     #[test]
     fn every_control_message_round_trips() {
         let all = [
@@ -712,13 +719,19 @@ mod tests {
         };
         assert_eq!(longest.encode().len(), 208);
         assert_eq!(Frame::parse(longest.encode()), Frame::Control(longest));
-        let mut padded = control("ack 1");
-        if let Message::Binary(bytes) = &mut padded {
-            bytes.resize(MAX_CONTROL_BYTES + 1, b' ');
-        }
+        let padded = |len| {
+            let mut padded = binary(control("ack 1"));
+            padded.resize(len, b' ');
+            Message::Binary(padded)
+        };
         assert_eq!(
-            Frame::parse(padded),
+            Frame::parse(padded(MAX_CONTROL_BYTES + 1)),
             Frame::Invalid("control message too long")
+        );
+        // At the bound it is read, and found malformed (the reason the peer is given).
+        assert_eq!(
+            Frame::parse(padded(MAX_CONTROL_BYTES)),
+            Frame::Invalid("malformed control message")
         );
         assert!(matches!(
             Frame::parse(Message::Binary(vec![])),

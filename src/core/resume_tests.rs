@@ -584,6 +584,52 @@ fn a_resume_resends_within_the_new_connections_window() {
     assert_eq!(sim.m.unacknowledged(), 1);
 }
 
+/// Sent again in order: a newer message that would fit the window never overtakes an older
+/// one waiting for room (the server numbers messages in the order they arrive).
+#[test]
+fn a_newer_message_never_overtakes_one_waiting_to_be_sent_again() {
+    let mut sim = Sim::new(resume_cfg(), 1);
+    start(&mut sim);
+    for m in ["aaaa", "bbbbbb"] {
+        let _ = sim.send(text(m));
+    }
+    sim.drop_current(1006);
+    let _ = sim.m.send(text("c"));
+    sim.advance_to_next_timer();
+    open_resume(&mut sim);
+    let acts = sim.recv(ctl("welcome resumed s1 0 1 8"));
+    assert_eq!(writes_in(&acts), vec![text("aaaa")], "4 + 6 do not fit");
+    let (out, acts) = sim.send(text("d"));
+    assert_eq!(out, Ok(SendOutcome::Queued { dropped: 0 }));
+    assert!(writes_in(&acts).is_empty(), "d overtook bbbbbb: {acts:?}");
+    let acts = sim.recv(ctl("ack 1"));
+    assert_eq!(writes_in(&acts), vec![text("bbbbbb"), text("c"), text("d")]);
+}
+
+/// A welcome's count covers only what the server had recorded; it may record more of what
+/// it received before the drop while the new connection waits for room, and acknowledge it:
+/// such messages are not sent again, and what follows them goes out.
+#[test]
+fn an_acknowledgement_may_cover_messages_not_sent_again_yet() {
+    let mut sim = Sim::new(resume_cfg(), 1);
+    start(&mut sim);
+    for m in ["aaaa", "bbbbbb"] {
+        let _ = sim.send(text(m));
+    }
+    sim.drop_current(1006);
+    let _ = sim.m.send(text("c"));
+    sim.advance_to_next_timer();
+    let id = sim.current();
+    open_resume(&mut sim);
+    sim.recv(ctl("welcome resumed s1 0 1 8"));
+    assert_eq!(sent_on(&sim, id).last(), Some(&text("aaaa")));
+    let acts = sim.recv(ctl("ack 2"));
+    assert_eq!(writes_in(&acts), vec![text("c")], "bbbbbb sent again");
+    assert_eq!(sim.m.unacknowledged(), 1);
+    let (_, acts) = sim.send(text("d"));
+    assert_eq!(writes_in(&acts), vec![text("d")]);
+}
+
 /// A store that lost writes (failover, old snapshot) resumes behind what it confirmed:
 /// the client reports the session lost with what it never had confirmed, ends it and
 /// starts a new one, instead of retrying the old one for ever.
@@ -1064,12 +1110,18 @@ fn with_resume_buffered_amount_is_what_the_server_has_not_acknowledged() {
     assert_eq!(sim.m.buffered_amount(0), 0, "closed: the session ended");
 }
 
-/// A `welcome resumed` or `welcome lost` answers a `resume`: in answer to our `hello` it is
-/// a protocol error (the connection is dropped), never a session adopted or reported lost.
+/// A `welcome resumed`, `lost` or `ended` answers a `resume`: in answer to our `hello` it is
+/// a protocol error (the connection is dropped), never a session adopted, reported lost or
+/// taken for ended.
 #[test]
 fn a_welcome_that_does_not_answer_hello_is_a_protocol_error() {
     let lost = welcome_lost(LostReason::Expired, "s2", Some(3));
-    for welcome in [welcome_resumed("s1", 0, 1), lost] {
+    let ended = Control::Ended {
+        session: "s1".into(),
+        recv: 0,
+        next: 1,
+    };
+    for welcome in [welcome_resumed("s1", 0, 1), lost, ended.encode()] {
         let mut sim = Sim::new(resume_cfg(), 81);
         open_resume(&mut sim);
         let acts = sim.recv(welcome.clone());
