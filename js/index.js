@@ -11,7 +11,12 @@ let ready = null;
  * @param {string | URL | Response | BufferSource | WebAssembly.Module} [source]
  */
 export default function init(source) {
-  ready ??= wasmInit(source === undefined ? undefined : { module_or_path: source });
+  // Node's fetch can't read a file: URL, so there the wasm next to this file is read from
+  // disk. The import runs only in Node: a browser bundle never loads node:fs.
+  const url = new URL('ws_tether_bg.wasm', import.meta.url);
+  ready ??= (source === undefined && globalThis.process?.versions?.node && url.protocol === 'file:'
+    ? import('node:fs/promises').then((fs) => fs.readFile(url))
+    : Promise.resolve(source)).then((s) => wasmInit(s === undefined ? undefined : { module_or_path: s }));
   return ready;
 }
 export { init };
@@ -88,6 +93,12 @@ export class ReconnectingWebSocket extends EventTarget {
   #lastLoss = null;
   /** The close() arguments, for the engine's own close() to convert when the core closes. */
   #closeArgs = null;
+  /** The WebSocket class dialled (the `WebSocket` option, else the global one). */
+  #WS;
+  /** `startClosed`: 1 until the first reconnect() dials, 2 if close() came first. */
+  #idle = 0;
+  /** The `debug` logger, or undefined. */
+  #log;
 
   /**
    * @param {string | URL | (() => string | URL | Promise<string | URL>)} url
@@ -114,6 +125,9 @@ export class ReconnectingWebSocket extends EventTarget {
       });
     }
     const [args, policies] = readOptions(options); // throws a TypeError naming a bad option
+    this.#WS = policies.WebSocket ?? globalThis.WebSocket;
+    if (!this.#WS) throw badOption('WebSocket', 'a WebSocket class (there is no global one)');
+    this.#log = policies.debug;
     try {
       this.#core = new Core(...args);
     } catch (e) {
@@ -125,8 +139,10 @@ export class ReconnectingWebSocket extends EventTarget {
     this.#wantsText = this.#core.wantsText;
     this.#resumes = this.#core.resumes;
     this.#io = this.#makeIo();
-    // The first dial runs now: a bad URL or protocol list throws here, as `new WebSocket` does.
-    this.#feed(IN.ONLINE, 0, 0, undefined, typeof navigator === 'undefined' || navigator.onLine !== false, true);
+    // The first dial runs now: a bad URL or protocol list throws here, as `new WebSocket` does
+    // (with startClosed, reconnect() makes it, and a bad URL fails that attempt).
+    if (policies.startClosed) this.#idle = 1;
+    else this.#start();
     this.#constructing = false;
     if (this.#constructError) {
       this.#timers.forEach(clearTimeout);
@@ -135,6 +151,10 @@ export class ReconnectingWebSocket extends EventTarget {
       this.#core.free();
       throw this.#constructError;
     }
+  }
+
+  #start() {
+    this.#feed(IN.ONLINE, 0, 0, undefined, typeof navigator === 'undefined' || navigator.onLine !== false, true);
   }
 
   /**
@@ -266,7 +286,9 @@ export class ReconnectingWebSocket extends EventTarget {
         this.#dial(id);
       },
       writeText: (id, text) => this.#write(id, text),
-      writeBytes: (id, bytes) => this.#write(id, bytes),
+      // A view into wasm memory: a socket may keep it past send() (`ws` when busy or
+      // compressing), so it gets a copy.
+      writeBytes: (id, bytes) => this.#write(id, bytes.slice()),
       closeSocket: (id, code, reason, detach) => this.#closeSocket(id, code, reason, detach),
       // The core never asks for more than setTimeout keeps (2^31 - 1 ms); < 0 cancels.
       setTimer: (timer, ms) => {
@@ -319,8 +341,10 @@ export class ReconnectingWebSocket extends EventTarget {
     };
     // Total: an exception must never cross the wasm frames, which would leave the core
     // borrowed for good. A glue fault is reported, and the core gets a harmless answer.
+    const log = this.#log;
     for (const [name, f] of Object.entries(io)) {
       io[name] = (...args) => {
+        log?.(name, ...args);
         try {
           return f(...args);
         } catch (e) {
@@ -414,7 +438,7 @@ export class ReconnectingWebSocket extends EventTarget {
   #open(id, url) {
     let ws;
     try {
-      ws = new WebSocket(url, this.#protocols);
+      ws = new this.#WS(url, this.#protocols);
     } catch (e) {
       if (this.#constructing) this.#constructError = e;
       else this.#feed(IN.DIAL_FAILED, id, 0, messageOf(e));
@@ -471,14 +495,16 @@ export class ReconnectingWebSocket extends EventTarget {
       this.#hook.inbox.close();
       this.#hook = null;
     }
-    socket.ws.onopen = socket.ws.onmessage = socket.ws.onclose = socket.ws.onerror = null;
+    socket.ws.onopen = socket.ws.onmessage = socket.ws.onclose = null;
+    // `ws` (Node) throws an error event no one listens to: its late ones go nowhere.
+    socket.ws.onerror = noop;
     return socket.ws;
   }
 
   #write(id, data) {
     const ws = this.#socket?.id === id ? this.#socket.ws : null;
     if (ws?.readyState !== STATES.OPEN) return false;
-    ws.send(data); // copies: `data` may be a view into wasm memory
+    ws.send(data);
     return true;
   }
 
@@ -495,19 +521,22 @@ export class ReconnectingWebSocket extends EventTarget {
     }
   }
 
-  // online/offline and visibilitychange feed the core while it may still dial.
+  // online/offline (a page's or a Worker's global) and visibilitychange (a page's document)
+  // feed the core while it may still dial; a runtime without them (Node) has neither.
   #attachPage() {
-    if (this.#detachPage || typeof window === 'undefined') return;
+    const g = globalThis;
+    const doc = g.document;
+    if (this.#detachPage || !g.addEventListener) return;
     const online = () => this.#feed(IN.ONLINE, 0, 0, undefined, true);
     const offline = () => this.#feed(IN.ONLINE, 0, 0, undefined, false);
-    const visibility = () => this.#feed(IN.VISIBLE, 0, 0, undefined, document.visibilityState === 'visible');
-    window.addEventListener('online', online);
-    window.addEventListener('offline', offline);
-    document.addEventListener('visibilitychange', visibility);
+    const visibility = () => this.#feed(IN.VISIBLE, 0, 0, undefined, doc.visibilityState === 'visible');
+    g.addEventListener('online', online);
+    g.addEventListener('offline', offline);
+    doc?.addEventListener('visibilitychange', visibility);
     this.#detachPage = () => {
-      window.removeEventListener('online', online);
-      window.removeEventListener('offline', offline);
-      document.removeEventListener('visibilitychange', visibility);
+      g.removeEventListener('online', online);
+      g.removeEventListener('offline', offline);
+      doc?.removeEventListener('visibilitychange', visibility);
       this.#detachPage = null;
     };
   }
@@ -586,6 +615,9 @@ export class ReconnectingWebSocket extends EventTarget {
    * @param {string} [reason]
    */
   close(code = undefined, reason = undefined) {
+    // Never started (startClosed): it stays CLOSED, for good; the core still reports the
+    // stop (its close event counts what was queued as unsent).
+    if (this.#idle) this.#idle = 2;
     const text = reason === undefined ? undefined : String(reason);
     const ws = this.#socket?.ws;
     let c;
@@ -614,10 +646,15 @@ export class ReconnectingWebSocket extends EventTarget {
 
   /** Drops the current connection and dials at once, with the backoff reset. */
   reconnect() {
-    this.#feed(IN.RECONNECT, 0, 0, undefined, false, true);
+    if (!this.#idle) this.#feed(IN.RECONNECT, 0, 0, undefined, false, true);
+    else if (this.#idle === 1) {
+      this.#idle = 0;
+      this.#start();
+    }
   }
 
   get readyState() {
+    if (this.#idle) return STATES.CLOSED;
     const state = this.#core.readyState;
     // After close(), and until its final close event is dispatched, as in browsers: CLOSING.
     return (this.#closeAfter && state < STATES.CLOSING) || (state === STATES.CLOSED && !this.#finalSeen) ? STATES.CLOSING : state;
@@ -749,7 +786,7 @@ function closeFailure(result) {
   return new DOMException(`The close code must be either 1000, or between 3000 and 4999. ${result - 0x10000} is neither.`, 'InvalidAccessError');
 }
 
-const OPTIONS = ['minDelay', 'maxDelay', 'factor', 'jitter', 'maxRetries', 'backoff', 'connectTimeout', 'stableAfter', 'closePolicy', 'heartbeat', 'handshake', 'queueMaxBytes', 'overflow', 'replay', 'resume'];
+const OPTIONS = ['minDelay', 'maxDelay', 'factor', 'jitter', 'maxRetries', 'backoff', 'connectTimeout', 'stableAfter', 'closePolicy', 'heartbeat', 'handshake', 'queueMaxBytes', 'overflow', 'replay', 'resume', 'WebSocket', 'startClosed', 'debug'];
 const RESUME = 'true, false, or { ackDelay, ackEvery } (milliseconds above 0, an integer >= 1)';
 const HEARTBEAT_KEYS = ['interval', 'timeout', 'ping', 'pong', 'answer', 'mode'];
 const MS = 'a number of milliseconds >= 0';
@@ -833,9 +870,16 @@ function readOptions(options) {
         args[15] = v;
         break;
       case 'overflow': args[16] = oneOf(v, name, ['reject', 'drop-oldest', 'drop-newest']); break;
+      case 'WebSocket': fn(v, name); break;
+      case 'startClosed':
       case 'replay':
         if (typeof v !== 'boolean') throw badOption(name, 'true or false');
-        args[17] = v;
+        if (name === 'replay') args[17] = v;
+        else policies[name] = v;
+        break;
+      case 'debug':
+        if (v === true) policies.debug = console.debug.bind(console, 'ws-tether');
+        else if (v !== false) fn(v, name);
         break;
       case 'resume':
         if (v === true) args[19] = 0;
@@ -953,9 +997,13 @@ function utf8Length(text) {
   return new TextEncoder().encode(text).length;
 }
 
+// Node 20 has Event but no CloseEvent: there the close event is an Event with the same fields.
 function closeEvent(code, reason, wasClean) {
-  return new CloseEvent('close', { code, reason, wasClean });
+  const init = { code, reason, wasClean };
+  return typeof CloseEvent === 'function' ? new CloseEvent('close', init) : Object.assign(new Event('close'), init);
 }
+
+function noop() {}
 
 // A WebIDL interface's attributes and operations are enumerable; a class's are not.
 for (const name of Object.getOwnPropertyNames(ReconnectingWebSocket.prototype)) {
