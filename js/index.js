@@ -95,7 +95,8 @@ export class ReconnectingWebSocket extends EventTarget {
   #closeArgs = null;
   /** The WebSocket class dialled (the `WebSocket` option, else the global one). */
   #WS;
-  /** `startClosed`: 1 until the first reconnect() dials, 2 if close() came first. */
+  /** `startClosed` until the first reconnect() dials: the messages sent meanwhile (any input
+   * would make the core dial, a send too); true if close() came first. */
   #idle = 0;
   /** The `debug` logger, or undefined. */
   #log;
@@ -126,7 +127,7 @@ export class ReconnectingWebSocket extends EventTarget {
     }
     const [args, policies] = readOptions(options); // throws a TypeError naming a bad option
     this.#WS = policies.WebSocket ?? globalThis.WebSocket;
-    if (!this.#WS) throw badOption('WebSocket', 'a WebSocket class (there is no global one)');
+    if (!this.#WS) throw badOption('WebSocket', 'a WebSocket class (none is global here)');
     this.#log = policies.debug;
     try {
       this.#core = new Core(...args);
@@ -141,7 +142,7 @@ export class ReconnectingWebSocket extends EventTarget {
     this.#io = this.#makeIo();
     // The first dial runs now: a bad URL or protocol list throws here, as `new WebSocket` does
     // (with startClosed, reconnect() makes it, and a bad URL fails that attempt).
-    if (policies.startClosed) this.#idle = 1;
+    if (policies.startClosed) this.#idle = [];
     else this.#start();
     this.#constructing = false;
     if (this.#constructError) {
@@ -549,7 +550,11 @@ export class ReconnectingWebSocket extends EventTarget {
   send(data) {
     if (arguments.length === 0) throw sendError('1 argument required, but only 0 present.');
     const message = payload(data);
-    if (this.#closeAfter) throw this.#stoppedError();
+    if (this.#closeAfter || this.#idle === true) throw this.#stoppedError();
+    if (this.#idle) {
+      this.#idle.push(message);
+      return 'queued';
+    }
     if (!isBlob(message) && !this.#pending) {
       try {
         return this.#sendNow(message);
@@ -615,9 +620,15 @@ export class ReconnectingWebSocket extends EventTarget {
    * @param {string} [reason]
    */
   close(code = undefined, reason = undefined) {
-    // Never started (startClosed): it stays CLOSED, for good; the core still reports the
-    // stop (its close event counts what was queued as unsent).
-    if (this.#idle) this.#idle = 2;
+    // Never started (startClosed): CLOSED already, as a browser socket it fires no close; it
+    // now stays closed, and what was queued is reported dropped. The core is never fed: its
+    // first input would dial.
+    if (this.#idle) {
+      if (this.#idle.length) this.#dropped('closed', this.#idle.length);
+      this.#idle = true;
+      this.#pump(true);
+      return;
+    }
     const text = reason === undefined ? undefined : String(reason);
     const ws = this.#socket?.ws;
     let c;
@@ -647,9 +658,14 @@ export class ReconnectingWebSocket extends EventTarget {
   /** Drops the current connection and dials at once, with the backoff reset. */
   reconnect() {
     if (!this.#idle) this.#feed(IN.RECONNECT, 0, 0, undefined, false, true);
-    else if (this.#idle === 1) {
+    else if (this.#idle !== true) {
+      const held = this.#idle;
       this.#idle = 0;
       this.#start();
+      // What was sent meanwhile, in order, as sent now (a refused one is reported dropped).
+      for (const m of held) {
+        try { this.send(m); } catch { this.#dropped('overflow', 1, m); }
+      }
     }
   }
 
@@ -688,24 +704,8 @@ export class ReconnectingWebSocket extends EventTarget {
     this.#handlers[type] = handler !== null && (typeof handler === 'object' || typeof handler === 'function') ? handler : null;
   }
 
-  get onopen() { return this.#handlers.open ?? null; }
-  set onopen(handler) { this.#setHandler('open', handler); }
-  get onmessage() { return this.#handlers.message ?? null; }
-  set onmessage(handler) { this.#setHandler('message', handler); }
-  get onerror() { return this.#handlers.error ?? null; }
-  set onerror(handler) { this.#setHandler('error', handler); }
-  get onclose() { return this.#handlers.close ?? null; }
-  set onclose(handler) { this.#setHandler('close', handler); }
-  get onreconnecting() { return this.#handlers.reconnecting ?? null; }
-  set onreconnecting(handler) { this.#setHandler('reconnecting', handler); }
-  get onreconnect() { return this.#handlers.reconnect ?? null; }
-  set onreconnect(handler) { this.#setHandler('reconnect', handler); }
-  get ondropped() { return this.#handlers.dropped ?? null; }
-  set ondropped(handler) { this.#setHandler('dropped', handler); }
-  get onresumed() { return this.#handlers.resumed ?? null; }
-  set onresumed(handler) { this.#setHandler('resumed', handler); }
-  get onsessionlost() { return this.#handlers.sessionlost ?? null; }
-  set onsessionlost(handler) { this.#setHandler('sessionlost', handler); }
+  // onopen ... onsessionlost, defined in a loop (the package's size budget).
+  static #h = handlerAccessors(this.prototype, (ws) => ws.#handlers, (ws, type, h) => ws.#setHandler(type, h));
 
   /** Resolves the `flush()` promises once nothing waits (rejects them once stopped). */
   #settleFlushes() {
@@ -1004,6 +1004,17 @@ function closeEvent(code, reason, wasClean) {
 }
 
 function noop() {}
+
+/** The on<event> properties of `proto`: read back what was set, as `of(socket)` keeps it. */
+function handlerAccessors(proto, of, set) {
+  for (const type of ['open', 'message', 'error', 'close', 'reconnecting', 'reconnect', 'dropped', 'resumed', 'sessionlost']) {
+    Object.defineProperty(proto, `on${type}`, {
+      get() { return of(this)[type] ?? null; },
+      set(h) { set(this, type, h); },
+      configurable: true,
+    });
+  }
+}
 
 // A WebIDL interface's attributes and operations are enumerable; a class's are not.
 for (const name of Object.getOwnPropertyNames(ReconnectingWebSocket.prototype)) {
