@@ -123,3 +123,14 @@ test('resume: nothing lost or repeated across the drops the server makes; flush(
   const e = await closed;
   assertEqual({ got, resumed: resumed >= 1, lost, clean: e.wasClean }, { got: sent, resumed: true, lost: 0, clean: true }, 'echoes and events');
 });
+
+test('startClosed: CLOSED until reconnect(), then it dials; debug logs the decisions', async () => {
+  const decisions = [];
+  const ws = make('/echo', { startClosed: true, debug: (name) => decisions.push(name) });
+  const got = messages(ws);
+  const before = [ws.readyState, ws.send('held'), decisions.length];
+  ws.reconnect();
+  await until(() => got.length === 1);
+  ws.close();
+  assertEqual({ before, got, dialled: decisions.includes('dial') }, { before: [3, 'queued', 0], got: ['held'], dialled: true }, 'state, echo, decisions');
+});
