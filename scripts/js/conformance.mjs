@@ -811,7 +811,8 @@ test('debug: a function gets each decision the core makes (dial, the timers, the
   for (const name of ['dial', 'setTimer', 'event', 'closeSocket']) {
     if (!got.names.includes(name)) throw new Error(`no ${name} logged: ${got.names}`);
   }
-  assertEqual([got.dial.length, got.close.slice(2, 3)], [2, ['bye']], 'dial (socket id) and closeSocket (id, code, reason)');
+  // [name, ...arguments]: dial(id), closeSocket(id, code, reason, detach).
+  assertEqual([got.dial.length, got.close.slice(2, 4)], [2, [4000, 'bye']], 'dial (socket id) and closeSocket (id, code, reason)');
   assertEqual(got.logged, ['ws-tether'], 'console.debug prefix, and only the debug socket logged');
 });
 
