@@ -132,6 +132,28 @@ export interface ReconnectingWebSocketOptions {
    * `queueMaxBytes` bounds queued plus unacknowledged bytes. Default false.
    */
   resume?: boolean | { ackDelay?: number; ackEvery?: number };
+  /**
+   * The WebSocket class to dial with, e.g. the `ws` package's in Node 20 (which has no global
+   * WebSocket without `--experimental-websocket`). Default: the global `WebSocket`; without
+   * one and without this option the constructor throws a TypeError naming it. It is called as
+   * `new WebSocket(url, protocols)` and used as the browser's (`binaryType = "arraybuffer"`,
+   * `onopen`, `onmessage`, `onerror`, `onclose`, `send`, `close`).
+   */
+  WebSocket?: new (url: string, protocols: string[]) => unknown;
+  /**
+   * Created CLOSED (`readyState` 3) and not dialled until `reconnect()`; sends meanwhile are
+   * queued. `close()` before that ends it for good (its `close` event counts what was queued
+   * as `unsent`). A bad URL then fails the first attempt (`error`, then a retry) instead of
+   * throwing in the constructor. Default false.
+   */
+  startClosed?: boolean;
+  /**
+   * Logs every decision the core hands the glue, one call each: the decision's name and its
+   * arguments (`dial`, `writeText`, `writeBytes`, `closeSocket`, `setTimer`, `event`, ...; see
+   * the README). `true` logs with `console.debug("ws-tether", ...)`; a function gets the same
+   * arguments without the prefix. Off (default): nothing is wrapped, nothing is logged.
+   */
+  debug?: boolean | ((decision: string, ...args: unknown[]) => void);
 }
 
 export interface HeartbeatPing {

@@ -11,7 +11,12 @@ let ready = null;
  * @param {string | URL | Response | BufferSource | WebAssembly.Module} [source]
  */
 export default function init(source) {
-  ready ??= wasmInit(source === undefined ? undefined : { module_or_path: source });
+  // Node's fetch can't read a file: URL, so there the wasm next to this file is read from
+  // disk. The import runs only in Node: a browser bundle never loads node:fs.
+  const url = new URL('ws_tether_bg.wasm', import.meta.url);
+  ready ??= (source === undefined && globalThis.process?.versions?.node && url.protocol === 'file:'
+    ? import('node:fs/promises').then((fs) => fs.readFile(url))
+    : Promise.resolve(source)).then((s) => wasmInit(s === undefined ? undefined : { module_or_path: s }));
   return ready;
 }
 export { init };
@@ -88,6 +93,13 @@ export class ReconnectingWebSocket extends EventTarget {
   #lastLoss = null;
   /** The close() arguments, for the engine's own close() to convert when the core closes. */
   #closeArgs = null;
+  /** The WebSocket class dialled (the `WebSocket` option, else the global one). */
+  #WS;
+  /** `startClosed` until the first reconnect() dials: the messages sent meanwhile (any input
+   * would make the core dial, a send too); true if close() came first. */
+  #idle = 0;
+  /** The `debug` logger, or undefined. */
+  #log;
 
   /**
    * @param {string | URL | (() => string | URL | Promise<string | URL>)} url
@@ -114,6 +126,9 @@ export class ReconnectingWebSocket extends EventTarget {
       });
     }
     const [args, policies] = readOptions(options); // throws a TypeError naming a bad option
+    this.#WS = policies.WebSocket ?? globalThis.WebSocket;
+    if (!this.#WS) throw badOption('WebSocket', 'a WebSocket class (none is global here)');
+    this.#log = policies.debug;
     try {
       this.#core = new Core(...args);
     } catch (e) {
@@ -125,8 +140,10 @@ export class ReconnectingWebSocket extends EventTarget {
     this.#wantsText = this.#core.wantsText;
     this.#resumes = this.#core.resumes;
     this.#io = this.#makeIo();
-    // The first dial runs now: a bad URL or protocol list throws here, as `new WebSocket` does.
-    this.#feed(IN.ONLINE, 0, 0, undefined, typeof navigator === 'undefined' || navigator.onLine !== false, true);
+    // The first dial runs now: a bad URL or protocol list throws here, as `new WebSocket` does
+    // (with startClosed, reconnect() makes it, and a bad URL fails that attempt).
+    if (policies.startClosed) this.#idle = [];
+    else this.#start();
     this.#constructing = false;
     if (this.#constructError) {
       this.#timers.forEach(clearTimeout);
@@ -135,6 +152,10 @@ export class ReconnectingWebSocket extends EventTarget {
       this.#core.free();
       throw this.#constructError;
     }
+  }
+
+  #start() {
+    this.#feed(IN.ONLINE, 0, 0, undefined, typeof navigator === 'undefined' || navigator.onLine !== false, true);
   }
 
   /**
@@ -266,7 +287,9 @@ export class ReconnectingWebSocket extends EventTarget {
         this.#dial(id);
       },
       writeText: (id, text) => this.#write(id, text),
-      writeBytes: (id, bytes) => this.#write(id, bytes),
+      // A view into wasm memory: a socket may keep it past send() (`ws` when busy or
+      // compressing), so it gets a copy.
+      writeBytes: (id, bytes) => this.#write(id, bytes.slice()),
       closeSocket: (id, code, reason, detach) => this.#closeSocket(id, code, reason, detach),
       // The core never asks for more than setTimeout keeps (2^31 - 1 ms); < 0 cancels.
       setTimer: (timer, ms) => {
@@ -319,8 +342,10 @@ export class ReconnectingWebSocket extends EventTarget {
     };
     // Total: an exception must never cross the wasm frames, which would leave the core
     // borrowed for good. A glue fault is reported, and the core gets a harmless answer.
+    const log = this.#log;
     for (const [name, f] of Object.entries(io)) {
       io[name] = (...args) => {
+        log?.(name, ...args);
         try {
           return f(...args);
         } catch (e) {
@@ -414,7 +439,7 @@ export class ReconnectingWebSocket extends EventTarget {
   #open(id, url) {
     let ws;
     try {
-      ws = new WebSocket(url, this.#protocols);
+      ws = new this.#WS(url, this.#protocols);
     } catch (e) {
       if (this.#constructing) this.#constructError = e;
       else this.#feed(IN.DIAL_FAILED, id, 0, messageOf(e));
@@ -471,14 +496,16 @@ export class ReconnectingWebSocket extends EventTarget {
       this.#hook.inbox.close();
       this.#hook = null;
     }
-    socket.ws.onopen = socket.ws.onmessage = socket.ws.onclose = socket.ws.onerror = null;
+    socket.ws.onopen = socket.ws.onmessage = socket.ws.onclose = null;
+    // `ws` (Node) throws an error event no one listens to: its late ones go nowhere.
+    socket.ws.onerror = noop;
     return socket.ws;
   }
 
   #write(id, data) {
     const ws = this.#socket?.id === id ? this.#socket.ws : null;
     if (ws?.readyState !== STATES.OPEN) return false;
-    ws.send(data); // copies: `data` may be a view into wasm memory
+    ws.send(data);
     return true;
   }
 
@@ -495,19 +522,22 @@ export class ReconnectingWebSocket extends EventTarget {
     }
   }
 
-  // online/offline and visibilitychange feed the core while it may still dial.
+  // online/offline (a page's or a Worker's global) and visibilitychange (a page's document)
+  // feed the core while it may still dial; a runtime without them (Node) has neither.
   #attachPage() {
-    if (this.#detachPage || typeof window === 'undefined') return;
+    const g = globalThis;
+    const doc = g.document;
+    if (this.#detachPage || !g.addEventListener) return;
     const online = () => this.#feed(IN.ONLINE, 0, 0, undefined, true);
     const offline = () => this.#feed(IN.ONLINE, 0, 0, undefined, false);
-    const visibility = () => this.#feed(IN.VISIBLE, 0, 0, undefined, document.visibilityState === 'visible');
-    window.addEventListener('online', online);
-    window.addEventListener('offline', offline);
-    document.addEventListener('visibilitychange', visibility);
+    const visibility = () => this.#feed(IN.VISIBLE, 0, 0, undefined, doc.visibilityState === 'visible');
+    g.addEventListener('online', online);
+    g.addEventListener('offline', offline);
+    doc?.addEventListener('visibilitychange', visibility);
     this.#detachPage = () => {
-      window.removeEventListener('online', online);
-      window.removeEventListener('offline', offline);
-      document.removeEventListener('visibilitychange', visibility);
+      g.removeEventListener('online', online);
+      g.removeEventListener('offline', offline);
+      doc?.removeEventListener('visibilitychange', visibility);
       this.#detachPage = null;
     };
   }
@@ -520,7 +550,11 @@ export class ReconnectingWebSocket extends EventTarget {
   send(data) {
     if (arguments.length === 0) throw sendError('1 argument required, but only 0 present.');
     const message = payload(data);
-    if (this.#closeAfter) throw this.#stoppedError();
+    if (this.#closeAfter || this.#idle === true) throw this.#stoppedError();
+    if (this.#idle) {
+      this.#idle.push(message);
+      return 'queued';
+    }
     if (!isBlob(message) && !this.#pending) {
       try {
         return this.#sendNow(message);
@@ -586,6 +620,15 @@ export class ReconnectingWebSocket extends EventTarget {
    * @param {string} [reason]
    */
   close(code = undefined, reason = undefined) {
+    // Never started (startClosed): CLOSED already, as a browser socket it fires no close; it
+    // now stays closed, and what was queued is reported dropped. The core is never fed: its
+    // first input would dial.
+    if (this.#idle) {
+      if (this.#idle.length) this.#dropped('closed', this.#idle.length);
+      this.#idle = true;
+      this.#pump(true);
+      return;
+    }
     const text = reason === undefined ? undefined : String(reason);
     const ws = this.#socket?.ws;
     let c;
@@ -614,10 +657,20 @@ export class ReconnectingWebSocket extends EventTarget {
 
   /** Drops the current connection and dials at once, with the backoff reset. */
   reconnect() {
-    this.#feed(IN.RECONNECT, 0, 0, undefined, false, true);
+    if (!this.#idle) this.#feed(IN.RECONNECT, 0, 0, undefined, false, true);
+    else if (this.#idle !== true) {
+      const held = this.#idle;
+      this.#idle = 0;
+      this.#start();
+      // What was sent meanwhile, in order, as sent now (a refused one is reported dropped).
+      for (const m of held) {
+        try { this.send(m); } catch { this.#dropped('overflow', 1, m); }
+      }
+    }
   }
 
   get readyState() {
+    if (this.#idle) return STATES.CLOSED;
     const state = this.#core.readyState;
     // After close(), and until its final close event is dispatched, as in browsers: CLOSING.
     return (this.#closeAfter && state < STATES.CLOSING) || (state === STATES.CLOSED && !this.#finalSeen) ? STATES.CLOSING : state;
@@ -651,24 +704,8 @@ export class ReconnectingWebSocket extends EventTarget {
     this.#handlers[type] = handler !== null && (typeof handler === 'object' || typeof handler === 'function') ? handler : null;
   }
 
-  get onopen() { return this.#handlers.open ?? null; }
-  set onopen(handler) { this.#setHandler('open', handler); }
-  get onmessage() { return this.#handlers.message ?? null; }
-  set onmessage(handler) { this.#setHandler('message', handler); }
-  get onerror() { return this.#handlers.error ?? null; }
-  set onerror(handler) { this.#setHandler('error', handler); }
-  get onclose() { return this.#handlers.close ?? null; }
-  set onclose(handler) { this.#setHandler('close', handler); }
-  get onreconnecting() { return this.#handlers.reconnecting ?? null; }
-  set onreconnecting(handler) { this.#setHandler('reconnecting', handler); }
-  get onreconnect() { return this.#handlers.reconnect ?? null; }
-  set onreconnect(handler) { this.#setHandler('reconnect', handler); }
-  get ondropped() { return this.#handlers.dropped ?? null; }
-  set ondropped(handler) { this.#setHandler('dropped', handler); }
-  get onresumed() { return this.#handlers.resumed ?? null; }
-  set onresumed(handler) { this.#setHandler('resumed', handler); }
-  get onsessionlost() { return this.#handlers.sessionlost ?? null; }
-  set onsessionlost(handler) { this.#setHandler('sessionlost', handler); }
+  // onopen ... onsessionlost, defined in a loop (the package's size budget).
+  static #h = handlerAccessors(this.prototype, (ws) => ws.#handlers, (ws, type, h) => ws.#setHandler(type, h));
 
   /** Resolves the `flush()` promises once nothing waits (rejects them once stopped). */
   #settleFlushes() {
@@ -749,7 +786,7 @@ function closeFailure(result) {
   return new DOMException(`The close code must be either 1000, or between 3000 and 4999. ${result - 0x10000} is neither.`, 'InvalidAccessError');
 }
 
-const OPTIONS = ['minDelay', 'maxDelay', 'factor', 'jitter', 'maxRetries', 'backoff', 'connectTimeout', 'stableAfter', 'closePolicy', 'heartbeat', 'handshake', 'queueMaxBytes', 'overflow', 'replay', 'resume'];
+const OPTIONS = ['minDelay', 'maxDelay', 'factor', 'jitter', 'maxRetries', 'backoff', 'connectTimeout', 'stableAfter', 'closePolicy', 'heartbeat', 'handshake', 'queueMaxBytes', 'overflow', 'replay', 'resume', 'WebSocket', 'startClosed', 'debug'];
 const RESUME = 'true, false, or { ackDelay, ackEvery } (milliseconds above 0, an integer >= 1)';
 const HEARTBEAT_KEYS = ['interval', 'timeout', 'ping', 'pong', 'answer', 'mode'];
 const MS = 'a number of milliseconds >= 0';
@@ -833,9 +870,16 @@ function readOptions(options) {
         args[15] = v;
         break;
       case 'overflow': args[16] = oneOf(v, name, ['reject', 'drop-oldest', 'drop-newest']); break;
+      case 'WebSocket': fn(v, name); break;
+      case 'startClosed':
       case 'replay':
         if (typeof v !== 'boolean') throw badOption(name, 'true or false');
-        args[17] = v;
+        if (name === 'replay') args[17] = v;
+        else policies[name] = v;
+        break;
+      case 'debug':
+        if (v === true) policies.debug = console.debug.bind(console, 'ws-tether');
+        else if (v !== false) fn(v, name);
         break;
       case 'resume':
         if (v === true) args[19] = 0;
@@ -953,8 +997,23 @@ function utf8Length(text) {
   return new TextEncoder().encode(text).length;
 }
 
+// Node 20 has Event but no CloseEvent: there the close event is an Event with the same fields.
 function closeEvent(code, reason, wasClean) {
-  return new CloseEvent('close', { code, reason, wasClean });
+  const init = { code, reason, wasClean };
+  return typeof CloseEvent === 'function' ? new CloseEvent('close', init) : Object.assign(new Event('close'), init);
+}
+
+function noop() {}
+
+/** The on<event> properties of `proto`: read back what was set, as `of(socket)` keeps it. */
+function handlerAccessors(proto, of, set) {
+  for (const type of ['open', 'message', 'error', 'close', 'reconnecting', 'reconnect', 'dropped', 'resumed', 'sessionlost']) {
+    Object.defineProperty(proto, `on${type}`, {
+      get() { return of(this)[type] ?? null; },
+      set(h) { set(this, type, h); },
+      configurable: true,
+    });
+  }
 }
 
 // A WebIDL interface's attributes and operations are enumerable; a class's are not.

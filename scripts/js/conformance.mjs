@@ -741,6 +741,81 @@ test('edges: reconnect() closes the open connection it drops with a close event 
   ], 'events');
 });
 
+test('startClosed: CLOSED and not dialled until reconnect(); what was sent meanwhile goes out once open', async () => {
+  const id = `start-closed-${Date.now()}`;
+  const got = await page.evaluate(async ([url, stats]) => {
+    const log = [];
+    const ws = new window.RWS(url, [], { startClosed: true });
+    ws.addEventListener('open', () => log.push(`open:${ws.readyState}`));
+    ws.addEventListener('message', (e) => log.push(`message:${e.data}`));
+    log.push(`state:${ws.readyState}`, `send:${ws.send('early')}`);
+    // A round trip to the server, then its count: nothing dialled it.
+    const before = (await (await fetch(stats)).json()).opened;
+    ws.reconnect();
+    log.push(`after reconnect():${ws.readyState}`);
+    await new Promise((r) => ws.addEventListener('message', r, { once: true }));
+    ws.close();
+    const after = (await (await fetch(stats)).json()).opened;
+    return { log, before, after };
+  }, [`${wsOrigin}/echo?id=${id}`, `${origin}/stats?id=${id}`]);
+  assertEqual(got, { log: ['state:3', 'send:queued', 'after reconnect():0', 'open:1', 'message:early'], before: 0, after: 1 }, 'states, events, connections');
+});
+
+test('startClosed: close() before reconnect() ends it for good: still CLOSED, no close event, the held sends reported dropped, reconnect() does nothing', async () => {
+  const got = await page.evaluate(async ([url]) => {
+    const ws = new window.RWS(url, [], { startClosed: true });
+    const events = [];
+    for (const type of ['open', 'error', 'close']) ws.addEventListener(type, () => events.push(type));
+    ws.send('never');
+    ws.send(new Uint8Array(3));
+    const dropped = new Promise((r) => ws.addEventListener('dropped', (e) => r(`dropped:${e.detail.reason}:${e.detail.count}`), { once: true }));
+    ws.close();
+    const states = [ws.readyState];
+    const drop = await dropped;
+    ws.reconnect();
+    states.push(ws.readyState);
+    let send;
+    try { ws.send('after'); send = 'sent'; } catch (e) { send = e.name; }
+    // The socket dispatches what a call caused in a later task: a task queued after the
+    // calls runs after those.
+    await new Promise((r) => setTimeout(r));
+    return { states, drop, send, events };
+  }, [`${wsOrigin}/echo`]);
+  assertEqual(got, { states: [3, 3], drop: 'dropped:closed:2', send: 'InvalidStateError', events: [] }, 'after close()');
+});
+
+test('debug: a function gets each decision the core makes (dial, the timers, the writes, the close); off by default', async () => {
+  const got = await page.evaluate(async ([url]) => {
+    const lines = [];
+    const ws = new window.RWS(url, [], { debug: (decision, ...args) => lines.push([decision, ...args]) });
+    await new Promise((r) => ws.addEventListener('open', r, { once: true }));
+    ws.send('hello');
+    await new Promise((r) => ws.addEventListener('message', r, { once: true }));
+    ws.close(4000, 'bye');
+    await new Promise((r) => ws.addEventListener('close', r, { once: true }));
+    // `true` logs through console.debug.
+    const logged = [];
+    const debug = console.debug;
+    console.debug = (...a) => logged.push(a[0]);
+    try {
+      const quiet = new window.RWS(url);
+      const loud = new window.RWS(url, [], { debug: true });
+      await Promise.all([quiet, loud].map((s) => new Promise((r) => s.addEventListener('open', r, { once: true }))));
+      quiet.close();
+      loud.close();
+    } finally {
+      console.debug = debug;
+    }
+    return { names: [...new Set(lines.map((l) => l[0]))], dial: lines.find((l) => l[0] === 'dial'), close: lines.find((l) => l[0] === 'closeSocket'), logged: [...new Set(logged)] };
+  }, [`${wsOrigin}/echo`]);
+  for (const name of ['dial', 'setTimer', 'event', 'closeSocket']) {
+    if (!got.names.includes(name)) throw new Error(`no ${name} logged: ${got.names}`);
+  }
+  // [name, ...arguments]: dial(id), closeSocket(id, code, reason, detach).
+  assertEqual([got.dial.length, got.close.slice(2, 4)], [2, [4000, 'bye']], 'dial (socket id) and closeSocket (id, code, reason)');
+  assertEqual(got.logged, ['ws-tether'], 'console.debug prefix, and only the debug socket logged');
+});
+
 test('nothing ever called window.close()', async () => {
   const calls = await page.evaluate(() => window.closeCalls);
   if (calls.length) throw new Error(calls.join('\n'));

@@ -49,3 +49,15 @@ const engineIo = new ReconnectingWebSocket('ws://example.test/engine.io/', [], {
 });
 const feed = new ReconnectingWebSocket('ws://example.test/feed', [], { heartbeat: { timeout: 5000, mode: 'silence' } });
 console.log(graphql, engineIo, feed);
+// Coming from partysocket: a WebSocket class (here the global one; in Node `ws`'s), a socket
+// created closed that dials on reconnect(), and the core's decisions logged.
+const lines: string[] = [];
+const later = new ReconnectingWebSocket('ws://example.test/', [], {
+  WebSocket,
+  startClosed: true,
+  debug: (decision, ...args) => lines.push(`${decision} ${args.join(' ')}`),
+});
+later.reconnect();
+new ReconnectingWebSocket('ws://example.test/', [], { debug: true });
+// @ts-expect-error: debug is true, false or a function
+new ReconnectingWebSocket('ws://example.test/', [], { debug: 'verbose' });
