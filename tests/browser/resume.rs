@@ -235,7 +235,8 @@ async fn close_then_drop_still_ends_the_session_on_the_server() {
         matches!(e, Ev::Open { .. })
     })
     .await;
-    ws.send(Message::from("last")).unwrap();
+    let sent = ws.send(Message::from("last")).unwrap();
+    assert_eq!(sent, ws_tether::SendOutcome::Written);
     ws.close();
     drop(events);
     drop(ws);
