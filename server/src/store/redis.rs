@@ -46,6 +46,10 @@ use crate::Error;
 /// backoff (every write is idempotent: its epoch and first number say what it repeats),
 /// and its connection stays; nothing is acknowledged meanwhile. A Redis down for a whole
 /// time to live ends the session with [`Error::Store`].
+///
+/// Saves go through one group-commit task per store (see the module's docs), started on
+/// the tokio runtime of the first save: use a store and its clones on one runtime, as its
+/// connection manager requires too.
 #[derive(Clone)]
 pub struct RedisStore {
     connection: ConnectionManager,
