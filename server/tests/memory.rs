@@ -176,18 +176,11 @@ fn a_hello_flood_holds_at_most_max_sessions_each_bounded() {
         }
         assert_eq!((welcomed, refused), (MAX, 3 * MAX));
         assert_eq!(server.sessions.running(), MAX);
-        // The refused connections' closing handshakes: answered by dropping them.
-        clients.retain(|_| true);
-        let mut sessions = Vec::new();
-        let mut rest = Vec::new();
-        for (n, client) in clients.into_iter().enumerate() {
-            if n < MAX {
-                sessions.push(client);
-            } else {
-                rest.push(client);
-            }
-        }
-        drop(rest);
+        // The clients were answered in turn: the first MAX hold sessions, the rest were
+        // refused and close their connections here.
+        let refused = clients.split_off(MAX);
+        drop(refused);
+        let sessions = clients;
         tokio::time::sleep(Duration::from_millis(300)).await;
         let grew = held().saturating_sub(base);
         println!(
