@@ -88,6 +88,16 @@ impl CloseInfo {
     pub fn is_normal(&self) -> bool {
         self.was_clean && matches!(self.code, 1000 | 1005)
     }
+
+    /// The close as the WebSocket standard reports it: a code no close frame can carry
+    /// (below 1000: Deno's WebSocket reports 0 for a dropped connection) becomes 1006
+    /// (abnormal closure), or 1005 (no code) when the closing handshake completed.
+    pub(crate) fn standard(mut self) -> Self {
+        if self.code < 1000 {
+            self.code = if self.was_clean { 1005 } else { 1006 };
+        }
+        self
+    }
 }
 
 #[cfg(test)]

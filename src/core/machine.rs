@@ -1280,6 +1280,7 @@ impl Machine {
     /// Socket `id` closed (or its attempt failed).
     pub fn on_close(&mut self, id: ConnId, close: CloseInfo, now: Time) {
         self.tick(now);
+        let close = close.standard();
         match self.phase {
             Phase::Connecting { id: cur }
             | Phase::Handshaking { id: cur }

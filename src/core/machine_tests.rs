@@ -880,6 +880,33 @@ fn default_policy_stops_on_policy_codes_and_retries_drops() {
     }
 }
 
+// A runtime that reports a code no close frame can carry (Deno's WebSocket says 0 for a
+// dropped connection) is read as the WebSocket standard reports it: 1006 (abnormal closure)
+// when the closing handshake didn't complete, 1005 (no code) when it did.
+#[test]
+fn a_code_no_close_frame_can_carry_is_reported_as_the_standard_code() {
+    for (code, was_clean, reported) in [(0, false, 1006), (999, false, 1006), (0, true, 1005)] {
+        let mut sim = Sim::new(Config::default(), 14);
+        let id = sim.open_current_id();
+        sim.live.retain(|live| *live != id);
+        let close = CloseInfo {
+            code,
+            reason: String::new(),
+            was_clean,
+        };
+        let acts = sim.input(|m, now| m.on_close(id, close, now));
+        assert_eq!(
+            the_reconnecting(&acts).2,
+            disconnect(reported, "", was_clean, true),
+            "code {code}, clean {was_clean}"
+        );
+    }
+    // Codes a close frame can carry are kept as they are.
+    let mut sim = Sim::new(Config::default(), 15);
+    sim.open_current();
+    assert_eq!(the_reconnecting(&sim.drop_current(1000)).2.close.code, 1000);
+}
+
 #[test]
 fn custom_policy_can_stop_after_a_refused_handshake() {
     let cfg = Config {

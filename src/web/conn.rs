@@ -564,11 +564,14 @@ fn on_close(weak: &Weak<Shared>, event: web_sys::Event) {
     let Ok(event) = event.dyn_into::<CloseEvent>() else {
         return;
     };
+    // As the reconnecting socket's machine reads it: a code below 1000 (Deno's 0 for a
+    // drop) is reported as the standard code.
     let info = CloseInfo {
         code: event.code(),
         reason: event.reason(),
         was_clean: event.was_clean(),
-    };
+    }
+    .standard();
     finish(&shared, info);
 }
 

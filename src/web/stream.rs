@@ -150,7 +150,8 @@ fn close_info(result: Result<JsValue, JsValue>) -> (CloseInfo, bool) {
         code,
         reason,
         was_clean,
-    };
+    }
+    .standard();
     (info, !was_clean)
 }
 
