@@ -1,7 +1,9 @@
-// The installed package in Node (the project package.mjs packed and installed into
-// pkg/consumer/app, imported as its code would import it), against the test server. Run twice
-// by scripts/test-js: with the `ws` package passed as the `WebSocket` option (NODE_WS=ws), and
-// under `node --experimental-websocket` with Node's own global WebSocket (NODE_WS=global).
+// The installed package in Node, Bun and Deno (the project package.mjs packed and installed
+// into pkg/consumer/app, imported as its code would import it), against the test server. Run
+// by scripts/test-js in each runtime twice: with the `ws` package passed as the `WebSocket`
+// option (NODE_WS=ws), and with the runtime's own global WebSocket (NODE_WS=global; Node
+// needs `--experimental-websocket` for it). Node and Bun run it with `node --test` and
+// `bun test`, Deno with `deno test` (each runs node:test's tests).
 import { after, test } from 'node:test';
 import { existsSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
@@ -14,7 +16,9 @@ if (!server) throw new Error('WS_TETHER_SERVER=127.0.0.1:PORT: start the test se
 const installed = join(ROOT, 'pkg/consumer/app/node_modules/ws-tether/index.js');
 if (!existsSync(installed)) throw new Error('pkg/consumer/app has no ws-tether: run scripts/test-js --package first');
 const MODE = process.env.NODE_WS;
-if (MODE === 'global' && typeof WebSocket !== 'function') throw new Error('NODE_WS=global needs node --experimental-websocket');
+const RUNTIME = globalThis.Deno ? 'deno' : globalThis.Bun ? 'bun' : 'node';
+const GLOBAL_WS = typeof globalThis.WebSocket === 'function';
+if (MODE === 'global' && !GLOBAL_WS) throw new Error('NODE_WS=global needs node --experimental-websocket');
 if (MODE !== 'global' && MODE !== 'ws') throw new Error('NODE_WS=ws or NODE_WS=global');
 
 const { default: init, ReconnectingWebSocket } = await import(pathToFileURL(installed));
@@ -42,17 +46,32 @@ test('await init() loads the wasm from the installed package (no fetch of a file
   await init();
 });
 
-test(MODE === 'ws' ? 'without a global WebSocket or the option: a TypeError naming the option' : 'the global WebSocket is used when no option is given', () => {
+test(MODE === 'ws' && !GLOBAL_WS ? 'without a global WebSocket or the option: a TypeError naming the option' : 'the global WebSocket is used when no option is given', () => {
   let threw;
   try {
     new ReconnectingWebSocket(`${base}/echo`).close();
   } catch (e) {
     threw = e;
   }
-  if (MODE === 'ws') {
+  if (MODE === 'ws' && !GLOBAL_WS) {
     if (!(threw instanceof TypeError) || !threw.message.includes('`WebSocket`')) throw new Error(`got ${threw}`);
   } else if (threw) throw threw;
 });
+
+if (MODE === 'ws') {
+  test('the `WebSocket` option is the class every connection is made with, over any global one', async () => {
+    let made = 0;
+    class Counted extends WS {
+      constructor(...args) { super(...args); made += 1; }
+    }
+    const ws = make('/echo', { WebSocket: Counted });
+    await next(ws, 'open');
+    const closed = next(ws, 'close');
+    ws.close();
+    await closed;
+    assertEqual(made, 1, 'connections made with the class given');
+  });
+}
 
 test('opens, echoes text and bytes, closes with the code and reason given', async () => {
   const ws = make('/echo');
@@ -71,7 +90,7 @@ test('opens, echoes text and bytes, closes with the code and reason given', asyn
 });
 
 test('the server drops the connection: close 1006, reconnecting, reconnect; what was sent while down is delivered', async () => {
-  const id = `node-${MODE}-drop-${Date.now()}`;
+  const id = `${RUNTIME}-${MODE}-drop-${Date.now()}`;
   const ws = make(`/echo?id=${id}`, { minDelay: 200, maxDelay: 300 });
   const log = [];
   ws.addEventListener('close', (e) => log.push(`close:${e.code}:${e.wasClean}`));
@@ -103,7 +122,7 @@ test('heartbeat: rtt is reported', async () => {
 });
 
 test('resume: nothing lost or repeated across the drops the server makes; flush() waits for the acks', async () => {
-  const id = `node-${MODE}-resume-${Date.now()}`;
+  const id = `${RUNTIME}-${MODE}-resume-${Date.now()}`;
   const ws = make(`/resume?id=${id}&drop_every=5`, { resume: true, minDelay: 20, maxDelay: 50 });
   ws.binaryType = 'arraybuffer';
   const got = messages(ws);
