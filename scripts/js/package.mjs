@@ -102,7 +102,8 @@ test('tsc --noEmit on a TypeScript consumer', async () => {
 
 test('vite build of the consumer', async () => {
   try {
-    run(bin('vite'), ['build', '--base', './', '--outDir', 'dist', '--logLevel', 'warn'], app);
+    // Vite 8 (node_modules/.bin/vite may be Vite 5's: both are dev dependencies, see bundlers.mjs).
+    run(process.execPath, [join(ROOT, 'node_modules/vite/bin/vite.js'), 'build', '--base', './', '--outDir', 'dist', '--logLevel', 'warn'], app);
   } catch (e) {
     throw new Error(`${e.stdout}${e.stderr}`);
   }
