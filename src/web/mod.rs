@@ -4,6 +4,7 @@
 mod conn;
 mod listener;
 mod reconnect;
+mod scope;
 mod stream;
 mod url;
 

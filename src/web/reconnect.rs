@@ -193,7 +193,7 @@ impl Reconnecting {
             })
         });
         feed(&driver, |d| {
-            if let Some(online) = web_sys::window().map(|w| w.navigator().on_line()) {
+            if let Some(online) = super::scope::on_line() {
                 d.machine.set_online(online);
             }
         });
@@ -721,9 +721,10 @@ async fn race(
     .await
 }
 
-/// online/offline on the window and visibilitychange on the document, feeding the machine.
+/// online/offline on the global scope (a page's window or a Worker's global) and, in a page,
+/// visibilitychange on the document, feeding the machine.
 fn page_listeners(this: &Weak<RefCell<Driver>>) -> Vec<Listener> {
-    let Some(window) = web_sys::window() else {
+    let Some(global) = super::scope::events() else {
         return Vec::new();
     };
     let on = |online: bool| {
@@ -735,10 +736,10 @@ fn page_listeners(this: &Weak<RefCell<Driver>>) -> Vec<Listener> {
         }
     };
     let mut listeners = vec![
-        Listener::new(window.as_ref(), "online", on(true)),
-        Listener::new(window.as_ref(), "offline", on(false)),
+        Listener::new(&global, "online", on(true)),
+        Listener::new(&global, "offline", on(false)),
     ];
-    if let Some(document) = window.document() {
+    if let Some(document) = web_sys::window().and_then(|w| w.document()) {
         let this = this.clone();
         let doc = document.clone();
         listeners.push(Listener::new(

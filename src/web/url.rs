@@ -1,6 +1,6 @@
 //! URLs as the browser's `WebSocket` constructor reads them: parsed by the browser's own URL
-//! parser against the page's URL, so a URL is accepted or rejected exactly as the browser
-//! would, but when the socket is built rather than on every retry.
+//! parser against the page's (or the Worker script's) URL, so a URL is accepted or rejected
+//! exactly as the browser would, but when the socket is built rather than on every retry.
 
 use crate::Error;
 
@@ -10,7 +10,7 @@ pub(crate) fn resolve_url(url: &str) -> Result<String, Error> {
         url: url.to_owned(),
         reason,
     };
-    let base = web_sys::window().and_then(|w| w.location().href().ok());
+    let base = super::scope::href();
     // The browser says only that it refuses: name the part that is wrong if we can.
     let refused = |fallback| {
         crate::core::validate::check_url(url)

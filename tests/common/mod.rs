@@ -19,11 +19,43 @@ pub fn server() -> &'static str {
 /// writes `{"server": "127.0.0.1:PORT", "interop": {NAME: PORT, ...}}`. Read when the tests
 /// run, not compiled in, so the tests are built once whatever ports the servers get. Read
 /// once per test page, synchronously, so that the helpers stay synchronous.
+/// (A service Worker has no `XMLHttpRequest`: tests there call [`read_servers_async`] first.)
 fn servers() -> &'static serde_json::Value {
-    thread_local! {
-        static SERVERS: &'static serde_json::Value = Box::leak(Box::new(read_servers()));
-    }
-    SERVERS.with(|servers| *servers)
+    SERVERS.with(|servers| *servers.get_or_init(|| Box::leak(Box::new(read_servers()))))
+}
+
+thread_local! {
+    static SERVERS: std::cell::OnceCell<&'static serde_json::Value> = const { std::cell::OnceCell::new() };
+}
+
+/// Reads where the servers are with `fetch`, for scopes without a synchronous
+/// `XMLHttpRequest` (a service Worker); the helpers then find them read.
+pub async fn read_servers_async() {
+    let text = fetch_text("/ws-tether-servers.json").await;
+    let value: serde_json::Value =
+        serde_json::from_str(&text).expect("ws-tether-servers.json is JSON");
+    SERVERS.with(|servers| {
+        servers.get_or_init(|| Box::leak(Box::new(value)));
+    });
+}
+
+/// GETs `url` with the global scope's `fetch` (a page's or a Worker's); fails unless 2xx.
+async fn fetch_text(url: &str) -> String {
+    let global = js_sys::global();
+    let fetch: js_sys::Function = js_sys::Reflect::get(&global, &"fetch".into())
+        .expect("a global fetch")
+        .unchecked_into();
+    let promise: js_sys::Promise = fetch
+        .call1(&global, &url.into())
+        .expect("fetch")
+        .unchecked_into();
+    let resp = JsFuture::from(promise).await.expect("fetch failed");
+    let resp: web_sys::Response = resp.dyn_into().expect("a Response");
+    assert!(resp.ok(), "GET {url}: HTTP {}", resp.status());
+    let text = JsFuture::from(resp.text().expect("a body"))
+        .await
+        .expect("body text");
+    text.as_string().expect("text")
 }
 
 fn read_servers() -> serde_json::Value {
@@ -69,16 +101,7 @@ pub async fn sleep(ms: u32) {
 
 /// GETs a JSON document from the test server.
 pub async fn get_json(path: &str) -> serde_json::Value {
-    let window = web_sys::window().expect("a window");
-    let resp = JsFuture::from(window.fetch_with_str(&http_url(path)))
-        .await
-        .expect("fetch failed");
-    let resp: web_sys::Response = resp.dyn_into().expect("a Response");
-    assert!(resp.ok(), "GET {path}: HTTP {}", resp.status());
-    let text = JsFuture::from(resp.text().expect("a body"))
-        .await
-        .expect("body text");
-    serde_json::from_str(&text.as_string().expect("text")).expect("JSON")
+    serde_json::from_str(&fetch_text(&http_url(path)).await).expect("JSON")
 }
 
 /// What the server saw from the connections tagged with `id`.
@@ -142,10 +165,5 @@ pub async fn interop_control(action: &str, name: &str) {
         "http://127.0.0.1:{}/{action}/{name}",
         interop_port("control")
     );
-    let window = web_sys::window().expect("a window");
-    let resp = JsFuture::from(window.fetch_with_str(&url))
-        .await
-        .expect("fetch failed");
-    let resp: web_sys::Response = resp.dyn_into().expect("a Response");
-    assert!(resp.ok(), "{url}: HTTP {}", resp.status());
+    fetch_text(&url).await;
 }
