@@ -66,7 +66,7 @@ impl WebSocketBuilder {
     /// - there is no `bufferedAmount`: the `Sink`'s backpressure and
     ///   [`WebSocket::buffered_amount`] count the bytes of messages the browser hasn't taken
     ///   yet (each write settles when it has);
-    /// - [`WebSocket::as_web_sys`] returns `None`.
+    /// - `WebSocket::as_web_sys` (on wasm32, where the browser socket is) returns `None`.
     ///
     /// Off by default because of those differences and because only Chromium has it.
     pub fn receive_backpressure(mut self, enabled: bool) -> Self {
