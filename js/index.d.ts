@@ -165,17 +165,30 @@ export interface HeartbeatPing {
   ping?: string | ArrayBuffer | ArrayBufferView | ((n: number) => string | ArrayBuffer | ArrayBufferView);
   /** Whether a received message (binary as an `ArrayBuffer`) is the server's pong: its ping number, `true`, or `false`. Pongs are not delivered. */
   pong?: (data: string | ArrayBuffer) => number | boolean;
+  /** Pinging and answering the server's pings don't mix. */
+  answer?: never;
+  mode?: never;
 }
 
 export interface HeartbeatAnswer {
   timeout: number;
   /** The reply to the server's ping (binary as an `ArrayBuffer`), or null for any other message. Pings are not delivered. */
   answer: (data: string | ArrayBuffer) => string | ArrayBuffer | ArrayBufferView | null | undefined;
+  /** Answering sends no pings of ours. */
+  interval?: never;
+  ping?: never;
+  pong?: never;
+  mode?: never;
 }
 
 export interface HeartbeatSilence {
   timeout: number;
   mode: 'silence';
+  /** A silent server gets no pings and sends none. */
+  interval?: never;
+  ping?: never;
+  pong?: never;
+  answer?: never;
 }
 
 /** What the `handshake` option gets for one connection. */
@@ -238,6 +251,7 @@ export class ReconnectingWebSocket extends EventTarget {
   ondropped: ((this: ReconnectingWebSocket, ev: CustomEvent<DroppedDetail>) => unknown) | null;
   onresumed: ((this: ReconnectingWebSocket, ev: CustomEvent<ResumedDetail>) => unknown) | null;
   onsessionlost: ((this: ReconnectingWebSocket, ev: CustomEvent<SessionLostDetail>) => unknown) | null;
+  onrtt: ((this: ReconnectingWebSocket, ev: CustomEvent<number>) => unknown) | null;
 
   /** Writes now if open, else queues. Returns what happened; throws if full or closed. A drop reported later fires `dropped`. */
   send(data: string | ArrayBuffer | ArrayBufferView | Blob): 'written' | 'queued' | 'dropped';

@@ -1007,7 +1007,7 @@ function noop() {}
 
 /** The on<event> properties of `proto`: read back what was set, as `of(socket)` keeps it. */
 function handlerAccessors(proto, of, set) {
-  for (const type of ['open', 'message', 'error', 'close', 'reconnecting', 'reconnect', 'dropped', 'resumed', 'sessionlost']) {
+  for (const type of ['open', 'message', 'error', 'close', 'reconnecting', 'reconnect', 'rtt', 'dropped', 'resumed', 'sessionlost']) {
     Object.defineProperty(proto, `on${type}`, {
       get() { return of(this)[type] ?? null; },
       set(h) { set(this, type, h); },

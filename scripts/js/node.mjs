@@ -114,11 +114,14 @@ test('the server drops the connection: close 1006, reconnecting, reconnect; what
   }, 'events, send outcomes and echoes');
 });
 
-test('heartbeat: rtt is reported', async () => {
+test('heartbeat: rtt is reported, by event, by onrtt and by ws.rtt', async () => {
   const ws = make('/echo', { heartbeat: { interval: 50, timeout: 2000 } });
+  let byProperty;
+  ws.onrtt = (e) => { byProperty = e.detail; };
   const rtt = (await next(ws, 'rtt')).detail;
+  const same = byProperty === rtt;
   ws.close();
-  if (!(typeof rtt === 'number' && rtt >= 0 && rtt === ws.rtt)) throw new Error(`rtt ${rtt}, ws.rtt ${ws.rtt}`);
+  if (!(typeof rtt === 'number' && rtt >= 0 && rtt === ws.rtt && same)) throw new Error(`rtt ${rtt}, ws.rtt ${ws.rtt}, onrtt the same: ${same}`);
 });
 
 test('resume: nothing lost or repeated across the drops the server makes; flush() waits for the acks', async () => {

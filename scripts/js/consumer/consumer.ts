@@ -61,3 +61,17 @@ later.reconnect();
 new ReconnectingWebSocket('ws://example.test/', [], { debug: true });
 // @ts-expect-error: debug is true, false or a function
 new ReconnectingWebSocket('ws://example.test/', [], { debug: 'verbose' });
+// The heartbeat's three shapes don't mix (the constructor would throw a TypeError naming the key).
+// @ts-expect-error: a silent server gets no pings: no interval
+new ReconnectingWebSocket('ws://example.test/', [], { heartbeat: { timeout: 5000, mode: 'silence', interval: 100 } });
+// @ts-expect-error: answering the server's pings sends none of ours: no interval
+new ReconnectingWebSocket('ws://example.test/', [], { heartbeat: { timeout: 5000, answer: () => null, interval: 100 } });
+// @ts-expect-error: pinging and answering don't mix
+new ReconnectingWebSocket('ws://example.test/', [], { heartbeat: { interval: 100, timeout: 5000, ping: 'p', answer: () => null } });
+// @ts-expect-error: silence with a pong matcher
+new ReconnectingWebSocket('ws://example.test/', [], { heartbeat: { timeout: 5000, mode: 'silence', pong: () => true } });
+// Every event has its on<event> property, rtt included.
+ws.onrtt = (event) => {
+  const ms: number = event.detail;
+  console.log(ms);
+};
