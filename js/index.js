@@ -173,7 +173,12 @@ export class ReconnectingWebSocket extends EventTarget {
       }
       this.#start();
     }
-    if (!loaded) init().then(boot).then(() => this.#adopt(), (e) => this.#fail(e));
+    if (!loaded) {
+      init().then(() => {
+        boot();
+        this.#adopt();
+      }).catch((e) => this.#fail(e));
+    }
   }
 
   #start() {
@@ -183,21 +188,17 @@ export class ReconnectingWebSocket extends EventTarget {
 
   /** The core is ready: it takes what was held, in order, then the early socket's events. */
   #adopt() {
-    const held = this.#held;
     const early = this.#early;
-    this.#held = null;
     this.#pendingBytes = 0;
-    for (const x of held) {
+    // Held until the loop ends, a close() waits for the messages sent before it.
+    for (const x of this.#held) {
       if (typeof x === 'function') x();
       else {
         try { this.#queue(x); } catch { this.#dropped('overflow', 1, x); }
       }
     }
-    // A close() comes after the messages held before it (or waits for a Blob among them).
-    if (held.closed) {
-      this.#closeAfter = held.closed;
-      if (!this.#pending) this.#feed(...this.#takeClose(), true);
-    }
+    this.#held = null;
+    if (this.#closeAfter && !this.#pending) this.#feed(...this.#takeClose(), true);
     // The core took the socket (#open) at its first dial: what it reported meanwhile goes to
     // its handlers now, in order (none if a held reconnect() dropped it since).
     if (early && !this.#early) for (const e of early.events) early.ws[`on${e.type}`]?.(e);
@@ -229,7 +230,7 @@ export class ReconnectingWebSocket extends EventTarget {
    * call the application made (`app`), as the browser dispatches nothing inside `close()`.
    */
   #feed(kind, id = 0, n = 0, text = undefined, flag = false, app = false) {
-    if (this.#held) {
+    if (!this.#core) {
       this.#held.push(() => this.#feed(kind, id, n, text, flag, app));
       return;
     }
@@ -255,7 +256,7 @@ export class ReconnectingWebSocket extends EventTarget {
 
   /** A close() that waited for the step (or for Blobs being read), as the core's input. */
   #takeClose() {
-    const close = this.#pending ? null : this.#closeAfter;
+    const close = this.#pending || this.#held ? null : this.#closeAfter;
     if (close) this.#closeAfter = null;
     return close && [IN.CLOSE, 0, close[0], close[1], false];
   }
@@ -616,7 +617,7 @@ export class ReconnectingWebSocket extends EventTarget {
   send(data) {
     if (arguments.length === 0) throw sendError('1 argument required, but only 0 present.');
     const message = payload(data);
-    if (this.#closeAfter || this.#held?.closed || this.#idle === true) throw this.#stoppedError();
+    if (this.#closeAfter || this.#idle === true) throw this.#stoppedError();
     if (this.#idle) {
       this.#idle.push(message);
       return 'queued';
@@ -731,12 +732,9 @@ export class ReconnectingWebSocket extends EventTarget {
       // The socket is closed later, when the core says: with the engine's conversion then.
       this.#closeArgs = [...arguments];
     }
-    // Before the wasm, the close waits for the held messages (CLOSING shows meanwhile).
-    if (this.#held) this.#held.closed ??= [c, text ?? ''];
-    else {
-      this.#closeAfter ??= [c, text ?? ''];
-      if (!this.#pending && !this.#busy) this.#feed(...this.#takeClose(), true);
-    }
+    this.#closeAfter ??= [c, text ?? ''];
+    // Before the wasm, the close waits for the held messages (#adopt).
+    if (!this.#pending && !this.#busy && !this.#held) this.#feed(...this.#takeClose(), true);
   }
 
   /** Drops the current connection and dials at once, with the backoff reset. */
@@ -757,7 +755,7 @@ export class ReconnectingWebSocket extends EventTarget {
     if (this.#idle) return STATES.CLOSED;
     const state = this.#core?.readyState ?? 0;
     // After close(), and until its final close event is dispatched, as in browsers: CLOSING.
-    return ((this.#closeAfter || this.#held?.closed) && state < STATES.CLOSING) || (state === STATES.CLOSED && !this.#finalSeen) ? STATES.CLOSING : state;
+    return (this.#closeAfter && state < STATES.CLOSING) || (state === STATES.CLOSED && !this.#finalSeen) ? STATES.CLOSING : state;
   }
   get url() { return this.#url; }
   get protocol() { return this.#negotiated[0]; }

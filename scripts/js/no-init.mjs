@@ -17,6 +17,10 @@ const wsOrigin = `ws://${server}`;
 // pkg/ (git-ignored), which the server serves at /pkg/, one per engine (the lanes run at once).
 const blank = `no-init-${ENGINE}.html`;
 writeFileSync(join(ROOT, 'pkg', blank), '<!doctype html><meta charset="utf-8"><title>blank</title>');
+// The same under a Content Security Policy, with and without what the README says it needs.
+const csp = (policy) => `<!doctype html><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="${policy}"><title>csp</title>`;
+writeFileSync(join(ROOT, 'pkg', `no-init-csp-${ENGINE}.html`), csp("script-src 'self'"));
+writeFileSync(join(ROOT, 'pkg', `no-init-wasm-csp-${ENGINE}.html`), csp("script-src 'self' 'wasm-unsafe-eval'"));
 
 let browser;
 before(async () => { browser = await launch(); });
@@ -24,10 +28,10 @@ after(() => browser?.close());
 
 /** Runs `fn(arg)` on a page of its own, where the package is imported and nothing else:
  * `window.m` is the module, `window.wasmFetched()` whether the wasm was requested yet. */
-async function fresh(fn, arg) {
+async function fresh(fn, arg, file = blank) {
   const page = await browser.newPage();
   try {
-    await page.goto(`${origin}/pkg/${blank}`);
+    await page.goto(`${origin}/pkg/${file}`);
     await page.evaluate(async () => {
       window.m = await import('/pkg/index.js');
       window.wasmFetched = () => performance.getEntriesByType('resource').some((e) => e.name.endsWith('.wasm'));
@@ -205,4 +209,33 @@ test('close() and reconnect() before the wasm is loaded', async () => {
     threw: 'InvalidStateError',
     log: ['open:1', 'µ', 'message:once:1', 'µ', 'close:1000:true:3', 'µ'],
   }, 'close() before the wasm, reconnect() before the wasm');
+});
+
+/** A socket on a page that loads the wasm from `source` (or the default) under page `file`:
+ * its events, the close's stopReason and unsent, and how many errors were reported. */
+const ending = (file, source) => fresh(async ([url, source]) => {
+  const reported = [];
+  window.addEventListener('error', (e) => { reported.push(e.error?.name); e.preventDefault(); });
+  if (source) window.m.default(source).catch(() => {});
+  const log = [];
+  const ws = new window.m.ReconnectingWebSocket(url);
+  ws.send('held');
+  const close = await new Promise((resolve) => window.record(ws, log, (e) => {
+    if (e.type === 'message') ws.close();
+    if (e.type === 'close') setTimeout(() => resolve(e));
+  }));
+  return { log, stop: [close.stopReason, close.unsent], reported: reported.length };
+}, [`${wsOrigin}/echo`, source], file);
+
+const FAILED = { log: ['error:3', 'µ', 'close:1006:false:3', 'µ'], stop: ['gave-up', 1], reported: 1 };
+
+test('a wasm that can\'t be loaded (a 404) ends the socket made before: error, close, the error reported', async () => {
+  assertEqual(await ending(blank, '/pkg/missing.wasm'), FAILED, 'events, stopReason and unsent, errors reported');
+});
+
+test('Content Security Policy: without \'wasm-unsafe-eval\' the wasm is blocked and the socket ends; with it, it works', async () => {
+  assertEqual(await ending(`no-init-csp-${ENGINE}.html`), FAILED, "script-src 'self'");
+  assertEqual(await ending(`no-init-wasm-csp-${ENGINE}.html`), {
+    log: ['open:1', 'µ', 'message:held:1', 'µ', 'close:1005:true:3', 'µ'], stop: ['user', 0], reported: 0,
+  }, "script-src 'self' 'wasm-unsafe-eval'");
 });
