@@ -239,3 +239,48 @@ test('Content Security Policy: without \'wasm-unsafe-eval\' the wasm is blocked 
     log: ['open:1', 'µ', 'message:held:1', 'µ', 'close:1005:true:3', 'µ'], stop: ['user', 0], reported: 0,
   }, "script-src 'self' 'wasm-unsafe-eval'");
 });
+
+test('before the wasm is loaded: a Blob keeps its place, bufferedAmount counts what is held, flush() waits for it; replay: false throws; startClosed, a URL function and a refused connection work as after', async () => {
+  const got = await fresh(async (base) => {
+    const RWS = window.m.ReconnectingWebSocket;
+    const received = (ws, n) => new Promise((resolve) => {
+      const data = [];
+      ws.binaryType = 'arraybuffer';
+      ws.addEventListener('message', (e) => {
+        data.push(typeof e.data === 'string' ? e.data : `bytes:${e.data.byteLength}`);
+        if (data.length === n) { ws.close(); resolve(data); }
+      });
+    });
+    // All made in this task: none of them has a core yet.
+    const blob = new RWS(`${base}/echo`);
+    const outcomes = [blob.send('a'), blob.send(new Blob(['bb'])), blob.send('c')];
+    const buffered = blob.bufferedAmount;
+    const flushed = blob.flush().then(() => 'flushed');
+    const strict = new RWS(`${base}/echo`, [], { replay: false });
+    let strictSend;
+    try { strict.send('x'); strictSend = 'sent'; } catch (e) { strictSend = e.name; }
+    strict.close();
+    const later = new RWS(`${base}/echo`, [], { startClosed: true });
+    const laterState = later.readyState;
+    later.send('held');
+    later.reconnect();
+    const provided = new RWS(() => `${base}/protocols`, ['chat.v1']);
+    provided.send('from a URL function');
+    const refused = new RWS(`${base}/reject?status=403`, [], { maxRetries: 1, minDelay: 10, maxDelay: 10 });
+    const refusedLog = [];
+    for (const type of ['open', 'error', 'close', 'reconnecting']) refused.addEventListener(type, () => refusedLog.push(type));
+    const refusedDone = new Promise((r) => refused.addEventListener('close', () => { if (refused.readyState === 3) r(); }));
+    // Listening to all of them now: the wasm may load while one is awaited.
+    const [blobGot, laterGot, providedGot] = [received(blob, 3), received(later, 1), received(provided, 1)];
+    return {
+      outcomes, buffered, strictSend, laterState,
+      blob: await blobGot, flushed: await flushed, later: await laterGot, provided: await providedGot,
+      refused: await refusedDone.then(() => refusedLog),
+    };
+  }, wsOrigin);
+  assertEqual(got, {
+    outcomes: ['queued', 'queued', 'queued'], buffered: 4, strictSend: 'InvalidStateError', laterState: 3,
+    blob: ['a', 'bytes:2', 'c'], flushed: 'flushed', later: ['held'], provided: ['from a URL function'],
+    refused: ['error', 'reconnecting', 'error', 'close'],
+  }, 'what each socket did');
+});
