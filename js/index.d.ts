@@ -1,7 +1,13 @@
-/** Loads the WebAssembly module; await it once before creating sockets. */
-export default function init(
-  source?: string | URL | Response | BufferSource | WebAssembly.Module,
-): Promise<unknown>;
+/** The wasm as `init` takes it: a URL, a fetch of it, its bytes or the compiled module. */
+export type InitSource = string | URL | Response | Promise<Response> | BufferSource | WebAssembly.Module;
+
+/**
+ * Loads the WebAssembly module, once: every call returns the same promise. Optional: the first
+ * socket starts loading it, and a socket made before it is ready connects at once and holds
+ * what it is asked. Call it (before the first socket) to load the wasm from elsewhere, or
+ * await it to load it ahead.
+ */
+export default function init(source?: InitSource | { module_or_path: InitSource }): Promise<unknown>;
 export { init };
 
 /** How a connection or an attempt ended. */

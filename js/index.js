@@ -5,18 +5,24 @@
 import wasmInit, { Core } from './ws_tether.js';
 
 let ready = null;
+/** Whether the wasm is instantiated: a socket made before then holds what it is asked. */
+let loaded = false;
 
 /**
- * Loads the WebAssembly module. Call (and await) it once before creating sockets.
- * @param {string | URL | Response | BufferSource | WebAssembly.Module} [source]
+ * Loads the WebAssembly module, once (every call returns the same promise). The first socket
+ * starts it when no call did: call it first only to load the wasm from elsewhere, or early.
+ * @param {string | URL | Response | BufferSource | WebAssembly.Module | { module_or_path: unknown }} [source]
  */
 export default function init(source) {
+  // Bundlers find the wasm by this `new URL(..., import.meta.url)` (and wasm-bindgen's own).
   // Node's fetch can't read a file: URL, so there the wasm next to this file is read from
   // disk. The import runs only in Node: a browser bundle never loads node:fs.
   const url = new URL('ws_tether_bg.wasm', import.meta.url);
   ready ??= (source === undefined && globalThis.process?.versions?.node && url.protocol === 'file:'
     ? import('node:fs/promises').then((fs) => fs.readFile(url))
-    : Promise.resolve(source)).then((s) => wasmInit(s === undefined ? undefined : { module_or_path: s }));
+    // wasm-bindgen's own form, `{ module_or_path }`, is passed as it is.
+    : Promise.resolve(source)).then((s) => wasmInit(s === undefined || Object.getPrototypeOf(s) === Object.prototype ? s : { module_or_path: s }))
+    .then(() => { loaded = true; });
   return ready;
 }
 export { init };
@@ -42,6 +48,9 @@ const messageOf = (e) => {
 const tag = (v) => Object.prototype.toString.call(v).slice(8, -1);
 const isBlob = (v) => v !== null && typeof v === 'object' && (tag(v) === 'Blob' || tag(v) === 'File');
 const sendError = (m) => new TypeError(`Failed to execute 'send' on 'WebSocket': ${m}`);
+// An error no caller can catch (it happened in a later task): the console's, as uncaught.
+const report = (e) => (globalThis.reportError ?? console.error)(e);
+const online = () => globalThis.navigator?.onLine !== false;
 
 export class ReconnectingWebSocket extends EventTarget {
   #core;
@@ -75,10 +84,8 @@ export class ReconnectingWebSocket extends EventTarget {
   /** The handshake hook running on a socket: { id, inbox, kept }. */
   #hook = null;
   #origin = '';
-  #constructing = true;
   /** Whether the core reads received text (`Core.wantsText`). */
   #wantsText = false;
-  #constructError = null;
   /** The core is taking an input: what a function it calls asks for (`#later`) waits. */
   #busy = false;
   #later = [];
@@ -100,6 +107,12 @@ export class ReconnectingWebSocket extends EventTarget {
   #idle = 0;
   /** The `debug` logger, or undefined. */
   #log;
+  /** Until the wasm is ready (no core yet): what the socket was asked, in order (inputs as
+   * functions, sends as their messages), and the WebSocket dialled at once, with its events
+   * (`{ ws, events }`): the core adopts it and gets its events when it starts. */
+  #held = null;
+  #early = null;
+  #noReplay = false;
 
   /**
    * @param {string | URL | (() => string | URL | Promise<string | URL>)} url
@@ -111,51 +124,100 @@ export class ReconnectingWebSocket extends EventTarget {
     if (arguments.length === 0) {
       throw new TypeError("Failed to construct 'WebSocket': 1 argument required, but only 0 present.");
     }
-    if (ready === null) {
-      throw new Error('ws-tether: call `await init()` once before creating a ReconnectingWebSocket');
-    }
     // Converted as WebIDL converts them (a Symbol is a TypeError), once.
     this.#source = typeof url === 'function' ? url : `${url}`;
     this.#protocols = protocolList(protocols);
-    // The browser's socket checks the list when created, which a URL function delays: the
-    // core checks it now, so a bad list throws here as it does with a URL string.
-    if (typeof url === 'function') {
-      this.#protocols.forEach((p, i, list) => {
-        const why = Core.checkProtocol(p, list.indexOf(p) < i);
-        if (why) throw new DOMException(`Failed to construct 'WebSocket': subprotocol '${p}': ${why}`, 'SyntaxError');
-      });
-    }
     const [args, policies] = readOptions(options); // throws a TypeError naming a bad option
     this.#WS = policies.WebSocket ?? globalThis.WebSocket;
     if (!this.#WS) throw badOption('WebSocket', 'a WebSocket class (none is global here)');
     this.#log = policies.debug;
-    try {
-      this.#core = new Core(...args);
-    } catch (e) {
-      // A value the core rejects against another one: "field|what it accepts".
-      const [field, allowed] = String(e).split('|');
-      throw badOption(...(CORE_FIELDS[field] ?? [field, allowed]));
-    }
     this.#policies = policies;
-    this.#wantsText = this.#core.wantsText;
-    this.#resumes = this.#core.resumes;
-    this.#io = this.#makeIo();
-    // The first dial runs now: a bad URL or protocol list throws here, as `new WebSocket` does
-    // (with startClosed, reconnect() makes it, and a bad URL fails that attempt).
+    // What only the core checks: here once the wasm is loaded, else when it is (reported).
+    const boot = () => {
+      // The browser's socket checks the list when created, which a URL function delays: the
+      // core checks it at once, so a bad list throws as it does with a URL string.
+      if (typeof url === 'function') {
+        this.#protocols.forEach((p, i, list) => {
+          const why = Core.checkProtocol(p, list.indexOf(p) < i);
+          if (why) throw new DOMException(`Failed to construct 'WebSocket': subprotocol '${p}': ${why}`, 'SyntaxError');
+        });
+      }
+      try {
+        this.#core = new Core(...args);
+      } catch (e) {
+        // A value the core rejects against another one: "field|what it accepts".
+        const [field, allowed] = String(e).split('|');
+        throw badOption(...(CORE_FIELDS[field] ?? [field, allowed]));
+      }
+      this.#wantsText = this.#core.wantsText;
+      this.#resumes = this.#core.resumes;
+      this.#io = this.#makeIo();
+    };
+    // Until the wasm is ready, what the socket is asked is held for the core.
+    if (loaded) boot();
+    else this.#held = [];
+    this.#noReplay = !args[17];
+    // The first connection is created now, as `new WebSocket` creates it: a bad URL or
+    // protocol list throws the browser's own exception, and nothing else is started yet. The
+    // core adopts it on its first dial (with startClosed, reconnect() makes that dial, and a
+    // bad URL fails that attempt; a URL function is asked by the core).
     if (policies.startClosed) this.#idle = [];
-    else this.#start();
-    this.#constructing = false;
-    if (this.#constructError) {
-      this.#timers.forEach(clearTimeout);
-      clearTimeout(this.#pumpTimer);
-      this.#detachPage?.();
-      this.#core.free();
-      throw this.#constructError;
+    else {
+      if (typeof this.#source === 'string' && online()) {
+        const ws = new this.#WS(this.#source, this.#protocols);
+        const events = [];
+        ws.binaryType = 'arraybuffer';
+        ws.onopen = ws.onmessage = ws.onerror = ws.onclose = (e) => events.push(e);
+        this.#early = { ws, events };
+        this.#url = ws.url;
+      }
+      this.#start();
+    }
+    if (!loaded) {
+      init().then(() => {
+        boot();
+        this.#adopt();
+      }).catch((e) => this.#fail(e));
     }
   }
 
   #start() {
-    this.#feed(IN.ONLINE, 0, 0, undefined, typeof navigator === 'undefined' || navigator.onLine !== false, true);
+    // A socket dialled before the core is adopted whatever the network says since.
+    this.#feed(IN.ONLINE, 0, 0, undefined, !!this.#early || online(), true);
+  }
+
+  /** The core is ready: it takes what was held, in order, then the early socket's events. */
+  #adopt() {
+    const early = this.#early;
+    this.#pendingBytes = 0;
+    // Held until the loop ends, a close() waits for the messages sent before it.
+    for (const x of this.#held) {
+      if (typeof x === 'function') x();
+      else {
+        try { this.#queue(x); } catch { this.#dropped('overflow', 1, x); }
+      }
+    }
+    this.#held = null;
+    if (this.#closeAfter && !this.#pending) this.#feed(...this.#takeClose(), true);
+    // The core took the socket (#open) at its first dial: what it reported meanwhile goes to
+    // its handlers now, in order (none if a held reconnect() dropped it since).
+    if (early && !this.#early) for (const e of early.events) early.ws[`on${e.type}`]?.(e);
+    this.#settleFlushes();
+  }
+
+  /** The wasm could not load, or the core refused the options: the socket ends (`error`,
+   * then `close` 1006, stopReason "gave-up", `unsent` the held sends) and the error is reported. */
+  #fail(e) {
+    report(e);
+    const held = this.#held;
+    this.#held = null;
+    this.#idle = true;
+    if (this.#early) {
+      this.#socket = { id: 0, ws: this.#early.ws };
+      this.#forget(0).close();
+    }
+    this.#makeIo().event(6, 2, held.filter((x) => typeof x !== 'function').length, 1006, '', false, false);
+    this.#pump();
   }
 
   /**
@@ -168,6 +230,10 @@ export class ReconnectingWebSocket extends EventTarget {
    * call the application made (`app`), as the browser dispatches nothing inside `close()`.
    */
   #feed(kind, id = 0, n = 0, text = undefined, flag = false, app = false) {
+    if (!this.#core) {
+      this.#held.push(() => this.#feed(kind, id, n, text, flag, app));
+      return;
+    }
     this.#later.push([kind, id, n, text, flag]);
     if (this.#busy) return;
     this.#busy = true;
@@ -190,7 +256,7 @@ export class ReconnectingWebSocket extends EventTarget {
 
   /** A close() that waited for the step (or for Blobs being read), as the core's input. */
   #takeClose() {
-    const close = this.#pending ? null : this.#closeAfter;
+    const close = this.#pending || this.#held ? null : this.#closeAfter;
     if (close) this.#closeAfter = null;
     return close && [IN.CLOSE, 0, close[0], close[1], false];
   }
@@ -349,7 +415,7 @@ export class ReconnectingWebSocket extends EventTarget {
         try {
           return f(...args);
         } catch (e) {
-          globalThis.reportError?.(e);
+          report(e);
           return name === 'madeText' ? '' : name === 'madeBytes' ? new Uint8Array(0) : undefined;
         }
       };
@@ -437,12 +503,13 @@ export class ReconnectingWebSocket extends EventTarget {
   }
 
   #open(id, url) {
-    let ws;
+    // The constructor's socket, if any, is the first one.
+    let ws = this.#early?.ws;
+    this.#early = null;
     try {
-      ws = new this.#WS(url, this.#protocols);
+      ws ??= new this.#WS(url, this.#protocols);
     } catch (e) {
-      if (this.#constructing) this.#constructError = e;
-      else this.#feed(IN.DIAL_FAILED, id, 0, messageOf(e));
+      this.#feed(IN.DIAL_FAILED, id, 0, messageOf(e));
       return;
     }
     ws.binaryType = 'arraybuffer';
@@ -555,6 +622,17 @@ export class ReconnectingWebSocket extends EventTarget {
       this.#idle.push(message);
       return 'queued';
     }
+    if (this.#held) {
+      // The core is not ready: CONNECTING, as far as anyone can tell.
+      if (this.#noReplay) throw sendFailure(SEND.NOT_OPEN);
+      this.#held.push(message);
+      this.#pendingBytes += sizeOf(message);
+      return 'queued';
+    }
+    return this.#queue(message);
+  }
+
+  #queue(message) {
     if (!isBlob(message) && !this.#pending) {
       try {
         return this.#sendNow(message);
@@ -564,7 +642,7 @@ export class ReconnectingWebSocket extends EventTarget {
     }
     // Blobs are read asynchronously; later sends wait behind them to keep the order. What
     // would fail now throws now; what fails after the read is reported as `dropped`.
-    const size = isBlob(message) ? message.size : typeof message === 'string' ? utf8Length(message) : message.byteLength;
+    const size = sizeOf(message);
     const refused = this.#core.checkSend(size);
     if (refused) throw sendFailure(refused, size);
     const previous = this.#pending ?? Promise.resolve();
@@ -630,8 +708,8 @@ export class ReconnectingWebSocket extends EventTarget {
       return;
     }
     const text = reason === undefined ? undefined : String(reason);
-    const ws = this.#socket?.ws;
-    let c;
+    const ws = this.#socket?.ws ?? this.#early?.ws;
+    let c = 1005;
     // The live socket may close at once unless something must be written first: a Blob being
     // read, what the running step decides, or with resume the session's `end`.
     if (ws && ws.readyState < STATES.CLOSING && !this.#pending && !this.#busy && !(this.#resumes && ws.readyState === STATES.OPEN)) {
@@ -641,8 +719,11 @@ export class ReconnectingWebSocket extends EventTarget {
       // throws its exceptions; its close event reports what it sent, and the core's close
       // then only records the stop (any valid code will do).
       ws.close(...arguments);
-      c = Core.closeCode(code === undefined ? undefined : Number(code), text);
+      if (!this.#held) c = Core.closeCode(code === undefined ? undefined : Number(code), text);
       if (c > 0xffff) c = 1000;
+    } else if (this.#held) {
+      // Before the wasm, with no socket yet (a URL function, startClosed, offline): the core
+      // then has none to send a code to; the arguments are not checked.
     } else {
       // As WebIDL converts them: a code passed as undefined with a reason is NaN, hence 0.
       const given = arguments.length >= 2 || code !== undefined;
@@ -652,7 +733,8 @@ export class ReconnectingWebSocket extends EventTarget {
       this.#closeArgs = [...arguments];
     }
     this.#closeAfter ??= [c, text ?? ''];
-    if (!this.#pending && !this.#busy) this.#feed(...this.#takeClose(), true);
+    // Before the wasm, the close waits for the held messages (#adopt).
+    if (!this.#pending && !this.#busy && !this.#held) this.#feed(...this.#takeClose(), true);
   }
 
   /** Drops the current connection and dials at once, with the backoff reset. */
@@ -671,7 +753,7 @@ export class ReconnectingWebSocket extends EventTarget {
 
   get readyState() {
     if (this.#idle) return STATES.CLOSED;
-    const state = this.#core.readyState;
+    const state = this.#core?.readyState ?? 0;
     // After close(), and until its final close event is dispatched, as in browsers: CLOSING.
     return (this.#closeAfter && state < STATES.CLOSING) || (state === STATES.CLOSED && !this.#finalSeen) ? STATES.CLOSING : state;
   }
@@ -682,10 +764,11 @@ export class ReconnectingWebSocket extends EventTarget {
   // with resume instead of the browser's count, every message not acknowledged yet (it is
   // sent again after a drop).
   get bufferedAmount() {
-    return this.#core.bufferedAmount(this.#socket?.ws.bufferedAmount ?? 0) + this.#core.queuedBytes + this.#pendingBytes;
+    const core = this.#core;
+    return (core ? core.bufferedAmount(this.#socket?.ws.bufferedAmount ?? 0) + core.queuedBytes : 0) + this.#pendingBytes;
   }
-  get retryCount() { return this.#core.retryCount; }
-  get rtt() { return this.#core.rtt; }
+  get retryCount() { return this.#core?.retryCount ?? 0; }
+  get rtt() { return this.#core?.rtt; }
   get binaryType() { return this.#binaryType; }
   set binaryType(value) {
     // As in browsers, other values are ignored.
@@ -709,10 +792,9 @@ export class ReconnectingWebSocket extends EventTarget {
 
   /** Resolves the `flush()` promises once nothing waits (rejects them once stopped). */
   #settleFlushes() {
-    if (!this.#flushes.length) return;
-    const stopped = this.#core.readyState >= STATES.CLOSING;
-    const done = this.#core.queuedBytes === 0 && this.#core.unacknowledged === 0 && !this.#pending;
-    if (!stopped && !done) return;
+    if (!this.#flushes.length || this.#held) return;
+    const stopped = this.#idle === true || this.#core.readyState >= STATES.CLOSING;
+    if (!stopped && (this.#core.queuedBytes || this.#core.unacknowledged || this.#pending)) return;
     for (const f of this.#flushes.splice(0)) {
       if (stopped) f.reject(this.#stoppedError());
       else f.resolve();
@@ -996,6 +1078,8 @@ function payload(data) {
 function utf8Length(text) {
   return new TextEncoder().encode(text).length;
 }
+
+const sizeOf = (m) => (isBlob(m) ? m.size : typeof m === 'string' ? utf8Length(m) : m.byteLength);
 
 // Node 20 has Event but no CloseEvent: there the close event is an Event with the same fields.
 function closeEvent(code, reason, wasClean) {

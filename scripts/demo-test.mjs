@@ -105,7 +105,7 @@ test('demo: a message crosses between two pages; a dropped page queues and deliv
 test("the README's JavaScript example runs as written", async () => {
   const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
   // The example is the JS block that imports the package (the others are option recipes).
-  const snippet = [...readme.matchAll(/```js\n([\s\S]*?)```/g)].map((m) => m[1]).find((b) => b.includes('import init'))
+  const snippet = [...readme.matchAll(/```js\n([\s\S]*?)```/g)].map((m) => m[1]).find((b) => b.includes("from 'ws-tether'"))
     .replaceAll("from 'ws-tether'", "from '/pkg/index.js'")
     .replaceAll('ws://127.0.0.1:8787', `ws://${server}`);
   const page = await browser.newPage();

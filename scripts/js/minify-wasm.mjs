@@ -36,4 +36,9 @@ for (const [name, to] of map.exports) {
   // Exports the glue never names (the abort handler's globals) need nothing.
   if (glue.includes(`wasm.${name}`)) replaceAll(new RegExp(`\\bwasm\\.${word(name)}\\b`, 'g'), `wasm.${to}`, `export ${name}`);
 }
+// Code index.js never reaches (about 150 B gzipped): it imports only the default init and
+// `Core`, and always passes init `{ module_or_path }` (or nothing), so neither `initSync` (the
+// minifier drops it once unexported) nor the warning about the older argument form is needed.
+replaceAll(/export \{ initSync, /, 'export { ', 'initSync export');
+replaceAll(/ else \{\s*console\.warn\('using deprecated parameters for the initialization function; pass a single object instead'\)\s*\}/, '', 'the deprecated-parameters warning');
 writeFileSync(glueFile, glue);

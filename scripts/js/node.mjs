@@ -42,7 +42,18 @@ const until = async (f) => { while (!f()) await new Promise((r) => setTimeout(r,
 // Nothing may keep the process alive after the tests.
 after(() => { for (const ws of open) ws.close(); });
 
-test('await init() loads the wasm from the installed package (no fetch of a file: URL)', async () => {
+// The first socket of the process: the wasm is not loaded yet (nothing called init()).
+test('without init(): a socket made at once opens, and what is sent right after the constructor is echoed in order', async () => {
+  const ws = make('/echo');
+  const got = messages(ws);
+  const outcomes = ['1', '2', '3'].map((m) => ws.send(m));
+  const state = ws.readyState;
+  await until(() => got.length === 3);
+  ws.close();
+  assertEqual({ state, outcomes, got }, { state: 0, outcomes: ['queued', 'queued', 'queued'], got: ['1', '2', '3'] }, 'state, send outcomes, echoes');
+});
+
+test('await init() still works, and reads the wasm from the installed package (no fetch of a file: URL)', async () => {
   await init();
 });
 

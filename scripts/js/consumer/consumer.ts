@@ -1,7 +1,9 @@
 // Type-checked by `tsc --noEmit` against the packed package's declarations.
 import init, { ReconnectingWebSocket, type ReconnectingWebSocketOptions } from 'ws-tether';
 
+// Optional: loads the wasm ahead (the first socket would), or from elsewhere.
 await init();
+await init({ module_or_path: new URL('ws_tether_bg.wasm', import.meta.url) });
 const options: ReconnectingWebSocketOptions = {
   minDelay: 100,
   maxDelay: 5000,
