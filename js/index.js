@@ -16,13 +16,18 @@ let loaded = false;
 export default function init(source) {
   // Bundlers find the wasm by this `new URL(..., import.meta.url)` (and wasm-bindgen's own).
   // Node's fetch can't read a file: URL, so there the wasm next to this file is read from
-  // disk. The import runs only in Node: a browser bundle never loads node:fs.
+  // disk. The import runs only in Node: a browser bundle never loads node:fs, and bundlers
+  // don't follow a specifier held in a variable (no "externalized for browser" warning).
   const url = new URL('ws_tether_bg.wasm', import.meta.url);
+  const fs = ['node:fs', 'promises'].join('/');
   ready ??= (source === undefined && globalThis.process?.versions?.node && url.protocol === 'file:'
-    ? import('node:fs/promises').then((fs) => fs.readFile(url))
+    ? import(/* @vite-ignore */ /* webpackIgnore: true */ fs).then((m) => m.readFile(url))
     // wasm-bindgen's own form, `{ module_or_path }`, is passed as it is.
     : Promise.resolve(source)).then((s) => wasmInit(s === undefined || Object.getPrototypeOf(s) === Object.prototype ? s : { module_or_path: s }))
-    .then(() => { loaded = true; });
+    // The default file missing is most often a bundler's doing: say what to do about it.
+    .then(() => { loaded = true; }, (e) => {
+      throw source === undefined ? new Error(`ws-tether: no WebAssembly from ${url} (${messageOf(e)}). Serve that file (Vite 5-7 dev server: optimizeDeps: { exclude: ['ws-tether'] }; a CSP: 'wasm-unsafe-eval') or pass its URL to init()`) : e;
+    });
   return ready;
 }
 export { init };

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, test } from 'node:test';
 import { ROOT } from './browser.mjs';
-import { launch } from './engines.mjs';
+import { assertEqual, launch } from './engines.mjs';
 
 const server = process.env.WS_TETHER_SERVER;
 if (!server) throw new Error('WS_TETHER_SERVER=127.0.0.1:PORT: start the test server first (scripts/test-js does)');
@@ -41,10 +41,15 @@ async function title(url) {
 
 for (const [name, pkg] of Object.entries(VITES)) {
   test(`${name} build with its defaults: the built app echoes`, async () => {
-    const { build } = await vite(pkg);
+    const { build, createLogger } = await vite(pkg);
     const outDir = join(app, `dist-${pkg}`);
     rmSync(outDir, { recursive: true, force: true });
-    await build({ root: app, base: './', logLevel: 'warn', configFile: false, build: { outDir, emptyOutDir: true } });
+    // The build says nothing about the package (Vite warned that it externalized node:fs).
+    const logger = createLogger('warn');
+    const warnings = [];
+    logger.warn = (message) => warnings.push(message);
+    await build({ root: app, base: './', customLogger: logger, configFile: false, build: { outDir, emptyOutDir: true } });
+    assertEqual(warnings.filter((w) => w.includes('ws-tether')), [], 'build warnings about the package');
     const got = await title(`http://${server}/pkg/consumer/app/dist-${pkg}/index.html?server=${server}`);
     if (got !== 'echo: from the package') throw new Error(`title: ${got}`);
   });

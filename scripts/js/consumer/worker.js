@@ -1,13 +1,12 @@
 // The package in a Worker (scripts/js/workers.mjs): one module for a dedicated, a shared and
 // a service Worker. Told the test server's host:port by a message, it runs
 // worker-scenarios.js and answers with what happened. Workers have no import map: the
-// package is imported by its path.
-import init, { ReconnectingWebSocket } from './node_modules/ws-tether/index.js';
+// package is imported by its path. No init(): the first socket loads the wasm.
+import { ReconnectingWebSocket } from './node_modules/ws-tether/index.js';
 import { scenarios } from './worker-scenarios.js';
 
 async function run(server) {
   try {
-    await init();
     return { ok: true, result: await scenarios(ReconnectingWebSocket, server) };
   } catch (e) {
     return { ok: false, error: String(e?.stack ?? e) };
