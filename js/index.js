@@ -198,9 +198,7 @@ export class ReconnectingWebSocket extends EventTarget {
     // Held until the loop ends, a close() waits for the messages sent before it.
     for (const x of this.#held) {
       if (typeof x === 'function') x();
-      else {
-        try { this.#queue(x); } catch { this.#dropped('overflow', 1, x); }
-      }
+      else this.#resend(x, true);
     }
     this.#held = null;
     if (this.#closeAfter && !this.#pending) this.#feed(...this.#takeClose(), true);
@@ -214,7 +212,7 @@ export class ReconnectingWebSocket extends EventTarget {
    * then `close` 1006, stopReason "gave-up", `unsent` the held sends) and the error is reported. */
   #fail(e) {
     report(e);
-    const held = this.#held;
+    const held = this.#held ?? [];
     this.#held = null;
     this.#idle = true;
     if (this.#early) {
@@ -744,16 +742,24 @@ export class ReconnectingWebSocket extends EventTarget {
 
   /** Drops the current connection and dials at once, with the backoff reset. */
   reconnect() {
+    // After close() (it may wait for Blobs, or for the wasm), as after the final close: nothing.
+    if (this.#closeAfter) return;
     if (!this.#idle) this.#feed(IN.RECONNECT, 0, 0, undefined, false, true);
     else if (this.#idle !== true) {
       const held = this.#idle;
       this.#idle = 0;
       this.#start();
-      // What was sent meanwhile, in order, as sent now (a refused one is reported dropped).
-      for (const m of held) {
-        try { this.send(m); } catch { this.#dropped('overflow', 1, m); }
-      }
+      // What was sent meanwhile, in order, as sent now.
+      for (const m of held) this.#resend(m);
     }
+  }
+
+  /** Sends a message held earlier (startClosed, or before the wasm: `queue`); one refused or
+   * dropped is reported as `dropped`. */
+  #resend(m, queue) {
+    let outcome;
+    try { outcome = queue ? this.#queue(m) : this.send(m); } catch { outcome = 'dropped'; }
+    if (outcome === 'dropped') this.#dropped('overflow', 1, m);
   }
 
   get readyState() {

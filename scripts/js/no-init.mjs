@@ -240,7 +240,7 @@ test('Content Security Policy: without \'wasm-unsafe-eval\' the wasm is blocked 
   }, "script-src 'self' 'wasm-unsafe-eval'");
 });
 
-test('before the wasm is loaded: a Blob keeps its place, bufferedAmount counts what is held, flush() waits for it; replay: false throws; startClosed, a URL function and a refused connection work as after', async () => {
+test('before the wasm is loaded: a Blob keeps its place, bufferedAmount counts what is held, flush() waits for it; replay: false throws; a held message the queue has no room for is reported; startClosed, a URL function and a refused connection work as after', async () => {
   const got = await fresh(async (base) => {
     const RWS = window.m.ReconnectingWebSocket;
     const received = (ws, n) => new Promise((resolve) => {
@@ -266,20 +266,26 @@ test('before the wasm is loaded: a Blob keeps its place, bufferedAmount counts w
     later.reconnect();
     const provided = new RWS(() => `${base}/protocols`, ['chat.v1']);
     provided.send('from a URL function');
+    const small = new RWS(`${base}/echo`, [], { queueMaxBytes: 4, overflow: 'drop-newest' });
+    const smallOutcomes = [small.send('aaa'), small.send('bbb')];
+    const smallDropped = new Promise((r) => small.addEventListener('dropped', (e) => r(e.detail)));
     const refused = new RWS(`${base}/reject?status=403`, [], { maxRetries: 1, minDelay: 10, maxDelay: 10 });
     const refusedLog = [];
     for (const type of ['open', 'error', 'close', 'reconnecting']) refused.addEventListener(type, () => refusedLog.push(type));
     const refusedDone = new Promise((r) => refused.addEventListener('close', () => { if (refused.readyState === 3) r(); }));
     // Listening to all of them now: the wasm may load while one is awaited.
-    const [blobGot, laterGot, providedGot] = [received(blob, 3), received(later, 1), received(provided, 1)];
+    const [blobGot, laterGot, providedGot, smallGot] = [received(blob, 3), received(later, 1), received(provided, 1), received(small, 1)];
     return {
-      outcomes, buffered, strictSend, laterState,
+      outcomes, buffered, strictSend, laterState, smallOutcomes,
+      small: [await smallGot, await smallDropped],
       blob: await blobGot, flushed: await flushed, later: await laterGot, provided: await providedGot,
       refused: await refusedDone.then(() => refusedLog),
     };
   }, wsOrigin);
   assertEqual(got, {
     outcomes: ['queued', 'queued', 'queued'], buffered: 4, strictSend: 'InvalidStateError', laterState: 3,
+    // Held, then in the core's queue when it starts: the one with no room is reported.
+    smallOutcomes: ['queued', 'queued'], small: [['aaa'], { reason: 'overflow', count: 1, data: 'bbb' }],
     blob: ['a', 'bytes:2', 'c'], flushed: 'flushed', later: ['held'], provided: ['from a URL function'],
     refused: ['error', 'reconnecting', 'error', 'close'],
   }, 'what each socket did');
