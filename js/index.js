@@ -15,13 +15,13 @@ let loaded = false;
  */
 export default function init(source) {
   // Bundlers find the wasm by this `new URL(..., import.meta.url)` (and wasm-bindgen's own).
-  // Node's fetch can't read a file: URL, so there the wasm next to this file is read from
-  // disk. The import runs only in Node: a browser bundle never loads node:fs, and bundlers
-  // don't follow a specifier held in a variable (no "externalized for browser" warning).
+  // Node's fetch can't read a file: URL, so there (and in Bun and Deno) the wasm next to this
+  // file is read from disk, with the module `process.getBuiltinModule` gives (Node 20.16+):
+  // no import a bundler would follow (Vite warned it externalized node:fs).
   const url = new URL('ws_tether_bg.wasm', import.meta.url);
-  const fs = ['node:fs', 'promises'].join('/');
-  ready ??= (source === undefined && globalThis.process?.versions?.node && url.protocol === 'file:'
-    ? import(/* @vite-ignore */ /* webpackIgnore: true */ fs).then((m) => m.readFile(url))
+  const builtin = globalThis.process?.getBuiltinModule;
+  ready ??= (source === undefined && builtin && url.protocol === 'file:'
+    ? builtin('node:fs/promises').readFile(url)
     // wasm-bindgen's own form, `{ module_or_path }`, is passed as it is.
     : Promise.resolve(source)).then((s) => wasmInit(s === undefined || Object.getPrototypeOf(s) === Object.prototype ? s : { module_or_path: s }))
     // The default file missing is most often a bundler's doing: say what to do about it.
