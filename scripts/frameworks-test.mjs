@@ -291,6 +291,7 @@ async function testResume(name) {
     await fetch(`${base}/control/drop-all?id=${encodeURIComponent(m.id)}`);
     await until(`${m.id}'s session to show the resume`, async () => (await session()).startsWith('resumed'))
       .catch(async (e) => { throw new Error(`${e.message}: it shows "${await session()}"`); });
+    const endedBefore = (await stats(m.id)).ended;
     await m.page.click('#switch');
     const moved = `${m.id}-2`;
     // The resume echo counts the sessions started per id: one on the new URL.
@@ -299,8 +300,20 @@ async function testResume(name) {
     await m.state('open');
     await until(`${m.id}'s session to show a new session on the new URL`, async () => (await session()) === 'new session')
       .catch(async (e) => { throw new Error(`${e.message}: it shows "${await session()}"`); });
+    // The old URL's socket was closed as `close()` closes: its session ended on the server
+    // (`end`), not left for the server to keep until it expires.
+    await until(`${m.id}'s old session to end on the server after the switch`,
+      async () => (await stats(m.id)).ended === endedBefore + 1)
+      .catch(async (e) => { throw new Error(`${e.message}: ended ${(await stats(m.id)).ended}, was ${endedBefore}`); });
+    // So does unmounting the chat (leaving the room).
+    await m.page.click('#join');
+    await m.page.locator('#left').waitFor({ timeout: 3000 });
+    await until(`${moved}'s session to end on the server after unmount`,
+      async () => (await stats(moved)).ended === 1)
+      .catch(async (e) => { throw new Error(`${e.message}: ended ${(await stats(moved)).ended}`); });
     check(problems.length === 0, 'uncaught errors or warnings in the page');
-    console.log(`${name}: with resume, a drop showed "resumed" in the hook's session, a new socket or a new URL "${fresh}"; nothing lost or doubled`);
+    console.log(`${name}: with resume, a drop showed "resumed" in the hook's session, a new socket or a new URL "${fresh}"; nothing lost or doubled;`
+      + ' a URL change and an unmount ended the session on the server');
   } catch (e) {
     if (problems.length) e.message += `\n  page problems:\n  ${problems.join('\n  ')}`;
     throw e;
