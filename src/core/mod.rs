@@ -35,3 +35,10 @@ mod share_pump;
 mod share_wire;
 pub(crate) mod status;
 pub(crate) mod validate;
+
+/// A type with no values. A policy whose cargo feature is off holds one, so it can't be
+/// built: an `Option` of it is always `None`, and the compiler drops the code that handles
+/// `Some` (that is how `resume`, `heartbeat` and `handshake` compile out).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(dead_code)]
+pub(crate) enum Off {}

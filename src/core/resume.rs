@@ -42,8 +42,12 @@ pub(crate) const PROTOCOL_ERROR_REASON: &str = "resume protocol error";
 pub struct Resume {
     pub(crate) ack_delay: Duration,
     pub(crate) ack_every: u32,
+    /// Without the `resume` feature there is no `Resume` (see [`Off`](crate::core::Off)).
+    #[cfg(not(feature = "resume"))]
+    pub(crate) off: crate::core::Off,
 }
 
+#[cfg(feature = "resume")]
 impl Default for Resume {
     /// Acknowledge within 100 ms, and at once after every 64 messages.
     fn default() -> Self {
@@ -56,6 +60,7 @@ impl Default for Resume {
 
 impl Resume {
     /// The defaults: acknowledge within 100 ms, and at once every 64 messages.
+    #[cfg(feature = "resume")]
     pub fn new() -> Resume {
         Resume::default()
     }

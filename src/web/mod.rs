@@ -4,6 +4,8 @@
 mod conn;
 mod listener;
 mod reconnect;
+// Without the `receive-backpressure` feature nothing opens a `WebSocketStream`.
+#[cfg_attr(not(feature = "receive-backpressure"), allow(dead_code))]
 mod stream;
 mod url;
 
