@@ -139,12 +139,18 @@ async function testExample(name) {
     }
     check(/^reconnecting \d+/.test(badge), `${a.id}: badge "${badge}" has no retry number`);
     check(queued === 'queued until reconnected', `${a.id}: send while down said "${queued}"`);
+    // The handle's queued_bytes: the message waits in the queue (its bytes), until open.
+    const waiting = await a.page.locator('#queued').textContent();
+    check(waiting === `queued ${down.length} B`, `${a.id}: while down the page shows "${waiting}"`);
     await a.state('open', 10000);
     await b.state('open', 10000);
     await a.shows(down);
+    const flushed = await a.page.locator('#queued').textContent();
+    check(flushed === 'queued 0 B', `${a.id}: once reconnected the page shows "${flushed}"`);
     const received = (await stats(a.id)).messages.filter((m) => m === down).length;
     check(received === 1, `${a.id}: the server got the queued message ${received} times`);
-    console.log(`${name}: dropped, showed "${badge}", reconnected, delivered the queued message once`);
+    console.log(`${name}: dropped, showed "${badge}", reconnected, delivered the queued message once`
+      + ` (queued_bytes: ${down.length} B while down, 0 after)`);
     // The hooks' callbacks: `on_open` ran for the first open and again for the reconnect
     // (a new session each time, without resume), `on_event` told of the retries.
     for (const m of [a, b]) {

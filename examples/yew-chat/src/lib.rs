@@ -250,6 +250,8 @@ fn Chat() -> Html {
                 <input id="message" ref={input} placeholder="Say something" autocomplete="off" />
                 <button id="send" type="submit">{ "Send" }</button>
                 <span id="outcome" data-sends={outcome.0.to_string()}>{ outcome.1.clone() }</span>
+                // The socket's send queue as of this render (each send and status change renders).
+                <span id="queued">{ format!("queued {} B", ws.queued_bytes()) }</span>
                 <span id="delivery">{ *delivery }</span>
                 <button id="flush" type="button" onclick={flush}>{ "Flush" }</button>
                 <span id="flushed">{ (*flushed).clone() }</span>
