@@ -171,6 +171,7 @@ impl Heartbeat {
     /// `"\u{1}pong:<n>"`, or by the ping itself echoed back) until [`ping`](Self::ping) and
     /// [`pong`](Self::pong) set yours.
     #[cfg(feature = "heartbeat")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "heartbeat")))]
     pub fn new(interval: Duration, timeout: Duration) -> Heartbeat {
         Heartbeat {
             interval,
@@ -193,6 +194,7 @@ impl Heartbeat {
     /// No pings: the peer is dead after `timeout` with nothing received. For servers that
     /// push (or ping) on their own, more often than `timeout`.
     #[cfg(feature = "heartbeat")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "heartbeat")))]
     pub fn silence(timeout: Duration) -> Heartbeat {
         Heartbeat {
             interval: timeout,
@@ -205,6 +207,7 @@ impl Heartbeat {
     /// server's ping (`None` for anything else, which is delivered). The peer is dead after
     /// `timeout` with nothing received.
     #[cfg(feature = "heartbeat")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "heartbeat")))]
     pub fn answer(
         timeout: Duration,
         answer: impl Fn(&Message) -> Option<Message> + 'static,
@@ -250,6 +253,7 @@ impl Heartbeat {
 }
 
 #[cfg(feature = "heartbeat")]
+#[cfg_attr(docsrs, doc(cfg(feature = "heartbeat")))]
 impl Default for Heartbeat {
     fn default() -> Self {
         Heartbeat::new(Duration::from_secs(15), Duration::from_secs(10))

@@ -48,6 +48,7 @@ pub struct Resume {
 }
 
 #[cfg(feature = "resume")]
+#[cfg_attr(docsrs, doc(cfg(feature = "resume")))]
 impl Default for Resume {
     /// Acknowledge within 100 ms, and at once after every 64 messages.
     fn default() -> Self {
@@ -61,6 +62,7 @@ impl Default for Resume {
 impl Resume {
     /// The defaults: acknowledge within 100 ms, and at once every 64 messages.
     #[cfg(feature = "resume")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "resume")))]
     pub fn new() -> Resume {
         Resume::default()
     }
