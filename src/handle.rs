@@ -94,7 +94,7 @@ impl ReconnectingHandle {
     /// acknowledges what it received, and the `Sink`'s `poll_flush` waits for it.
     pub fn resumes(&self) -> bool {
         // Constant without the `resume` feature: what a caller does with resume compiles out.
-        cfg!(feature = "resume") && self.inner.resumes()
+        cfg!(any(feature = "resume", test)) && self.inner.resumes()
     }
 
     /// The subprotocol of the last connection that opened (empty if none).

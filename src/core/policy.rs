@@ -1,7 +1,10 @@
 //! The reconnecting socket's policies as values: which closes are retried, the heartbeat,
 //! and the whole configuration with its defaults. Pure data; checked once when built.
 // Without the `heartbeat` feature no heartbeat can be built: its modes go unused.
-#![cfg_attr(not(feature = "heartbeat"), allow(dead_code, unused_imports))]
+#![cfg_attr(
+    not(any(feature = "heartbeat", test)),
+    allow(dead_code, unused_imports)
+)]
 
 use crate::core::backoff::Backoff;
 use crate::core::queue::Overflow;
@@ -159,7 +162,7 @@ pub struct Heartbeat {
     pub(crate) timeout: Duration,
     pub(crate) liveness: Liveness,
     /// Without the `heartbeat` feature there is no `Heartbeat` (see [`Off`](crate::core::Off)).
-    #[cfg(not(feature = "heartbeat"))]
+    #[cfg(not(any(feature = "heartbeat", test)))]
     pub(crate) off: crate::core::Off,
 }
 
@@ -170,7 +173,7 @@ impl Heartbeat {
     /// `heartbeat.timeout`. In ws-tether's wire format (`"\u{1}ping:<n>"` answered by
     /// `"\u{1}pong:<n>"`, or by the ping itself echoed back) until [`ping`](Self::ping) and
     /// [`pong`](Self::pong) set yours.
-    #[cfg(feature = "heartbeat")]
+    #[cfg(any(feature = "heartbeat", test))]
     #[cfg_attr(docsrs, doc(cfg(feature = "heartbeat")))]
     pub fn new(interval: Duration, timeout: Duration) -> Heartbeat {
         Heartbeat {
@@ -193,7 +196,7 @@ impl Heartbeat {
 
     /// No pings: the peer is dead after `timeout` with nothing received. For servers that
     /// push (or ping) on their own, more often than `timeout`.
-    #[cfg(feature = "heartbeat")]
+    #[cfg(any(feature = "heartbeat", test))]
     #[cfg_attr(docsrs, doc(cfg(feature = "heartbeat")))]
     pub fn silence(timeout: Duration) -> Heartbeat {
         Heartbeat {
@@ -206,7 +209,7 @@ impl Heartbeat {
     /// The server pings and we answer: `answer` returns the reply to a message that is the
     /// server's ping (`None` for anything else, which is delivered). The peer is dead after
     /// `timeout` with nothing received.
-    #[cfg(feature = "heartbeat")]
+    #[cfg(any(feature = "heartbeat", test))]
     #[cfg_attr(docsrs, doc(cfg(feature = "heartbeat")))]
     pub fn answer(
         timeout: Duration,
@@ -252,7 +255,7 @@ impl Heartbeat {
     }
 }
 
-#[cfg(feature = "heartbeat")]
+#[cfg(any(feature = "heartbeat", test))]
 #[cfg_attr(docsrs, doc(cfg(feature = "heartbeat")))]
 impl Default for Heartbeat {
     fn default() -> Self {
@@ -328,14 +331,14 @@ impl Config {
     /// The machine reads resume through this: always `None` without the `resume` feature,
     /// which lets the compiler drop everything resume does.
     pub(crate) fn resume(&self) -> Option<Resume> {
-        self.resume.filter(|_| cfg!(feature = "resume"))
+        self.resume.filter(|_| cfg!(any(feature = "resume", test)))
     }
 
     /// As [`resume`](Self::resume), for the `heartbeat` feature.
     pub(crate) fn heartbeat(&self) -> Option<&Heartbeat> {
         self.heartbeat
             .as_ref()
-            .filter(|_| cfg!(feature = "heartbeat"))
+            .filter(|_| cfg!(any(feature = "heartbeat", test)))
     }
 
     pub(crate) fn validate(&self) -> Result<(), Error> {

@@ -43,11 +43,11 @@ pub struct Resume {
     pub(crate) ack_delay: Duration,
     pub(crate) ack_every: u32,
     /// Without the `resume` feature there is no `Resume` (see [`Off`](crate::core::Off)).
-    #[cfg(not(feature = "resume"))]
+    #[cfg(not(any(feature = "resume", test)))]
     pub(crate) off: crate::core::Off,
 }
 
-#[cfg(feature = "resume")]
+#[cfg(any(feature = "resume", test))]
 #[cfg_attr(docsrs, doc(cfg(feature = "resume")))]
 impl Default for Resume {
     /// Acknowledge within 100 ms, and at once after every 64 messages.
@@ -61,7 +61,7 @@ impl Default for Resume {
 
 impl Resume {
     /// The defaults: acknowledge within 100 ms, and at once every 64 messages.
-    #[cfg(feature = "resume")]
+    #[cfg(any(feature = "resume", test))]
     #[cfg_attr(docsrs, doc(cfg(feature = "resume")))]
     pub fn new() -> Resume {
         Resume::default()

@@ -561,7 +561,10 @@ impl Driver {
     /// Runs the user's handshake hook on socket `id` and reports how it ended.
     fn start_hook(&mut self, id: ConnId) {
         // Without the `handshake` feature there is none, and this compiles out.
-        let hook_fn = self.hook_fn.clone().filter(|_| cfg!(feature = "handshake"));
+        let hook_fn = self
+            .hook_fn
+            .clone()
+            .filter(|_| cfg!(any(feature = "handshake", test)));
         let (Some(hook_fn), Some((cur, conn))) = (hook_fn, &self.socket) else {
             return;
         };
