@@ -160,6 +160,15 @@ async function testExample(name) {
       check(retries >= 1, `${m.id}: on_event told of ${retries} retries`);
     }
     console.log(`${name}: on_open ran on both opens, on_event told of the retries`);
+    // Yew: a child that takes only the hook's Connection from a context was rendered once,
+    // not again at each status change of the drop and the reconnect.
+    if (await a.page.locator('#renders').count()) {
+      for (const m of [a, b]) {
+        const renders = await m.page.locator('#renders').textContent();
+        check(renders === 'renders 1', `${m.id}: the Connection context's consumer shows "${renders}"`);
+      }
+      console.log(`${name}: the Connection context's consumer was not rendered again by status changes`);
+    }
 
     // A burst of 1,000 from a third, raw socket: every member must count all of them.
     const before = [await a.count(), await b.count()];
