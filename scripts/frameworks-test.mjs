@@ -139,12 +139,18 @@ async function testExample(name) {
     }
     check(/^reconnecting \d+/.test(badge), `${a.id}: badge "${badge}" has no retry number`);
     check(queued === 'queued until reconnected', `${a.id}: send while down said "${queued}"`);
+    // The handle's queued_bytes: the message waits in the queue (its bytes), until open.
+    const waiting = await a.page.locator('#queued').textContent();
+    check(waiting === `queued ${down.length} B`, `${a.id}: while down the page shows "${waiting}"`);
     await a.state('open', 10000);
     await b.state('open', 10000);
     await a.shows(down);
+    const flushed = await a.page.locator('#queued').textContent();
+    check(flushed === 'queued 0 B', `${a.id}: once reconnected the page shows "${flushed}"`);
     const received = (await stats(a.id)).messages.filter((m) => m === down).length;
     check(received === 1, `${a.id}: the server got the queued message ${received} times`);
-    console.log(`${name}: dropped, showed "${badge}", reconnected, delivered the queued message once`);
+    console.log(`${name}: dropped, showed "${badge}", reconnected, delivered the queued message once`
+      + ` (queued_bytes: ${down.length} B while down, 0 after)`);
     // The hooks' callbacks: `on_open` ran for the first open and again for the reconnect
     // (a new session each time, without resume), `on_event` told of the retries.
     for (const m of [a, b]) {
@@ -154,6 +160,15 @@ async function testExample(name) {
       check(retries >= 1, `${m.id}: on_event told of ${retries} retries`);
     }
     console.log(`${name}: on_open ran on both opens, on_event told of the retries`);
+    // Yew: a child that takes only the hook's Connection from a context was rendered once,
+    // not again at each status change of the drop and the reconnect.
+    if (await a.page.locator('#renders').count()) {
+      for (const m of [a, b]) {
+        const renders = await m.page.locator('#renders').textContent();
+        check(renders === 'renders 1', `${m.id}: the Connection context's consumer shows "${renders}"`);
+      }
+      console.log(`${name}: the Connection context's consumer was not rendered again by status changes`);
+    }
 
     // A burst of 1,000 from a third, raw socket: every member must count all of them.
     const before = [await a.count(), await b.count()];
@@ -291,6 +306,7 @@ async function testResume(name) {
     await fetch(`${base}/control/drop-all?id=${encodeURIComponent(m.id)}`);
     await until(`${m.id}'s session to show the resume`, async () => (await session()).startsWith('resumed'))
       .catch(async (e) => { throw new Error(`${e.message}: it shows "${await session()}"`); });
+    const endedBefore = (await stats(m.id)).ended;
     await m.page.click('#switch');
     const moved = `${m.id}-2`;
     // The resume echo counts the sessions started per id: one on the new URL.
@@ -299,8 +315,20 @@ async function testResume(name) {
     await m.state('open');
     await until(`${m.id}'s session to show a new session on the new URL`, async () => (await session()) === 'new session')
       .catch(async (e) => { throw new Error(`${e.message}: it shows "${await session()}"`); });
+    // The old URL's socket was closed as `close()` closes: its session ended on the server
+    // (`end`), not left for the server to keep until it expires.
+    await until(`${m.id}'s old session to end on the server after the switch`,
+      async () => (await stats(m.id)).ended === endedBefore + 1)
+      .catch(async (e) => { throw new Error(`${e.message}: ended ${(await stats(m.id)).ended}, was ${endedBefore}`); });
+    // So does unmounting the chat (leaving the room).
+    await m.page.click('#join');
+    await m.page.locator('#left').waitFor({ timeout: 3000 });
+    await until(`${moved}'s session to end on the server after unmount`,
+      async () => (await stats(moved)).ended === 1)
+      .catch(async (e) => { throw new Error(`${e.message}: ended ${(await stats(moved)).ended}`); });
     check(problems.length === 0, 'uncaught errors or warnings in the page');
-    console.log(`${name}: with resume, a drop showed "resumed" in the hook's session, a new socket or a new URL "${fresh}"; nothing lost or doubled`);
+    console.log(`${name}: with resume, a drop showed "resumed" in the hook's session, a new socket or a new URL "${fresh}"; nothing lost or doubled;`
+      + ' a URL change and an unmount ended the session on the server');
   } catch (e) {
     if (problems.length) e.message += `\n  page problems:\n  ${problems.join('\n  ')}`;
     throw e;

@@ -93,7 +93,8 @@ impl ReconnectingHandle {
     /// Whether [`resume`](crate::ReconnectingBuilder::resume) is on: the server then
     /// acknowledges what it received, and the `Sink`'s `poll_flush` waits for it.
     pub fn resumes(&self) -> bool {
-        self.inner.resumes()
+        // Constant without the `resume` feature: what a caller does with resume compiles out.
+        cfg!(any(feature = "resume", test)) && self.inner.resumes()
     }
 
     /// The subprotocol of the last connection that opened (empty if none).

@@ -17,7 +17,12 @@ type HookFuture = Pin<Box<dyn Future<Output = Result<(), String>>>>;
 /// The user's hook, type-erased: its error is already a message.
 #[derive(Clone)]
 #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
-pub(crate) struct HookFn(pub(crate) Rc<dyn Fn(Handshake) -> HookFuture>);
+pub(crate) struct HookFn(
+    pub(crate) Rc<dyn Fn(Handshake) -> HookFuture>,
+    /// Without the `handshake` feature there is no hook (see [`Off`](crate::core::Off)).
+    #[cfg(not(any(feature = "handshake", test)))]
+    pub(crate) crate::core::Off,
+);
 
 impl fmt::Debug for HookFn {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -3,11 +3,15 @@
 
 use crate::core::backoff::Backoff;
 use crate::core::machine::ConnectionEvent;
-use crate::core::policy::{ClosePolicy, Config, Heartbeat};
+#[cfg(any(feature = "heartbeat", test))]
+use crate::core::policy::Heartbeat;
+use crate::core::policy::{ClosePolicy, Config};
 use crate::core::queue::{Overflow, SendOutcome};
 use crate::core::validate;
 use crate::handle::{ReconnectingHandle, ReconnectingReceiver};
-use crate::handshake::{Handshake, HookFn};
+#[cfg(any(feature = "handshake", test))]
+use crate::handshake::Handshake;
+use crate::handshake::HookFn;
 use crate::socket::DEFAULT_HIGH_WATER_MARK;
 use crate::{sys, CloseCode, Error, Message, ReadyState};
 use futures_core::Stream;
@@ -155,6 +159,8 @@ impl ReconnectingBuilder {
 
     /// Turns the application heartbeat on, in your server's wire format. Default: off. See
     /// [`Heartbeat`] for which constructor fits which server.
+    #[cfg(any(feature = "heartbeat", test))]
+    #[cfg_attr(docsrs, doc(cfg(feature = "heartbeat")))]
     pub fn heartbeat(mut self, heartbeat: Heartbeat) -> Self {
         self.cfg.heartbeat = Some(heartbeat);
         self
@@ -169,6 +175,8 @@ impl ReconnectingBuilder {
     /// attempt: the close policy and the backoff decide as for any failed attempt, and the
     /// reason (after [`HANDSHAKE_FAILED_REASON`](crate::HANDSHAKE_FAILED_REASON)) reaches
     /// [`ConnectionEvent::Reconnecting`]. Default: none.
+    #[cfg(any(feature = "handshake", test))]
+    #[cfg_attr(docsrs, doc(cfg(feature = "handshake")))]
     pub fn handshake<F, Fut, E>(mut self, hook: F) -> Self
     where
         F: Fn(Handshake) -> Fut + 'static,
@@ -199,6 +207,8 @@ impl ReconnectingBuilder {
     ///   `poll_flush` resolves once the server acknowledged everything sent.
     ///
     /// Default: off.
+    #[cfg(any(feature = "resume", test))]
+    #[cfg_attr(docsrs, doc(cfg(feature = "resume")))]
     pub fn resume(mut self, resume: crate::Resume) -> Self {
         self.cfg.resume = Some(resume);
         self

@@ -419,7 +419,7 @@ impl Machine {
     pub fn can_accept(&self, len: usize) -> bool {
         match self.phase {
             // With resume, unacknowledged messages count against the bound too.
-            Phase::Open { .. } => self.cfg.resume.is_none() || self.queue.fits(len),
+            Phase::Open { .. } => self.cfg.resume().is_none() || self.queue.fits(len),
             Phase::Closing { .. } | Phase::Stopped | Phase::Closed => false,
             // Without replay nothing is taken until a connection is open.
             _ => self.cfg.replay && self.queue.fits(len),
@@ -466,7 +466,7 @@ impl Machine {
             self.phase,
             Phase::Connecting { .. } | Phase::Waiting | Phase::Offline
         );
-        if self.cfg.resume.is_none() || !fresh || !before_welcome {
+        if self.cfg.resume().is_none() || !fresh || !before_welcome {
             return false;
         }
         let session = &mut self.session;
@@ -491,7 +491,7 @@ impl Machine {
         self.tick(now);
         let before = self.ackable();
         self.ack_limit = limit;
-        let (Some(resume), Phase::Open { id, .. }) = (self.cfg.resume, self.phase) else {
+        let (Some(resume), Phase::Open { id, .. }) = (self.cfg.resume(), self.phase) else {
             return;
         };
         let reported = self.session.reported;
@@ -537,7 +537,7 @@ impl Machine {
     /// has not acknowledged, connected or not: a new connection sends it again. The queue is
     /// apart ([`queued_bytes`](Self::queued_bytes)).
     pub fn buffered_amount(&self, holds: usize) -> usize {
-        if self.cfg.resume.is_some() {
+        if self.cfg.resume().is_some() {
             self.session.unacked_bytes
         } else if matches!(
             self.phase,
@@ -551,7 +551,7 @@ impl Machine {
 
     /// Whether sessions are resumed ([`Resume`](crate::Resume)).
     pub fn resumes(&self) -> bool {
-        self.cfg.resume.is_some()
+        self.cfg.resume().is_some()
     }
 
     /// The socket whose handshake hook runs, if one does.
@@ -634,7 +634,7 @@ impl Machine {
         }
         self.cancel_timer(Timer::ConnectTimeout);
         self.cancel_timer(Timer::Heartbeat);
-        if self.cfg.resume.is_some() {
+        if self.cfg.resume().is_some() {
             self.cancel_timer(Timer::Ack);
             self.cancel_timer(Timer::AckTimeout);
         }
@@ -665,7 +665,7 @@ impl Machine {
         }
         self.cancel_timer(Timer::Retry);
         let unsent = self.queue.clear();
-        if self.cfg.resume.is_some() {
+        if self.cfg.resume().is_some() {
             self.cancel_timer(Timer::Ack);
             // After `end` and a clean close the server has everything (one ordered stream).
             let delivered = user && self.end_sent && close.as_ref().is_some_and(|c| c.was_clean);
@@ -710,7 +710,7 @@ impl Machine {
         };
         self.cancel_timer(Timer::ConnectTimeout);
         self.cancel_timer(Timer::Heartbeat);
-        if self.cfg.resume.is_some() {
+        if self.cfg.resume().is_some() {
             self.cancel_timer(Timer::Ack);
             self.cancel_timer(Timer::AckTimeout);
         }
@@ -720,7 +720,7 @@ impl Machine {
         // With resume, a 1002 from the server is a protocol error on this connection only:
         // the session survives and is resumed (spec section 3). By default only our own
         // finding that the server doesn't speak the protocol stops.
-        let resumable = self.cfg.resume.is_some()
+        let resumable = self.cfg.resume().is_some()
             && close.code == 1002
             && close.reason != RESUME_UNSUPPORTED_REASON
             && matches!(self.cfg.close_policy, ClosePolicy::Default);
@@ -772,7 +772,7 @@ impl Machine {
             return;
         }
         self.last_seen = now;
-        if self.cfg.resume.is_some() {
+        if self.cfg.resume().is_some() {
             // The first frames negotiate: our greeting, the server's welcome. The connect
             // timeout keeps running: it bounds the welcome too.
             self.phase = Phase::Handshaking { id };
@@ -833,7 +833,7 @@ impl Machine {
         // after what the server hasn't received yet); then `Open` is announced, so what a
         // driver runs on it (a close) comes after the backlog, as `send`s in the browser's
         // `onopen` would.
-        if self.cfg.resume.is_some() {
+        if self.cfg.resume().is_some() {
             self.write_queued(id);
         } else {
             while let Some(message) = self.queue.pop() {
@@ -843,7 +843,7 @@ impl Machine {
         self.emit(ConnectionEvent::Open { protocol });
         self.last_seen = now;
         self.excused = false;
-        if let Some(hb) = &self.cfg.heartbeat {
+        if let Some(hb) = self.cfg.heartbeat() {
             let first = if hb.pings() { hb.interval } else { hb.timeout };
             self.schedule_heartbeat(first, now);
         }
@@ -855,11 +855,11 @@ impl Machine {
         match self.phase {
             // Sent by the peer before it saw our close: still the user's data (a late answer
             // to our own ping is not).
-            Phase::Closing { id: cur } if cur == id && self.cfg.resume.is_some() => {
+            Phase::Closing { id: cur } if cur == id && self.cfg.resume().is_some() => {
                 self.on_frame(id, message, now)
             }
             Phase::Closing { id: cur } if cur == id => self.deliver_unless_pong(message),
-            Phase::Handshaking { id: cur } if cur == id && self.cfg.resume.is_some() => {
+            Phase::Handshaking { id: cur } if cur == id && self.cfg.resume().is_some() => {
                 self.last_seen = now;
                 self.on_welcome(id, message, now);
             }
@@ -883,14 +883,14 @@ impl Machine {
     fn on_open_message(&mut self, id: ConnId, message: Message, now: Time) {
         self.last_seen = now;
         self.excused = false;
-        if let Some(hb) = &self.cfg.heartbeat {
+        if let Some(hb) = self.cfg.heartbeat() {
             // The pending tick may be a ping's deadline, later than the new idle limit.
             let idle = if hb.pings() { hb.interval } else { hb.timeout };
             if self.heartbeat_due > now.saturating_add(idle) {
                 self.schedule_heartbeat(idle, now);
             }
         }
-        if self.cfg.resume.is_some() {
+        if self.cfg.resume().is_some() {
             self.on_frame(id, message, now);
             return;
         }
@@ -929,7 +929,7 @@ impl Machine {
                 let before = self.ackable();
                 self.session.recv += 1;
                 self.actions.push_back(Action::Deliver(message));
-                let ack = self.cfg.resume.map(|r| (r.ack_every, r.ack_delay));
+                let ack = self.cfg.resume().map(|r| (r.ack_every, r.ack_delay));
                 if let (Some((every, delay)), Phase::Open { .. }) = (ack, self.phase) {
                     let pending = self.ackable() - self.session.reported;
                     // The first one to acknowledge (under a limit, this one may not count).
@@ -1248,8 +1248,7 @@ impl Machine {
     /// With [`Heartbeat::answer`](crate::Heartbeat::answer): answers `message` if it is the
     /// server's ping (it is then not delivered).
     fn answer_ping(&mut self, id: ConnId, message: &Message) -> bool {
-        let Some(Liveness::Answer(answer)) = self.cfg.heartbeat.as_ref().map(|h| &h.liveness)
-        else {
+        let Some(Liveness::Answer(answer)) = self.cfg.heartbeat().map(|h| &h.liveness) else {
             return false;
         };
         let Some(reply) = answer(message) else {
@@ -1262,8 +1261,7 @@ impl Machine {
 
     /// Consumes `message` if it answers one of our unanswered pings: the ping's number.
     fn take_pong(&mut self, message: &Message) -> Option<u64> {
-        let Some(Liveness::Ping { pong, .. }) = self.cfg.heartbeat.as_ref().map(|h| &h.liveness)
-        else {
+        let Some(Liveness::Ping { pong, .. }) = self.cfg.heartbeat().map(|h| &h.liveness) else {
             return None;
         };
         let seq = match pong(message)? {
@@ -1361,12 +1359,11 @@ impl Machine {
     }
 
     fn send_ping(&mut self, id: ConnId, now: Time) {
-        let Some(Liveness::Ping { ping, .. }) = self.cfg.heartbeat.as_ref().map(|h| &h.liveness)
-        else {
+        let Some(Liveness::Ping { ping, .. }) = self.cfg.heartbeat().map(|h| &h.liveness) else {
             return;
         };
         self.ping_seq += 1;
-        let message = if self.cfg.resume.is_some() {
+        let message = if self.cfg.resume().is_some() {
             // The protocol's own ping, which also acknowledges what we received.
             self.session.reported = self.ackable();
             Control::Ping(self.session.reported).encode_client()
@@ -1377,7 +1374,7 @@ impl Machine {
         self.unanswered.push(self.ping_seq);
         self.last_ping = Some(message.clone());
         self.actions.push_back(Action::Write { id, message });
-        if self.cfg.resume.is_some() {
+        if self.cfg.resume().is_some() {
             self.await_ack();
         }
     }
@@ -1458,7 +1455,7 @@ impl Machine {
     }
 
     fn heartbeat_tick(&mut self, id: ConnId, now: Time) {
-        let Some(hb) = &self.cfg.heartbeat else {
+        let Some(hb) = self.cfg.heartbeat() else {
             return;
         };
         let (interval, timeout, pings) = (hb.interval, hb.timeout, hb.pings());
@@ -1516,7 +1513,7 @@ impl Machine {
     /// The user sends a message.
     pub fn send(&mut self, message: Message) -> Result<SendOutcome, Error> {
         match self.phase {
-            Phase::Open { id, .. } if self.cfg.resume.is_some() => {
+            Phase::Open { id, .. } if self.cfg.resume().is_some() => {
                 // Through the queue: the bound covers what awaits its acknowledgement.
                 match self.enqueue(message)? {
                     SendOutcome::Dropped => Ok(SendOutcome::Dropped),
@@ -1557,7 +1554,7 @@ impl Machine {
     #[cfg_attr(not(feature = "sans-io"), allow(dead_code))]
     pub fn check_send(&self, len: usize) -> Result<(), Error> {
         match self.phase {
-            Phase::Open { .. } if self.cfg.resume.is_none() => Ok(()),
+            Phase::Open { .. } if self.cfg.resume().is_none() => Ok(()),
             Phase::Closing { .. } | Phase::Stopped | Phase::Closed => Err(Error::Stopped),
             Phase::Open { .. } => self.queue.check(len),
             _ if !self.cfg.replay => Err(Error::NotOpen),
@@ -1570,7 +1567,7 @@ impl Machine {
     /// order, to be written on the next connection; otherwise (or once stopped) it comes back
     /// to the application as [`ConnectionEvent::Unsent`]. Never dropped silently.
     pub fn write_failed(&mut self, message: Message) {
-        if self.cfg.resume.is_some() {
+        if self.cfg.resume().is_some() {
             // Already in the replay buffer (or one of the protocol's own frames): the next
             // connection sends it again, or the session's loss reports it. `end` goes last, so
             // after any refused write it never reached the server: a clean close then
@@ -1607,7 +1604,7 @@ impl Machine {
             Phase::Connecting { id } | Phase::Handshaking { id } | Phase::Open { id, .. } => {
                 self.cancel_timer(Timer::Retry);
                 self.cancel_timer(Timer::Heartbeat);
-                if self.cfg.resume.is_some() {
+                if self.cfg.resume().is_some() {
                     self.cancel_timer(Timer::Ack);
                     self.cancel_timer(Timer::AckTimeout);
                     if matches!(self.phase, Phase::Open { .. }) {
@@ -1660,7 +1657,7 @@ impl Machine {
         if self.ack_wait.is_some() {
             self.arm_ack_wait();
         }
-        if let Some(hb) = &self.cfg.heartbeat {
+        if let Some(hb) = self.cfg.heartbeat() {
             let first = if hb.pings() { hb.interval } else { hb.timeout };
             self.last_seen = now;
             self.excused = false;

@@ -1,5 +1,10 @@
 //! The reconnecting socket's policies as values: which closes are retried, the heartbeat,
 //! and the whole configuration with its defaults. Pure data; checked once when built.
+// Without the `heartbeat` feature no heartbeat can be built: its modes go unused.
+#![cfg_attr(
+    not(any(feature = "heartbeat", test)),
+    allow(dead_code, unused_imports)
+)]
 
 use crate::core::backoff::Backoff;
 use crate::core::queue::Overflow;
@@ -156,6 +161,9 @@ pub struct Heartbeat {
     pub(crate) interval: Duration,
     pub(crate) timeout: Duration,
     pub(crate) liveness: Liveness,
+    /// Without the `heartbeat` feature there is no `Heartbeat` (see [`Off`](crate::core::Off)).
+    #[cfg(not(any(feature = "heartbeat", test)))]
+    pub(crate) off: crate::core::Off,
 }
 
 impl Heartbeat {
@@ -165,6 +173,8 @@ impl Heartbeat {
     /// `heartbeat.timeout`. In ws-tether's wire format (`"\u{1}ping:<n>"` answered by
     /// `"\u{1}pong:<n>"`, or by the ping itself echoed back) until [`ping`](Self::ping) and
     /// [`pong`](Self::pong) set yours.
+    #[cfg(any(feature = "heartbeat", test))]
+    #[cfg_attr(docsrs, doc(cfg(feature = "heartbeat")))]
     pub fn new(interval: Duration, timeout: Duration) -> Heartbeat {
         Heartbeat {
             interval,
@@ -186,6 +196,8 @@ impl Heartbeat {
 
     /// No pings: the peer is dead after `timeout` with nothing received. For servers that
     /// push (or ping) on their own, more often than `timeout`.
+    #[cfg(any(feature = "heartbeat", test))]
+    #[cfg_attr(docsrs, doc(cfg(feature = "heartbeat")))]
     pub fn silence(timeout: Duration) -> Heartbeat {
         Heartbeat {
             interval: timeout,
@@ -197,6 +209,8 @@ impl Heartbeat {
     /// The server pings and we answer: `answer` returns the reply to a message that is the
     /// server's ping (`None` for anything else, which is delivered). The peer is dead after
     /// `timeout` with nothing received.
+    #[cfg(any(feature = "heartbeat", test))]
+    #[cfg_attr(docsrs, doc(cfg(feature = "heartbeat")))]
     pub fn answer(
         timeout: Duration,
         answer: impl Fn(&Message) -> Option<Message> + 'static,
@@ -241,6 +255,8 @@ impl Heartbeat {
     }
 }
 
+#[cfg(any(feature = "heartbeat", test))]
+#[cfg_attr(docsrs, doc(cfg(feature = "heartbeat")))]
 impl Default for Heartbeat {
     fn default() -> Self {
         Heartbeat::new(Duration::from_secs(15), Duration::from_secs(10))
@@ -312,6 +328,19 @@ impl Default for Config {
 }
 
 impl Config {
+    /// The machine reads resume through this: always `None` without the `resume` feature,
+    /// which lets the compiler drop everything resume does.
+    pub(crate) fn resume(&self) -> Option<Resume> {
+        self.resume.filter(|_| cfg!(any(feature = "resume", test)))
+    }
+
+    /// As [`resume`](Self::resume), for the `heartbeat` feature.
+    pub(crate) fn heartbeat(&self) -> Option<&Heartbeat> {
+        self.heartbeat
+            .as_ref()
+            .filter(|_| cfg!(any(feature = "heartbeat", test)))
+    }
+
     pub(crate) fn validate(&self) -> Result<(), Error> {
         self.backoff.validate()?;
         if self.connect_timeout.is_zero() {

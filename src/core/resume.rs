@@ -42,8 +42,13 @@ pub(crate) const PROTOCOL_ERROR_REASON: &str = "resume protocol error";
 pub struct Resume {
     pub(crate) ack_delay: Duration,
     pub(crate) ack_every: u32,
+    /// Without the `resume` feature there is no `Resume` (see [`Off`](crate::core::Off)).
+    #[cfg(not(any(feature = "resume", test)))]
+    pub(crate) off: crate::core::Off,
 }
 
+#[cfg(any(feature = "resume", test))]
+#[cfg_attr(docsrs, doc(cfg(feature = "resume")))]
 impl Default for Resume {
     /// Acknowledge within 100 ms, and at once after every 64 messages.
     fn default() -> Self {
@@ -56,6 +61,8 @@ impl Default for Resume {
 
 impl Resume {
     /// The defaults: acknowledge within 100 ms, and at once every 64 messages.
+    #[cfg(any(feature = "resume", test))]
+    #[cfg_attr(docsrs, doc(cfg(feature = "resume")))]
     pub fn new() -> Resume {
         Resume::default()
     }

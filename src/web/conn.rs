@@ -41,7 +41,12 @@ enum Transport {
         _listeners: [Listener; 4],
     },
     /// Its task (`stream::run`) holds only a weak reference and ends after the close.
-    Stream(WebSocketStream),
+    /// Without the `receive-backpressure` feature there is none (see `core::Off`).
+    #[cfg_attr(not(feature = "receive-backpressure"), allow(dead_code))]
+    Stream(
+        WebSocketStream,
+        #[cfg(not(feature = "receive-backpressure"))] crate::core::Off,
+    ),
 }
 
 struct State {
@@ -114,12 +119,14 @@ fn js_message(err: &JsValue) -> String {
 impl Conn {
     /// Opens a connection; with `backpressure`, through `WebSocketStream` where the page has
     /// it.
+    #[cfg_attr(not(feature = "receive-backpressure"), allow(unused_variables))]
     pub(crate) fn open(
         url: &str,
         protocols: &[String],
         high_water: u32,
         backpressure: bool,
     ) -> Result<Conn, Error> {
+        #[cfg(feature = "receive-backpressure")]
         if backpressure && stream::available() {
             let ws = stream::open(url, protocols).map_err(|err| open_error(url, &err))?;
             let shared = Rc::new(Shared {
@@ -187,28 +194,28 @@ impl Conn {
     pub(crate) fn ready_state(&self) -> ReadyState {
         match &self.0.transport {
             Transport::Socket { ws, .. } => ReadyState::from_u16(ws.ready_state()),
-            Transport::Stream(_) => self.state().stream_ready_state(),
+            Transport::Stream(..) => self.state().stream_ready_state(),
         }
     }
 
     pub(crate) fn protocol(&self) -> String {
         match &self.0.transport {
             Transport::Socket { ws, .. } => ws.protocol(),
-            Transport::Stream(_) => self.state().stream.protocol.clone(),
+            Transport::Stream(..) => self.state().stream.protocol.clone(),
         }
     }
 
     pub(crate) fn url(&self) -> String {
         match &self.0.transport {
             Transport::Socket { ws, .. } => ws.url(),
-            Transport::Stream(ws) => ws.url(),
+            Transport::Stream(ws, ..) => ws.url(),
         }
     }
 
     pub(crate) fn extensions(&self) -> String {
         match &self.0.transport {
             Transport::Socket { ws, .. } => ws.extensions(),
-            Transport::Stream(_) => self.state().stream.extensions.clone(),
+            Transport::Stream(..) => self.state().stream.extensions.clone(),
         }
     }
 
@@ -216,7 +223,7 @@ impl Conn {
     pub(crate) fn buffered_amount(&self) -> u32 {
         match &self.0.transport {
             Transport::Socket { ws, .. } => ws.buffered_amount(),
-            Transport::Stream(_) => {
+            Transport::Stream(..) => {
                 let mut st = self.state();
                 st.stream
                     .settle_writes(&mut Context::from_waker(Waker::noop()));
@@ -228,13 +235,13 @@ impl Conn {
     pub(crate) fn web_sys(&self) -> Option<&web_sys::WebSocket> {
         match &self.0.transport {
             Transport::Socket { ws, .. } => Some(ws),
-            Transport::Stream(_) => None,
+            Transport::Stream(..) => None,
         }
     }
 
     /// Whether messages are read through `WebSocketStream`, only as the consumer asks.
     pub(crate) fn reads_with_backpressure(&self) -> bool {
-        matches!(self.0.transport, Transport::Stream(_))
+        matches!(self.0.transport, Transport::Stream(..))
     }
 
     pub(crate) fn subscribe_events(&self) -> Subscription<Event> {
@@ -275,7 +282,7 @@ impl Conn {
                         None => ws.close(),
                     };
                 }
-                Transport::Stream(ws) => stream::close(ws, code.map(CloseCode::get), reason),
+                Transport::Stream(ws, ..) => stream::close(ws, code.map(CloseCode::get), reason),
             }
             st.emit_state(ReadyState::Closing);
             std::mem::take(&mut st.waiters)
@@ -302,7 +309,7 @@ impl Conn {
         }
         let ws = match &self.0.transport {
             Transport::Socket { ws, .. } => ws,
-            Transport::Stream(_) => return self.state().stream.write(message),
+            Transport::Stream(..) => return self.state().stream.write(message),
         };
         match message {
             Message::Text(text) => ws.send_with_str(text),
@@ -317,7 +324,7 @@ impl Conn {
         let ready_state = self.ready_state();
         let buffered = match &self.0.transport {
             Transport::Socket { ws, .. } => ws.buffered_amount(),
-            Transport::Stream(_) => {
+            Transport::Stream(..) => {
                 // Settling writes wake this task: no need for the sender's timer.
                 let mut st = self.state();
                 st.stream.settle_writes(cx);
@@ -434,7 +441,7 @@ impl Drop for Shared {
                 }
             }
             // Settles the stream's promises, which ends its task.
-            Transport::Stream(ws) => {
+            Transport::Stream(ws, ..) => {
                 let st = self.state.borrow();
                 if st.close.is_none() && !st.closing_by_us {
                     stream::close(ws, Some(CloseCode::NORMAL.get()), "");

@@ -5,6 +5,8 @@ mod conn;
 mod listener;
 mod reconnect;
 mod scope;
+// Without the `receive-backpressure` feature nothing opens a `WebSocketStream`.
+#[cfg_attr(not(feature = "receive-backpressure"), allow(dead_code))]
 mod stream;
 mod url;
 

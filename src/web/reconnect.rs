@@ -177,7 +177,9 @@ impl Reconnecting {
                 high_water,
                 messages_as_events,
                 // Where the page can't, the machine must not be told reading paused.
-                backpressure: backpressure && super::stream::available(),
+                backpressure: cfg!(feature = "receive-backpressure")
+                    && backpressure
+                    && super::stream::available(),
                 reading_paused: false,
                 socket: None,
                 timers: Default::default(),
@@ -558,7 +560,12 @@ impl Driver {
 
     /// Runs the user's handshake hook on socket `id` and reports how it ended.
     fn start_hook(&mut self, id: ConnId) {
-        let (Some(hook_fn), Some((cur, conn))) = (self.hook_fn.clone(), &self.socket) else {
+        // Without the `handshake` feature there is none, and this compiles out.
+        let hook_fn = self
+            .hook_fn
+            .clone()
+            .filter(|_| cfg!(any(feature = "handshake", test)));
+        let (Some(hook_fn), Some((cur, conn))) = (hook_fn, &self.socket) else {
             return;
         };
         if *cur != id {

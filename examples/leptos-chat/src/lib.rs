@@ -167,6 +167,14 @@ fn Chat() -> impl IntoView {
             <input id="message" bind:value=draft placeholder="Say something" autocomplete="off" />
             <button id="send" type="submit">"Send"</button>
             <span id="outcome" data-sends=move || outcome.get().0>{move || outcome.get().1}</span>
+            // The socket's send queue, read again after each send and each status change.
+            <span id="queued">
+                {move || {
+                    ws.status.track();
+                    outcome.track();
+                    format!("queued {} B", ws.queued_bytes())
+                }}
+            </span>
             <span id="delivery">{delivery}</span>
             <button id="flush" type="button" on:click=flush>"Flush"</button>
             <span id="flushed">{flushed}</span>

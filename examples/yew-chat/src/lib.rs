@@ -13,8 +13,8 @@ use std::time::Duration;
 use wasm_bindgen::prelude::*;
 use web_sys::HtmlInputElement;
 use ws_tether_yew::{
-    use_reconnecting_websocket_with, ConnectionEvent, Delivery, Error, ExponentialBackoff, Message,
-    Options, Resume, SendOutcome, Sent, Session, Status,
+    use_reconnecting_websocket_with, Connection, ConnectionEvent, Delivery, Error,
+    ExponentialBackoff, Message, Options, Resume, SendOutcome, Sent, Session, Status,
 };
 use yew::prelude::*;
 
@@ -250,6 +250,8 @@ fn Chat() -> Html {
                 <input id="message" ref={input} placeholder="Say something" autocomplete="off" />
                 <button id="send" type="submit">{ "Send" }</button>
                 <span id="outcome" data-sends={outcome.0.to_string()}>{ outcome.1.clone() }</span>
+                // The socket's send queue as of this render (each send and status change renders).
+                <span id="queued">{ format!("queued {} B", ws.queued_bytes()) }</span>
                 <span id="delivery">{ *delivery }</span>
                 <button id="flush" type="button" onclick={flush}>{ "Flush" }</button>
                 <span id="flushed">{ (*flushed).clone() }</span>
@@ -262,12 +264,32 @@ fn Chat() -> Html {
                 <button id="switch" onclick={switch}>{ "Switch room" }</button>
                 <button id="reconnect" onclick={reconnect}>{ "Reconnect" }</button>
                 <button id="close" onclick={close}>{ "Close" }</button>
+                <ContextProvider<Connection> context={ws.connection()}>
+                    <SendsOnly />
+                </ContextProvider<Connection>>
             </section>
             <ol id="messages">
                 { for received.shown.iter().map(|(n, text)| html! {
                     <li key={*n} value={n.to_string()}>{ text.to_string() }</li>
                 }) }
             </ol>
+        </>
+    }
+}
+
+/// A child that only sends: it takes the hook's `Connection` from a context, and counts its
+/// own renders. The connection is the same value whatever the status, so a retry step
+/// doesn't render it again (the framework check reads the count).
+#[function_component]
+fn SendsOnly() -> Html {
+    let ws = use_context::<Connection>().expect("inside Chat's ContextProvider");
+    let renders = use_mut_ref(|| 0usize);
+    *renders.borrow_mut() += 1;
+    let wave = Callback::from(move |_| drop(ws.send("wave")));
+    html! {
+        <>
+            <button id="wave" onclick={wave}>{ "Wave" }</button>
+            <span id="renders">{ format!("renders {}", *renders.borrow()) }</span>
         </>
     }
 }
