@@ -925,18 +925,15 @@ impl Machine {
                     self.session.skip -= 1;
                     return;
                 }
-                #[cfg(any(feature = "share", all(test, not(target_arch = "wasm32"))))]
                 let before = self.ackable();
                 self.session.recv += 1;
                 self.actions.push_back(Action::Deliver(message));
                 let ack = self.cfg.resume.map(|r| (r.ack_every, r.ack_delay));
                 if let (Some((every, delay)), Phase::Open { .. }) = (ack, self.phase) {
                     let pending = self.ackable() - self.session.reported;
-                    // The first one to acknowledge (under a limit, this one may not count).
-                    #[cfg(any(feature = "share", all(test, not(target_arch = "wasm32"))))]
+                    // The first one to acknowledge (under a limit, this one may not count;
+                    // without one it always does: one rule, tested, in every build).
                     let first = pending == 1 && self.ackable() > before;
-                    #[cfg(not(any(feature = "share", all(test, not(target_arch = "wasm32")))))]
-                    let first = pending == 1;
                     if pending >= u64::from(every) {
                         self.send_ack(id);
                     } else if first {
