@@ -205,3 +205,28 @@ fn a_message_beyond_the_limit_does_not_postpone_the_acknowledgement_due() {
     sim.advance(ms(40));
     assert!(sim.writes[&id].contains(&ctl("ack 1")));
 }
+
+#[test]
+fn a_lowered_limit_takes_back_no_acknowledgement() {
+    let mut sim = started();
+    let id = sim.current();
+    for m in ["s1", "s2", "s3"] {
+        sim.recv(text(m));
+    }
+    sim.advance(ms(100));
+    // A driver of its own lowers the limit below what the server was told it may forget.
+    let now = sim.now;
+    sim.input(|m, _| m.set_ack_limit(Some(1), now));
+    let acts = sim.recv(text("s4"));
+    assert_eq!(delivered_in(&acts), vec![text("s4")]);
+    sim.advance(ms(500));
+    // Raised again: what arrived since is acknowledged.
+    let now = sim.now;
+    sim.input(|m, _| m.set_ack_limit(Some(5), now));
+    sim.advance(ms(100));
+    let acks: Vec<Message> = (sim.writes[&id].iter())
+        .filter(|m| m.as_binary().is_some_and(|b| b.starts_with(b"\x01ack")))
+        .cloned()
+        .collect();
+    assert_eq!(acks, vec![ctl("ack 3"), ctl("ack 4")], "never back to 1");
+}
