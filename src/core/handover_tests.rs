@@ -159,3 +159,74 @@ fn a_new_session_is_not_acknowledged_on_an_old_limit() {
     sim.advance(ms(500));
     assert!(!sim.writes[&id].contains(&ctl("ack 1")));
 }
+
+#[test]
+fn a_machine_that_had_a_session_or_greeted_its_server_refuses_an_import() {
+    let state = ResumeState {
+        session: "other".into(),
+        received: 5,
+        acked: 2,
+        unacked: vec![text("x")],
+    };
+    // Welcomed, nothing sent yet, then dropped: while it waits to reconnect, its own
+    // session is still the one to resume.
+    let mut sim = started();
+    sim.drop_current(1006);
+    assert!(!sim.m.import_resume(state.clone()));
+    assert_eq!(sim.m.session_id(), Some("s1"));
+    assert_eq!(sim.m.unacknowledged(), 0);
+    sim.advance_to_next_timer();
+    let acts = sim.open_current();
+    assert_eq!(writes_in(&acts), vec![ctl("resume s1 0")]);
+
+    // Open, its hello sent, no welcome yet: the server is already starting a new session.
+    let mut sim = Sim::new(resume_cfg(), 2);
+    sim.open_current();
+    assert!(!sim.m.import_resume(state));
+    sim.recv(ctl("welcome new s2 1048576"));
+    assert_eq!(sim.m.session_id(), Some("s2"));
+    assert_eq!(sim.m.unacknowledged(), 0);
+}
+
+#[test]
+fn a_message_beyond_the_limit_does_not_postpone_the_acknowledgement_due() {
+    let mut sim = started();
+    let id = sim.current();
+    sim.m.set_ack_limit(Some(0), sim.now);
+    for m in ["s1", "s2", "s3"] {
+        sim.recv(text(m));
+    }
+    // Every tab has s1: acknowledged within the delay (100 ms) from now...
+    let now = sim.now;
+    sim.input(|m, _| m.set_ack_limit(Some(1), now));
+    sim.advance(ms(60));
+    // ...even though more arrives meanwhile that not every tab has.
+    sim.recv(text("s4"));
+    sim.advance(ms(40));
+    assert!(sim.writes[&id].contains(&ctl("ack 1")));
+}
+
+#[test]
+fn a_lowered_limit_takes_back_no_acknowledgement() {
+    let mut sim = started();
+    let id = sim.current();
+    for m in ["s1", "s2", "s3"] {
+        sim.recv(text(m));
+    }
+    sim.advance(ms(100));
+    // A driver of its own lowers the limit below what the server was told it may forget.
+    let now = sim.now;
+    sim.input(|m, _| m.set_ack_limit(Some(1), now));
+    let acts = sim.recv(text("s4"));
+    assert_eq!(delivered_in(&acts), vec![text("s4")]);
+    sim.advance(ms(500));
+    // Raised again: what arrived since is acknowledged.
+    let now = sim.now;
+    sim.input(|m, _| m.set_ack_limit(Some(5), now));
+    sim.advance(ms(100));
+    let acks: Vec<Message> = (sim.writes[&id].iter())
+        .filter(|m| m.as_binary().is_some_and(|b| b.starts_with(b"\x01ack")))
+        .cloned()
+        .collect();
+    assert_eq!(acks, vec![ctl("ack 3"), ctl("ack 4")], "never back to 1");
+}

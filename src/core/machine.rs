@@ -485,16 +485,17 @@ impl Machine {
     /// resume greeting) cover at most the server's messages `..=limit` (`None`: all we
     /// received), so the server keeps the rest until every tab has them. Raising it sends
     /// the acknowledgement it allows (within the ack delay, at once after `ack_every`).
-    /// A new session starts with a limit of 0.
+    /// A new session starts with a limit of 0. A limit below what was acknowledged already
+    /// counts as that: an acknowledgement can't be taken back (the server forgot those).
     #[cfg(any(feature = "share", all(test, not(target_arch = "wasm32"))))]
     pub fn set_ack_limit(&mut self, limit: Option<u64>, now: Time) {
         self.tick(now);
         let before = self.ackable();
-        self.ack_limit = limit;
+        let reported = self.session.reported;
+        self.ack_limit = limit.map(|limit| limit.max(reported));
         let (Some(resume), Phase::Open { id, .. }) = (self.cfg.resume(), self.phase) else {
             return;
         };
-        let reported = self.session.reported;
         let pending = self.ackable().saturating_sub(reported);
         if pending >= u64::from(resume.ack_every) {
             self.send_ack(id);
@@ -925,18 +926,15 @@ impl Machine {
                     self.session.skip -= 1;
                     return;
                 }
-                #[cfg(any(feature = "share", all(test, not(target_arch = "wasm32"))))]
                 let before = self.ackable();
                 self.session.recv += 1;
                 self.actions.push_back(Action::Deliver(message));
                 let ack = self.cfg.resume().map(|r| (r.ack_every, r.ack_delay));
                 if let (Some((every, delay)), Phase::Open { .. }) = (ack, self.phase) {
                     let pending = self.ackable() - self.session.reported;
-                    // The first one to acknowledge (under a limit, this one may not count).
-                    #[cfg(any(feature = "share", all(test, not(target_arch = "wasm32"))))]
+                    // The first one to acknowledge (under a limit, this one may not count;
+                    // without one it always does: one rule, tested, in every build).
                     let first = pending == 1 && self.ackable() > before;
-                    #[cfg(not(any(feature = "share", all(test, not(target_arch = "wasm32")))))]
-                    let first = pending == 1;
                     if pending >= u64::from(every) {
                         self.send_ack(id);
                     } else if first {

@@ -198,6 +198,51 @@ fn acks_go_out_after_the_delay_or_at_once_after_every_64() {
 }
 
 #[test]
+fn a_steady_stream_is_acknowledged_within_the_delay_of_each_first_unacknowledged_message() {
+    let mut sim = Sim::new(resume_cfg(), 1);
+    let id = start(&mut sim);
+    // A message every 40 ms, far fewer than 64: the server hears back 100 ms after the
+    // first message an ack covers, however long the stream goes on.
+    for n in 1..=6 {
+        sim.recv(text(&n.to_string()));
+        sim.advance(ms(40));
+    }
+    let acks: Vec<Message> = sent_on(&sim, id)
+        .into_iter()
+        .filter(|m| m.as_binary().is_some_and(|b| b.starts_with(b"\x01ack")))
+        .collect();
+    // 1..=3 arrived by 80 ms, acknowledged at 100; 4..=6 by 200, acknowledged at 220.
+    assert_eq!(acks, vec![ctl("ack 3"), ctl("ack 6")]);
+}
+
+#[test]
+fn every_ping_answered_by_an_ack_measures_its_round_trip() {
+    let mut cfg = resume_cfg();
+    cfg.heartbeat = Some(Heartbeat::new(secs(5), secs(2)));
+    let mut sim = Sim::new(cfg, 1);
+    start(&mut sim);
+    let mut rtts = Vec::new();
+    for answer_after in [ms(30), ms(50), ms(70)] {
+        sim.advance(secs(5));
+        sim.advance(answer_after);
+        let acts = sim.recv(ctl("ack 0"));
+        rtts.extend(
+            events_in(&acts)
+                .into_iter()
+                .filter(|e| matches!(e, ConnectionEvent::Rtt(_))),
+        );
+    }
+    assert_eq!(
+        rtts,
+        vec![
+            ConnectionEvent::Rtt(ms(30)),
+            ConnectionEvent::Rtt(ms(50)),
+            ConnectionEvent::Rtt(ms(70)),
+        ]
+    );
+}
+
+#[test]
 fn the_heartbeat_pings_in_the_protocol_and_any_ack_answers_it() {
     let mut cfg = resume_cfg();
     cfg.heartbeat = Some(Heartbeat::new(secs(5), secs(2)));
