@@ -71,6 +71,13 @@ async function member(name, id, problems, query = '') {
     // `[listeners, sockets, timers]` ws-tether holds in the page (the example exports it).
     live: () => page.evaluate((module) => import(module).then((m) => m.liveResources()),
       `./${name.replaceAll('-', '_')}.js`),
+    // The hook handle's heartbeat round trip the page shows: `rtt <ms> ms`, `rtt –` before one.
+    async rtt(timeout = 5000) {
+      const text = () => page.locator('#rtt').textContent({ timeout: 500 }).catch(() => null);
+      await until(`${id} to show a heartbeat round trip`, async () => /^rtt \d+ ms$/.test(await text()), timeout)
+        .catch(async (e) => { throw new Error(`${e.message}: it shows "${await text()}"`); });
+      return text();
+    },
     // Types and sends `text`; returns what the page says became of it.
     async send(text) {
       const sends = Number(await page.locator('#outcome').getAttribute('data-sends'));
@@ -97,6 +104,10 @@ async function testExample(name) {
     await b.state('open');
     check((await stats(a.id)).open === 1, `${a.id}: the server doesn't see exactly one socket`);
     console.log(`${name}: two members open`);
+
+    // The heartbeat's round trip, through the hook handle's `rtt`: a number within seconds.
+    const rtts = [await a.rtt(), await b.rtt()];
+    console.log(`${name}: both show the heartbeat round trip (${rtts.join(', ')})`);
 
     // "Join on mount": the chat sends `joined <id>` while it is created, before any effect
     // ran; it is queued like any send while connecting, and the server gets it once.
@@ -256,6 +267,8 @@ async function testResume(name) {
     await m.state('open');
     const before = await session();
     check(before === 'new session', `${m.id}: the session shows "${before}" before any drop`);
+    // With resume the heartbeat is the resume protocol's ping; its ack gives the round trip.
+    console.log(`${name}: with resume, the heartbeat round trip shows (${await m.rtt()})`);
     check(await m.send('first') === 'sent', `${m.id}: the first send wasn't sent`);
     await m.shows('first');
     const delivery = () => m.page.locator('#delivery').textContent();

@@ -5,15 +5,16 @@
 //! `?resume`, it talks to the test server's `/resume` echo with session resume on, and shows
 //! the hook's `session` (the latest `Resumed` or `SessionLost`). With `?manual`, it opens no
 //! socket until "Connect" is clicked. It counts the hook's `on_open` calls (with the session
-//! each saw) and its `on_event` retries.
+//! each saw) and its `on_event` retries. A heartbeat (ws-tether's pings, which the room
+//! answers; with resume, the resume protocol's own) keeps the handle's `rtt` up to date.
 
 use leptos::prelude::*;
 use std::collections::VecDeque;
 use std::time::Duration;
 use wasm_bindgen::prelude::*;
 use ws_tether_leptos::{
-    use_reconnecting_websocket_with, ConnectionEvent, Delivery, Error, ExponentialBackoff, Message,
-    Options, Resume, SendOutcome, Sent, Session, Status,
+    use_reconnecting_websocket_with, ConnectionEvent, Delivery, Error, ExponentialBackoff,
+    Heartbeat, Message, Options, Resume, SendOutcome, Sent, Session, Status,
 };
 
 /// How many of the latest messages the list shows; the counter counts every one.
@@ -61,6 +62,8 @@ fn Chat() -> impl IntoView {
     let (opens, set_opens) = signal((0usize, String::new()));
     // Every retry the hook's events told of.
     let (retries, set_retries) = signal(0usize);
+    // Heartbeat round trips: each one has the `#rtt` read the handle's `rtt` again.
+    let (pongs, set_pongs) = signal(0usize);
     let options = Options::new()
         .manual(query_has("manual"))
         .on_open(move |_connection, session| {
@@ -69,10 +72,10 @@ fn Chat() -> impl IntoView {
                 *last = session_text(session);
             });
         })
-        .on_event(move |event| {
-            if matches!(event, ConnectionEvent::Reconnecting { .. }) {
-                set_retries.update(|n| *n += 1);
-            }
+        .on_event(move |event| match event {
+            ConnectionEvent::Reconnecting { .. } => set_retries.update(|n| *n += 1),
+            ConnectionEvent::Rtt(_) => set_pongs.update(|n| *n += 1),
+            _ => {}
         });
     // "Switch room" changes the URL: the hook closes the socket and opens one to the new URL,
     // with a new session.
@@ -80,11 +83,13 @@ fn Chat() -> impl IntoView {
     let ws = use_reconnecting_websocket_with(
         url,
         options.configure(move |builder| {
-            let builder = builder.backoff(
-                ExponentialBackoff::new()
-                    .min(Duration::from_millis(250))
-                    .max(Duration::from_secs(2)),
-            );
+            let builder = builder
+                .backoff(
+                    ExponentialBackoff::new()
+                        .min(Duration::from_millis(250))
+                        .max(Duration::from_secs(2)),
+                )
+                .heartbeat(heartbeat());
             if resume {
                 builder.resume(Resume::new())
             } else {
@@ -162,6 +167,12 @@ fn Chat() -> impl IntoView {
                 {move || format!("opens {} ({})", opens.get().0, opens.get().1)}
             </span>
             <span id="retries" data-retries=retries>{move || format!("retries {}", retries.get())}</span>
+            <span id="rtt">
+                {move || {
+                    pongs.track();
+                    rtt_text(ws.rtt())
+                }}
+            </span>
         </section>
         <form id="composer" on:submit=send>
             <input id="message" bind:value=draft placeholder="Say something" autocomplete="off" />
@@ -202,6 +213,20 @@ fn Chat() -> impl IntoView {
 fn room_url(resume: bool) -> String {
     let path = if resume { "resume" } else { "room" };
     format!("/{path}?id={}", member_id())
+}
+
+/// A ping after a second without a message, so the round trip shows soon after opening; a
+/// peer silent for 10 s after one is dead.
+fn heartbeat() -> Heartbeat {
+    Heartbeat::new(Duration::from_secs(1), Duration::from_secs(10))
+}
+
+/// The last heartbeat round trip in ms, "–" before the first.
+fn rtt_text(rtt: Option<Duration>) -> String {
+    rtt.map_or_else(
+        || "rtt –".to_owned(),
+        |rtt| format!("rtt {} ms", rtt.as_millis()),
+    )
 }
 
 /// This member's name: the page's `?id=` (default `leptos-chat`).

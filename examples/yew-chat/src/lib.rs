@@ -5,7 +5,8 @@
 //! `?resume`, it talks to the test server's `/resume` echo with session resume on, and shows
 //! the hook's `session` (the latest `Resumed` or `SessionLost`). With `?manual`, it opens no
 //! socket until "Connect" is clicked. It counts the hook's `on_open` calls (with the session
-//! each saw) and its `on_event` retries.
+//! each saw) and its `on_event` retries. A heartbeat (ws-tether's pings, which the room
+//! answers; with resume, the resume protocol's own) keeps the handle's `rtt` up to date.
 
 use std::collections::VecDeque;
 use std::rc::Rc;
@@ -14,7 +15,7 @@ use wasm_bindgen::prelude::*;
 use web_sys::HtmlInputElement;
 use ws_tether_yew::{
     use_reconnecting_websocket_with, Connection, ConnectionEvent, Delivery, Error,
-    ExponentialBackoff, Message, Options, Resume, SendOutcome, Sent, Session, Status,
+    ExponentialBackoff, Heartbeat, Message, Options, Resume, SendOutcome, Sent, Session, Status,
 };
 use yew::prelude::*;
 
@@ -82,17 +83,19 @@ impl Reducible for Received {
 }
 
 /// What the hook's `on_open` and `on_event` told: opens (with the session the latest saw)
-/// and retries.
+/// and retries; heartbeat round trips, counted so the chat renders the handle's `rtt` again.
 #[derive(Default)]
 struct Hooked {
     opens: usize,
     last_open: String,
     retries: usize,
+    pongs: usize,
 }
 
 enum Hook {
     Opened(String),
     Retried,
+    Ponged,
 }
 
 impl Reducible for Hooked {
@@ -103,12 +106,17 @@ impl Reducible for Hooked {
             Hook::Opened(session) => Hooked {
                 opens: self.opens + 1,
                 last_open: session,
-                retries: self.retries,
+                ..*self
             },
             Hook::Retried => Hooked {
-                opens: self.opens,
                 last_open: self.last_open.clone(),
                 retries: self.retries + 1,
+                ..*self
+            },
+            Hook::Ponged => Hooked {
+                last_open: self.last_open.clone(),
+                pongs: self.pongs + 1,
+                ..*self
             },
         })
     }
@@ -132,20 +140,22 @@ fn Chat() -> Html {
             .on_open(move |_connection, session| {
                 opened.dispatch(Hook::Opened(session_text(session)))
             })
-            // Every retry the hook's events tell of.
-            .on_event(move |event| {
-                if matches!(event, ConnectionEvent::Reconnecting { .. }) {
-                    retried.dispatch(Hook::Retried);
-                }
+            // Every retry and heartbeat round trip the hook's events tell of.
+            .on_event(move |event| match event {
+                ConnectionEvent::Reconnecting { .. } => retried.dispatch(Hook::Retried),
+                ConnectionEvent::Rtt(_) => retried.dispatch(Hook::Ponged),
+                _ => {}
             });
         use_reconnecting_websocket_with(
             (*url).clone(),
             options.configure(move |builder| {
-                let builder = builder.backoff(
-                    ExponentialBackoff::new()
-                        .min(Duration::from_millis(250))
-                        .max(Duration::from_secs(2)),
-                );
+                let builder = builder
+                    .backoff(
+                        ExponentialBackoff::new()
+                            .min(Duration::from_millis(250))
+                            .max(Duration::from_secs(2)),
+                    )
+                    .heartbeat(heartbeat());
                 if resume {
                     builder.resume(Resume::new())
                 } else {
@@ -245,6 +255,8 @@ fn Chat() -> Html {
                 <span id="retries" data-retries={hooked.retries.to_string()}>
                     { format!("retries {}", hooked.retries) }
                 </span>
+                // The handle's rtt as of this render (each round trip renders).
+                <span id="rtt">{ rtt_text(ws.rtt()) }</span>
             </section>
             <form id="composer" onsubmit={send}>
                 <input id="message" ref={input} placeholder="Say something" autocomplete="off" />
@@ -300,6 +312,20 @@ fn SendsOnly() -> Html {
 fn room_url(resume: bool) -> String {
     let path = if resume { "resume" } else { "room" };
     format!("/{path}?id={}", member_id())
+}
+
+/// A ping after a second without a message, so the round trip shows soon after opening; a
+/// peer silent for 10 s after one is dead.
+fn heartbeat() -> Heartbeat {
+    Heartbeat::new(Duration::from_secs(1), Duration::from_secs(10))
+}
+
+/// The last heartbeat round trip in ms, "–" before the first.
+fn rtt_text(rtt: Option<Duration>) -> String {
+    rtt.map_or_else(
+        || "rtt –".to_owned(),
+        |rtt| format!("rtt {} ms", rtt.as_millis()),
+    )
 }
 
 /// This member's name: the page's `?id=` (default `yew-chat`).
