@@ -1,4 +1,5 @@
-//! A chat in the test server's broadcast room, written with `ws-tether-yew`. `npm test`
+//! A chat in the test server's broadcast room, written with `ws-tether-yew`'s typed hook:
+//! every message is a `Said` in JSON, sent and decoded by the hook. `npm test`
 //! builds it and drives two copies in headless Chromium (scripts/frameworks-test.mjs).
 //!
 //! The page's `?id=` names this member in the server's `/stats` (default `yew-chat`). With
@@ -8,19 +9,37 @@
 //! each saw) and its `on_event` retries. A heartbeat (ws-tether's pings, which the room
 //! answers; with resume, the resume protocol's own) keeps the handle's `rtt` up to date.
 
+use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 use std::rc::Rc;
 use std::time::Duration;
 use wasm_bindgen::prelude::*;
 use web_sys::HtmlInputElement;
 use ws_tether_yew::{
-    use_reconnecting_websocket_with, Connection, ConnectionEvent, Delivery, Error,
-    ExponentialBackoff, Heartbeat, Message, Options, Resume, SendOutcome, Sent, Session, Status,
+    use_reconnecting_websocket_typed, Connection, ConnectionEvent, Delivery, Error,
+    ExponentialBackoff, Heartbeat, Json, Options, Resume, SendOutcome, Sent, Session, Status,
 };
 use yew::prelude::*;
 
 /// How many of the latest messages the list shows; the counter counts every one.
 const SHOWN: usize = 100;
+
+/// What a member says, as JSON on the wire: `{"from":"<id>","text":"..."}`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Said {
+    from: String,
+    text: String,
+}
+
+impl Said {
+    /// `text`, said by this page's member.
+    fn mine(text: String) -> Said {
+        Said {
+            from: member_id(),
+            text,
+        }
+    }
+}
 
 /// Mounts the app when the module is initialised.
 #[wasm_bindgen(start)]
@@ -59,22 +78,24 @@ fn App() -> Html {
     }
 }
 
-/// Every message received: the count and the latest [`SHOWN`].
+/// Every message received: the count and the latest [`SHOWN`], each decoded: who said it
+/// and what (or why it isn't a `Said`).
 #[derive(Default)]
 struct Received {
     count: usize,
-    shown: VecDeque<(usize, Rc<str>)>,
+    shown: VecDeque<(usize, Rc<Said>)>,
 }
 
 impl Reducible for Received {
-    type Action = Message;
+    type Action = Result<Said, Error>;
 
-    fn reduce(self: Rc<Self>, message: Message) -> Rc<Self> {
+    fn reduce(self: Rc<Self>, said: Result<Said, Error>) -> Rc<Self> {
         let mut next = Received {
             count: self.count + 1,
             shown: self.shown.clone(),
         };
-        next.shown.push_back((next.count, text_of(message).into()));
+        next.shown
+            .push_back((next.count, Rc::new(said.unwrap_or_else(not_said))));
         if next.shown.len() > SHOWN {
             next.shown.pop_front();
         }
@@ -146,7 +167,7 @@ fn Chat() -> Html {
                 ConnectionEvent::Rtt(_) => retried.dispatch(Hook::Ponged),
                 _ => {}
             });
-        use_reconnecting_websocket_with(
+        use_reconnecting_websocket_typed(
             (*url).clone(),
             options.configure(move |builder| {
                 let builder = builder
@@ -162,7 +183,8 @@ fn Chat() -> Html {
                     builder
                 }
             }),
-            move |message| add.dispatch(message),
+            Json,
+            move |said| add.dispatch(said),
         )
     };
 
@@ -170,7 +192,7 @@ fn Chat() -> Html {
     // queued (or written) as any later send is.
     let mounted = {
         let ws = ws.clone();
-        use_state(move || describe(ws.send(format!("joined {}", member_id()))))
+        use_state(move || describe(ws.send(Said::mine(format!("joined {}", member_id())))))
     };
 
     let input = use_node_ref();
@@ -192,7 +214,7 @@ fn Chat() -> Html {
             if text.is_empty() {
                 return;
             }
-            let result = ws.send_tracked(text);
+            let result = ws.send_tracked(Said::mine(text));
             let n = outcome.0 + 1;
             *latest.borrow_mut() = n;
             let described = describe(result.as_ref().map(Sent::outcome).map_err(Clone::clone));
@@ -281,8 +303,10 @@ fn Chat() -> Html {
                 </ContextProvider<Connection>>
             </section>
             <ol id="messages">
-                { for received.shown.iter().map(|(n, text)| html! {
-                    <li key={*n} value={n.to_string()}>{ text.to_string() }</li>
+                { for received.shown.iter().map(|(n, said)| html! {
+                    <li key={*n} value={n.to_string()} data-from={said.from.clone()}>
+                        { said.text.clone() }
+                    </li>
                 }) }
             </ol>
         </>
@@ -297,7 +321,8 @@ fn SendsOnly() -> Html {
     let ws = use_context::<Connection>().expect("inside Chat's ContextProvider");
     let renders = use_mut_ref(|| 0usize);
     *renders.borrow_mut() += 1;
-    let wave = Callback::from(move |_| drop(ws.send("wave")));
+    // The untyped connection sends the chat's JSON with the same codec.
+    let wave = Callback::from(move |_| drop(ws.send_encoded(&Json, &Said::mine("wave".into()))));
     html! {
         <>
             <button id="wave" onclick={wave}>{ "Wave" }</button>
@@ -385,10 +410,11 @@ fn drop_all() {
     }
 }
 
-fn text_of(message: Message) -> String {
-    match message {
-        Message::Text(text) => text,
-        Message::Binary(bytes) => format!("<{} bytes>", bytes.len()),
+/// A message that isn't a `Said`, shown as one from nobody saying why.
+fn not_said(error: Error) -> Said {
+    Said {
+        from: String::new(),
+        text: format!("<not a chat message: {error}>"),
     }
 }
 
