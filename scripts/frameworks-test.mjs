@@ -71,6 +71,13 @@ async function member(name, id, problems, query = '') {
     // `[listeners, sockets, timers]` ws-tether holds in the page (the example exports it).
     live: () => page.evaluate((module) => import(module).then((m) => m.liveResources()),
       `./${name.replaceAll('-', '_')}.js`),
+    // The hook handle's heartbeat round trip the page shows: `rtt <ms> ms`, `rtt –` before one.
+    async rtt(timeout = 5000) {
+      const text = () => page.locator('#rtt').textContent({ timeout: 500 }).catch(() => null);
+      await until(`${id} to show a heartbeat round trip`, async () => /^rtt \d+ ms$/.test(await text()), timeout)
+        .catch(async (e) => { throw new Error(`${e.message}: it shows "${await text()}"`); });
+      return text();
+    },
     // Types and sends `text`; returns what the page says became of it.
     async send(text) {
       const sends = Number(await page.locator('#outcome').getAttribute('data-sends'));
@@ -83,6 +90,9 @@ async function member(name, id, problems, query = '') {
   };
   return ui;
 }
+
+// A chat message as the examples send it with their typed hook's `send(Said)`: JSON.
+const said = (from, text) => JSON.stringify({ from, text });
 
 function check(condition, message) {
   if (!condition) throw new Error(message);
@@ -98,14 +108,20 @@ async function testExample(name) {
     check((await stats(a.id)).open === 1, `${a.id}: the server doesn't see exactly one socket`);
     console.log(`${name}: two members open`);
 
+    // The heartbeat's round trip, through the hook handle's `rtt`: a number within seconds.
+    const rtts = [await a.rtt(), await b.rtt()];
+    console.log(`${name}: both show the heartbeat round trip (${rtts.join(', ')})`);
+
     // "Join on mount": the chat sends `joined <id>` while it is created, before any effect
     // ran; it is queued like any send while connecting, and the server gets it once.
     for (const m of [a, b]) {
       const mounted = await m.page.locator('#mounted').textContent();
       check(/^(queued|sent)/.test(mounted), `${m.id}: the send on mount said "${mounted}"`);
+      const join = said(m.id, `joined ${m.id}`);
       await until(`the server to get ${m.id}'s join`,
-        async () => (await stats(m.id)).messages.includes(`joined ${m.id}`));
-      const joins = (await stats(m.id)).messages.filter((x) => x === `joined ${m.id}`).length;
+        async () => (await stats(m.id)).messages.includes(join))
+        .catch(async (e) => { throw new Error(`${e.message}: it got ${JSON.stringify((await stats(m.id)).messages)}`); });
+      const joins = (await stats(m.id)).messages.filter((x) => x === join).length;
       check(joins === 1, `${m.id}: the server got the join ${joins} times`);
     }
     console.log(`${name}: the send on mount was queued and delivered once`);
@@ -117,7 +133,13 @@ async function testExample(name) {
     check(await a.page.inputValue('#message') === '', `${a.id}: the input was not cleared after sending`);
     await b.shows(hello);
     await a.shows(hello);
-    console.log(`${name}: A's message shown by B`);
+    // Typed both ways: A's `send(Said)` put the JSON on the wire, and B's typed hook decoded
+    // it into a `Said` with both fields (B shows who said it).
+    const wire = (await stats(a.id)).messages.filter((x) => x === said(a.id, hello)).length;
+    check(wire === 1, `${a.id}: the server got ${wire} copies of ${said(a.id, hello)}`);
+    const from = await b.page.locator('#messages li', { hasText: hello }).first().getAttribute('data-from');
+    check(from === a.id, `${b.id}: decoded "${hello}" as said by "${from}", not ${a.id}`);
+    console.log(`${name}: A's typed message shown by B, decoded with both fields`);
 
     // The server drops everyone and refuses handshakes until the message sent meanwhile was
     // queued (a fixed window ran out first on a cold machine): both badges show
@@ -141,16 +163,17 @@ async function testExample(name) {
     check(queued === 'queued until reconnected', `${a.id}: send while down said "${queued}"`);
     // The handle's queued_bytes: the message waits in the queue (its bytes), until open.
     const waiting = await a.page.locator('#queued').textContent();
-    check(waiting === `queued ${down.length} B`, `${a.id}: while down the page shows "${waiting}"`);
+    const downBytes = Buffer.byteLength(said(a.id, down));
+    check(waiting === `queued ${downBytes} B`, `${a.id}: while down the page shows "${waiting}"`);
     await a.state('open', 10000);
     await b.state('open', 10000);
     await a.shows(down);
     const flushed = await a.page.locator('#queued').textContent();
     check(flushed === 'queued 0 B', `${a.id}: once reconnected the page shows "${flushed}"`);
-    const received = (await stats(a.id)).messages.filter((m) => m === down).length;
+    const received = (await stats(a.id)).messages.filter((m) => m === said(a.id, down)).length;
     check(received === 1, `${a.id}: the server got the queued message ${received} times`);
     console.log(`${name}: dropped, showed "${badge}", reconnected, delivered the queued message once`
-      + ` (queued_bytes: ${down.length} B while down, 0 after)`);
+      + ` (queued_bytes: ${downBytes} B while down, 0 after)`);
     // The hooks' callbacks: `on_open` ran for the first open and again for the reconnect
     // (a new session each time, without resume), `on_event` told of the retries.
     for (const m of [a, b]) {
@@ -170,22 +193,24 @@ async function testExample(name) {
       console.log(`${name}: the Connection context's consumer was not rendered again by status changes`);
     }
 
-    // A burst of 1,000 from a third, raw socket: every member must count all of them.
+    // A burst of 1,000 chat messages from a third, raw socket: every member must count all
+    // of them.
     const before = [await a.count(), await b.count()];
     const probe = await browser.newPage();
-    const sendMs = await probe.evaluate(async ({ url, n }) => {
+    const sendMs = await probe.evaluate(async ({ url, n, from }) => {
+      const said = (i) => JSON.stringify({ from, text: `burst ${i}` });
       const ws = new WebSocket(url);
       await new Promise((resolve, reject) => { ws.onopen = resolve; ws.onerror = reject; });
       const start = performance.now();
-      for (let i = 0; i < n; i++) ws.send(`burst ${i}`);
+      for (let i = 0; i < n; i++) ws.send(said(i));
       const ms = performance.now() - start;
       // Our own copies come back too; wait for the last so the server has sent them all.
       await new Promise((resolve) => {
-        ws.onmessage = (e) => { if (e.data === `burst ${n - 1}`) resolve(); };
+        ws.onmessage = (e) => { if (e.data === said(n - 1)) resolve(); };
       });
       ws.close();
       return ms;
-    }, { url: `${base.replace(/^http/, 'ws')}/room?id=${name}-burst`, n: BURST });
+    }, { url: `${base.replace(/^http/, 'ws')}/room?id=${name}-burst`, n: BURST, from: `${name}-burst` });
     const started = Date.now();
     for (const [i, m] of [a, b].entries()) {
       await until(`${m.id} to count the burst`, async () => (await m.count()) >= before[i] + BURST)
@@ -256,6 +281,8 @@ async function testResume(name) {
     await m.state('open');
     const before = await session();
     check(before === 'new session', `${m.id}: the session shows "${before}" before any drop`);
+    // With resume the heartbeat is the resume protocol's ping; its ack gives the round trip.
+    console.log(`${name}: with resume, the heartbeat round trip shows (${await m.rtt()})`);
     check(await m.send('first') === 'sent', `${m.id}: the first send wasn't sent`);
     await m.shows('first');
     const delivery = () => m.page.locator('#delivery').textContent();
@@ -349,6 +376,8 @@ async function testManual(name) {
     await new Promise((resolve) => setTimeout(resolve, 500));
     check((await stats(m.id)).open === 0, `${m.id}: a socket opened before "Connect"`);
     check(await m.page.locator('#opens').textContent() === 'opens 0 ()', `${m.id}: on_open ran before "Connect"`);
+    const noRtt = await m.page.locator('#rtt').textContent();
+    check(noRtt === 'rtt –', `${m.id}: before any socket the round trip shows "${noRtt}"`);
     await m.page.click('#connect');
     await m.state('open');
     check((await stats(m.id)).open === 1, `${m.id}: "Connect" didn't open exactly one socket`);

@@ -1,23 +1,43 @@
-//! A chat in the test server's broadcast room, written with `ws-tether-leptos`. `npm test`
+//! A chat in the test server's broadcast room, written with `ws-tether-leptos`'s typed hook:
+//! every message is a `Said` in JSON, sent and decoded by the hook. `npm test`
 //! builds it and drives two copies in headless Chromium (scripts/frameworks-test.mjs).
 //!
 //! The page's `?id=` names this member in the server's `/stats` (default `leptos-chat`). With
 //! `?resume`, it talks to the test server's `/resume` echo with session resume on, and shows
 //! the hook's `session` (the latest `Resumed` or `SessionLost`). With `?manual`, it opens no
 //! socket until "Connect" is clicked. It counts the hook's `on_open` calls (with the session
-//! each saw) and its `on_event` retries.
+//! each saw) and its `on_event` retries. A heartbeat (ws-tether's pings, which the room
+//! answers; with resume, the resume protocol's own) keeps the handle's `rtt` up to date.
 
 use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 use std::time::Duration;
 use wasm_bindgen::prelude::*;
 use ws_tether_leptos::{
-    use_reconnecting_websocket_with, ConnectionEvent, Delivery, Error, ExponentialBackoff, Message,
-    Options, Resume, SendOutcome, Sent, Session, Status,
+    use_reconnecting_websocket_typed, ConnectionEvent, Delivery, Error, ExponentialBackoff,
+    Heartbeat, Json, Options, Resume, SendOutcome, Sent, Session, Status,
 };
 
 /// How many of the latest messages the list shows; the counter counts every one.
 const SHOWN: usize = 100;
+
+/// What a member says, as JSON on the wire: `{"from":"<id>","text":"..."}`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Said {
+    from: String,
+    text: String,
+}
+
+impl Said {
+    /// `text`, said by this page's member.
+    fn mine(text: String) -> Said {
+        Said {
+            from: member_id(),
+            text,
+        }
+    }
+}
 
 /// Mounts the app when the module is initialised.
 #[wasm_bindgen(start)]
@@ -55,12 +75,15 @@ fn App() -> impl IntoView {
 #[component]
 fn Chat() -> impl IntoView {
     let (count, set_count) = signal(0usize);
-    let shown = RwSignal::new(VecDeque::<(usize, String)>::new());
+    // Each message decoded: its number, who said it and what (or why it isn't a `Said`).
+    let shown = RwSignal::new(VecDeque::<(usize, Said)>::new());
     let resume = resume_requested();
     // Every open (the first and each reconnect), with what it was for the session.
     let (opens, set_opens) = signal((0usize, String::new()));
     // Every retry the hook's events told of.
     let (retries, set_retries) = signal(0usize);
+    // Heartbeat round trips: each one has the `#rtt` read the handle's `rtt` again.
+    let (pongs, set_pongs) = signal(0usize);
     let options = Options::new()
         .manual(query_has("manual"))
         .on_open(move |_connection, session| {
@@ -69,36 +92,39 @@ fn Chat() -> impl IntoView {
                 *last = session_text(session);
             });
         })
-        .on_event(move |event| {
-            if matches!(event, ConnectionEvent::Reconnecting { .. }) {
-                set_retries.update(|n| *n += 1);
-            }
+        .on_event(move |event| match event {
+            ConnectionEvent::Reconnecting { .. } => set_retries.update(|n| *n += 1),
+            ConnectionEvent::Rtt(_) => set_pongs.update(|n| *n += 1),
+            _ => {}
         });
     // "Switch room" changes the URL: the hook closes the socket and opens one to the new URL,
     // with a new session.
     let url = RwSignal::new(room_url(resume));
-    let ws = use_reconnecting_websocket_with(
+    let ws = use_reconnecting_websocket_typed(
         url,
         options.configure(move |builder| {
-            let builder = builder.backoff(
-                ExponentialBackoff::new()
-                    .min(Duration::from_millis(250))
-                    .max(Duration::from_secs(2)),
-            );
+            let builder = builder
+                .backoff(
+                    ExponentialBackoff::new()
+                        .min(Duration::from_millis(250))
+                        .max(Duration::from_secs(2)),
+                )
+                .heartbeat(heartbeat());
             if resume {
                 builder.resume(Resume::new())
             } else {
                 builder
             }
         }),
-        move |message| {
+        Json,
+        move |said: Result<Said, Error>| {
             let mut n = 0;
             set_count.update(|count| {
                 *count += 1;
                 n = *count;
             });
             shown.update(|list| {
-                list.push_back((n, text_of(message)));
+                list.push_back((n, said.unwrap_or_else(not_said)));
                 if list.len() > SHOWN {
                     list.pop_front();
                 }
@@ -108,7 +134,7 @@ fn Chat() -> impl IntoView {
 
     // "Join on mount": sent while the component is created, before any effect ran. It must
     // be queued (or written) as any later send is.
-    let mounted = describe(ws.send(format!("joined {}", member_id())));
+    let mounted = describe(ws.send(Said::mine(format!("joined {}", member_id()))));
 
     let draft = RwSignal::new(String::new());
     // What became of the last send, numbered so a repeat of the same text is visible.
@@ -121,7 +147,7 @@ fn Chat() -> impl IntoView {
         if text.is_empty() {
             return;
         }
-        let result = ws.send_tracked(text);
+        let result = ws.send_tracked(Said::mine(text));
         let n = outcome.get_untracked().0 + 1;
         let described = describe(result.as_ref().map(Sent::outcome).map_err(Clone::clone));
         if let Ok(sent) = result {
@@ -162,6 +188,12 @@ fn Chat() -> impl IntoView {
                 {move || format!("opens {} ({})", opens.get().0, opens.get().1)}
             </span>
             <span id="retries" data-retries=retries>{move || format!("retries {}", retries.get())}</span>
+            <span id="rtt">
+                {move || {
+                    pongs.track();
+                    rtt_text(ws.rtt())
+                }}
+            </span>
         </section>
         <form id="composer" on:submit=send>
             <input id="message" bind:value=draft placeholder="Say something" autocomplete="off" />
@@ -189,8 +221,8 @@ fn Chat() -> impl IntoView {
             <button id="close" on:click=move |_| ws.close()>"Close"</button>
         </section>
         <ol id="messages">
-            <For each=move || shown.get() key=|(n, _)| *n let((n, text))>
-                <li value=n>{text}</li>
+            <For each=move || shown.get() key=|(n, _)| *n let((n, said))>
+                <li value=n data-from=said.from>{said.text}</li>
             </For>
         </ol>
     }
@@ -202,6 +234,20 @@ fn Chat() -> impl IntoView {
 fn room_url(resume: bool) -> String {
     let path = if resume { "resume" } else { "room" };
     format!("/{path}?id={}", member_id())
+}
+
+/// A ping after a second without a message, so the round trip shows soon after opening; a
+/// peer silent for 10 s after one is dead.
+fn heartbeat() -> Heartbeat {
+    Heartbeat::new(Duration::from_secs(1), Duration::from_secs(10))
+}
+
+/// The last heartbeat round trip in ms, "–" before the first.
+fn rtt_text(rtt: Option<Duration>) -> String {
+    rtt.map_or_else(
+        || "rtt –".to_owned(),
+        |rtt| format!("rtt {} ms", rtt.as_millis()),
+    )
 }
 
 /// This member's name: the page's `?id=` (default `leptos-chat`).
@@ -255,10 +301,11 @@ fn drop_all() {
     let _ = window().fetch_with_str("/control/drop-all");
 }
 
-fn text_of(message: Message) -> String {
-    match message {
-        Message::Text(text) => text,
-        Message::Binary(bytes) => format!("<{} bytes>", bytes.len()),
+/// A message that isn't a `Said`, shown as one from nobody saying why.
+fn not_said(error: Error) -> Said {
+    Said {
+        from: String::new(),
+        text: format!("<not a chat message: {error}>"),
     }
 }
 

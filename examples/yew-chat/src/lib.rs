@@ -1,25 +1,45 @@
-//! A chat in the test server's broadcast room, written with `ws-tether-yew`. `npm test`
+//! A chat in the test server's broadcast room, written with `ws-tether-yew`'s typed hook:
+//! every message is a `Said` in JSON, sent and decoded by the hook. `npm test`
 //! builds it and drives two copies in headless Chromium (scripts/frameworks-test.mjs).
 //!
 //! The page's `?id=` names this member in the server's `/stats` (default `yew-chat`). With
 //! `?resume`, it talks to the test server's `/resume` echo with session resume on, and shows
 //! the hook's `session` (the latest `Resumed` or `SessionLost`). With `?manual`, it opens no
 //! socket until "Connect" is clicked. It counts the hook's `on_open` calls (with the session
-//! each saw) and its `on_event` retries.
+//! each saw) and its `on_event` retries. A heartbeat (ws-tether's pings, which the room
+//! answers; with resume, the resume protocol's own) keeps the handle's `rtt` up to date.
 
+use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 use std::rc::Rc;
 use std::time::Duration;
 use wasm_bindgen::prelude::*;
 use web_sys::HtmlInputElement;
 use ws_tether_yew::{
-    use_reconnecting_websocket_with, Connection, ConnectionEvent, Delivery, Error,
-    ExponentialBackoff, Message, Options, Resume, SendOutcome, Sent, Session, Status,
+    use_reconnecting_websocket_typed, Connection, ConnectionEvent, Delivery, Error,
+    ExponentialBackoff, Heartbeat, Json, Options, Resume, SendOutcome, Sent, Session, Status,
 };
 use yew::prelude::*;
 
 /// How many of the latest messages the list shows; the counter counts every one.
 const SHOWN: usize = 100;
+
+/// What a member says, as JSON on the wire: `{"from":"<id>","text":"..."}`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Said {
+    from: String,
+    text: String,
+}
+
+impl Said {
+    /// `text`, said by this page's member.
+    fn mine(text: String) -> Said {
+        Said {
+            from: member_id(),
+            text,
+        }
+    }
+}
 
 /// Mounts the app when the module is initialised.
 #[wasm_bindgen(start)]
@@ -58,22 +78,24 @@ fn App() -> Html {
     }
 }
 
-/// Every message received: the count and the latest [`SHOWN`].
+/// Every message received: the count and the latest [`SHOWN`], each decoded: who said it
+/// and what (or why it isn't a `Said`).
 #[derive(Default)]
 struct Received {
     count: usize,
-    shown: VecDeque<(usize, Rc<str>)>,
+    shown: VecDeque<(usize, Rc<Said>)>,
 }
 
 impl Reducible for Received {
-    type Action = Message;
+    type Action = Result<Said, Error>;
 
-    fn reduce(self: Rc<Self>, message: Message) -> Rc<Self> {
+    fn reduce(self: Rc<Self>, said: Result<Said, Error>) -> Rc<Self> {
         let mut next = Received {
             count: self.count + 1,
             shown: self.shown.clone(),
         };
-        next.shown.push_back((next.count, text_of(message).into()));
+        next.shown
+            .push_back((next.count, Rc::new(said.unwrap_or_else(not_said))));
         if next.shown.len() > SHOWN {
             next.shown.pop_front();
         }
@@ -82,17 +104,19 @@ impl Reducible for Received {
 }
 
 /// What the hook's `on_open` and `on_event` told: opens (with the session the latest saw)
-/// and retries.
+/// and retries; heartbeat round trips, counted so the chat renders the handle's `rtt` again.
 #[derive(Default)]
 struct Hooked {
     opens: usize,
     last_open: String,
     retries: usize,
+    pongs: usize,
 }
 
 enum Hook {
     Opened(String),
     Retried,
+    Ponged,
 }
 
 impl Reducible for Hooked {
@@ -103,12 +127,17 @@ impl Reducible for Hooked {
             Hook::Opened(session) => Hooked {
                 opens: self.opens + 1,
                 last_open: session,
-                retries: self.retries,
+                ..*self
             },
             Hook::Retried => Hooked {
-                opens: self.opens,
                 last_open: self.last_open.clone(),
                 retries: self.retries + 1,
+                ..*self
+            },
+            Hook::Ponged => Hooked {
+                last_open: self.last_open.clone(),
+                pongs: self.pongs + 1,
+                ..*self
             },
         })
     }
@@ -132,27 +161,30 @@ fn Chat() -> Html {
             .on_open(move |_connection, session| {
                 opened.dispatch(Hook::Opened(session_text(session)))
             })
-            // Every retry the hook's events tell of.
-            .on_event(move |event| {
-                if matches!(event, ConnectionEvent::Reconnecting { .. }) {
-                    retried.dispatch(Hook::Retried);
-                }
+            // Every retry and heartbeat round trip the hook's events tell of.
+            .on_event(move |event| match event {
+                ConnectionEvent::Reconnecting { .. } => retried.dispatch(Hook::Retried),
+                ConnectionEvent::Rtt(_) => retried.dispatch(Hook::Ponged),
+                _ => {}
             });
-        use_reconnecting_websocket_with(
+        use_reconnecting_websocket_typed(
             (*url).clone(),
             options.configure(move |builder| {
-                let builder = builder.backoff(
-                    ExponentialBackoff::new()
-                        .min(Duration::from_millis(250))
-                        .max(Duration::from_secs(2)),
-                );
+                let builder = builder
+                    .backoff(
+                        ExponentialBackoff::new()
+                            .min(Duration::from_millis(250))
+                            .max(Duration::from_secs(2)),
+                    )
+                    .heartbeat(heartbeat());
                 if resume {
                     builder.resume(Resume::new())
                 } else {
                     builder
                 }
             }),
-            move |message| add.dispatch(message),
+            Json,
+            move |said| add.dispatch(said),
         )
     };
 
@@ -160,7 +192,7 @@ fn Chat() -> Html {
     // queued (or written) as any later send is.
     let mounted = {
         let ws = ws.clone();
-        use_state(move || describe(ws.send(format!("joined {}", member_id()))))
+        use_state(move || describe(ws.send(Said::mine(format!("joined {}", member_id())))))
     };
 
     let input = use_node_ref();
@@ -182,7 +214,7 @@ fn Chat() -> Html {
             if text.is_empty() {
                 return;
             }
-            let result = ws.send_tracked(text);
+            let result = ws.send_tracked(Said::mine(text));
             let n = outcome.0 + 1;
             *latest.borrow_mut() = n;
             let described = describe(result.as_ref().map(Sent::outcome).map_err(Clone::clone));
@@ -245,6 +277,8 @@ fn Chat() -> Html {
                 <span id="retries" data-retries={hooked.retries.to_string()}>
                     { format!("retries {}", hooked.retries) }
                 </span>
+                // The handle's rtt as of this render (each round trip renders).
+                <span id="rtt">{ rtt_text(ws.rtt()) }</span>
             </section>
             <form id="composer" onsubmit={send}>
                 <input id="message" ref={input} placeholder="Say something" autocomplete="off" />
@@ -269,8 +303,10 @@ fn Chat() -> Html {
                 </ContextProvider<Connection>>
             </section>
             <ol id="messages">
-                { for received.shown.iter().map(|(n, text)| html! {
-                    <li key={*n} value={n.to_string()}>{ text.to_string() }</li>
+                { for received.shown.iter().map(|(n, said)| html! {
+                    <li key={*n} value={n.to_string()} data-from={said.from.clone()}>
+                        { said.text.clone() }
+                    </li>
                 }) }
             </ol>
         </>
@@ -285,7 +321,8 @@ fn SendsOnly() -> Html {
     let ws = use_context::<Connection>().expect("inside Chat's ContextProvider");
     let renders = use_mut_ref(|| 0usize);
     *renders.borrow_mut() += 1;
-    let wave = Callback::from(move |_| drop(ws.send("wave")));
+    // The untyped connection sends the chat's JSON with the same codec.
+    let wave = Callback::from(move |_| drop(ws.send_encoded(&Json, &Said::mine("wave".into()))));
     html! {
         <>
             <button id="wave" onclick={wave}>{ "Wave" }</button>
@@ -300,6 +337,20 @@ fn SendsOnly() -> Html {
 fn room_url(resume: bool) -> String {
     let path = if resume { "resume" } else { "room" };
     format!("/{path}?id={}", member_id())
+}
+
+/// A ping after a second without a message, so the round trip shows soon after opening; a
+/// peer silent for 10 s after one is dead.
+fn heartbeat() -> Heartbeat {
+    Heartbeat::new(Duration::from_secs(1), Duration::from_secs(10))
+}
+
+/// The last heartbeat round trip in ms, "–" before the first.
+fn rtt_text(rtt: Option<Duration>) -> String {
+    rtt.map_or_else(
+        || "rtt –".to_owned(),
+        |rtt| format!("rtt {} ms", rtt.as_millis()),
+    )
 }
 
 /// This member's name: the page's `?id=` (default `yew-chat`).
@@ -359,10 +410,11 @@ fn drop_all() {
     }
 }
 
-fn text_of(message: Message) -> String {
-    match message {
-        Message::Text(text) => text,
-        Message::Binary(bytes) => format!("<{} bytes>", bytes.len()),
+/// A message that isn't a `Said`, shown as one from nobody saying why.
+fn not_said(error: Error) -> Said {
+    Said {
+        from: String::new(),
+        text: format!("<not a chat message: {error}>"),
     }
 }
 
