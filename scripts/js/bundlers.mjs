@@ -1,13 +1,14 @@
 // The installed package through the bundlers the project installs, as an app would use them
 // (issue #23): Vite 5 and Vite 8, each as a dev server and as a production build with its
 // defaults, on the consumer app package.mjs installed from the packed tarball
-// (pkg/consumer/app: its main.js is the README's usage). Each page must echo through the
+// (pkg/consumer/app: its main.js is the README's usage), and rolldown on its own with the
+// README's instruction for bundlers that don't emit the wasm. Each page must echo through the
 // test server. Vite 5's dev server pre-bundles dependencies into a folder of its own, where
 // the wasm file is not: there the package needs `optimizeDeps.exclude` (npm/README.md
 // "Bundlers"), and without it `init()` must say so, not fail with a wasm parse error.
 // Bundling doesn't depend on the engine: scripts/test-js runs this in its Chromium lane
 // (package-pages.mjs opens package.mjs's Vite 8 build in every engine).
-import { existsSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, test } from 'node:test';
@@ -72,6 +73,22 @@ for (const [name, pkg] of Object.entries(VITES)) {
     }
   });
 }
+
+// rolldown on its own (a dev dependency, for the bench) leaves the package's
+// `new URL('ws_tether_bg.wasm', import.meta.url)` as it is: the README says to copy the file
+// next to the bundle, and then the bundle finds it with no init().
+test('rolldown bundle with the wasm copied next to it, as the README says: the page echoes', async () => {
+  const { rolldown } = await import('rolldown');
+  const outDir = join(app, 'dist-rolldown');
+  rmSync(outDir, { recursive: true, force: true });
+  const build = await rolldown({ input: join(app, 'main.js'), cwd: app, logLevel: 'silent' });
+  await build.write({ dir: outDir, format: 'esm', minify: true, entryFileNames: 'main.js' });
+  await build.close();
+  copyFileSync(join(app, 'node_modules/ws-tether/ws_tether_bg.wasm'), join(outDir, 'ws_tether_bg.wasm'));
+  copyFileSync(join(app, 'index.html'), join(outDir, 'index.html'));
+  const got = await title(`http://${server}/pkg/consumer/app/dist-rolldown/index.html?server=${server}`);
+  if (got !== 'echo: from the package') throw new Error(`title: ${got}`);
+});
 
 test('Vite 5 dev server without the exclusion: the error says the wasm was not found and what to do', async () => {
   const { createServer } = await vite('vite5');
