@@ -22,13 +22,16 @@ export default function init(source) {
 export { init };
 
 const STATES = { CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3 };
+// Where js/share.js puts the shared socket's driver once its wasm is loaded.
+const SHARE = Symbol.for('ws-tether.share');
 // Outbox entries: an event; an announcement a close() or reconnect() drops if not yet
 // dispatched (reconnecting, reconnect, rtt, resumed); the final close and its error.
 const KIND = { EVENT: 0, NOTE: 1, FINAL: 2 };
-// The core's inputs (`Core.feed`, js/src/lib.rs IN_*).
+// The core's inputs (`Core.feed`, js/src/lib.rs IN_*; 10 to 12 are a shared socket's, see
+// js/share.js). The application's reconnect() and close() come last (`#feed`).
 const IN = {
   OPENED: 0, TEXT: 1, MESSAGE: 2, CLOSED: 3, HANDSHAKE_DONE: 4, CREATED: 5, DIAL_FAILED: 6,
-  TIMER: 7, ONLINE: 8, VISIBLE: 9, RECONNECT: 10, CLOSE: 11,
+  TIMER: 7, ONLINE: 8, VISIBLE: 9, RECONNECT: 13, CLOSE: 14,
 };
 // Total: a value that has no text (`Object.create(null)`) must still fail an attempt.
 const messageOf = (e) => {
@@ -129,8 +132,11 @@ export class ReconnectingWebSocket extends EventTarget {
     this.#WS = policies.WebSocket ?? globalThis.WebSocket;
     if (!this.#WS) throw badOption('WebSocket', 'a WebSocket class (none is global here)');
     this.#log = policies.debug;
+    // A shared socket's core and driver come from ws-tether/share (js/share.js), imported by
+    // the application only when it shares: the default socket doesn't carry them.
+    const share = policies.share && ReconnectingWebSocket[SHARE](policies.share, this.#source);
     try {
-      this.#core = new Core(...args);
+      this.#core = share ? share.core(args) : new Core(...args);
     } catch (e) {
       // A value the core rejects against another one: "field|what it accepts".
       const [field, allowed] = String(e).split('|');
@@ -140,6 +146,7 @@ export class ReconnectingWebSocket extends EventTarget {
     this.#wantsText = this.#core.wantsText;
     this.#resumes = this.#core.resumes;
     this.#io = this.#makeIo();
+    share?.attach(this, this.#io, (...input) => this.#feed(...input));
     // The first dial runs now: a bad URL or protocol list throws here, as `new WebSocket` does
     // (with startClosed, reconnect() makes it, and a bad URL fails that attempt).
     if (policies.startClosed) this.#idle = [];
@@ -300,12 +307,13 @@ export class ReconnectingWebSocket extends EventTarget {
         }, ms);
       },
       // With resume a binary message carries a one-byte tag before the application's bytes.
-      deliver: (toHook) => {
-        const raw = this.#resumes && typeof this.#incoming !== 'string' ? this.#incoming.slice(1) : this.#incoming;
+      // (`raw`: a message another tab's holder passed on, for a shared socket.)
+      deliver: (toHook, raw = this.#resumes && typeof this.#incoming !== 'string' ? this.#incoming.slice(1) : this.#incoming) => {
         if (toHook) this.#hook?.inbox.push(raw);
         else this.#dispatchMessage(raw);
       },
       handshake: (id) => this.#runHandshake(id),
+      incoming: () => this.#incoming,
       event: (kind, a, b, code, text, wasClean, wasOpen) => events[kind](text, code, wasClean, wasOpen, a, b),
       // A binary message as the `event` kind of its text twin: unsent (4), evicted (5) or
       // unconfirmed (9).
@@ -786,7 +794,7 @@ function closeFailure(result) {
   return new DOMException(`The close code must be either 1000, or between 3000 and 4999. ${result - 0x10000} is neither.`, 'InvalidAccessError');
 }
 
-const OPTIONS = ['minDelay', 'maxDelay', 'factor', 'jitter', 'maxRetries', 'backoff', 'connectTimeout', 'stableAfter', 'closePolicy', 'heartbeat', 'handshake', 'queueMaxBytes', 'overflow', 'replay', 'resume', 'WebSocket', 'startClosed', 'debug'];
+const OPTIONS = ['minDelay', 'maxDelay', 'factor', 'jitter', 'maxRetries', 'backoff', 'connectTimeout', 'stableAfter', 'closePolicy', 'heartbeat', 'handshake', 'queueMaxBytes', 'overflow', 'replay', 'resume', 'WebSocket', 'startClosed', 'debug', 'share'];
 const RESUME = 'true, false, or { ackDelay, ackEvery } (milliseconds above 0, an integer >= 1)';
 const HEARTBEAT_KEYS = ['interval', 'timeout', 'ping', 'pong', 'answer', 'mode'];
 const MS = 'a number of milliseconds >= 0';
@@ -877,6 +885,7 @@ function readOptions(options) {
         if (name === 'replay') args[17] = v;
         else policies[name] = v;
         break;
+      case 'share': policies.share = v; break;
       case 'debug':
         if (v === true) policies.debug = console.debug.bind(console, 'ws-tether');
         else if (v !== false) fn(v, name);
