@@ -142,8 +142,16 @@ async function soak(id, ends, changes) {
     })());
     holder = next;
   }
-  // Every tab stops sending; everything sent is confirmed and every echo delivered.
-  for (const tab of tabs) await tab.page.evaluate(() => { window.tab.stop = true; });
+  // Every tab sends a last message and stops (so a tab that joined last has something to
+  // receive); everything sent is confirmed and every echo delivered.
+  for (const tab of tabs) {
+    await tab.page.evaluate(() => {
+      const t = window.tab;
+      t.stop = true;
+      t.sent += 1;
+      t.ws.send(`${t.life}:${t.sent}`);
+    });
+  }
   let final;
   let seen;
   await within(30000, 'everything confirmed and delivered', (async () => {
