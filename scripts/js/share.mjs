@@ -222,3 +222,98 @@ test('share: 4 tabs, 21 crashes of the holder (CDP Page.crash): nothing lost, du
   async () => {
     strict(await soak(`share-crash-${Date.now()}`, ['crash'], 21));
   });
+
+/** A shared socket in a new page of the context, without the soak's sends. */
+async function quiet(id) {
+  const page = await browser.newPage();
+  await page.goto(`${origin}/`);
+  await page.evaluate(async ([server, id]) => {
+    const m = await import('/pkg/index.js');
+    await m.default();
+    const s = await import('/pkg/share.js');
+    await s.default();
+    const ws = new m.ReconnectingWebSocket(`ws://${server}/resume?id=${id}`, undefined, { share: { name: id }, resume: true });
+    window.tab = { ws, got: [], closes: [] };
+    ws.addEventListener('message', (e) => window.tab.got.push(e.data));
+    ws.addEventListener('close', (e) => window.tab.closes.push(e.stopReason));
+  }, [server, id]);
+  return page;
+}
+
+test('share: close() detaches its tab only, the holder hands over, the last one ends the session; no lock is left', async () => {
+  const id = `share-close-${ENGINE}-${Date.now()}`;
+  const pages = [];
+  for (let i = 0; i < 3; i += 1) pages.push(await quiet(id));
+  const state = (page) => page.evaluate(() => ({ self: window.tab.ws.holder?.self, state: window.tab.ws.readyState, got: window.tab.got, closes: window.tab.closes }));
+  const holderPage = async (among) => within(15000, 'holder', (async () => {
+    for (;;) {
+      for (const page of among) if ((await state(page)).self && (await state(page)).state === 1) return page;
+      await sleep(25);
+    }
+  })());
+  const holder = await holderPage(pages);
+  const [a, b] = pages.filter((p) => p !== holder);
+  // A follower leaves: it closes (CLOSED, its own close event); the others go on.
+  await a.evaluate(() => window.tab.ws.close(1000));
+  await b.evaluate(() => window.tab.ws.send('after a left'));
+  await within(15000, 'the echo in the tabs still open', (async () => {
+    while (!(await state(holder)).got.includes('after a left') || !(await state(b)).got.includes('after a left')) await sleep(25);
+  })());
+  await within(15000, 'the closed tab\'s close event', (async () => {
+    while (!(await state(a)).closes.length) await sleep(25);
+  })());
+  const left = await state(a);
+  assert.deepEqual(left.closes, ['user'], 'the closed tab got its close event');
+  assert.equal(left.state, 3, 'the closed tab is CLOSED');
+  assert.ok(!left.got.includes('after a left'), 'the closed tab receives nothing more');
+  // The holder leaves: b takes over and resumes the same session.
+  await holder.evaluate(() => window.tab.ws.close(1000));
+  await holderPage([b]);
+  await b.evaluate(() => window.tab.ws.send('after the holder left'));
+  await within(15000, 'the echo after the handover', (async () => {
+    while (!(await state(b)).got.includes('after the holder left')) await sleep(25);
+  })());
+  // The last tab leaves: the session ends (`end`).
+  await b.evaluate(() => window.tab.ws.close(1000));
+  await within(15000, 'the session ended', (async () => {
+    while ((await stats(id)).ended !== 1) await sleep(25);
+  })());
+  const end = await stats(id);
+  assert.equal(end.sessions, 1, 'one session throughout');
+  assert.equal(end.dials.length, 2, 'dials: the first holder and the one it handed over to');
+  for (const page of pages) {
+    const locks = await page.evaluate(async (id) => {
+      const all = await navigator.locks.query();
+      return [...all.held, ...all.pending].filter((l) => l.name.endsWith(`/${id}`)).length;
+    }, id);
+    assert.equal(locks, 0, 'no lock held or asked for once closed');
+    await page.close();
+  }
+});
+
+test('share: without Web Locks the socket connects by itself and says so', async () => {
+  const id = `share-alone-${ENGINE}-${Date.now()}`;
+  const page = await browser.newPage();
+  await page.goto(`${origin}/`);
+  const seen = await page.evaluate(async ([server, id]) => {
+    Object.defineProperty(Navigator.prototype, 'locks', { get: () => undefined, configurable: true });
+    const m = await import('/pkg/index.js');
+    await m.default();
+    const s = await import('/pkg/share.js');
+    await s.default();
+    const ws = new m.ReconnectingWebSocket(`ws://${server}/resume?id=${id}`, undefined, { share: { name: id }, resume: true });
+    const holder = await new Promise((resolve) => ws.addEventListener('holder', (e) => resolve(e.detail)));
+    const echo = await new Promise((resolve) => {
+      ws.addEventListener('message', (e) => resolve(e.data));
+      ws.send('alone');
+    });
+    const property = ws.holder;
+    ws.close(1000);
+    return { holder, echo, property };
+  }, [server, id]);
+  assert.equal(seen.holder.shared, false, 'the holder event says it does not share');
+  assert.equal(seen.holder.self, true);
+  assert.deepEqual(seen.property, seen.holder, 'the holder property says the same');
+  assert.equal(seen.echo, 'alone', 'it connected and echoed by itself');
+  await page.close();
+});
