@@ -21,7 +21,12 @@ let ready = null;
  * @param {string | URL | Response | BufferSource | WebAssembly.Module} [source]
  */
 export default function initShare(source) {
-  ready ??= wasmInit(source === undefined ? undefined : { module_or_path: source }).then(() => {
+  // Node (no tabs to share with: its sockets connect by themselves) reads the file, as
+  // index.js's init() does.
+  const url = new URL('ws_tether_share_bg.wasm', import.meta.url);
+  ready ??= (source === undefined && globalThis.process?.versions?.node && url.protocol === 'file:'
+    ? import('node:fs/promises').then((fs) => fs.readFile(url))
+    : Promise.resolve(source)).then((s) => wasmInit(s === undefined ? undefined : { module_or_path: s })).then(() => {
     ReconnectingWebSocket[SHARE] = driver;
   });
   return ready;
