@@ -128,15 +128,16 @@ async function soak(id, ends, changes) {
     if (how === 'reload') await holder.page.reload();
     else if (how === 'crash') await holder.page.crash();
     else await holder.page.close();
-    // The holder's page comes back as a new tab (reloaded, or a new page for a closed or
-    // crashed one) and joins, while another takes over.
-    const coming = how === 'reload' ? start(holder.page, id) : open(id);
+    // The holder's page comes back as a new tab and joins: a reloaded one while another takes
+    // over; a new page for a closed or crashed one after (WebKit's driver opens a window
+    // from the current one, which was just closed).
+    const coming = how === 'reload' ? start(holder.page, id) : null;
     const rest = tabs.filter((t) => t !== holder);
     const next = await within(15000, `new holder after ${how}`, holderOf(rest));
     const dials = (await stats(id)).dials;
     assert.ok(dials.length > before, 'the new holder dialled');
     failovers.push({ how, ms: dials[before] - t0 });
-    const back = await coming;
+    const back = await (coming ?? open(id));
     tabs = [...rest, back];
     await within(15000, 'the new tab joining', (async () => {
       while (!(await back.page.evaluate(() => window.tab.ws.holder))) await sleep(25);
