@@ -160,6 +160,28 @@ export interface ReconnectingWebSocketOptions {
    * arguments without the prefix. Off (default): nothing is wrapped, nothing is logged.
    */
   debug?: boolean | ((decision: string, ...args: unknown[]) => void);
+  /**
+   * One connection for every tab of this origin (issue #24; docs/sharing.md): every socket
+   * with the same share name uses one WebSocket, held by one tab (the Web Lock's holder), and
+   * the others follow it over a BroadcastChannel. Each socket still behaves as its own
+   * (every server message once and in order, its sends, its events); with `resume`, nothing
+   * is lost when the holding tab closes, reloads or crashes. `true` shares by the URL;
+   * `{ name }` by a name of yours (needed with a URL function). Needs `ws-tether/share`
+   * loaded first (`await initShare()`). Without Web Locks or BroadcastChannel (a page that
+   * isn't a secure context, an old engine) the socket connects by itself: its `holder` says
+   * `shared: false`. Default: off.
+   */
+  share?: boolean | { name: string };
+}
+
+/** Which tab holds a shared connection (`holder`, and the `holder` event's detail). */
+export interface ShareHolder {
+  /** The holding tab's id (random, unique in the origin). */
+  tab: number;
+  /** This socket's tab holds it. */
+  self: boolean;
+  /** `false`: Web Locks or BroadcastChannel is missing here, and this socket connects by itself. */
+  shared: boolean;
 }
 
 export interface HeartbeatPing {
@@ -218,6 +240,8 @@ export interface ReconnectingWebSocketEventMap {
   dropped: CustomEvent<DroppedDetail>;
   resumed: CustomEvent<ResumedDetail>;
   sessionlost: CustomEvent<SessionLostDetail>;
+  /** A shared socket (`share`): which tab holds the connection, at every change. */
+  holder: CustomEvent<ShareHolder>;
 }
 
 /** A drop-in for the browser's WebSocket that reconnects, queues and can heartbeat. */
@@ -246,6 +270,11 @@ export class ReconnectingWebSocket extends EventTarget {
   readonly retryCount: number;
   /** Last heartbeat round trip, ms. */
   readonly rtt: number | undefined;
+  /**
+   * A shared socket (`share`): which tab holds the connection, `null` until known (and for
+   * a socket that doesn't share). Defined once `ws-tether/share` is loaded.
+   */
+  readonly holder?: ShareHolder | null;
   binaryType: 'blob' | 'arraybuffer';
 
   onopen: ((this: ReconnectingWebSocket, ev: Event) => unknown) | null;

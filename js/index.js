@@ -33,13 +33,16 @@ export default function init(source) {
 export { init };
 
 const STATES = { CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3 };
+// Where js/share.js puts the shared socket's driver once its wasm is loaded.
+const SHARE = Symbol.for('ws-tether.share');
 // Outbox entries: an event; an announcement a close() or reconnect() drops if not yet
 // dispatched (reconnecting, reconnect, rtt, resumed); the final close and its error.
 const KIND = { EVENT: 0, NOTE: 1, FINAL: 2 };
-// The core's inputs (`Core.feed`, js/src/lib.rs IN_*).
+// The core's inputs (`Core.feed`, js/src/lib.rs IN_*; 10 to 12 are a shared socket's, see
+// js/share.js). The application's reconnect() and close() come last (`#feed`).
 const IN = {
   OPENED: 0, TEXT: 1, MESSAGE: 2, CLOSED: 3, HANDSHAKE_DONE: 4, CREATED: 5, DIAL_FAILED: 6,
-  TIMER: 7, ONLINE: 8, VISIBLE: 9, RECONNECT: 10, CLOSE: 11,
+  TIMER: 7, ONLINE: 8, VISIBLE: 9, RECONNECT: 13, CLOSE: 14,
 };
 // Total: a value that has no text (`Object.create(null)`) must still fail an attempt.
 const messageOf = (e) => {
@@ -137,6 +140,10 @@ export class ReconnectingWebSocket extends EventTarget {
     if (!this.#WS) throw badOption('WebSocket', 'a WebSocket class (none is global here)');
     this.#log = policies.debug;
     this.#policies = policies;
+    // A shared socket's core and driver come from ws-tether/share (js/share.js), imported by
+    // the application only when it shares: the default socket doesn't carry them. Its
+    // initShare() loads this module's wasm too, so a shared socket is made with both ready.
+    const share = policies.share && (ReconnectingWebSocket[SHARE] ?? noShare)(policies.share, this.#source);
     // What only the core checks: here once the wasm is loaded, else when it is (reported).
     const boot = () => {
       // The browser's socket checks the list when created, which a URL function delays: the
@@ -148,7 +155,7 @@ export class ReconnectingWebSocket extends EventTarget {
         });
       }
       try {
-        this.#core = new Core(...args);
+        this.#core = share ? share.core(args) : new Core(...args);
       } catch (e) {
         // A value the core rejects against another one: "field|what it accepts".
         const [field, allowed] = String(e).split('|');
@@ -157,6 +164,7 @@ export class ReconnectingWebSocket extends EventTarget {
       this.#wantsText = this.#core.wantsText;
       this.#resumes = this.#core.resumes;
       this.#io = this.#makeIo();
+      share?.attach(this, this.#io, (...input) => this.#feed(...input));
     };
     // Until the wasm is ready, what the socket is asked is held for the core.
     if (loaded) boot();
@@ -165,10 +173,11 @@ export class ReconnectingWebSocket extends EventTarget {
     // The first connection is created now, as `new WebSocket` creates it: a bad URL or
     // protocol list throws the browser's own exception, and nothing else is started yet. The
     // core adopts it on its first dial (with startClosed, reconnect() makes that dial, and a
-    // bad URL fails that attempt; a URL function is asked by the core).
+    // bad URL fails that attempt; a URL function is asked by the core). A shared socket's
+    // core decides whether this tab dials at all.
     if (policies.startClosed) this.#idle = [];
     else {
-      if (typeof this.#source === 'string' && online()) {
+      if (typeof this.#source === 'string' && online() && !share) {
         const ws = new this.#WS(this.#source, this.#protocols);
         const events = [];
         ws.binaryType = 'arraybuffer';
@@ -369,12 +378,13 @@ export class ReconnectingWebSocket extends EventTarget {
         }, ms);
       },
       // With resume a binary message carries a one-byte tag before the application's bytes.
-      deliver: (toHook) => {
-        const raw = this.#resumes && typeof this.#incoming !== 'string' ? this.#incoming.slice(1) : this.#incoming;
+      // (`raw`: a message another tab's holder passed on, for a shared socket.)
+      deliver: (toHook, raw = this.#resumes && typeof this.#incoming !== 'string' ? this.#incoming.slice(1) : this.#incoming) => {
         if (toHook) this.#hook?.inbox.push(raw);
         else this.#dispatchMessage(raw);
       },
       handshake: (id) => this.#runHandshake(id),
+      incoming: () => this.#incoming,
       event: (kind, a, b, code, text, wasClean, wasOpen) => events[kind](text, code, wasClean, wasOpen, a, b),
       // A binary message as the `event` kind of its text twin: unsent (4), evicted (5) or
       // unconfirmed (9).
@@ -879,7 +889,7 @@ function closeFailure(result) {
   return new DOMException(`The close code must be either 1000, or between 3000 and 4999. ${result - 0x10000} is neither.`, 'InvalidAccessError');
 }
 
-const OPTIONS = ['minDelay', 'maxDelay', 'factor', 'jitter', 'maxRetries', 'backoff', 'connectTimeout', 'stableAfter', 'closePolicy', 'heartbeat', 'handshake', 'queueMaxBytes', 'overflow', 'replay', 'resume', 'WebSocket', 'startClosed', 'debug'];
+const OPTIONS = ['minDelay', 'maxDelay', 'factor', 'jitter', 'maxRetries', 'backoff', 'connectTimeout', 'stableAfter', 'closePolicy', 'heartbeat', 'handshake', 'queueMaxBytes', 'overflow', 'replay', 'resume', 'WebSocket', 'startClosed', 'debug', 'share'];
 const RESUME = 'true, false, or { ackDelay, ackEvery } (milliseconds above 0, an integer >= 1)';
 const HEARTBEAT_KEYS = ['interval', 'timeout', 'ping', 'pong', 'answer', 'mode'];
 const MS = 'a number of milliseconds >= 0';
@@ -970,6 +980,7 @@ function readOptions(options) {
         if (name === 'replay') args[17] = v;
         else policies[name] = v;
         break;
+      case 'share': policies.share = v; break;
       case 'debug':
         if (v === true) policies.debug = console.debug.bind(console, 'ws-tether');
         else if (v !== false) fn(v, name);
@@ -1099,6 +1110,8 @@ function closeEvent(code, reason, wasClean) {
 }
 
 function noop() {}
+
+const noShare = () => { throw new TypeError("ReconnectingWebSocket option `share`: await initShare() from 'ws-tether/share' first"); };
 
 /** The on<event> properties of `proto`: read back what was set, as `of(socket)` keeps it. */
 function handlerAccessors(proto, of, set) {

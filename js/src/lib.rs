@@ -13,6 +13,9 @@
 #![cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 
 mod options;
+// The cross-tab socket (`share`), in a wasm of its own: the default one doesn't carry it.
+#[cfg(feature = "share")]
+mod share;
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
@@ -111,8 +114,9 @@ const IN_DIAL_FAILED: u8 = 6;
 const IN_TIMER: u8 = 7;
 const IN_ONLINE: u8 = 8;
 const IN_VISIBLE: u8 = 9;
-const IN_RECONNECT: u8 = 10;
-const IN_CLOSE: u8 = 11;
+// 10 to 12: a shared socket's (share.rs).
+const IN_RECONNECT: u8 = 13;
+const IN_CLOSE: u8 = 14;
 
 // `send` and `checkSend` outcomes; from 3 on, the exception js/index.js throws.
 const WRITTEN: u8 = 0;
@@ -128,7 +132,7 @@ const UNEXPECTED: u8 = 7;
 const BAD_CLOSE_CODE: u32 = 0x1_0000;
 const BAD_CLOSE_REASON: u32 = 0x2_0000;
 
-fn error_code(err: Error) -> u8 {
+pub(crate) fn error_code(err: Error) -> u8 {
     match err {
         Error::QueueFull { .. } => QUEUE_FULL,
         Error::NotOpen => NOT_OPEN,
@@ -143,7 +147,7 @@ thread_local! {
     /// only during that input: the core keeps no JavaScript object, so nothing in wasm
     /// keeps a dropped socket alive.
     /// A `Cell`, not a `RefCell`: its borrow checks would link panic formatting.
-    static CURRENT_IO: Cell<Option<Io>> = const { Cell::new(None) };
+    pub(crate) static CURRENT_IO: Cell<Option<Io>> = const { Cell::new(None) };
 }
 
 /// Calls `f` with the `Io` of the input being fed (`None` outside one).
@@ -167,14 +171,16 @@ pub struct Core {
     clock: Cell<Clock>,
     wants_text: bool,
     /// Whether the options gave functions the machine calls back (through `CURRENT_IO`).
-    calls_back: bool,
+    pub(crate) calls_back: bool,
     /// Actions taken from the machine and not yet carried out, in order. The glue feeds
     /// nothing while they run (it queues what arrives meanwhile), but should an input come,
     /// its actions queue behind these.
     pending: RefCell<VecDeque<Action>>,
+    #[cfg(feature = "share")]
+    pub(crate) builder: ws_tether::ReconnectingBuilder,
 }
 
-fn millis(d: Duration) -> f64 {
+pub(crate) fn millis(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
@@ -235,8 +241,11 @@ impl Core {
         let calls_back = options.calls_back();
         let clock = Clock::new(js_sys::Date::now());
         let seed = seed(js_sys::Math::random());
-        let machine = options
-            .builder()
+        let builder = options.builder();
+        // The share wasm keeps the options for the tab it makes of this core (`ShareCore`).
+        #[cfg(feature = "share")]
+        let kept = builder.clone();
+        let machine = builder
             .into_machine(seed, Duration::ZERO)
             .map_err(|err| match err {
                 Error::InvalidOption { field, allowed } => {
@@ -253,6 +262,8 @@ impl Core {
             wants_text,
             calls_back,
             pending: RefCell::new(VecDeque::new()),
+            #[cfg(feature = "share")]
+            builder: kept,
         })
     }
 
@@ -293,46 +304,9 @@ impl Core {
         text: Option<String>,
         flag: bool,
     ) -> bool {
-        let id = id as u64;
         let text = text.unwrap_or_default();
-        self.input(io, |m, now| match kind {
-            IN_OPENED => m.on_open(id, text, now),
-            IN_TEXT => m.on_message(id, Message::Text(text), now),
-            // The core never looks inside a binary message, nor inside a text one unless a
-            // heartbeat matches pongs by their text (`wantsText`): the glue keeps the data
-            // and delivers its own copy. With resume it sees a binary frame's tag `n` (-1:
-            // an empty frame) and, for a control message, its ASCII text.
-            IN_MESSAGE => {
-                let mut head = Vec::new();
-                if n >= 0.0 {
-                    head.push(n as u8);
-                    head.extend_from_slice(text.as_bytes());
-                }
-                m.on_message(id, Message::Binary(head), now)
-            }
-            IN_CLOSED => {
-                let close = CloseInfo {
-                    code: n as u16,
-                    reason: text,
-                    was_clean: flag,
-                };
-                m.on_close(id, close, now)
-            }
-            IN_HANDSHAKE_DONE => m.handshake_done(id, if flag { Ok(()) } else { Err(text) }, now),
-            IN_CREATED => m.socket_created(id),
-            IN_DIAL_FAILED => m.on_dial_failed(id, text, now),
-            IN_TIMER => {
-                if let Some(timer) = Timer::ALL.get(n as usize).copied() {
-                    m.on_timer(timer, now)
-                }
-            }
-            IN_ONLINE => m.set_online(flag),
-            IN_VISIBLE => m.set_visible(flag),
-            IN_RECONNECT => m.reconnect(),
-            IN_CLOSE => m.close(n as u16, &text),
-            _ => {}
-        })
-        .is_some()
+        self.input(io, |m, now| apply(m, now, kind, id as u64, n, text, flag))
+            .is_some()
     }
 
     /// Carries out every pending action, in order, borrowing nothing while one runs.
@@ -358,42 +332,96 @@ impl Core {
     }
 
     fn execute(&self, io: &Io, action: Action) {
-        match action {
-            Action::Dial { id } => io.dial(id as f64),
-            Action::Write { id, message } => {
-                let written = match &message {
-                    Message::Text(text) => io.write_text(id as f64, text),
-                    Message::Binary(bytes) => io.write_bytes(id as f64, bytes),
-                };
-                // The socket is closing and its close event is on the way: keep the message
-                // for the next connection rather than lose it.
-                // (Only a policy function holds the machine, and it can't cause a write.)
-                if !written {
-                    if let Ok(mut machine) = self.machine.try_borrow_mut() {
-                        machine.write_failed(message);
-                    }
-                }
+        // The socket is closing and its close event is on the way: keep the message for the
+        // next connection rather than lose it.
+        // (Only a policy function holds the machine, and it can't cause a write.)
+        if let Some(message) = execute(io, action) {
+            if let Ok(mut machine) = self.machine.try_borrow_mut() {
+                machine.write_failed(message);
             }
-            Action::CloseSocket { id, code, reason } => {
-                io.close_socket(id as f64, code, &reason, true)
-            }
-            Action::StartClose { id, code, reason } => {
-                io.close_socket(id as f64, code, &reason, false)
-            }
-            Action::SetTimer { timer, after } => io.set_timer(timer.index(), millis(after)),
-            Action::CancelTimer(timer) => io.set_timer(timer.index(), -1.0),
-            Action::Handshake { id } => io.handshake(id as f64),
-            // Deliveries come from the input being fed, whose payload the glue still holds:
-            // no copy back out of wasm memory.
-            Action::ToHandshake { .. } => io.deliver(true),
-            Action::Deliver(_) => io.deliver(false),
-            Action::Emit(event) => emit(io, event),
-            _ => {}
         }
     }
 }
 
-fn emit(io: &Io, event: ConnectionEvent) {
+/// Carries out one of the machine's actions through `io`; returns a write the browser
+/// refused (its socket is no longer open), for `Machine::write_failed`.
+pub(crate) fn execute(io: &Io, action: Action) -> Option<Message> {
+    match action {
+        Action::Dial { id } => io.dial(id as f64),
+        Action::Write { id, message } => {
+            let written = match &message {
+                Message::Text(text) => io.write_text(id as f64, text),
+                Message::Binary(bytes) => io.write_bytes(id as f64, bytes),
+            };
+            if !written {
+                return Some(message);
+            }
+        }
+        Action::CloseSocket { id, code, reason } => io.close_socket(id as f64, code, &reason, true),
+        Action::StartClose { id, code, reason } => io.close_socket(id as f64, code, &reason, false),
+        Action::SetTimer { timer, after } => io.set_timer(timer.index(), millis(after)),
+        Action::CancelTimer(timer) => io.set_timer(timer.index(), -1.0),
+        Action::Handshake { id } => io.handshake(id as f64),
+        // Deliveries come from the input being fed, whose payload the glue still holds:
+        // no copy back out of wasm memory.
+        Action::ToHandshake { .. } => io.deliver(true),
+        Action::Deliver(_) => io.deliver(false),
+        Action::Emit(event) => emit(io, event),
+        _ => {}
+    }
+    None
+}
+
+/// Feeds the machine input `kind` (an `IN_*`) about socket `id` (see `Core::feed`).
+pub(crate) fn apply(
+    m: &mut Machine,
+    now: Duration,
+    kind: u8,
+    id: u64,
+    n: f64,
+    text: String,
+    flag: bool,
+) {
+    match kind {
+        IN_OPENED => m.on_open(id, text, now),
+        IN_TEXT => m.on_message(id, Message::Text(text), now),
+        // The core never looks inside a binary message, nor inside a text one unless a
+        // heartbeat matches pongs by their text (`wantsText`): the glue keeps the data
+        // and delivers its own copy. With resume it sees a binary frame's tag `n` (-1:
+        // an empty frame) and, for a control message, its ASCII text.
+        IN_MESSAGE => {
+            let mut head = Vec::new();
+            if n >= 0.0 {
+                head.push(n as u8);
+                head.extend_from_slice(text.as_bytes());
+            }
+            m.on_message(id, Message::Binary(head), now)
+        }
+        IN_CLOSED => {
+            let close = CloseInfo {
+                code: n as u16,
+                reason: text,
+                was_clean: flag,
+            };
+            m.on_close(id, close, now)
+        }
+        IN_HANDSHAKE_DONE => m.handshake_done(id, if flag { Ok(()) } else { Err(text) }, now),
+        IN_CREATED => m.socket_created(id),
+        IN_DIAL_FAILED => m.on_dial_failed(id, text, now),
+        IN_TIMER => {
+            if let Some(timer) = Timer::ALL.get(n as usize).copied() {
+                m.on_timer(timer, now)
+            }
+        }
+        IN_ONLINE => m.set_online(flag),
+        IN_VISIBLE => m.set_visible(flag),
+        IN_RECONNECT => m.reconnect(),
+        IN_CLOSE => m.close(n as u16, &text),
+        _ => {}
+    }
+}
+
+pub(crate) fn emit(io: &Io, event: ConnectionEvent) {
     match event {
         ConnectionEvent::Open { protocol } => io.event(OPENED, 0.0, 0.0, 0, &protocol, true, true),
         ConnectionEvent::Reconnecting {

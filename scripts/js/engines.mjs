@@ -1,7 +1,7 @@
 // One small page API over the three browser engines the JavaScript tests run in, so a test
 // is written once: Chromium through Playwright, Firefox ESR through puppeteer-core (WebDriver
 // BiDi) and WebKitGTK through selenium-webdriver (WebKitWebDriver under Xvfb). Only what the
-// tests need: newPage, goto, evaluate, waitFor, close. Everything else (typing, clicking,
+// tests need: newPage, goto, evaluate, waitFor, reload, crash (Chromium only), close. Everything else (typing, clicking,
 // reading the DOM, collecting console lines) is done by scripts evaluated in the page's own
 // realm, which behaves the same in every engine.
 //
@@ -45,16 +45,29 @@ function expression(fn, arg) {
 }
 const parse = (text) => JSON.parse(text).v;
 
-/** Launches `engine`; returns `{ name, newPage(), close() }`. */
-export async function launch(engine = ENGINE) {
+/**
+ * Launches `engine`; returns `{ name, newPage(), close() }`. With `oneContext`, every page
+ * shares one browser context, as a user's tabs do (their Web Locks, BroadcastChannels and
+ * storage); Firefox's and WebKit's pages always do.
+ */
+export async function launch(engine = ENGINE, { oneContext = false } = {}) {
   if (engine === 'chromium') {
     const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+    const context = oneContext ? await browser.newContext() : null;
     return wrap('chromium', browser, async () => {
-      const page = await browser.newPage();
+      const page = await (context ?? browser).newPage();
       return {
         goto: (url) => page.goto(url),
         evaluate: async (fn, arg) => parse(await page.evaluate(expression(fn, arg))),
         screenshot: (path) => page.screenshot({ path, fullPage: true }),
+        reload: () => page.reload(),
+        // The renderer dies as in a crash (no unload, no close frames); the page is then closed.
+        crash: async () => {
+          const cdp = await page.context().newCDPSession(page);
+          cdp.send('Page.crash').catch(() => {}); // answered by nobody: the page is gone
+          await new Promise((resolve) => page.once('crash', resolve));
+          await page.close();
+        },
         close: () => page.close(),
       };
     });
@@ -80,6 +93,7 @@ export async function launch(engine = ENGINE) {
         goto: (url) => page.goto(url),
         // BiDi evaluates in the page's own realm, so the page's globals are visible.
         evaluate: async (fn, arg) => parse(await page.evaluate(expression(fn, arg))),
+        reload: () => page.reload(),
         close: () => page.close(),
       };
     });
@@ -114,6 +128,7 @@ export async function launch(engine = ENGINE) {
     const on = (f) => serial(async () => { await driver.switchTo().window(handle); return f(); });
     return {
       goto: (url) => on(() => driver.get(url)),
+      reload: () => on(() => driver.navigate().refresh()),
       evaluate: (fn, arg) => on(async () => {
         const out = await driver.executeAsyncScript(`const done = arguments[arguments.length - 1];
           ${expression(fn, arg)}.then((json) => done({ json }), (e) => done({ error: String(e && e.stack || e) }));`);

@@ -157,6 +157,22 @@ test('resume: nothing lost or repeated across the drops the server makes; flush(
   assertEqual({ got, resumed: resumed >= 1, lost, clean: e.wasClean }, { got: sent, resumed: true, lost: 0, clean: true }, 'echoes and events');
 });
 
+// Node and Bun have no Web Locks: a shared socket connects by itself there. Deno has Web Locks
+// and BroadcastChannel: it shares (here with nobody), and says so.
+const CAN_SHARE = !!globalThis.navigator?.locks && typeof BroadcastChannel === 'function';
+test(`share: ws-tether/share loads here, where a shared socket ${CAN_SHARE ? 'holds the lock and connects' : 'connects by itself'} and says so`, async () => {
+  const { default: initShare } = await import(pathToFileURL(join(ROOT, 'pkg/consumer/app/node_modules/ws-tether/share.js')));
+  await initShare();
+  const ws = make('/echo', { share: true });
+  const holder = await next(ws, 'holder');
+  const got = messages(ws);
+  await next(ws, 'open');
+  ws.send('alone');
+  await until(() => got.length === 1);
+  assertEqual([holder.detail.shared, ws.holder.shared, ws.holder.self, got], [CAN_SHARE, CAN_SHARE, true, ['alone']], 'holder and echo');
+  ws.close();
+});
+
 test('startClosed: CLOSED until reconnect(), then it dials; debug logs the decisions', async () => {
   const decisions = [];
   const ws = make('/echo', { startClosed: true, debug: (name) => decisions.push(name) });

@@ -18,7 +18,7 @@ const run = (cmd, args, cwd) => execFileSync(cmd, args, { cwd, stdio: ['ignore',
 // What a user installs, and nothing else.
 const EXPECTED_FILES = [
   'LICENSE-APACHE', 'LICENSE-MIT', 'README.md', 'index.d.ts', 'index.js', 'package.json',
-  'ws_tether.js', 'ws_tether_bg.wasm',
+  'share.d.ts', 'share.js', 'ws_tether.js', 'ws_tether_bg.wasm', 'ws_tether_share.js', 'ws_tether_share_bg.wasm',
 ];
 
 // Packed outside pkg/: the prepack step rebuilds pkg/.

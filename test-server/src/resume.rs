@@ -12,7 +12,7 @@
 //! ends the session after echoing its Nth message). Sessions with other values of
 //! `ttl_ms` or `overflow_bytes` are kept apart, as other ids are. `/stats?id=X` counts the
 //! sessions started and those the client ended (`end`), and lists the messages the
-//! application received.
+//! application received and when each handshake arrived (`dials`, Unix milliseconds).
 
 use std::collections::HashMap;
 use std::pin::Pin;
@@ -177,6 +177,10 @@ pub async fn handle(
         Err(message) => return text(StatusCode::BAD_REQUEST, message),
     };
     let id = q.id.unwrap_or_default();
+    let unix_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    state.stats().record_dial(&id, unix_ms);
     let key = Key {
         id: id.clone(),
         ttl_ms,

@@ -29,6 +29,10 @@ struct IdStats {
     /// `/resume` sessions started, and those the client ended (its `end`).
     sessions: u64,
     ended: u64,
+    /// When each `/resume` handshake of this id arrived (Unix milliseconds, the last
+    /// [`MAX_MESSAGES_PER_ID`]): the tests of a shared connection count its dials and time
+    /// each new holder's first one.
+    dials: VecDeque<u64>,
 }
 
 /// A received data message as recorded in the per-id message list.
@@ -118,6 +122,15 @@ impl Stats {
         self.ids.entry(id.to_owned()).or_default().sessions += 1;
     }
 
+    /// Records a `/resume` handshake of `id` arriving at `unix_ms`.
+    pub fn record_dial(&mut self, id: &str, unix_ms: u64) {
+        let dials = &mut self.ids.entry(id.to_owned()).or_default().dials;
+        if dials.len() == MAX_MESSAGES_PER_ID {
+            dials.pop_front();
+        }
+        dials.push_back(unix_ms);
+    }
+
     /// Records a `/resume` session of `id` that the client ended with `end` (the server
     /// then discards it).
     pub fn record_session_ended(&mut self, id: &str) {
@@ -135,6 +148,7 @@ impl Stats {
             s.flooded = 0;
             s.sessions = 0;
             s.ended = 0;
+            s.dials.clear();
         };
         match id {
             Some(id) => {
@@ -176,6 +190,7 @@ impl Stats {
             "flooded": s.flooded,
             "sessions": s.sessions,
             "ended": s.ended,
+            "dials": s.dials,
         })
     }
 
@@ -219,11 +234,11 @@ mod tests {
         let a = s.id_json("a");
         assert_eq!(
             a,
-            json!({"id":"a","opened":1,"open":1,"received":2,"messages":["hi","<binary 3 bytes>"],"flooded":0,"sessions":0,"ended":0})
+            json!({"id":"a","opened":1,"open":1,"received":2,"messages":["hi","<binary 3 bytes>"],"flooded":0,"sessions":0,"ended":0,"dials":[]})
         );
         assert_eq!(
             s.id_json("zz"),
-            json!({"id":"zz","opened":0,"open":0,"received":0,"messages":[],"flooded":0,"sessions":0,"ended":0})
+            json!({"id":"zz","opened":0,"open":0,"received":0,"messages":[],"flooded":0,"sessions":0,"ended":0,"dials":[]})
         );
     }
 
@@ -241,7 +256,7 @@ mod tests {
         s.reset(Some("x"));
         assert_eq!(
             s.id_json("x"),
-            json!({"id":"x","opened":0,"open":1,"received":0,"messages":[],"flooded":0,"sessions":0,"ended":0})
+            json!({"id":"x","opened":0,"open":1,"received":0,"messages":[],"flooded":0,"sessions":0,"ended":0,"dials":[]})
         );
         s.record_flooded("x", 10);
         s.record_flooded("x", 5);
@@ -256,6 +271,9 @@ mod tests {
             ),
             (json!(2), json!(1))
         );
+        s.record_dial("x", 7);
+        s.record_dial("x", 9);
+        assert_eq!(s.id_json("x")["dials"], json!([7, 9]));
         s.record_closed("/echo", Some("x"));
         s.reset(None);
         assert_eq!(s.id_json("x")["open"], 0);

@@ -28,11 +28,11 @@ async fn stats_per_id_keep_message_order() {
     assert_eq!(
         s,
         json!({"id":"order","opened":1,"open":1,"received":3,
-               "messages":["a","<binary 3 bytes>","c"],"flooded":0,"sessions":0,"ended":0})
+               "messages":["a","<binary 3 bytes>","c"],"flooded":0,"sessions":0,"ended":0,"dials":[]})
     );
     assert_eq!(
         get_json(addr, "/stats?id=unknown").await,
-        json!({"id":"unknown","opened":0,"open":0,"received":0,"messages":[],"flooded":0,"sessions":0,"ended":0})
+        json!({"id":"unknown","opened":0,"open":0,"received":0,"messages":[],"flooded":0,"sessions":0,"ended":0,"dials":[]})
     );
     let g = get_json(addr, "/stats").await;
     assert_eq!(g["received"], 4);
