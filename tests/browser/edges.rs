@@ -15,10 +15,6 @@ use ws_tether::{
 
 const MONTH: Duration = Duration::from_secs(30 * 24 * 3600);
 
-fn text(s: &str) -> Message {
-    Message::Text(s.into())
-}
-
 fn dispatch(kind: &str) {
     let window = web_sys::window().unwrap();
     window

@@ -13,16 +13,6 @@ use ws_tether::{
     Message, Overflow, ReadyState, ReconnectingWebSocket, SendOutcome, StopReason,
 };
 
-fn fast() -> ExponentialBackoff {
-    ExponentialBackoff::new()
-        .min(Duration::from_millis(20))
-        .max(Duration::from_millis(100))
-}
-
-fn text(s: &str) -> Message {
-    Message::Text(s.into())
-}
-
 #[wasm_bindgen_test]
 async fn a_dropped_connection_comes_back_and_keeps_delivering() {
     let id = unique_id("rc-drop");

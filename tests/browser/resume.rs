@@ -31,41 +31,7 @@ async fn dropped_connections_lose_nothing_either_way() {
         .open()
         .unwrap();
     let mut events = ws.events();
-    let n = 60;
-    for i in 1..=n {
-        within(
-            10_000,
-            "the sink takes a message",
-            ws.feed(Message::from(format!("m{i}"))),
-        )
-        .await
-        .unwrap();
-        // Paced, so most drops find a connection to drop (one every 7 messages).
-        sleep(10).await;
-    }
-    // Resolves only once the server acknowledged all 60, across the drops.
-    within(20_000, "every message acknowledged", ws.flush())
-        .await
-        .unwrap();
-    let mut echoes = Vec::new();
-    while echoes.len() < n {
-        let m = within(20_000, "the echoes", ws.next()).await.expect("open");
-        echoes.push(m.into_text().unwrap());
-    }
-    let expected: Vec<String> = (1..=n).map(|i| format!("m{i}")).collect();
-    assert_eq!(echoes, expected, "every echo once, in order");
-    // Events said so: resumed after each drop, never lost.
-    let mut resumed = 0;
-    while let Some(Some(e)) = events.next().now_or_never() {
-        match e {
-            Ev::Resumed { .. } => resumed += 1,
-            Ev::SessionLost { .. } => panic!("lost: {e:?}"),
-            _ => {}
-        }
-    }
-    // How many drops find a connection depends on timing (one that comes while the client
-    // is still reconnecting finds nothing to drop); at least one did, and was resumed.
-    assert!(resumed >= 1, "resumed {resumed} times");
+    resume_round_trip(&mut ws, &mut events, 60).await;
     ws.close();
 }
 

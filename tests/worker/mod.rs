@@ -5,23 +5,13 @@
 //! Worker global's. Reconnect, the queue while down, heartbeat and resume, as in a page.
 
 use crate::common::*;
-use futures::{FutureExt, SinkExt, StreamExt};
+use futures::StreamExt;
 use std::time::Duration;
 use wasm_bindgen_test::*;
 use ws_tether::{
-    ConnectionEvent as Ev, ExponentialBackoff, Heartbeat, Message, ReconnectingWebSocket, Resume,
-    SendOutcome, WebSocket,
+    ConnectionEvent as Ev, Heartbeat, Message, ReconnectingWebSocket, Resume, SendOutcome,
+    WebSocket,
 };
-
-fn fast() -> ExponentialBackoff {
-    ExponentialBackoff::new()
-        .min(Duration::from_millis(20))
-        .max(Duration::from_millis(100))
-}
-
-fn text(s: &str) -> Message {
-    Message::Text(s.into())
-}
 
 #[wasm_bindgen_test]
 async fn this_is_a_worker_and_a_relative_url_resolves_against_its_script() {
@@ -133,35 +123,6 @@ async fn resume_loses_nothing_across_drops() {
         .open()
         .unwrap();
     let mut events = ws.events();
-    let n = 30;
-    for i in 1..=n {
-        within(
-            10_000,
-            "the sink takes a message",
-            ws.feed(text(&format!("m{i}"))),
-        )
-        .await
-        .unwrap();
-        sleep(10).await;
-    }
-    within(20_000, "every message acknowledged", ws.flush())
-        .await
-        .unwrap();
-    let mut echoes = Vec::new();
-    while echoes.len() < n {
-        let m = within(20_000, "the echoes", ws.next()).await.expect("open");
-        echoes.push(m.into_text().unwrap());
-    }
-    let expected: Vec<String> = (1..=n).map(|i| format!("m{i}")).collect();
-    assert_eq!(echoes, expected, "every echo once, in order");
-    let mut resumed = 0;
-    while let Some(Some(e)) = events.next().now_or_never() {
-        match e {
-            Ev::Resumed { .. } => resumed += 1,
-            Ev::SessionLost { .. } => panic!("lost: {e:?}"),
-            _ => {}
-        }
-    }
-    assert!(resumed >= 1, "resumed {resumed} times");
+    resume_round_trip(&mut ws, &mut events, 30).await;
     ws.close();
 }
