@@ -59,6 +59,10 @@ pub struct Tab {
     /// The tabs the holder last said it waits for, and those it knows are open.
     pub(crate) live: Vec<TabId>,
     pub(crate) members: Vec<TabId>,
+    /// The last tabs that said `Bye`, newest last (at most `GONE_KEPT`): a holder's post
+    /// made before it heard one may still name it, and a tab that left is never waited
+    /// for again.
+    pub(crate) gone: VecDeque<TabId>,
     /// A gap was found and a resend asked for.
     pub(crate) want: bool,
     pub(crate) unreceipted: u32,
@@ -100,6 +104,7 @@ impl Tab {
             mirror: Mirror::default(),
             live: Vec::new(),
             members: Vec::new(),
+            gone: VecDeque::new(),
             want: false,
             unreceipted: 0,
             receipt_armed: false,
@@ -258,7 +263,7 @@ impl Tab {
                 self.heard_joined = true;
                 self.hub_receipt(tab, mseq, want)
             }
-            Post::Bye { tab } => self.hub_bye(tab),
+            Post::Bye { tab } => self.bye(tab),
             post => self.holder_post(post),
         }
         Ok(())

@@ -134,8 +134,10 @@ impl Tab {
             } => {
                 self.floor = self.floor.max(mseq);
                 self.retained.advance(mseq);
-                self.live = live;
-                self.members = present;
+                // Made before the holder heard of a tab's `Bye`, it may still name it.
+                let gone = &self.gone;
+                let here = |v: Vec<TabId>| v.into_iter().filter(|t| !gone.contains(t)).collect();
+                (self.live, self.members) = (here(live), here(present));
             }
             Post::SessionLost {
                 reason,

@@ -111,6 +111,9 @@ impl Tab {
             wants: Vec::new(),
             hold: None,
         });
+        // The last holder's last posts may still be on their way (it crashed, or they are
+        // slower than the lock), and a tab that held after it may have posted its `Holder`
+        // (a tab can't tell who held the lock last): they arrive meanwhile.
         self.set_timer(ShareTimer::Takeover, self.sharing.takeover_delay);
     }
 

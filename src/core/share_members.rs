@@ -6,6 +6,9 @@ use crate::core::share::{Output, ShareTimer, Tab};
 use crate::core::share_hub::Member;
 use crate::core::share_post::{Post, TabId};
 
+/// How many of the tabs that left a tab remembers (tab ids are random: never reused).
+pub(crate) const GONE_KEPT: usize = 64;
+
 impl Tab {
     /// A tab opened its socket: tell it where the stream stands, and mirror the session to
     /// it.
@@ -144,6 +147,18 @@ impl Tab {
         }
         missed(next, self.recv, &mut posts);
         posts.iter().for_each(|post| self.post(post));
+    }
+
+    /// Tab `tab` said `Bye`: its socket closed. No holder waits for it again, even one whose
+    /// posts made before it heard the `Bye` still name it.
+    pub(crate) fn bye(&mut self, tab: TabId) {
+        if self.gone.len() == GONE_KEPT {
+            self.gone.pop_front();
+        }
+        self.gone.push_back(tab);
+        self.members.retain(|t| *t != tab);
+        self.live.retain(|t| *t != tab);
+        self.hub_bye(tab);
     }
 
     /// Tab `tab`'s socket closed: not waited for any more.

@@ -25,7 +25,7 @@ impl Default for Sharing {
         Sharing {
             tab_timeout: Duration::from_secs(5),
             retain_bytes: 1 << 20,
-            takeover_delay: Duration::from_millis(50),
+            takeover_delay: Duration::from_millis(200),
             receipt_delay: Duration::from_millis(20),
             receipt_every: 32,
             hello_timeout: Duration::from_millis(100),
@@ -57,7 +57,9 @@ impl Sharing {
     }
 
     /// How long a tab granted the lock waits for the previous holder's last posts before it
-    /// dials (default 50 ms).
+    /// dials (default 200 ms): the lock is released as soon as a holder's page goes, and its
+    /// posts may arrive later on a loaded machine. A post later than this is ignored: if it
+    /// recorded a message the server got, the session is reported lost (`Diverged`).
     pub fn takeover_delay(mut self, delay: Duration) -> Self {
         self.takeover_delay = delay;
         self

@@ -374,3 +374,65 @@ fn a_holder_handing_over_reports_the_sends_it_never_wrote() {
     w.settle();
     assert_eq!(texts(&w.server.got), [format!("t{h}-1")]);
 }
+
+#[test]
+fn a_holders_last_posts_later_than_the_lock_by_less_than_the_takeover_delay_lose_nothing() {
+    let mut w = World::start(resume_cfg(), Sharing::default(), 3);
+    let (h, f) = (w.holder().expect("holder"), w.follower());
+    // A loaded machine: the holder's posts (the mirror of what it writes, then its `Bye`)
+    // lag 150 ms behind its frames and behind the lock.
+    w.slow = Some(h);
+    for _ in 0..3 {
+        w.tab_send(f);
+    }
+    w.flush();
+    assert_eq!(w.server.got.len(), 3, "the holder wrote them");
+    w.close(h);
+    w.advance(ms(150));
+    assert_eq!(w.holder(), None, "nobody dials before the takeover delay");
+    w.release_late();
+    w.settle();
+    assert!(w.holder().is_some());
+    for id in w.live() {
+        let t = &w.tabs[&id];
+        assert!(
+            lost_reasons(&t.events).is_empty(),
+            "tab {id}: {:?}",
+            t.events
+        );
+        assert_eq!(t.tab.unconfirmed().0, 0, "tab {id}: everything confirmed");
+    }
+    let mine: Vec<String> = (1..=3).map(|i| format!("t{f}-{i}")).collect();
+    assert_eq!(texts(&w.server.got), mine, "each once, in order");
+    assert_eq!(w.server.sessions, 1, "the same session");
+}
+
+#[test]
+fn a_tab_that_left_is_not_waited_for_again_when_a_holder_post_made_before_its_bye_names_it() {
+    let mut w = World::start(resume_cfg(), Sharing::default(), 3);
+    let h = w.holder().expect("holder");
+    let others: Vec<TabId> = w.live().into_iter().filter(|t| *t != h).collect();
+    let (a, b) = (others[0], others[1]);
+    // A server message: both followers post receipts, which the holder hasn't read yet.
+    w.server_send();
+    while w.network() {}
+    while w.deliver_to(a) || w.deliver_to(b) {}
+    w.advance(ms(25));
+    // a leaves; b hears its `Bye` before the holder does, and then the holder's floor
+    // (made from b's receipt, before it read a's `Bye`) still naming a.
+    w.close(a);
+    assert!(w.deliver_to(b), "a's Bye reaches b");
+    while w.deliver_to(h) {
+        if (w.waiting_for(b).iter()).any(|p| matches!(p, Post::Floor { .. })) {
+            break;
+        }
+    }
+    assert!(w.deliver_to(b), "the holder's floor reaches b");
+    // The holder leaves before it read a's `Bye`; b takes over, and is the last tab.
+    w.close(h);
+    w.settle();
+    assert_eq!(w.holder(), Some(b));
+    w.close(b);
+    w.flush();
+    assert_eq!(w.server.id, None, "the last tab's close ended the session");
+}

@@ -79,6 +79,10 @@ pub(super) struct World {
     pub server: Server,
     pub takeovers: u64,
     pub max_conns: usize,
+    /// A tab whose posts are slow (a loaded machine): they wait in `late` until
+    /// `release_late`, while the lock and everything else move on.
+    pub slow: Option<TabId>,
+    late: Vec<(TabId, Vec<u8>)>,
 }
 
 impl World {
@@ -98,6 +102,8 @@ impl World {
             server: Server::default(),
             takeovers: 0,
             max_conns: 0,
+            slow: None,
+            late: Vec::new(),
         }
     }
 
@@ -144,6 +150,10 @@ impl World {
             match output {
                 Output::Post(bytes) => {
                     for other in self.tabs.keys().filter(|o| **o != id) {
+                        if self.slow == Some(id) {
+                            self.late.push((*other, bytes.clone()));
+                            continue;
+                        }
                         // One queue per receiver: posts arrive in the order they were made
                         // (a BroadcastChannel's messages are relayed by one browser process).
                         let q = self.channel.entry((0, *other)).or_default();
@@ -451,6 +461,36 @@ impl World {
     /// cache, say): it must notice the gap.
     pub fn lose_posts_to(&mut self, id: TabId) {
         self.channel.retain(|(_, to), _| *to != id);
+    }
+
+    /// The slow tab's posts arrive (after whatever is in flight), in the order it made them.
+    pub fn release_late(&mut self) {
+        self.slow = None;
+        for (to, bytes) in std::mem::take(&mut self.late) {
+            self.channel.entry((0, to)).or_default().push_back(bytes);
+        }
+    }
+
+    /// The posts waiting for tab `id`, decoded.
+    pub fn waiting_for(&self, id: TabId) -> Vec<Post> {
+        (self.channel.get(&(0, id)).into_iter().flatten())
+            .map(|bytes| decode(bytes))
+            .collect()
+    }
+
+    /// Delivers the next post waiting for tab `id` (if it runs); `false` if none.
+    pub fn deliver_to(&mut self, id: TabId) -> bool {
+        let Some(bytes) = (self.runnable(id))
+            .then(|| self.channel.get_mut(&(0, id)).and_then(VecDeque::pop_front))
+            .flatten()
+        else {
+            return false;
+        };
+        let now = self.now;
+        let t = self.tabs.get_mut(&id).expect("tab");
+        t.tab.on_post(&bytes, now).expect("a readable post");
+        self.drain(id);
+        true
     }
 
     /// Moves every post and frame in flight, without letting time pass.
