@@ -118,7 +118,10 @@ export async function launch(engine = ENGINE, { oneContext = false } = {}) {
   // as the spare the next newPage() takes.
   let spare = await driver.getWindowHandle();
   const open = new Set();
-  return wrap('webkit', { close: async () => { await driver.quit(); stopWebKitDriver(); } }, async () => {
+  // A command stuck in the page can't keep the lane from ending: quitting is bounded, and the
+  // driver (with its browser) is stopped whatever happened.
+  const quit = () => withTimeout(15000, 'WebKitWebDriver quitting', driver.quit()).finally(stopWebKitDriver);
+  return wrap('webkit', { close: quit }, async () => {
     const handle = spare ?? await serial(async () => {
       await driver.switchTo().newWindow('window');
       return driver.getWindowHandle();
@@ -164,7 +167,7 @@ function wrap(name, browser, newPage) {
         },
       };
     },
-    close: () => browser.close(),
+    close: () => withTimeout(15000, `${name} closing`, browser.close()),
   };
 }
 

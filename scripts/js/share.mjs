@@ -24,6 +24,10 @@ before(async () => {
 });
 after(() => browser?.close());
 
+// Nothing waits forever: a test stuck in a page fails at its bound (a soak takes 20-35 s,
+// the others a few), and `after` closes the browser within its own bound (engines.mjs).
+const BOUND = { timeout: 120000 };
+
 const stats = async (id) => (await fetch(`${origin}/stats?id=${id}`)).json();
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -120,7 +124,7 @@ async function soak(id, ends, changes) {
   const failovers = [];
   const started = Date.now();
   for (let change = 0; change < changes; change += 1) {
-    await sleep(150); // traffic under this holder
+    await sleep(100); // traffic under this holder
     const how = ends[change % ends.length];
     const before = (await stats(id)).dials.length;
     ended.push({ life: holder.life, ...await snapshot(holder) });
@@ -208,7 +212,7 @@ function strict({ server: end, snaps, ended, tabs, changes }) {
   assert.equal(end.dials.length, changes + 1, `dials (one per change of holder): ${end.dials.length}`);
 }
 
-test('share: 4 tabs, 22 changes of holder (closed, reloaded): nothing lost, duplicated or reordered', async () => {
+test('share: 4 tabs, 22 changes of holder (closed, reloaded): nothing lost, duplicated or reordered', BOUND, async () => {
   strict(await soak(`share-${ENGINE}-${Date.now()}`, ['close', 'reload'], 22));
 });
 
@@ -219,10 +223,10 @@ test('share: 4 tabs, 22 changes of holder (closed, reloaded): nothing lost, dupl
 // (`diverged`, with the unconfirmed messages): never silent, but not "nothing lost". The
 // protocol's assumption (c) (docs/sharing.md) does not hold for crashes here; until the core
 // covers it, the strict check is a todo (it runs and prints what it saw).
-test('share: 4 tabs, 10 crashes of the holder (CDP Page.crash): nothing lost, duplicated or reordered',
-  { skip: ENGINE !== 'chromium' && 'only Chromium can crash a page', todo: 'docs/sharing.md assumption (c) fails on a crash' },
+test('share: 4 tabs, 4 crashes of the holder (CDP Page.crash): nothing lost, duplicated or reordered',
+  { ...BOUND, skip: ENGINE !== 'chromium' && 'only Chromium can crash a page', todo: 'docs/sharing.md assumption (c) fails on a crash' },
   async () => {
-    strict(await soak(`share-crash-${Date.now()}`, ['crash'], 10));
+    strict(await soak(`share-crash-${Date.now()}`, ['crash'], 4));
   });
 
 /** A shared socket in a new page of the context, without the soak's sends. */
@@ -242,7 +246,7 @@ async function quiet(id) {
   return page;
 }
 
-test('share: close() detaches its tab only, the holder hands over, the last one ends the session; no lock is left', async () => {
+test('share: close() detaches its tab only, the holder hands over, the last one ends the session; no lock is left', BOUND, async () => {
   const id = `share-close-${ENGINE}-${Date.now()}`;
   const pages = [];
   for (let i = 0; i < 3; i += 1) pages.push(await quiet(id));
@@ -279,21 +283,25 @@ test('share: close() detaches its tab only, the holder hands over, the last one 
   await b.evaluate(() => window.tab.ws.close(1000));
   await within(15000, 'the session ended', (async () => {
     while ((await stats(id)).ended !== 1) await sleep(25);
-  })());
+  })()).catch(async (e) => {
+    const tabs = await Promise.all(pages.map((page) => state(page).catch((err) => String(err))));
+    throw new Error(`${e.message}; the tabs: ${JSON.stringify(tabs)}; the server: ${JSON.stringify(await stats(id))}`);
+  });
   const end = await stats(id);
   assert.equal(end.sessions, 1, 'one session throughout');
   assert.equal(end.dials.length, 2, 'dials: the first holder and the one it handed over to');
-  for (const page of pages) {
-    const locks = await page.evaluate(async (id) => {
-      const all = await navigator.locks.query();
-      return [...all.held, ...all.pending].filter((l) => l.name.endsWith(`/${id}`)).length;
-    }, id);
-    assert.equal(locks, 0, 'no lock held or asked for once closed');
-    await page.close();
-  }
+  // The last holder lets its lock go once its socket has closed, a moment after the `end`.
+  const locks = (page) => page.evaluate(async (id) => {
+    const all = await navigator.locks.query();
+    return [...all.held, ...all.pending].filter((l) => l.name.endsWith(`/${id}`)).length;
+  }, id);
+  await within(5000, 'every lock released', (async () => {
+    while ((await Promise.all(pages.map(locks))).some((n) => n > 0)) await sleep(25);
+  })());
+  for (const page of pages) await page.close();
 });
 
-test('share: without Web Locks the socket connects by itself and says so', async () => {
+test('share: without Web Locks the socket connects by itself and says so', BOUND, async () => {
   const id = `share-alone-${ENGINE}-${Date.now()}`;
   const page = await browser.newPage();
   await page.goto(`${origin}/`);
