@@ -164,7 +164,12 @@ export class ReconnectingWebSocket extends EventTarget {
       this.#wantsText = this.#core.wantsText;
       this.#resumes = this.#core.resumes;
       this.#io = this.#makeIo();
-      share?.attach(this, this.#io, (...input) => this.#feed(...input));
+      // A follower's sends are confirmed by posts, not by its own socket: flush() looks again
+      // after each.
+      share?.attach(this, this.#io, (...input) => {
+        this.#feed(...input);
+        this.#settleFlushes();
+      });
     };
     // Until the wasm is ready, what the socket is asked is held for the core.
     if (loaded) boot();

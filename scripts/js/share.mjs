@@ -301,6 +301,35 @@ test('share: close() detaches its tab only, the holder hands over, the last one 
   for (const page of pages) await page.close();
 });
 
+test("share: a follower's flush() resolves once the server acknowledged its sends", BOUND, async () => {
+  const id = `share-flush-${ENGINE}-${Date.now()}`;
+  const pages = [await quiet(id), await quiet(id)];
+  const role = (page) => page.evaluate(() => ({ self: window.tab.ws.holder?.self, state: window.tab.ws.readyState }));
+  let follower;
+  await within(15000, 'a holder with its connection open, and a follower', (async () => {
+    for (;;) {
+      const roles = await Promise.all(pages.map(role));
+      const h = roles.findIndex((r) => r.self === true && r.state === 1);
+      const f = roles.findIndex((r) => r.self === false);
+      if (h >= 0 && f >= 0) return (follower = pages[f]);
+      await sleep(25);
+    }
+  })());
+  // Nothing else happens on the connection: only the confirmations the holder posts can
+  // settle the follower's flush().
+  const seen = await within(10000, "flush() resolving in the follower", follower.evaluate(async () => {
+    const { ws } = window.tab;
+    ws.send('from the follower');
+    const queued = ws.bufferedAmount;
+    await ws.flush();
+    return { queued, after: ws.bufferedAmount };
+  }));
+  assert.ok(seen.queued > 0, 'the send waited for its confirmation');
+  assert.equal(seen.after, 0, 'nothing unconfirmed once flush() resolved');
+  assert.deepEqual((await stats(id)).messages, ['from the follower'], 'the server has it');
+  for (const page of pages) await page.close();
+});
+
 test('share: without Web Locks the socket connects by itself and says so', BOUND, async () => {
   const id = `share-alone-${ENGINE}-${Date.now()}`;
   const page = await browser.newPage();
