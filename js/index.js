@@ -143,7 +143,7 @@ export class ReconnectingWebSocket extends EventTarget {
     // A shared socket's core and driver come from ws-tether/share (js/share.js), imported by
     // the application only when it shares: the default socket doesn't carry them. Its
     // initShare() loads this module's wasm too, so a shared socket is made with both ready.
-    const share = policies.share && (ReconnectingWebSocket[SHARE] ?? noShare)(policies.share, this.#source);
+    const share = policies.share ? (ReconnectingWebSocket[SHARE] ?? noShare)(policies.share, this.#source) : null;
     // What only the core checks: here once the wasm is loaded, else when it is (reported).
     const boot = () => {
       // The browser's socket checks the list when created, which a URL function delays: the

@@ -170,7 +170,14 @@ test(`share: ws-tether/share loads here, where a shared socket ${CAN_SHARE ? 'ho
   ws.send('alone');
   await until(() => got.length === 1);
   assertEqual([holder.detail.shared, ws.holder.shared, ws.holder.self, got], [CAN_SHARE, CAN_SHARE, true, ['alone']], 'holder and echo');
-  ws.close();
+  ws.close();  // `share: false` is a socket of its own, as without the option.
+  const own = make('/echo', { share: false });
+  const ownGot = messages(own);
+  await next(own, 'open');
+  own.send('own');
+  await until(() => ownGot.length === 1);
+  assertEqual([own.holder, ownGot], [null, ['own']], 'share: false');
+  own.close();
 });
 
 test('startClosed: CLOSED until reconnect(), then it dials; debug logs the decisions', async () => {
