@@ -1,9 +1,11 @@
-// Drives the chat demo in two pages of one browser engine (ENGINE; see js/engines.mjs): a
+// Drives the chat demo in pages of one browser engine (ENGINE; see js/engines.mjs): a
 // message crosses between them, the heartbeat's round trip shows, one page's connection is
 // dropped by the server, a message sent while it is down is queued and arrives after the
 // session resumed; then the server restarts (every connection closed, none accepted for a
-// while) with messages sent on both sides meanwhile, and each page counts 0 lost, 0 twice.
-// Also runs the README's JavaScript example as written. Run by scripts/test-js under
+// while) with messages sent on both sides meanwhile, and each page counts 0 lost, 0 twice
+// (those two pages with `?share=0`, a connection each). Then three pages share one
+// connection (the demo's default): the tab holding it closes, another takes over, and each
+// page counts 0 lost, 0 twice. Also runs the README's JavaScript example as written. Run by scripts/test-js under
 // node:test with the test server up. SCREENSHOT=1 (Chromium) saves www/screenshot.png at
 // the end.
 import { readFileSync } from 'node:fs';
@@ -34,7 +36,8 @@ const keepErrors = (page) => page.evaluate(() => {
 });
 
 let browser;
-before(async () => { browser = await launch(); });
+// One context (one storage partition): the pages of the sharing test share a connection.
+before(async () => { browser = await launch(undefined, { oneContext: true }); });
 after(() => browser?.close());
 
 const send = async (page, text) => {
@@ -45,9 +48,12 @@ const send = async (page, text) => {
 test('demo: a message crosses between two pages; a dropped page queues and delivers after the reconnect; a server restart loses nothing', async () => {
   const [a, b] = [await browser.newPage(), await browser.newPage()];
   for (const page of [a, b]) {
-    await page.goto(url);
+    // Each page its own connection: this test drops one page's.
+    await page.goto(`${url}?share=0`);
     await keepErrors(page);
-    await badge(page, 'open');
+    await badge(page, 'open').catch(async (e) => {
+      throw new Error(`${e.message}; events: ${await page.evaluate(() => [...document.querySelectorAll('#events li')].map((li) => li.textContent).join(' | '))}; badge: ${await page.evaluate(() => document.querySelector('#badge')?.textContent)}`);
+    });
   }
   await fill(a, 'name', 'alice');
   await fill(a, 'text', 'hello from alice');
@@ -100,6 +106,48 @@ test('demo: a message crosses between two pages; a dropped page queues and deliv
   }
   await a.close();
   await b.close();
+});
+
+test("demo: three tabs share one connection; the holder's tab closes, another takes over the session, nothing lost", async () => {
+  const pages = [];
+  for (let i = 0; i < 3; i += 1) {
+    const page = await browser.newPage();
+    await page.goto(url);
+    await keepErrors(page);
+    await badge(page, 'open');
+    pages.push(page);
+  }
+  const holds = (page) => page.evaluate(() => document.getElementById('holder').dataset.self === 'true');
+  const holderOf = async (among) => {
+    for (let i = 0; i < 200; i += 1) {
+      const held = [];
+      for (const page of among) if (await holds(page)) held.push(page);
+      if (held.length === 1) return held[0];
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error('no single tab says it holds the connection');
+  };
+  const first = await holderOf(pages);
+  for (const page of pages) {
+    if (page !== first) await shows(page, 'which tab holds it', '#holder', 'holds it');
+  }
+  for (const [i, page] of pages.entries()) await send(page, `before, from tab ${i}`);
+  for (const page of pages) {
+    for (let i = 0; i < 3; i += 1) await shows(page, `tab ${i}'s message`, '#messages li', `before, from tab ${i}`);
+  }
+  await first.close();
+  const rest = pages.filter((p) => p !== first);
+  const next = await holderOf(rest);
+  await shows(next, 'the takeover in its log', '#events li', 'this tab holds the connection');
+  for (const [i, page] of rest.entries()) await send(page, `after, from tab ${i}`);
+  for (const page of rest) {
+    for (let i = 0; i < 2; i += 1) await shows(page, `the message ${i} after the takeover`, '#messages li', `after, from tab ${i}`);
+    // 3 before and 2 after, each once.
+    await shows(page, 'the counter', '#lost', '5 received · 0 lost · 0 twice');
+    const errors = await page.evaluate(() => window.pageErrors);
+    if (errors.length) throw new Error(`page errors: ${errors.join('; ')}`);
+  }
+  for (const page of rest) await page.close();
 });
 
 test("the README's JavaScript example runs as written", async () => {

@@ -1,4 +1,5 @@
-import init, { ReconnectingWebSocket } from '/pkg/index.js';
+import { ReconnectingWebSocket } from '/pkg/index.js';
+import initShare from '/pkg/share.js';
 
 const $ = (id) => document.getElementById(id);
 const tab = `tab-${Math.random().toString(36).slice(2, 8)}`;
@@ -45,14 +46,31 @@ function count(message) {
   $('lost').dataset.lost = String(counts.lost + counts.duplicated);
 }
 
-await init();
+// The tabs of this browser share one connection (`?share=0`: each tab its own). The tab
+// holding it runs it for all; close that tab and another takes over the same session.
+const sharing = new URLSearchParams(location.search).get('share') !== '0';
+await initShare(); // loads the sharing code and the default wasm
+// The connection's id at the server (its "drop" button's target): the browser's, stored for
+// every tab of this origin, when they share; this tab's otherwise.
+const connection = sharing
+  ? (localStorage.chatConnection ??= `room-${Math.random().toString(36).slice(2, 8)}`)
+  : tab;
 // The chat room speaks the resume protocol (ws-tether-server): what is said while a tab is
 // away reaches it when it comes back, and what it sent meanwhile goes out once.
-const ws = new ReconnectingWebSocket(`ws://${location.host}/chat?id=${tab}`, [], {
+const ws = new ReconnectingWebSocket(`ws://${location.host}/chat?id=${connection}`, [], {
   minDelay: 250,
   maxDelay: 5000,
   heartbeat: { interval: 2000, timeout: 5000 },
   resume: true,
+  share: sharing && { name: 'chat' },
+});
+
+ws.addEventListener('holder', (e) => {
+  const { tab: holder, self, shared } = e.detail;
+  const text = !shared ? 'own connection' : self ? 'this tab holds the connection' : `tab ${holder.toString(36).slice(-4)} holds it`;
+  $('holder').textContent = text;
+  $('holder').dataset.self = String(self);
+  log(shared ? text : 'not shared: this tab has a connection of its own');
 });
 
 ws.addEventListener('open', () => { badge('open', 'open'); log('open'); });
@@ -102,7 +120,7 @@ $('composer').addEventListener('submit', (e) => {
 
 $('drop').addEventListener('click', async () => {
   log('asking the server to drop this connection');
-  await fetch(`/control/drop-all?id=${tab}`);
+  await fetch(`/control/drop-all?id=${connection}`);
 });
 $('restart').addEventListener('click', async () => {
   log('restarting the server: every connection closed, none accepted for 3 s');
@@ -110,4 +128,4 @@ $('restart').addEventListener('click', async () => {
 });
 $('reconnect').addEventListener('click', () => ws.reconnect());
 $('close').addEventListener('click', () => ws.close(1000, 'bye'));
-window.chat = { ws, tab };
+window.chat = { ws, tab, connection };
