@@ -13,7 +13,7 @@ for (const line of log.split('\n')) {
   figures[fig.figure] = fig;
 }
 const expected = ['throughput_text', 'throughput_binary', 'latency_p50', 'latency_p99',
-  'recovery', 'dead_peer', 'memory', 'size', 'herd', 'receive-backpressure', 'server'];
+  'recovery', 'dead_peer', 'memory', 'size', 'herd', 'receive-backpressure', 'server', 'share'];
 const missing = expected.filter((f) => !figures[f]);
 if (missing.length) {
   console.error(`bench-report: no figures for ${missing.join(', ')}`);
@@ -146,6 +146,27 @@ if (size.frameworks) {
     targets.push([`minimal ${framework} app vs ${them}`, '≤ +10 KB gzip', `+${KB(least - base)}`,
       least - base <= 10 * 1000 ? 'met' : 'missed']);
   }
+}
+{
+  // One connection shared by the tabs (scripts/js/bench-share.mjs, issue #24).
+  const sh = figures.share;
+  md += '\nOne connection for every tab (`share`; `scripts/js/bench-share.mjs`, headless Chromium, '
+    + 'pages of one context, resume on). Traffic: every tab says 20 things in the chat room '
+    + '(each message said goes to every session), then idles 3 s with a heartbeat every '
+    + '500 ms; counted on the browser\'s own `WebSocket` in every page. Failover: 4 tabs, the '
+    + `holder's page closed ${sh.failover.changes} times, to the server seeing the next holder's dial. `
+    + 'Round trip: send to the echo received, from the holder\'s tab and a follower\'s '
+    + '(alternating, 200 each).\n\n';
+  md += '| tabs | connections | heartbeat pings in 3 s | messages the server sent (frames) |\n|---|---|---|---|\n';
+  for (const t of sh.traffic) {
+    md += `| ${t.tabs}, ${t.shared ? 'sharing one connection' : 'each its own'} | ${t.connections} | ${t.pings_3s} | `
+      + `${t.server_texts} (${t.server_frames}) for ${t.said} said |\n`;
+  }
+  md += `\n| failover median / max | round trip, holder's tab: median / p99 | a follower's: median / p99 |\n|---|---|---|\n`
+    + `| ${ms(sh.failover.median_ms, 0)} / ${ms(sh.failover.max_ms, 0)} | ${ms(sh.hop.holder.median_ms)} / ${ms(sh.hop.holder.p99_ms)} `
+    + `| ${ms(sh.hop.follower.median_ms)} / ${ms(sh.hop.follower.p99_ms)} |\n`;
+  targets.push(['share: failover, the holder\'s page closed to the next dial (max)', '≤ 500 ms', ms(sh.failover.max_ms, 0),
+    sh.failover.max_ms <= 500 ? 'met' : 'missed']);
 }
 {
   // The resume server beside raw axum (scripts/bench-server): its rows and targets come

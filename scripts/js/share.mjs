@@ -59,7 +59,7 @@ async function start(page, id) {
 
 async function open(id) {
   const page = await browser.newPage();
-  await page.goto(`${origin}/`);
+  await page.goto(`${origin}/pkg/index.js`); // a page of the origin without the demo's socket
   return start(page, id);
 }
 
@@ -232,7 +232,7 @@ test('share: 4 tabs, 4 crashes of the holder (CDP Page.crash): nothing lost, dup
 /** A shared socket in a new page of the context, without the soak's sends. */
 async function quiet(id) {
   const page = await browser.newPage();
-  await page.goto(`${origin}/`);
+  await page.goto(`${origin}/pkg/index.js`); // a page of the origin without the demo's socket
   await page.evaluate(async ([server, id]) => {
     const m = await import('/pkg/index.js');
     await m.default();
@@ -333,7 +333,7 @@ test("share: a follower's flush() resolves once the server acknowledged its send
 test('share: without Web Locks the socket connects by itself and says so', BOUND, async () => {
   const id = `share-alone-${ENGINE}-${Date.now()}`;
   const page = await browser.newPage();
-  await page.goto(`${origin}/`);
+  await page.goto(`${origin}/pkg/index.js`); // a page of the origin without the demo's socket
   const seen = await page.evaluate(async ([server, id]) => {
     Object.defineProperty(Navigator.prototype, 'locks', { get: () => undefined, configurable: true });
     const m = await import('/pkg/index.js');
