@@ -330,6 +330,47 @@ test("share: a follower's flush() resolves once the server acknowledged its send
   for (const page of pages) await page.close();
 });
 
+test('share: the handshake runs once per connection, in the tab holding it', BOUND, async () => {
+  const id = `share-handshake-${ENGINE}-${Date.now()}`;
+  let pages = [];
+  for (let i = 0; i < 3; i += 1) {
+    const page = await browser.newPage();
+    await page.goto(`${origin}/pkg/index.js`); // a page of the origin without the demo's socket
+    await page.evaluate(async ([server, id, i]) => {
+      const m = await import('/pkg/index.js');
+      const s = await import('/pkg/share.js');
+      await s.default();
+      // The echo without resume (a handshake doesn't go with resume's own).
+      const ws = new m.ReconnectingWebSocket(`ws://${server}/echo?id=${id}`, undefined, {
+        share: { name: id },
+        handshake: async (connection) => connection.send(`hello from tab ${i}`),
+      });
+      window.tab = { ws };
+    }, [server, id, i]);
+    pages.push(page);
+  }
+  const holding = async () => within(15000, 'a holder with its connection open', (async () => {
+    for (;;) {
+      for (const page of pages) {
+        if (await page.evaluate(() => window.tab.ws.holder?.self === true && window.tab.ws.readyState === 1)) return page;
+      }
+      await sleep(25);
+    }
+  })());
+  for (let change = 0; change < 2; change += 1) {
+    const holder = await holding();
+    await holder.close();
+    pages = pages.filter((p) => p !== holder);
+  }
+  await holding();
+  const { messages, opened } = await stats(id);
+  const hellos = messages.filter((m) => m.startsWith('hello'));
+  assert.equal(opened, 3, 'a connection per holder');
+  assert.equal(hellos.length, 3, `one hello per connection: ${JSON.stringify(hellos)}`);
+  assert.equal(new Set(hellos).size, 3, `each from the tab holding it then: ${JSON.stringify(hellos)}`);
+  for (const page of pages) await page.close();
+});
+
 test('share: without Web Locks the socket connects by itself and says so', BOUND, async () => {
   const id = `share-alone-${ENGINE}-${Date.now()}`;
   const page = await browser.newPage();
