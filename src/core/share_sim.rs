@@ -18,6 +18,9 @@ use std::time::Duration;
 mod server;
 pub(super) use server::Server;
 
+/// A post in flight: its maker, its number among all posts, its bytes.
+type Posted = (TabId, u64, Vec<u8>);
+
 pub(super) fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
 }
@@ -70,7 +73,9 @@ pub(super) struct World {
     pub tabs: BTreeMap<TabId, SimTab>,
     next_tab: TabId,
     /// Posts in flight, per receiver (keyed `(0, receiver)`), in the order they were made.
-    channel: BTreeMap<(TabId, TabId), VecDeque<Vec<u8>>>,
+    /// Each post with its maker and its number among all posts.
+    channel: BTreeMap<(TabId, TabId), VecDeque<Posted>>,
+    posted: u64,
     pub lock: Option<TabId>,
     /// Whether the lock's holder was told.
     granted: bool,
@@ -82,7 +87,7 @@ pub(super) struct World {
     /// A tab whose posts are slow (a loaded machine): they wait in `late` until
     /// `release_late`, while the lock and everything else move on.
     pub slow: Option<TabId>,
-    late: Vec<(TabId, Vec<u8>)>,
+    late: Vec<(TabId, Posted)>,
 }
 
 impl World {
@@ -95,6 +100,7 @@ impl World {
             tabs: BTreeMap::new(),
             next_tab: 1,
             channel: BTreeMap::new(),
+            posted: 0,
             lock: None,
             granted: false,
             lock_queue: VecDeque::new(),
@@ -149,15 +155,17 @@ impl World {
             let t = self.tabs.get_mut(&id).expect("tab");
             match output {
                 Output::Post(bytes) => {
+                    self.posted += 1;
+                    let posted = (id, self.posted, bytes);
                     for other in self.tabs.keys().filter(|o| **o != id) {
                         if self.slow == Some(id) {
-                            self.late.push((*other, bytes.clone()));
+                            self.late.push((*other, posted.clone()));
                             continue;
                         }
                         // One queue per receiver: posts arrive in the order they were made
                         // (a BroadcastChannel's messages are relayed by one browser process).
                         let q = self.channel.entry((0, *other)).or_default();
-                        q.push_back(bytes.clone());
+                        q.push_back(posted.clone());
                     }
                 }
                 Output::Deliver(m) => t.delivered.push(m),
@@ -322,7 +330,7 @@ impl World {
             return false;
         }
         let key = ready[(self.rng.next_f64() * ready.len() as f64) as usize % ready.len()];
-        let bytes = self
+        let (_, _, bytes) = self
             .channel
             .get_mut(&key)
             .and_then(VecDeque::pop_front)
@@ -439,6 +447,26 @@ impl World {
         }
     }
 
+    /// As [`World::crash`], and the tab's newest posts not delivered yet die with it (still in
+    /// its renderer when it died: lost for every receiver alike), while what it wrote to its
+    /// socket may have gone out: a browser's network process sends a frame on its own.
+    pub fn crash_losing_posts(&mut self, id: TabId) {
+        let mut mine: Vec<u64> = (self.channel.values().flatten())
+            .filter(|(from, ..)| *from == id)
+            .map(|(_, serial, _)| *serial)
+            .collect();
+        mine.sort_unstable();
+        mine.dedup();
+        let lose = (self.rng.next_f64() * (mine.len() + 1) as f64) as usize;
+        let from = mine.len() - lose.min(mine.len());
+        if let Some(&cut) = mine.get(from) {
+            for q in self.channel.values_mut() {
+                q.retain(|(maker, serial, _)| *maker != id || *serial < cut);
+            }
+        }
+        self.crash(id);
+    }
+
     /// The user closes the tab's socket (the page stays).
     pub fn close(&mut self, id: TabId) {
         let now = self.now;
@@ -466,21 +494,21 @@ impl World {
     /// The slow tab's posts arrive (after whatever is in flight), in the order it made them.
     pub fn release_late(&mut self) {
         self.slow = None;
-        for (to, bytes) in std::mem::take(&mut self.late) {
-            self.channel.entry((0, to)).or_default().push_back(bytes);
+        for (to, posted) in std::mem::take(&mut self.late) {
+            self.channel.entry((0, to)).or_default().push_back(posted);
         }
     }
 
     /// The posts waiting for tab `id`, decoded.
     pub fn waiting_for(&self, id: TabId) -> Vec<Post> {
         (self.channel.get(&(0, id)).into_iter().flatten())
-            .map(|bytes| decode(bytes))
+            .map(|(_, _, bytes)| decode(bytes))
             .collect()
     }
 
     /// Delivers the next post waiting for tab `id` (if it runs); `false` if none.
     pub fn deliver_to(&mut self, id: TabId) -> bool {
-        let Some(bytes) = (self.runnable(id))
+        let Some((_, _, bytes)) = (self.runnable(id))
             .then(|| self.channel.get_mut(&(0, id)).and_then(VecDeque::pop_front))
             .flatten()
         else {
@@ -522,7 +550,7 @@ impl World {
     /// the gap and catch up, or be told).
     pub fn lose_deliveries_to(&mut self, id: TabId) {
         if let Some(q) = self.channel.get_mut(&(0, id)) {
-            q.retain(|bytes| !matches!(decode(bytes), Post::Deliver { .. }));
+            q.retain(|(_, _, bytes)| !matches!(decode(bytes), Post::Deliver { .. }));
         }
     }
 
