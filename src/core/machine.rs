@@ -15,6 +15,7 @@ use crate::core::resume::{
     Control, Frame, LostReason, Session, DEFAULT_ACK_TIMEOUT, PROTOCOL_ERROR_REASON,
     RESUME_UNSUPPORTED_REASON,
 };
+use crate::core::text::joined;
 use crate::{CloseInfo, Error, Message, ReadyState};
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -170,16 +171,6 @@ pub enum ConnectionEvent {
         /// at the end of the closing handshake. `None` if no socket was connected.
         close: Option<CloseInfo>,
     },
-}
-
-/// `"{prefix}: {detail}"`, without `format!` or `concat` (their formatting and overflow
-/// checks would link `core::fmt`'s padding into the npm package's wasm).
-fn joined(prefix: &str, detail: &str) -> String {
-    let mut text = String::with_capacity(prefix.len() + 2 + detail.len());
-    text.push_str(prefix);
-    text.push_str(": ");
-    text.push_str(detail);
-    text
 }
 
 /// What the driver must do, in the order returned by [`Machine::poll_action`].

@@ -14,6 +14,7 @@ use crate::core::clock::{self, Clock};
 use crate::core::machine::{Action, ConnId, ConnectionEvent, Machine, Timer};
 use crate::core::policy::Config;
 use crate::core::queue::SendOutcome;
+use crate::core::text::joined;
 use crate::handshake::{Handshake, HookFn, HookState};
 use crate::reconnecting::{Accept, Endpoint, EndpointSource};
 use crate::{CloseCode, ConnectionStatus, Error, Event, Message, ReadyState};
@@ -619,7 +620,7 @@ impl Driver {
                             Ok(endpoint) => d.open_socket(id, endpoint),
                             Err(reason) => {
                                 let now = d.now();
-                                let reason = format!("url provider: {reason}");
+                                let reason = joined("url provider", &reason);
                                 d.machine.on_dial_failed(id, reason, now);
                             }
                         });
@@ -640,7 +641,7 @@ impl Driver {
             Ok(conn) => conn,
             Err(err) => {
                 let now = self.now();
-                self.machine.on_dial_failed(id, err.to_string(), now);
+                self.machine.on_dial_failed(id, err.message(), now);
                 return;
             }
         };
