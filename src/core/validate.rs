@@ -15,18 +15,21 @@ pub(crate) fn check_url(url: &str) -> Result<(), Error> {
     if trimmed.is_empty() {
         return Err(invalid("the URL is empty"));
     }
-    let Some((scheme, rest)) = trimmed.split_once(':') else {
+    // Bytes, not chars: every separator is ASCII, and searching bytes links none of the
+    // `char` pattern searchers into the wasm (this runs in the browser for every URL it
+    // refuses). Sliced with `get`: no panic path either.
+    let Some((scheme, rest)) = split_first(trimmed, |b| b == b':') else {
         return Err(invalid(
             "no scheme: expected ws://host/path or wss://host/path",
         ));
     };
     let scheme_ok = scheme
-        .chars()
+        .bytes()
         .next()
-        .is_some_and(|c| c.is_ascii_alphabetic())
+        .is_some_and(|b| b.is_ascii_alphabetic())
         && scheme
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'));
     if !scheme_ok {
         return Err(invalid(
             "no scheme: expected ws://host/path or wss://host/path",
@@ -41,33 +44,48 @@ pub(crate) fn check_url(url: &str) -> Result<(), Error> {
     let Some(authority_and_path) = rest.strip_prefix("//") else {
         return Err(invalid("expected \"//\" and a host after the scheme"));
     };
-    // Split, not sliced by index: no panic path (and its formatting) in the wasm.
-    let authority = authority_and_path
-        .split(['/', '?', '#'])
-        .next()
-        .unwrap_or_default();
-    let host = authority.rsplit('@').next().unwrap_or_default();
+    let authority = split_first(authority_and_path, |b| matches!(b, b'/' | b'?' | b'#'))
+        .map_or(authority_and_path, |(authority, _)| authority);
+    let host = split_last(authority, |b| b == b'@').map_or(authority, |(_, host)| host);
     if host.is_empty() || host.starts_with(':') {
         return Err(invalid("the host is empty"));
     }
     // After an IPv6 literal's `]`, or after the last `:` of any other host.
-    let port = match host.rsplit_once(']') {
+    let port = match split_last(host, |b| b == b']') {
         Some((_, after)) => after.strip_prefix(':'),
-        None => host.rsplit_once(':').map(|(_, port)| port),
+        None => split_last(host, |b| b == b':').map(|(_, port)| port),
     };
-    if port.is_some_and(|p| {
-        !p.bytes().all(|b| b.is_ascii_digit())
-            || p.parse::<u32>().map_or(!p.is_empty(), |n| n > 65535)
-    }) {
+    // Digits only, at most 65535 (none at all is allowed, as in browsers).
+    let port_ok = |p: &str| {
+        p.bytes().all(|b| b.is_ascii_digit())
+            && p.bytes()
+                .try_fold(0u32, |n, b| {
+                    n.checked_mul(10)?.checked_add(u32::from(b - b'0'))
+                })
+                .is_some_and(|n| n <= 65535)
+    };
+    if port.is_some_and(|p| !port_ok(p)) {
         return Err(invalid("the port is not a number from 0 to 65535"));
     }
-    if trimmed.contains('#') {
+    if trimmed.bytes().any(|b| b == b'#') {
         return Err(invalid("WebSocket URLs may not have a fragment (#...)"));
     }
     if trimmed.chars().any(char::is_whitespace) {
         return Err(invalid("the URL contains whitespace"));
     }
     Ok(())
+}
+
+/// `s` around the first byte that `at` picks (an ASCII one): what is before it and after it.
+fn split_first(s: &str, at: impl Fn(u8) -> bool) -> Option<(&str, &str)> {
+    let i = s.bytes().position(at)?;
+    Some((s.get(..i)?, s.get(i + 1..)?))
+}
+
+/// `s` around the last byte that `at` picks (an ASCII one).
+fn split_last(s: &str, at: impl Fn(u8) -> bool) -> Option<(&str, &str)> {
+    let i = s.bytes().rposition(at)?;
+    Some((s.get(..i)?, s.get(i + 1..)?))
 }
 
 /// Each subprotocol must be a non-empty HTTP token (RFC 7230) and appear only once.
