@@ -185,6 +185,23 @@ mod tests {
         }
     }
 
+    /// The browser driver reports a failed dial with the error's dial message: every error
+    /// these checks (and the browser, `Error::Browser`) end a dial with must have one.
+    #[test]
+    fn every_check_error_has_a_dial_message() {
+        let errors = [
+            check_url("ws://host/a b").unwrap_err(),
+            check_url("ftp://host/").unwrap_err(),
+            check_protocols(&["a b".to_owned()]).unwrap_err(),
+            Error::Browser {
+                message: "SyntaxError".into(),
+            },
+        ];
+        for error in errors {
+            assert_eq!(error.dial_message(), Some(error.to_string()), "{error:?}");
+        }
+    }
+
     #[test]
     fn protocols_must_be_unique_tokens() {
         let list = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();

@@ -641,7 +641,13 @@ impl Driver {
             Ok(conn) => conn,
             Err(err) => {
                 let now = self.now();
-                self.machine.on_dial_failed(id, err.message(), now);
+                // Resolving and creating the socket fail only with errors that have a dial
+                // message: the other errors' texts stay out of the wasm.
+                debug_assert!(err.dial_message().is_some(), "{err:?}");
+                let reason = err
+                    .dial_message()
+                    .unwrap_or_else(|| String::from("the socket could not be created"));
+                self.machine.on_dial_failed(id, reason, now);
                 return;
             }
         };
