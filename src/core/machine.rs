@@ -1320,8 +1320,13 @@ impl Machine {
                 self.handshake_failed("not done within the connect timeout", now)
             }
             (Timer::Heartbeat, Phase::Open { id, .. }) => self.heartbeat_tick(id, now),
-            (Timer::AckTimeout, Phase::Open { id, .. }) => self.ack_tick(id, now),
-            (Timer::Ack, Phase::Open { id, .. }) if self.ackable() > self.session.reported => {
+            // Only resume sets these; the guard lets the compiler drop them without it.
+            (Timer::AckTimeout, Phase::Open { id, .. }) if self.cfg.resume().is_some() => {
+                self.ack_tick(id, now)
+            }
+            (Timer::Ack, Phase::Open { id, .. })
+                if self.cfg.resume().is_some() && self.ackable() > self.session.reported =>
+            {
                 self.send_ack(id)
             }
             (Timer::ConnectTimeout, Phase::Closing { id }) => {
