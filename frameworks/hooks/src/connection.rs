@@ -15,7 +15,7 @@ use std::rc::Rc;
 use std::time::Duration;
 use ws_tether::{
     ConnectionStatus, Encoder, Error, Message, ReadyState, ReconnectingHandle,
-    ReconnectingWebSocket, SendOutcome, Sink,
+    ReconnectingWebSocket, Resume, SendOutcome, Sink,
 };
 
 /// What the framework side shows: the hook turns these into its reactive state.
@@ -252,11 +252,7 @@ impl Connection {
     /// not told apart from the ones delivered.
     pub fn send_tracked(&self, message: impl Into<Message>) -> Result<Sent, Error> {
         let outcome = self.send(message)?;
-        let tracker = {
-            let state = self.0.state.borrow();
-            state.socket.as_ref().and_then(|s| s.tracker.clone())
-        };
-        Ok(Sent::new(outcome, tracker.as_ref()))
+        Ok(Sent::new(outcome, self.0.tracker().as_ref()))
     }
 
     /// Resolves once everything sent so far is through: with resume, when the server
@@ -362,16 +358,22 @@ impl Inner {
         self.state.borrow().options.clone()
     }
 
+    /// The current socket's tracked sends (with resume only).
     pub(crate) fn tracker(&self) -> Option<Rc<Tracker>> {
         let state = self.state.borrow();
-        state.socket.as_ref().and_then(|s| s.tracker.clone())
+        state.socket.as_ref().and_then(|s| s.tracker())
     }
 }
 
 impl Current {
+    /// Always `None` without the `resume` feature, so tracking compiles out.
+    fn tracker(&self) -> Option<Rc<Tracker>> {
+        self.tracker.clone().filter(|_| Resume::AVAILABLE)
+    }
+
     fn let_go(self) {
         self.handle.close();
-        if let Some(tracker) = self.tracker {
+        if let Some(tracker) = self.tracker() {
             tracker.abandoned();
         }
     }
