@@ -189,7 +189,10 @@ impl Connection {
         };
         // `open` already emitted the first events, before anyone could subscribe.
         (self.0.notify)(Update::Status(status));
-        (self.0.notify)(Update::Session(Session::New));
+        // Without resume every session is `New`, as the hook's state starts.
+        if Resume::AVAILABLE {
+            (self.0.notify)(Update::Session(Session::New));
+        }
         spawn(pump::pump(events, Rc::downgrade(&self.0), opened));
         if let Some(tracker) = tracker {
             spawn(watch_acks(handle, tracker));
