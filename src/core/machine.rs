@@ -780,7 +780,7 @@ impl Machine {
             self.actions.push_back(Action::Write { id, message });
             return;
         }
-        if self.cfg.handshake {
+        if self.cfg.handshake() {
             // The connect timeout keeps running: it bounds the hook too.
             self.phase = Phase::Handshaking { id };
             self.handshake_protocol = protocol;

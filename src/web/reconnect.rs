@@ -97,6 +97,10 @@ struct Driver {
     this: Weak<RefCell<Driver>>,
 }
 
+/// Whether handshake hooks exist (the `handshake` feature): without, what runs them compiles
+/// out.
+const HOOKS: bool = cfg!(any(feature = "handshake", test));
+
 /// The machine's code for "close without a status code" (1005 is never sent on the wire).
 const NO_STATUS: u16 = 1005;
 
@@ -509,7 +513,7 @@ impl Driver {
                 Action::Deliver(message) => self.deliver(message),
                 Action::Handshake { id } => self.start_hook(id),
                 Action::ToHandshake { id, message } => {
-                    if let Some(hook) = self.hook.as_ref().filter(|h| h.id == id) {
+                    if let Some(hook) = self.hook.as_ref().filter(|h| HOOKS && h.id == id) {
                         hook.state.borrow_mut().push(message);
                     }
                 }
@@ -518,7 +522,7 @@ impl Driver {
     }
 
     fn after_actions(&mut self, mut woken: Vec<Waker>) {
-        if self.hook.as_ref().map(|h| h.id) != self.machine.handshaking() {
+        if HOOKS && self.hook.as_ref().map(|h| h.id) != self.machine.handshaking() {
             // The attempt ended (or opened): the hook's task is cancelled.
             self.hook = None;
         }
@@ -562,10 +566,7 @@ impl Driver {
     /// Runs the user's handshake hook on socket `id` and reports how it ended.
     fn start_hook(&mut self, id: ConnId) {
         // Without the `handshake` feature there is none, and this compiles out.
-        let hook_fn = self
-            .hook_fn
-            .clone()
-            .filter(|_| cfg!(any(feature = "handshake", test)));
+        let hook_fn = self.hook_fn.clone().filter(|_| HOOKS);
         let (Some(hook_fn), Some((cur, conn))) = (hook_fn, &self.socket) else {
             return;
         };
