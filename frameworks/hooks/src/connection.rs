@@ -4,7 +4,7 @@
 //! handle, never the socket.
 
 use crate::delivery::{Sent, Tracker};
-use crate::options::Options;
+use crate::options::{OnEvent, OnOpen, Options};
 use crate::pump;
 use crate::Session;
 use std::cell::RefCell;
@@ -357,8 +357,13 @@ impl Inner {
         self.state.borrow().on_message.clone()
     }
 
-    pub(crate) fn options(&self) -> Options {
-        self.state.borrow().options.clone()
+    /// Cloned out: the callback may act on the connection.
+    pub(crate) fn on_open(&self) -> Option<OnOpen> {
+        self.state.borrow().options.on_open.clone()
+    }
+
+    pub(crate) fn on_event(&self) -> Option<OnEvent> {
+        self.state.borrow().options.on_event.clone()
     }
 
     /// The current socket's tracked sends (with resume only).

@@ -47,7 +47,7 @@ pub(crate) async fn pump(mut events: ConnectionEvents, hook: Weak<Inner>, opened
                     _ => {}
                 }
             }
-            if let Some(on_open) = inner.options().on_open {
+            if let Some(on_open) = inner.on_open() {
                 on_open(&Connection(Rc::clone(&inner)), &pump.session);
             }
         }
@@ -113,7 +113,7 @@ impl Pump {
             }
             _ => {}
         }
-        if let Some(on_event) = inner.options().on_event {
+        if let Some(on_event) = inner.on_event() {
             on_event(&event);
         }
         if let Some(status) = ConnectionStatus::after(event) {
