@@ -18,7 +18,7 @@ pub(crate) fn check_url(url: &str) -> Result<(), Error> {
     // Bytes, not chars: every separator is ASCII, and searching bytes links none of the
     // `char` pattern searchers into the wasm (this runs in the browser for every URL it
     // refuses). Sliced with `get`: no panic path either.
-    let Some((scheme, rest)) = split_first(trimmed, |b| b == b':') else {
+    let Some((scheme, rest)) = split_first(trimmed, b":") else {
         return Err(invalid(
             "no scheme: expected ws://host/path or wss://host/path",
         ));
@@ -44,16 +44,16 @@ pub(crate) fn check_url(url: &str) -> Result<(), Error> {
     let Some(authority_and_path) = rest.strip_prefix("//") else {
         return Err(invalid("expected \"//\" and a host after the scheme"));
     };
-    let authority = split_first(authority_and_path, |b| matches!(b, b'/' | b'?' | b'#'))
+    let authority = split_first(authority_and_path, b"/?#")
         .map_or(authority_and_path, |(authority, _)| authority);
-    let host = split_last(authority, |b| b == b'@').map_or(authority, |(_, host)| host);
+    let host = split_last(authority, b'@').map_or(authority, |(_, host)| host);
     if host.is_empty() || host.starts_with(':') {
         return Err(invalid("the host is empty"));
     }
     // After an IPv6 literal's `]`, or after the last `:` of any other host.
-    let port = match split_last(host, |b| b == b']') {
+    let port = match split_last(host, b']') {
         Some((_, after)) => after.strip_prefix(':'),
-        None => split_last(host, |b| b == b':').map(|(_, port)| port),
+        None => split_last(host, b':').map(|(_, port)| port),
     };
     // Digits only, at most 65535 (none at all is allowed, as in browsers).
     let port_ok = |p: &str| {
@@ -76,15 +76,17 @@ pub(crate) fn check_url(url: &str) -> Result<(), Error> {
     Ok(())
 }
 
-/// `s` around the first byte that `at` picks (an ASCII one): what is before it and after it.
-fn split_first(s: &str, at: impl Fn(u8) -> bool) -> Option<(&str, &str)> {
-    let i = s.bytes().position(at)?;
-    Some((s.get(..i)?, s.get(i + 1..)?))
+/// `s` around the first of the (ASCII) bytes `any`: what is before it and after it.
+fn split_first<'a>(s: &'a str, any: &[u8]) -> Option<(&'a str, &'a str)> {
+    around(s, s.bytes().position(|b| any.contains(&b))?)
 }
 
-/// `s` around the last byte that `at` picks (an ASCII one).
-fn split_last(s: &str, at: impl Fn(u8) -> bool) -> Option<(&str, &str)> {
-    let i = s.bytes().rposition(at)?;
+/// `s` around the last (ASCII) byte `at`.
+fn split_last(s: &str, at: u8) -> Option<(&str, &str)> {
+    around(s, s.bytes().rposition(|b| b == at)?)
+}
+
+fn around(s: &str, i: usize) -> Option<(&str, &str)> {
     Some((s.get(..i)?, s.get(i + 1..)?))
 }
 
