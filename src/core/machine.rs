@@ -12,7 +12,7 @@ use crate::core::queue::{SendOutcome, SendQueue};
 #[cfg(any(feature = "share", all(test, not(target_arch = "wasm32"))))]
 use crate::core::resume::ResumeState;
 use crate::core::resume::{
-    Control, Frame, LostReason, Session, DEFAULT_ACK_TIMEOUT, PROTOCOL_ERROR_REASON,
+    Control, Frame, LostReason, Resume, Session, DEFAULT_ACK_TIMEOUT, PROTOCOL_ERROR_REASON,
     RESUME_UNSUPPORTED_REASON,
 };
 use crate::core::text::joined;
@@ -1320,12 +1320,12 @@ impl Machine {
                 self.handshake_failed("not done within the connect timeout", now)
             }
             (Timer::Heartbeat, Phase::Open { id, .. }) => self.heartbeat_tick(id, now),
-            // Only resume sets these; the guard lets the compiler drop them without it.
-            (Timer::AckTimeout, Phase::Open { id, .. }) if self.cfg.resume().is_some() => {
+            // Only resume sets these: without the feature they compile out.
+            (Timer::AckTimeout, Phase::Open { id, .. }) if Resume::AVAILABLE => {
                 self.ack_tick(id, now)
             }
             (Timer::Ack, Phase::Open { id, .. })
-                if self.cfg.resume().is_some() && self.ackable() > self.session.reported =>
+                if Resume::AVAILABLE && self.ackable() > self.session.reported =>
             {
                 self.send_ack(id)
             }
