@@ -7,10 +7,29 @@ use crate::Error;
 /// Checks what a browser would reject with a `SyntaxError`, with an error that says why.
 /// (In the browser its own URL parser decides; this names what is wrong when it refuses.)
 pub(crate) fn check_url(url: &str) -> Result<(), Error> {
-    let invalid = |reason| Error::InvalidUrl {
-        url: url.to_owned(),
-        reason,
-    };
+    // The error is built in one place: each `Err` built inline would copy the URL's
+    // allocation into the wasm once more.
+    url_problem(url).map_err(|problem| match problem {
+        Problem::Url(reason) => Error::InvalidUrl {
+            url: url.to_owned(),
+            reason,
+        },
+        Problem::Scheme(scheme) => Error::InvalidScheme {
+            scheme: scheme.to_owned(),
+        },
+    })
+}
+
+/// What is wrong with a URL.
+enum Problem<'a> {
+    /// `Error::InvalidUrl`'s reason.
+    Url(&'static str),
+    /// A scheme other than ws, wss, http and https.
+    Scheme(&'a str),
+}
+
+fn url_problem(url: &str) -> Result<(), Problem<'_>> {
+    let invalid = Problem::Url;
     let trimmed = url.trim();
     if trimmed.is_empty() {
         return Err(invalid("the URL is empty"));
@@ -37,9 +56,7 @@ pub(crate) fn check_url(url: &str) -> Result<(), Error> {
     }
     let known = ["ws", "wss", "http", "https"];
     if !known.iter().any(|k| scheme.eq_ignore_ascii_case(k)) {
-        return Err(Error::InvalidScheme {
-            scheme: scheme.to_owned(),
-        });
+        return Err(Problem::Scheme(scheme));
     }
     let Some(authority_and_path) = rest.strip_prefix("//") else {
         return Err(invalid("expected \"//\" and a host after the scheme"));
