@@ -242,7 +242,7 @@ if (size.frameworks) {
     const names = sets.map((k) => (size.feature_sets[k] ? size.feature_sets[k].split(',').map((n) => `\`${n}\``).join(', ') : 'none'));
     let table = `The minimal reconnecting app of the repository's size benchmark (\`bench/size-apps\`: a status `
       + `badge, the last message, a send button), wasm + JS gzipped, per set of features, beside the same app `
-      + `on ${them}'s \`use_websocket\` (\`scripts/bench-size\`, ${sizeDate ?? date}):\n\n`;
+      + `on ${them}${them.endsWith('s') ? "'" : "'s"} \`use_websocket\` (\`scripts/bench-size\`, ${sizeDate ?? date}):\n\n`;
     table += `| ${them} | ${sets.map((k, i) => (k === 'default' ? 'default (all)' : names[i])).join(' | ')} |\n`;
     table += `|---|${sets.map(() => '---|').join('')}\n`;
     table += `| ${KB(base)} | ${sets.map((k) => `${KB(sum(f[k]))} (+${KB(sum(f[k]) - base)})`).join(' | ')} |\n`;
