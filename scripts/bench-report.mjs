@@ -1,17 +1,35 @@
 // Collects the BENCHJSON lines of an `npm run bench` log into bench/results: latest.json
 // (everything, samples included), latest.md (the table the README shows) and latest.svg (the
-// ratios to raw JS as a bar chart). Usage: node scripts/bench-report.mjs LOG
+// ratios to raw JS as a bar chart), and writes the tables into the README (and the framework
+// crates' READMEs, their apps' sizes).
+//
+//   node scripts/bench-report.mjs LOG          LOG of a whole `npm run bench`
+//   node scripts/bench-report.mjs --size LOG   LOG of `scripts/bench-size` alone: its sizes
+//                                              replace those of bench/results/latest.json,
+//                                              the other figures are kept (with their date)
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { cpus } from 'node:os';
 
-const log = readFileSync(process.argv[2], 'utf8');
-const figures = {};
+const sizeOnly = process.argv[2] === '--size';
+const log = readFileSync(process.argv[sizeOnly ? 3 : 2], 'utf8');
+const today = new Date().toISOString().slice(0, 10);
+const previous = sizeOnly ? JSON.parse(readFileSync('bench/results/latest.json', 'utf8')) : null;
+const figures = sizeOnly ? { ...previous.figures } : {};
 for (const line of log.split('\n')) {
   const at = line.indexOf('BENCHJSON ');
   if (at < 0) continue;
   const fig = JSON.parse(line.slice(at + 'BENCHJSON '.length).trim());
+  if (sizeOnly && fig.figure !== 'size') continue;
   figures[fig.figure] = fig;
 }
+if (sizeOnly && figures.size === previous.figures.size) {
+  console.error('bench-report --size: the log has no size figures (scripts/bench-size)');
+  process.exit(1);
+}
+// With --size, the date of the other figures (and the machine's cores) stay the whole run's.
+const date = sizeOnly ? previous.date : today;
+const sizeDate = sizeOnly ? today : null;
+const cores = sizeOnly ? previous.cores : cpus().length;
 const expected = ['throughput_text', 'throughput_binary', 'latency_p50', 'latency_p99',
   'recovery', 'dead_peer', 'memory', 'size', 'herd', 'receive-backpressure', 'server', 'share'];
 const missing = expected.filter((f) => !figures[f]);
@@ -80,11 +98,11 @@ rows.push([`herd, ${full.clients} clients after a restart: peak dials / 100 ms`,
 targets.push(['herd peak (default jitter)', '≤ 2× mean rate', x(full.peak_over_mean),
   full.peak_over_mean <= 2 ? 'met' : 'missed']);
 
-const date = new Date().toISOString().slice(0, 10);
 const rounds = figures.throughput_text.rounds;
 let md = `Measured by \`npm run bench\` on ${date} (headless Chromium, loopback test server, `
-  + `${cpus().length} cores; medians of ${rounds} rounds in alternating order; `
-  + `ratios are to the browser's WebSocket driven from plain JS).\n\n`;
+  + `${cores} cores; medians of ${rounds} rounds in alternating order; `
+  + `ratios are to the browser's WebSocket driven from plain JS)`
+  + `${sizeDate ? `; the Rust sizes by \`scripts/bench-size\` on ${sizeDate}` : ''}.\n\n`;
 md += '| figure | raw JS | gloo-net | ws-tether `WebSocket` | ws-tether `ReconnectingWebSocket` |\n';
 md += '|---|---|---|---|---|\n';
 for (const r of rows) md += `| ${r.join(' | ')} |\n`;
@@ -221,7 +239,7 @@ svg += '</svg>\n';
 
 mkdirSync('bench/results', { recursive: true });
 writeFileSync('bench/results/latest.json',
-  `${JSON.stringify({ date, cores: cpus().length, figures, targets: targets.map(([target, goal, measured, verdict]) => ({ target, goal, measured, verdict })) }, null, 2)}\n`);
+  `${JSON.stringify({ date, ...(sizeDate ? { size_date: sizeDate } : {}), cores, figures, targets: targets.map(([target, goal, measured, verdict]) => ({ target, goal, measured, verdict })) }, null, 2)}\n`);
 writeFileSync('bench/results/latest.md', md);
 writeFileSync('bench/results/latest.svg', svg);
 // The README shows the latest table between its bench markers.
@@ -233,4 +251,32 @@ const b = readme.indexOf(end);
 if (a >= 0 && b > a) {
   writeFileSync('README.md', `${readme.slice(0, a + start.length)}\n${md}${readme.slice(b)}`);
 }
-console.log(`\n${md}\nwrote bench/results/latest.{json,md,svg}${a >= 0 ? ' and the README table' : ''}`);
+// Each framework crate's README shows its minimal app per feature set, beside the popular
+// hook's, between its size markers.
+const crates = [];
+if (size.frameworks) {
+  const sets = Object.keys(size.feature_sets);
+  const sum = (s) => s.wasm + s.js;
+  for (const [framework, them] of [['leptos', 'leptos-use'], ['yew', 'yew-hooks']]) {
+    const f = size.frameworks[framework];
+    const base = sum(f[them]);
+    const names = sets.map((k) => (size.feature_sets[k] ? size.feature_sets[k].split(',').map((n) => `\`${n}\``).join(', ') : 'none'));
+    let table = `The minimal reconnecting app of the repository's size benchmark (\`bench/size-apps\`: a status `
+      + `badge, the last message, a send button), wasm + JS gzipped, per set of features, beside the same app `
+      + `on ${them}${them.endsWith('s') ? "'" : "'s"} \`use_websocket\` (\`scripts/bench-size\`, ${sizeDate ?? date}):\n\n`;
+    table += `| ${them} | ${sets.map((k, i) => (k === 'default' ? 'default (all)' : names[i])).join(' | ')} |\n`;
+    table += `|---|${sets.map(() => '---|').join('')}\n`;
+    table += `| ${KB(base)} | ${sets.map((k) => `${KB(sum(f[k]))} (+${KB(sum(f[k]) - base)})`).join(' | ')} |\n`;
+    const file = `frameworks/${framework}/README.md`;
+    const text = readFileSync(file, 'utf8');
+    const [from, to] = ['<!-- size:start -->', '<!-- size:end -->'];
+    const i = text.indexOf(from);
+    const j = text.indexOf(to);
+    if (i >= 0 && j > i) {
+      writeFileSync(file, `${text.slice(0, i + from.length)}\n${table}${text.slice(j)}`);
+      crates.push(file);
+    }
+  }
+}
+console.log(`\n${md}\nwrote bench/results/latest.{json,md,svg}${a >= 0 ? ' and the README table' : ''}`
+  + `${crates.length ? ` and the sizes in ${crates.join(', ')}` : ''}`);

@@ -12,9 +12,10 @@ use crate::core::queue::{SendOutcome, SendQueue};
 #[cfg(any(feature = "share", all(test, not(target_arch = "wasm32"))))]
 use crate::core::resume::ResumeState;
 use crate::core::resume::{
-    Control, Frame, LostReason, Session, DEFAULT_ACK_TIMEOUT, PROTOCOL_ERROR_REASON,
+    Control, Frame, LostReason, Resume, Session, DEFAULT_ACK_TIMEOUT, PROTOCOL_ERROR_REASON,
     RESUME_UNSUPPORTED_REASON,
 };
+use crate::core::text::joined;
 use crate::{CloseInfo, Error, Message, ReadyState};
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -170,16 +171,6 @@ pub enum ConnectionEvent {
         /// at the end of the closing handshake. `None` if no socket was connected.
         close: Option<CloseInfo>,
     },
-}
-
-/// `"{prefix}: {detail}"`, without `format!` or `concat` (their formatting and overflow
-/// checks would link `core::fmt`'s padding into the npm package's wasm).
-fn joined(prefix: &str, detail: &str) -> String {
-    let mut text = String::with_capacity(prefix.len() + 2 + detail.len());
-    text.push_str(prefix);
-    text.push_str(": ");
-    text.push_str(detail);
-    text
 }
 
 /// What the driver must do, in the order returned by [`Machine::poll_action`].
@@ -789,7 +780,7 @@ impl Machine {
             self.actions.push_back(Action::Write { id, message });
             return;
         }
-        if self.cfg.handshake {
+        if self.cfg.handshake() {
             // The connect timeout keeps running: it bounds the hook too.
             self.phase = Phase::Handshaking { id };
             self.handshake_protocol = protocol;
@@ -1329,8 +1320,13 @@ impl Machine {
                 self.handshake_failed("not done within the connect timeout", now)
             }
             (Timer::Heartbeat, Phase::Open { id, .. }) => self.heartbeat_tick(id, now),
-            (Timer::AckTimeout, Phase::Open { id, .. }) => self.ack_tick(id, now),
-            (Timer::Ack, Phase::Open { id, .. }) if self.ackable() > self.session.reported => {
+            // Only resume sets these: without the feature they compile out.
+            (Timer::AckTimeout, Phase::Open { id, .. }) if Resume::AVAILABLE => {
+                self.ack_tick(id, now)
+            }
+            (Timer::Ack, Phase::Open { id, .. })
+                if Resume::AVAILABLE && self.ackable() > self.session.reported =>
+            {
                 self.send_ack(id)
             }
             (Timer::ConnectTimeout, Phase::Closing { id }) => {

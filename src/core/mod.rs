@@ -34,6 +34,7 @@ mod share_pump;
 #[cfg(any(feature = "share", all(test, not(target_arch = "wasm32"))))]
 mod share_wire;
 pub(crate) mod status;
+pub(crate) mod text;
 pub(crate) mod validate;
 
 /// A type with no values. A policy whose cargo feature is off holds one, so that no code

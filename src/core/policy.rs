@@ -341,6 +341,12 @@ impl Config {
             .filter(|_| cfg!(any(feature = "heartbeat", test)))
     }
 
+    /// As [`resume`](Self::resume), for the handshake phase: the `handshake` feature's hook
+    /// or a driver of your own (`sans-io`) asks for it.
+    pub(crate) fn handshake(&self) -> bool {
+        self.handshake && cfg!(any(feature = "handshake", feature = "sans-io", test))
+    }
+
     pub(crate) fn validate(&self) -> Result<(), Error> {
         self.backoff.validate()?;
         if self.connect_timeout.is_zero() {

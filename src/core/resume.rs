@@ -60,6 +60,11 @@ impl Default for Resume {
 }
 
 impl Resume {
+    /// Whether this build has resume (the `resume` feature). A constant: code that only
+    /// matters with resume (the framework hooks' session and delivery tracking) reads it
+    /// and compiles out without the feature.
+    pub const AVAILABLE: bool = cfg!(any(feature = "resume", test));
+
     /// The defaults: acknowledge within 100 ms, and at once every 64 messages.
     #[cfg(any(feature = "resume", test))]
     #[cfg_attr(docsrs, doc(cfg(feature = "resume")))]

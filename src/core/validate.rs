@@ -7,26 +7,48 @@ use crate::Error;
 /// Checks what a browser would reject with a `SyntaxError`, with an error that says why.
 /// (In the browser its own URL parser decides; this names what is wrong when it refuses.)
 pub(crate) fn check_url(url: &str) -> Result<(), Error> {
-    let invalid = |reason| Error::InvalidUrl {
-        url: url.to_owned(),
-        reason,
-    };
+    // The error is built in one place: each `Err` built inline would copy the URL's
+    // allocation into the wasm once more.
+    url_problem(url).map_err(|problem| match problem {
+        Problem::Url(reason) => Error::InvalidUrl {
+            url: url.to_owned(),
+            reason,
+        },
+        Problem::Scheme(scheme) => Error::InvalidScheme {
+            scheme: scheme.to_owned(),
+        },
+    })
+}
+
+/// What is wrong with a URL.
+enum Problem<'a> {
+    /// `Error::InvalidUrl`'s reason.
+    Url(&'static str),
+    /// A scheme other than ws, wss, http and https.
+    Scheme(&'a str),
+}
+
+fn url_problem(url: &str) -> Result<(), Problem<'_>> {
+    let invalid = Problem::Url;
     let trimmed = url.trim();
     if trimmed.is_empty() {
         return Err(invalid("the URL is empty"));
     }
-    let Some((scheme, rest)) = trimmed.split_once(':') else {
+    // Bytes, not chars: every separator is ASCII, and searching bytes links none of the
+    // `char` pattern searchers into the wasm (this runs in the browser for every URL it
+    // refuses). Sliced with `get`: no panic path either.
+    let Some((scheme, rest)) = split_first(trimmed, b":") else {
         return Err(invalid(
             "no scheme: expected ws://host/path or wss://host/path",
         ));
     };
     let scheme_ok = scheme
-        .chars()
+        .bytes()
         .next()
-        .is_some_and(|c| c.is_ascii_alphabetic())
+        .is_some_and(|b| b.is_ascii_alphabetic())
         && scheme
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'));
     if !scheme_ok {
         return Err(invalid(
             "no scheme: expected ws://host/path or wss://host/path",
@@ -34,40 +56,55 @@ pub(crate) fn check_url(url: &str) -> Result<(), Error> {
     }
     let known = ["ws", "wss", "http", "https"];
     if !known.iter().any(|k| scheme.eq_ignore_ascii_case(k)) {
-        return Err(Error::InvalidScheme {
-            scheme: scheme.to_owned(),
-        });
+        return Err(Problem::Scheme(scheme));
     }
     let Some(authority_and_path) = rest.strip_prefix("//") else {
         return Err(invalid("expected \"//\" and a host after the scheme"));
     };
-    // Split, not sliced by index: no panic path (and its formatting) in the wasm.
-    let authority = authority_and_path
-        .split(['/', '?', '#'])
-        .next()
-        .unwrap_or_default();
-    let host = authority.rsplit('@').next().unwrap_or_default();
+    let authority = split_first(authority_and_path, b"/?#")
+        .map_or(authority_and_path, |(authority, _)| authority);
+    let host = split_last(authority, b'@').map_or(authority, |(_, host)| host);
     if host.is_empty() || host.starts_with(':') {
         return Err(invalid("the host is empty"));
     }
     // After an IPv6 literal's `]`, or after the last `:` of any other host.
-    let port = match host.rsplit_once(']') {
+    let port = match split_last(host, b']') {
         Some((_, after)) => after.strip_prefix(':'),
-        None => host.rsplit_once(':').map(|(_, port)| port),
+        None => split_last(host, b':').map(|(_, port)| port),
     };
-    if port.is_some_and(|p| {
-        !p.bytes().all(|b| b.is_ascii_digit())
-            || p.parse::<u32>().map_or(!p.is_empty(), |n| n > 65535)
-    }) {
+    // Digits only, at most 65535 (none at all is allowed, as in browsers).
+    let port_ok = |p: &str| {
+        p.bytes().all(|b| b.is_ascii_digit())
+            && p.bytes()
+                .try_fold(0u32, |n, b| {
+                    n.checked_mul(10)?.checked_add(u32::from(b - b'0'))
+                })
+                .is_some_and(|n| n <= 65535)
+    };
+    if port.is_some_and(|p| !port_ok(p)) {
         return Err(invalid("the port is not a number from 0 to 65535"));
     }
-    if trimmed.contains('#') {
+    if trimmed.bytes().any(|b| b == b'#') {
         return Err(invalid("WebSocket URLs may not have a fragment (#...)"));
     }
     if trimmed.chars().any(char::is_whitespace) {
         return Err(invalid("the URL contains whitespace"));
     }
     Ok(())
+}
+
+/// `s` around the first of the (ASCII) bytes `any`: what is before it and after it.
+fn split_first<'a>(s: &'a str, any: &[u8]) -> Option<(&'a str, &'a str)> {
+    around(s, s.bytes().position(|b| any.contains(&b))?)
+}
+
+/// `s` around the last (ASCII) byte `at`.
+fn split_last(s: &str, at: u8) -> Option<(&str, &str)> {
+    around(s, s.bytes().rposition(|b| b == at)?)
+}
+
+fn around(s: &str, i: usize) -> Option<(&str, &str)> {
+    Some((s.get(..i)?, s.get(i + 1..)?))
 }
 
 /// Each subprotocol must be a non-empty HTTP token (RFC 7230) and appear only once.
@@ -164,6 +201,23 @@ mod tests {
                 }
                 other => panic!("{url}: expected InvalidUrl, got {other:?}"),
             }
+        }
+    }
+
+    /// The browser driver reports a failed dial with the error's dial message: every error
+    /// these checks (and the browser, `Error::Browser`) end a dial with must have one.
+    #[test]
+    fn every_check_error_has_a_dial_message() {
+        let errors = [
+            check_url("ws://host/a b").unwrap_err(),
+            check_url("ftp://host/").unwrap_err(),
+            check_protocols(&["a b".to_owned()]).unwrap_err(),
+            Error::Browser {
+                message: "SyntaxError".into(),
+            },
+        ];
+        for error in errors {
+            assert_eq!(error.dial_message(), Some(error.to_string()), "{error:?}");
         }
     }
 

@@ -14,6 +14,7 @@ use crate::core::clock::{self, Clock};
 use crate::core::machine::{Action, ConnId, ConnectionEvent, Machine, Timer};
 use crate::core::policy::Config;
 use crate::core::queue::SendOutcome;
+use crate::core::text::joined;
 use crate::handshake::{Handshake, HookFn, HookState};
 use crate::reconnecting::{Accept, Endpoint, EndpointSource};
 use crate::{CloseCode, ConnectionStatus, Error, Event, Message, ReadyState};
@@ -95,6 +96,10 @@ struct Driver {
     _page: Vec<Listener>,
     this: Weak<RefCell<Driver>>,
 }
+
+/// Whether handshake hooks exist (the `handshake` feature): without, what runs them compiles
+/// out.
+const HOOKS: bool = cfg!(any(feature = "handshake", test));
 
 /// The machine's code for "close without a status code" (1005 is never sent on the wire).
 const NO_STATUS: u16 = 1005;
@@ -508,7 +513,7 @@ impl Driver {
                 Action::Deliver(message) => self.deliver(message),
                 Action::Handshake { id } => self.start_hook(id),
                 Action::ToHandshake { id, message } => {
-                    if let Some(hook) = self.hook.as_ref().filter(|h| h.id == id) {
+                    if let Some(hook) = self.hook.as_ref().filter(|h| HOOKS && h.id == id) {
                         hook.state.borrow_mut().push(message);
                     }
                 }
@@ -517,7 +522,7 @@ impl Driver {
     }
 
     fn after_actions(&mut self, mut woken: Vec<Waker>) {
-        if self.hook.as_ref().map(|h| h.id) != self.machine.handshaking() {
+        if HOOKS && self.hook.as_ref().map(|h| h.id) != self.machine.handshaking() {
             // The attempt ended (or opened): the hook's task is cancelled.
             self.hook = None;
         }
@@ -561,10 +566,7 @@ impl Driver {
     /// Runs the user's handshake hook on socket `id` and reports how it ended.
     fn start_hook(&mut self, id: ConnId) {
         // Without the `handshake` feature there is none, and this compiles out.
-        let hook_fn = self
-            .hook_fn
-            .clone()
-            .filter(|_| cfg!(any(feature = "handshake", test)));
+        let hook_fn = self.hook_fn.clone().filter(|_| HOOKS);
         let (Some(hook_fn), Some((cur, conn))) = (hook_fn, &self.socket) else {
             return;
         };
@@ -619,7 +621,7 @@ impl Driver {
                             Ok(endpoint) => d.open_socket(id, endpoint),
                             Err(reason) => {
                                 let now = d.now();
-                                let reason = format!("url provider: {reason}");
+                                let reason = joined("url provider", &reason);
                                 d.machine.on_dial_failed(id, reason, now);
                             }
                         });
@@ -640,7 +642,13 @@ impl Driver {
             Ok(conn) => conn,
             Err(err) => {
                 let now = self.now();
-                self.machine.on_dial_failed(id, err.to_string(), now);
+                // Resolving and creating the socket fail only with errors that have a dial
+                // message: the other errors' texts stay out of the wasm.
+                debug_assert!(err.dial_message().is_some(), "{err:?}");
+                let reason = err
+                    .dial_message()
+                    .unwrap_or_else(|| String::from("the socket could not be created"));
+                self.machine.on_dial_failed(id, reason, now);
                 return;
             }
         };

@@ -24,7 +24,7 @@ pub(crate) fn resolve_url(url: &str) -> Result<String, Error> {
     .map_err(|_| refused("the browser's URL parser rejects it"))?;
     // Chromium takes a space in the host as `%20` (a host no server has, so every attempt
     // fails); Firefox, WebKit and the URL standard refuse it, and so do we.
-    if parsed.hostname().contains('%') {
+    if parsed.hostname().bytes().any(|b| b == b'%') {
         return Err(refused("the host has a character no host name may contain"));
     }
     match parsed.protocol().as_str() {
@@ -33,12 +33,12 @@ pub(crate) fn resolve_url(url: &str) -> Result<String, Error> {
         "https:" => parsed.set_protocol("wss:"),
         other => {
             return Err(Error::InvalidScheme {
-                scheme: other.trim_end_matches(':').to_owned(),
+                scheme: other.strip_suffix(':').unwrap_or(other).to_owned(),
             })
         }
     }
     let href = parsed.href();
-    if href.contains('#') {
+    if href.bytes().any(|b| b == b'#') {
         return Err(invalid("WebSocket URLs may not have a fragment (#...)"));
     }
     Ok(href)

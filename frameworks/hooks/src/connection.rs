@@ -4,7 +4,7 @@
 //! handle, never the socket.
 
 use crate::delivery::{Sent, Tracker};
-use crate::options::Options;
+use crate::options::{OnEvent, OnOpen, Options};
 use crate::pump;
 use crate::Session;
 use std::cell::RefCell;
@@ -15,7 +15,7 @@ use std::rc::Rc;
 use std::time::Duration;
 use ws_tether::{
     ConnectionStatus, Encoder, Error, Message, ReadyState, ReconnectingHandle,
-    ReconnectingWebSocket, SendOutcome, Sink,
+    ReconnectingWebSocket, Resume, SendOutcome, Sink,
 };
 
 /// What the framework side shows: the hook turns these into its reactive state.
@@ -189,7 +189,10 @@ impl Connection {
         };
         // `open` already emitted the first events, before anyone could subscribe.
         (self.0.notify)(Update::Status(status));
-        (self.0.notify)(Update::Session(Session::New));
+        // Without resume every session is `New`, as the hook's state starts.
+        if Resume::AVAILABLE {
+            (self.0.notify)(Update::Session(Session::New));
+        }
         spawn(pump::pump(events, Rc::downgrade(&self.0), opened));
         if let Some(tracker) = tracker {
             spawn(watch_acks(handle, tracker));
@@ -252,11 +255,7 @@ impl Connection {
     /// not told apart from the ones delivered.
     pub fn send_tracked(&self, message: impl Into<Message>) -> Result<Sent, Error> {
         let outcome = self.send(message)?;
-        let tracker = {
-            let state = self.0.state.borrow();
-            state.socket.as_ref().and_then(|s| s.tracker.clone())
-        };
-        Ok(Sent::new(outcome, tracker.as_ref()))
+        Ok(Sent::new(outcome, self.0.tracker().as_ref()))
     }
 
     /// Resolves once everything sent so far is through: with resume, when the server
@@ -358,20 +357,31 @@ impl Inner {
         self.state.borrow().on_message.clone()
     }
 
-    pub(crate) fn options(&self) -> Options {
-        self.state.borrow().options.clone()
+    /// Cloned out: the callback may act on the connection.
+    pub(crate) fn on_open(&self) -> Option<OnOpen> {
+        self.state.borrow().options.on_open.clone()
     }
 
+    pub(crate) fn on_event(&self) -> Option<OnEvent> {
+        self.state.borrow().options.on_event.clone()
+    }
+
+    /// The current socket's tracked sends (with resume only).
     pub(crate) fn tracker(&self) -> Option<Rc<Tracker>> {
         let state = self.state.borrow();
-        state.socket.as_ref().and_then(|s| s.tracker.clone())
+        state.socket.as_ref().and_then(|s| s.tracker())
     }
 }
 
 impl Current {
+    /// Always `None` without the `resume` feature, so tracking compiles out.
+    fn tracker(&self) -> Option<Rc<Tracker>> {
+        self.tracker.clone().filter(|_| Resume::AVAILABLE)
+    }
+
     fn let_go(self) {
         self.handle.close();
-        if let Some(tracker) = self.tracker {
+        if let Some(tracker) = self.tracker() {
             tracker.abandoned();
         }
     }

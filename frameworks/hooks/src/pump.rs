@@ -11,7 +11,7 @@ use std::future::poll_fn;
 use std::pin::Pin;
 use std::rc::{Rc, Weak};
 use std::task::{Context, Poll, Waker};
-use ws_tether::{ConnectionEvent, ConnectionEvents, ConnectionStatus, Stream};
+use ws_tether::{ConnectionEvent, ConnectionEvents, ConnectionStatus, Resume, Stream};
 
 /// Runs until the hook lets go of socket number `opened`, or the stream ends.
 pub(crate) async fn pump(mut events: ConnectionEvents, hook: Weak<Inner>, opened: u64) {
@@ -36,16 +36,18 @@ pub(crate) async fn pump(mut events: ConnectionEvents, hook: Weak<Inner>, opened
         if open {
             // With resume the session's outcome comes right after `Open`, in the same step:
             // take it first, so that `on_open` knows whether the session is new.
-            let mut cx = Context::from_waker(Waker::noop());
-            match Pin::new(&mut events).poll_next(&mut cx) {
-                Poll::Ready(Some(event @ ConnectionEvent::Resumed { .. }))
-                | Poll::Ready(Some(event @ ConnectionEvent::SessionLost { .. })) => {
-                    pump.handle(&inner, event);
+            if Resume::AVAILABLE {
+                let mut cx = Context::from_waker(Waker::noop());
+                match Pin::new(&mut events).poll_next(&mut cx) {
+                    Poll::Ready(Some(event @ ConnectionEvent::Resumed { .. }))
+                    | Poll::Ready(Some(event @ ConnectionEvent::SessionLost { .. })) => {
+                        pump.handle(&inner, event);
+                    }
+                    Poll::Ready(Some(event)) => next = Some(event),
+                    _ => {}
                 }
-                Poll::Ready(Some(event)) => next = Some(event),
-                _ => {}
             }
-            if let Some(on_open) = inner.options().on_open {
+            if let Some(on_open) = inner.on_open() {
                 on_open(&Connection(Rc::clone(&inner)), &pump.session);
             }
         }
@@ -74,7 +76,10 @@ impl Pump {
         };
         match &event {
             ConnectionEvent::Connecting { .. } => self.lost_this_attempt = false,
-            ConnectionEvent::Resumed { session, resent } if !self.lost_this_attempt => {
+            // Only with resume (`Resume::AVAILABLE`: these arms compile out without it).
+            ConnectionEvent::Resumed { session, resent }
+                if Resume::AVAILABLE && !self.lost_this_attempt =>
+            {
                 self.set_session(
                     inner,
                     Session::Resumed {
@@ -87,7 +92,7 @@ impl Pump {
                 reason,
                 missed,
                 unconfirmed,
-            } => {
+            } if Resume::AVAILABLE => {
                 self.lost_this_attempt = true;
                 if let Some(tracker) = inner.tracker() {
                     tracker.unconfirmed(unconfirmed.len());
@@ -108,7 +113,7 @@ impl Pump {
             }
             _ => {}
         }
-        if let Some(on_event) = inner.options().on_event {
+        if let Some(on_event) = inner.on_event() {
             on_event(&event);
         }
         if let Some(status) = ConnectionStatus::after(event) {

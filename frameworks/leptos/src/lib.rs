@@ -86,7 +86,8 @@ pub fn use_reconnecting_websocket_with(
         // The signals may be gone already if the owner is being torn down.
         match update {
             Update::Status(next) => drop(status.try_set(next)),
-            Update::Session(next) => drop(session.try_set(next)),
+            // Only with resume (without, the session stays `New`): compiled out without it.
+            Update::Session(next) if Resume::AVAILABLE => drop(session.try_set(next)),
             _ => {}
         }
     });

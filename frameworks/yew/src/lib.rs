@@ -103,7 +103,9 @@ where
                 |_| {},
                 move |update| match update {
                     Update::Status(next) => status.set(next),
-                    Update::Session(next) => session.set(next),
+                    // Only with resume (without, the session stays `New`): compiled out
+                    // without it.
+                    Update::Session(next) if Resume::AVAILABLE => session.set(next),
                     _ => {}
                 },
             )
