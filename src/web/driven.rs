@@ -131,8 +131,7 @@ impl Core {
             Core::Alone(m) => m.can_accept(len),
             #[cfg(feature = "share")]
             Core::Shared(s) => {
-                s.tab.unconfirmed().1 + len <= s.tab.config().queue_max_bytes
-                    || s.tab.is_stopped()
+                s.tab.unconfirmed().1 + len <= s.tab.config().queue_max_bytes || s.tab.is_stopped()
             }
         }
     }
@@ -165,5 +164,4 @@ impl Core {
             Core::Shared(s) => s.finished,
         }
     }
-
 }

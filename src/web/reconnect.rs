@@ -622,7 +622,8 @@ impl Driver {
             let Some(driver) = this.upgrade() else { return };
             feed(&driver, |d| {
                 let now = d.now();
-                d.core.machine(now, |m, now| m.handshake_done(id, result, now));
+                d.core
+                    .machine(now, |m, now| m.handshake_done(id, result, now));
                 d.run();
                 if d.core.open_socket() == Some(id) {
                     // What the hook didn't consume goes to the application, in order.
@@ -650,7 +651,8 @@ impl Driver {
                             Err(reason) => {
                                 let now = d.now();
                                 let reason = format!("url provider: {reason}");
-                                d.core.machine(now, |m, now| m.on_dial_failed(id, reason, now));
+                                d.core
+                                    .machine(now, |m, now| m.on_dial_failed(id, reason, now));
                             }
                         });
                     }
