@@ -82,11 +82,23 @@ async fn closed_shared_sockets_leave_no_listener_timer_or_lock_behind() {
         assert_eq!(echo, Some(Message::Text("hi".into())));
     }
     let last = sockets.pop().unwrap();
-    drop(sockets); // dropped, not closed: as a page's sockets go with their component
-                   // The last socket takes over (closed before that, it would leave the session to the
-                   // server's TTL: no socket would run the connection to end it).
-    within(5_000, "the last socket holds", async {
-        while !last.holder().is_some_and(|h| h.this_tab) {
+    let dials = if last.holder().is_some_and(|h| h.this_tab) {
+        1
+    } else {
+        2
+    };
+    // Dropped, not closed: as a page's sockets go with their component.
+    drop(sockets);
+    // The last socket takes over and resumes (closed before that, it would leave the
+    // session to the server's TTL: no socket would have a connection to end it on).
+    wait_for_stats(&id, 5_000, "the last socket's dial", |s| {
+        s["dials"].as_array().is_some_and(|d| d.len() == dials)
+    })
+    .await;
+    within(5_000, "the last socket holds, open", async {
+        while !last.holder().is_some_and(|h| h.this_tab)
+            || last.ready_state() != ws_tether::ReadyState::Open
+        {
             sleep(20).await;
         }
     })

@@ -165,13 +165,7 @@ impl ShareIo {
 impl Drop for ShareIo {
     fn drop(&mut self) {
         self.release_lock();
-        // Closed a task later: Firefox drops what a channel posted in the task that closes
-        // it, and the last posts (`Bye`, a holder's hand-over) must reach the others.
-        let channel = self.channel.clone();
-        wasm_bindgen_futures::spawn_local(async move {
-            gloo_timers::future::TimeoutFuture::new(0).await;
-            channel.close();
-        });
+        self.channel.close();
     }
 }
 
