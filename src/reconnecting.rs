@@ -99,7 +99,8 @@ pub struct ReconnectingBuilder {
     high_water_mark: u32,
     messages_as_events: bool,
     receive_backpressure: bool,
-    /// The share's name (`share` feature); always `None` without it.
+    /// The share's name.
+    #[cfg(feature = "share")]
     share: Option<String>,
     cfg: Config,
 }
@@ -351,19 +352,25 @@ impl ReconnectingBuilder {
                 allowed: "a byte count of at least 1",
             });
         }
-        if self.share.as_deref() == Some("") {
-            return Err(Error::InvalidOption {
-                field: "share",
-                allowed: "a non-empty name",
-            });
-        }
+        #[cfg(feature = "share")]
+        let share = match self.share {
+            Some(name) if name.is_empty() => {
+                return Err(Error::InvalidOption {
+                    field: "share",
+                    allowed: "a non-empty name",
+                })
+            }
+            share => share,
+        };
+        #[cfg(not(feature = "share"))]
+        let share = None;
         let inner = sys::Reconnecting::start(
             source,
             self.hook,
             self.high_water_mark,
             self.messages_as_events,
             self.receive_backpressure,
-            self.share,
+            share,
             self.cfg,
         )?;
         let (handle, receiver) = crate::handle::halves(inner);
@@ -406,6 +413,7 @@ impl ReconnectingWebSocket {
             high_water_mark: DEFAULT_HIGH_WATER_MARK,
             messages_as_events: false,
             receive_backpressure: false,
+            #[cfg(feature = "share")]
             share: None,
             cfg: Config::default(),
         }

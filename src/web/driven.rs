@@ -37,6 +37,19 @@ impl Core {
         }
     }
 
+    /// Feeds the machine an input that reads no clock (as the machine's own methods that
+    /// take no time: a tab then passes the time of its last input).
+    pub(crate) fn apply(&mut self, f: impl FnOnce(&mut Machine)) {
+        match self {
+            Core::Alone(m) => f(m),
+            #[cfg(feature = "share")]
+            Core::Shared(s) => {
+                let now = s.tab.now;
+                s.tab.socket(now, |m, _| f(m))
+            }
+        }
+    }
+
     fn read<R>(&self, f: impl FnOnce(&Machine) -> R) -> Option<R> {
         match self {
             Core::Alone(m) => Some(f(m)),
@@ -53,13 +66,15 @@ impl Core {
         }
     }
 
-    pub(crate) fn close(&mut self, code: u16, reason: &str, now: Time) {
+    pub(crate) fn close(&mut self, code: u16, reason: &str) {
         match self {
             Core::Alone(m) => m.close(code, reason),
             #[cfg(feature = "share")]
-            Core::Shared(s) => s.tab.close(code, reason, now),
+            Core::Shared(s) => {
+                let now = s.tab.now;
+                s.tab.close(code, reason, now)
+            }
         }
-        let _ = now;
     }
 
     pub(crate) fn open_socket(&self) -> Option<ConnId> {

@@ -127,12 +127,10 @@ fn feed(driver: &Rc<RefCell<Driver>>, f: impl FnOnce(&mut Driver)) {
             match op {
                 Deferred::Close(code, reason) => {
                     let code = code.map_or(NO_STATUS, CloseCode::get);
-                    let now = d.now();
-                    d.core.close(code, &reason, now);
+                    d.core.close(code, &reason);
                 }
                 Deferred::Reconnect => {
-                    let now = d.now();
-                    d.core.machine(now, |m, _| m.reconnect());
+                    d.core.apply(|m| m.reconnect());
                 }
                 Deferred::Subscribe(tx) => {
                     if !d.core.is_closed_for_good() {
@@ -210,8 +208,7 @@ impl Reconnecting {
         });
         feed(&driver, |d| {
             if let Some(online) = super::scope::on_line() {
-                let now = d.now();
-                d.core.machine(now, |m, _| m.set_online(online));
+                d.core.apply(|m| m.set_online(online));
             }
         });
         Ok(Reconnecting { driver, side })
@@ -374,20 +371,14 @@ impl Reconnecting {
             return;
         }
         let code = code.map_or(NO_STATUS, CloseCode::get);
-        feed(&self.driver, |d| {
-            let now = d.now();
-            d.core.close(code, reason, now)
-        });
+        feed(&self.driver, |d| d.core.close(code, reason));
     }
     pub(crate) fn reconnect(&self) {
         if self.busy() {
             self.side.deferred.borrow_mut().push(Deferred::Reconnect);
             return;
         }
-        feed(&self.driver, |d| {
-            let now = d.now();
-            d.core.machine(now, |m, _| m.reconnect())
-        });
+        feed(&self.driver, |d| d.core.apply(|m| m.reconnect()));
     }
     pub(crate) fn backpressure_delay(&self) -> Delay {
         Delay::backpressure()
@@ -413,8 +404,7 @@ impl Drop for Reconnecting {
     fn drop(&mut self) {
         // Close the socket now; the timers and listeners go with the driver.
         if let Ok(mut d) = self.driver.try_borrow_mut() {
-            let now = d.now();
-            d.core.close(1000, "", now);
+            d.core.close(1000, "");
             d.run();
         }
     }
@@ -485,8 +475,7 @@ impl Driver {
                     // The socket is closing and its close event is on the way: keep the
                     // message for the next connection rather than lose it.
                     if !written {
-                        let now = self.now();
-                        self.core.machine(now, |m, _| m.write_failed(message));
+                        self.core.apply(|m| m.write_failed(message));
                     }
                 }
                 Action::CloseSocket { id, code, reason } => {
@@ -678,8 +667,7 @@ impl Driver {
                 return;
             }
         };
-        let now = self.now();
-        self.core.machine(now, |m, _| m.socket_created(id));
+        self.core.apply(|m| m.socket_created(id));
         // Messages reach us through the event stream; the Conn must not keep its own copy.
         conn.receiver_dropped();
         let mut events = conn.subscribe_events();
@@ -826,10 +814,7 @@ fn page_listeners(this: &Weak<RefCell<Driver>>) -> Vec<Listener> {
         let this = this.clone();
         move |_: web_sys::Event| {
             if let Some(driver) = this.upgrade() {
-                feed(&driver, |d| {
-                    let now = d.now();
-                    d.core.machine(now, |m, _| m.set_online(online))
-                });
+                feed(&driver, |d| d.core.apply(|m| m.set_online(online)));
             }
         }
     };
@@ -846,10 +831,7 @@ fn page_listeners(this: &Weak<RefCell<Driver>>) -> Vec<Listener> {
             move |_| {
                 if let Some(driver) = this.upgrade() {
                     let visible = doc.visibility_state() == web_sys::VisibilityState::Visible;
-                    feed(&driver, |d| {
-                        let now = d.now();
-                        d.core.machine(now, |m, _| m.set_visible(visible))
-                    });
+                    feed(&driver, |d| d.core.apply(|m| m.set_visible(visible)));
                 }
             },
         ));
