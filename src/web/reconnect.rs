@@ -1,6 +1,9 @@
 //! The reconnecting socket's browser driver: carries out the core machine's actions with
 //! one `Conn` at a time, cancellable timer tasks and page-lifecycle listeners, and feeds
 //! every callback back into the machine with the current time. It decides nothing itself.
+//! The machine is the socket's own, or (a shared socket, feature `share`) the one its tab
+//! runs while it holds the connection: driven.rs hides which, share.rs does a tab's share
+//! I/O.
 //!
 //! The user's backoff and close-policy functions run inside the machine, while the driver is
 //! borrowed. Calls they make on the socket must not panic: getters then read a [`View`]

@@ -8,7 +8,12 @@ use futures::{SinkExt, StreamExt};
 use ws_tether::{ConnectionEvent as Ev, Holder, ReconnectingWebSocket, Resume, SendOutcome};
 
 fn shared(id: &str) -> ReconnectingWebSocket {
-    ReconnectingWebSocket::builder(ws_url(&format!("/resume?id={id}")))
+    shared_to(id, "")
+}
+
+/// A socket of the share `id` to the resume echo, with these more query parameters.
+fn shared_to(id: &str, query: &str) -> ReconnectingWebSocket {
+    ReconnectingWebSocket::builder(ws_url(&format!("/resume?id={id}{query}")))
         .resume(Resume::default())
         .backoff(fast())
         .share(id)
@@ -176,4 +181,67 @@ async fn sockets_with_one_name_share_one_connection_and_hand_it_over() {
     assert_eq!(stats(&id).await["ended"], 0, "a socket is still open");
     sockets.remove(0).close();
     wait_for_stats(&id, 5_000, "the session's end", |s| s["ended"] == 1).await;
+}
+
+/// Where the scope has no Web Locks (a context that isn't secure, an old engine), a shared
+/// socket connects by itself, says so, and works as an unshared one.
+#[wasm_bindgen_test::wasm_bindgen_test]
+async fn without_web_locks_each_socket_connects_by_itself_and_says_so() {
+    use wasm_bindgen::JsValue;
+    let navigator = js_sys::Reflect::get(&js_sys::global(), &"navigator".into()).unwrap();
+    let navigator: js_sys::Object = navigator.into();
+    // An own `locks` property, undefined, hides the prototype's getter while the sockets
+    // are made; deleting it brings the getter back.
+    let hidden = js_sys::Object::new();
+    js_sys::Reflect::set(&hidden, &"value".into(), &JsValue::UNDEFINED).unwrap();
+    js_sys::Reflect::set(&hidden, &"configurable".into(), &JsValue::TRUE).unwrap();
+    js_sys::Object::define_property(&navigator, &"locks".into(), &hidden);
+    let id = unique_id("share-alone");
+    let mut sockets: Vec<ReconnectingWebSocket> = (0..2).map(|_| shared(&id)).collect();
+    js_sys::Reflect::delete_property(&navigator, &"locks".into()).unwrap();
+    for ws in &sockets {
+        let holder = ws.holder().expect("known at once");
+        assert!(holder.this_tab && !holder.shared, "{holder:?}");
+    }
+    wait_for_stats(&id, 5_000, "a dial per socket", |s| {
+        s["dials"].as_array().is_some_and(|d| d.len() == 2)
+    })
+    .await;
+    for (i, ws) in sockets.iter_mut().enumerate() {
+        let m = format!("alone{i}");
+        let _ = ReconnectingWebSocket::send(ws, text(&m)).unwrap();
+        assert_eq!(receive(ws, 1, "its own echo").await, [m]);
+    }
+    for ws in sockets {
+        ws.close();
+    }
+}
+
+/// The server acknowledges a message once its application has finished with it, here 1 s
+/// after the first: a follower's flush resolves only then, with the echo already there.
+#[wasm_bindgen_test::wasm_bindgen_test]
+async fn a_followers_flush_waits_for_the_servers_acknowledgement() {
+    let id = unique_id("share-flush");
+    let mut sockets: Vec<ReconnectingWebSocket> =
+        (0..2).map(|_| shared_to(&id, "&hold_ms=1000")).collect();
+    let f = 1 - holder(&sockets).await;
+    let start = now_ms();
+    sockets[f].feed(text("held")).await.unwrap();
+    within(10_000, "the follower's flush", sockets[f].flush())
+        .await
+        .unwrap();
+    let took = now_ms() - start;
+    assert!(
+        took >= 900.0,
+        "flush resolved after {took} ms, before the server's application"
+    );
+    let echo = futures::FutureExt::now_or_never(sockets[f].next());
+    assert_eq!(
+        echo,
+        Some(Some(text("held"))),
+        "the echo came before the acknowledgement"
+    );
+    for ws in sockets {
+        ws.close();
+    }
 }
