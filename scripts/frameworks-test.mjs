@@ -33,9 +33,10 @@ async function until(what, check, timeout = 10000) {
   }
 }
 
-// Opens one member of the chat; `problems` collects uncaught errors and framework warnings.
-async function member(name, id, problems, query = '') {
-  const context = await browser.newContext();
+// Opens one member of the chat (in `context`, as another tab, or in a new one); `problems`
+// collects uncaught errors and framework warnings.
+async function member(name, id, problems, query = '', context = null) {
+  context ??= await browser.newContext();
   const page = await context.newPage();
   page.on('pageerror', (e) => problems.push(`${id}: uncaught ${e.message}`));
   page.on('console', (m) => {
@@ -366,6 +367,39 @@ async function testResume(name) {
 
 // With `?manual` the example opens no socket until "Connect": a send before it says so;
 // then one socket opens and `on_open` runs once.
+// With `?share=NAME` (the hooks' `Options::share`) two pages of one browser context, as two
+// tabs, use one connection: one holds it, the other follows, both show what either sends;
+// when the holding page closes the other takes over and resumes the same session.
+async function testShare(name) {
+  const problems = [];
+  const id = `${name}-share-${Date.now()}`;
+  const query = `&resume&share=${id}`;
+  const a = await member(name, id, problems, query);
+  const b = await member(name, id, problems, query, a.context);
+  const holder = (m) => m.page.locator('#holder').getAttribute('data-holder');
+  try {
+    await until(`${name}: one page to hold the shared connection and the other to follow`,
+      async () => [await holder(a), await holder(b)].sort().join() === 'follows,holds');
+    const one = await stats(id);
+    check(one.dials.length === 1, `${name}: two sharing pages dialled ${one.dials.length} times`);
+    const [h, f] = (await holder(a)) === 'holds' ? [a, b] : [b, a];
+    await f.send('from the follower');
+    await h.shows('from the follower');
+    await f.shows('from the follower');
+    await h.page.close();
+    await until(`${name}: the follower to take over`, async () => (await holder(f)) === 'holds');
+    await f.send('after the handover');
+    await f.shows('after the handover');
+    const two = await stats(id);
+    check(two.dials.length === 2 && two.sessions === 1,
+      `${name}: after the handover ${two.dials.length} dials and ${two.sessions} sessions (want 2 and 1)`);
+    check(problems.length === 0, problems.join('; '));
+    console.log(`${name}: with share, two pages used one connection; the holder closed, the other took over the same session`);
+  } finally {
+    await a.context.close();
+  }
+}
+
 async function testManual(name) {
   const problems = [];
   const m = await member(name, `${name}-manual`, problems, '&manual');
@@ -402,6 +436,7 @@ try {
       await testExample(name);
       await testResume(name);
       await testManual(name);
+      await testShare(name);
       console.log(`${name}: passed`);
     } catch (e) {
       failed = true;

@@ -124,6 +124,14 @@ impl ReconnectingHandle {
         self.inner.reads_with_backpressure()
     }
 
+    /// A shared socket: which socket holds the connection (see
+    /// [`ReconnectingWebSocket::holder`](crate::ReconnectingWebSocket::holder)).
+    #[cfg(feature = "share")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "share")))]
+    pub fn holder(&self) -> Option<crate::Holder> {
+        self.inner.holder()
+    }
+
     /// Closes for good with 1000 (see
     /// [`ReconnectingWebSocket::close`](crate::ReconnectingWebSocket::close)).
     pub fn close(&self) {

@@ -29,6 +29,9 @@ pub use crate::codec::Json;
 pub use crate::codec::{Decoder, Encoder};
 pub use crate::core::backoff::{Backoff, ExponentialBackoff, Jitter, RetryContext};
 pub use crate::core::close::{CloseCode, CloseInfo, MAX_CLOSE_REASON_BYTES};
+#[cfg(feature = "share")]
+#[cfg_attr(docsrs, doc(cfg(feature = "share")))]
+pub use crate::core::machine::Holder;
 pub use crate::core::machine::{ConnectionEvent, StopReason};
 pub use crate::core::message::{Event, Message, ReadyState};
 pub use crate::core::policy::{

@@ -134,6 +134,7 @@ impl Reconnecting {
         _: u32,
         _: bool,
         _: bool,
+        _: Option<String>,
         _: Config,
     ) -> Result<Reconnecting, Error> {
         Err(Error::Unsupported)
@@ -199,6 +200,10 @@ impl Reconnecting {
         match self.0 {}
     }
     pub(crate) fn reads_with_backpressure(&self) -> bool {
+        match self.0 {}
+    }
+    #[cfg(feature = "share")]
+    pub(crate) fn holder(&self) -> Option<crate::Holder> {
         match self.0 {}
     }
     pub(crate) fn receiver_dropped(&self) {

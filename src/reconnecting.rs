@@ -99,6 +99,9 @@ pub struct ReconnectingBuilder {
     high_water_mark: u32,
     messages_as_events: bool,
     receive_backpressure: bool,
+    /// The share's name.
+    #[cfg(feature = "share")]
+    share: Option<String>,
     cfg: Config,
 }
 
@@ -271,6 +274,31 @@ impl ReconnectingBuilder {
         self
     }
 
+    /// Shares one connection between every socket of the origin (and storage partition)
+    /// built with the same `name`: the sockets of all its tabs, workers and of this page.
+    /// One of them, the holder, runs the connection; the others follow it over a
+    /// BroadcastChannel, and the next one takes over (resuming the session, with
+    /// [`resume`](Self::resume)) when the holder closes or its page goes. Each socket
+    /// still behaves as its own: every server message, in order; its own sends, outcomes
+    /// and [`flush`](futures_sink::Sink::poll_flush); the lifecycle events. Its `close`
+    /// detaches this socket only; the connection closes when the last socket leaves.
+    /// [`ConnectionEvent::Holder`] and [`ReconnectingWebSocket::holder`] say which socket
+    /// holds. The protocol and its guarantees: `docs/sharing.md`.
+    ///
+    /// The holder runs the connection with its own options (tabs agree on nothing but the
+    /// name: give every socket of a share the same URL and options). A shared socket's
+    /// [`overflow`](Self::overflow) is `Reject` whatever is set, and the `Sink` waits
+    /// while its unconfirmed sends fill [`queue_max_bytes`](Self::queue_max_bytes).
+    /// Where the page has no Web Locks or no BroadcastChannel the socket connects by
+    /// itself, and its [`Holder`](crate::Holder) says `shared: false`. Default: not shared.
+    /// `open` fails with [`Error::InvalidOption`] for an empty name.
+    #[cfg(feature = "share")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "share")))]
+    pub fn share(mut self, name: impl Into<String>) -> Self {
+        self.share = Some(name.into());
+        self
+    }
+
     /// For drivers of your own: the machine pauses each connection in a handshake phase
     /// ([`Action::Handshake`](crate::sans_io::Action::Handshake)) that your driver runs and
     /// ends with [`Machine::handshake_done`](crate::sans_io::Machine::handshake_done), as
@@ -324,12 +352,25 @@ impl ReconnectingBuilder {
                 allowed: "a byte count of at least 1",
             });
         }
+        #[cfg(feature = "share")]
+        let share = match self.share {
+            Some(name) if name.is_empty() => {
+                return Err(Error::InvalidOption {
+                    field: "share",
+                    allowed: "a non-empty name",
+                })
+            }
+            share => share,
+        };
+        #[cfg(not(feature = "share"))]
+        let share = None;
         let inner = sys::Reconnecting::start(
             source,
             self.hook,
             self.high_water_mark,
             self.messages_as_events,
             self.receive_backpressure,
+            share,
             self.cfg,
         )?;
         let (handle, receiver) = crate::handle::halves(inner);
@@ -372,6 +413,8 @@ impl ReconnectingWebSocket {
             high_water_mark: DEFAULT_HIGH_WATER_MARK,
             messages_as_events: false,
             receive_backpressure: false,
+            #[cfg(feature = "share")]
+            share: None,
             cfg: Config::default(),
         }
     }
@@ -457,6 +500,15 @@ impl ReconnectingWebSocket {
     /// in this browser.
     pub fn reads_with_backpressure(&self) -> bool {
         self.handle.reads_with_backpressure()
+    }
+
+    /// A shared socket ([`ReconnectingBuilder::share`]): which socket holds the connection,
+    /// as the last [`ConnectionEvent::Holder`] said. `None` before it is known (a new
+    /// socket learns it from the holder, or takes over) and for a socket that isn't shared.
+    #[cfg(feature = "share")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "share")))]
+    pub fn holder(&self) -> Option<crate::Holder> {
+        self.handle.holder()
     }
 
     /// Closes for good with 1000: no retry will run, whatever is scheduled or in flight.

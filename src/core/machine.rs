@@ -171,6 +171,27 @@ pub enum ConnectionEvent {
         /// at the end of the closing handshake. `None` if no socket was connected.
         close: Option<CloseInfo>,
     },
+    /// A shared socket ([`ReconnectingBuilder::share`](crate::ReconnectingBuilder::share))
+    /// learnt which tab holds the connection: when it first knows, and at every change.
+    #[cfg(feature = "share")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "share")))]
+    Holder(Holder),
+}
+
+/// Which tab holds a shared connection, as [`ConnectionEvent::Holder`] and
+/// [`ReconnectingWebSocket::holder`](crate::ReconnectingWebSocket::holder) report it.
+#[cfg(feature = "share")]
+#[cfg_attr(docsrs, doc(cfg(feature = "share")))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Holder {
+    /// The holding tab's socket (random, unique in the origin).
+    pub tab: u64,
+    /// Whether it is this socket: this one runs the connection for the others.
+    pub this_tab: bool,
+    /// `false`: the page has no Web Locks or no BroadcastChannel (a context that isn't
+    /// secure, an old engine), so this socket connects by itself and holds alone.
+    pub shared: bool,
 }
 
 /// What the driver must do, in the order returned by [`Machine::poll_action`].

@@ -140,6 +140,21 @@ impl Tab {
         self.hub.as_ref().is_some_and(Hub::running)
     }
 
+    /// The holder's machine, while this tab runs the connection (for a driver's reads).
+    pub(crate) fn machine(&self) -> Option<&Machine> {
+        self.hub.as_ref().and_then(|h| h.machine.as_ref())
+    }
+
+    /// Whether this tab's socket was closed, or the connection stopped for good.
+    pub(crate) fn is_stopped(&self) -> bool {
+        self.closed || self.stopped
+    }
+
+    /// The connection's options (the holder's machine runs with them).
+    pub(crate) fn config(&self) -> &Config {
+        &self.cfg
+    }
+
     /// This tab's sends not confirmed yet (acknowledged by the server with resume, written
     /// without), and their bytes: what its `bufferedAmount` reports.
     pub fn unconfirmed(&self) -> (usize, usize) {

@@ -2,9 +2,12 @@
 //! timers, and turns callbacks into state that the public types poll.
 
 mod conn;
+mod driven;
 mod listener;
 mod reconnect;
 mod scope;
+#[cfg(feature = "share")]
+mod share;
 // Without the `receive-backpressure` feature nothing opens a `WebSocketStream`.
 #[cfg_attr(not(feature = "receive-backpressure"), allow(dead_code))]
 mod stream;

@@ -1,6 +1,9 @@
 //! The reconnecting socket's browser driver: carries out the core machine's actions with
 //! one `Conn` at a time, cancellable timer tasks and page-lifecycle listeners, and feeds
 //! every callback back into the machine with the current time. It decides nothing itself.
+//! The machine is the socket's own, or (a shared socket, feature `share`) the one its tab
+//! runs while it holds the connection: driven.rs hides which, share.rs does a tab's share
+//! I/O.
 //!
 //! The user's backoff and close-policy functions run inside the machine, while the driver is
 //! borrowed. Calls they make on the socket must not panic: getters then read a [`View`]
@@ -8,6 +11,7 @@
 //! and `send` fails with [`Error::InsidePolicy`].
 
 use super::conn::{broadcast, Conn, Delay, Subscription};
+use super::driven::Core;
 use super::listener::Listener;
 use super::live;
 use crate::core::clock::{self, Clock};
@@ -48,6 +52,9 @@ struct Side {
     negotiated: RefCell<(String, String)>,
     /// The receiving half was dropped: nobody can read the message stream any more.
     unread: std::cell::Cell<bool>,
+    /// A shared socket: which socket holds, as last reported.
+    #[cfg(feature = "share")]
+    holder: std::cell::Cell<Option<crate::Holder>>,
 }
 
 /// The getters' values as of the end of the last input.
@@ -70,7 +77,7 @@ enum Deferred {
 }
 
 struct Driver {
-    machine: Machine,
+    core: Core,
     source: EndpointSource,
     hook_fn: Option<HookFn>,
     /// The handshake hook running on a socket; dropping it cancels the hook's task.
@@ -128,11 +135,13 @@ fn feed(driver: &Rc<RefCell<Driver>>, f: impl FnOnce(&mut Driver)) {
             match op {
                 Deferred::Close(code, reason) => {
                     let code = code.map_or(NO_STATUS, CloseCode::get);
-                    d.machine.close(code, &reason);
+                    d.core.close(code, &reason);
                 }
-                Deferred::Reconnect => d.machine.reconnect(),
+                Deferred::Reconnect => {
+                    d.core.apply(|m| m.reconnect());
+                }
                 Deferred::Subscribe(tx) => {
-                    if !d.machine.is_closed_for_good() {
+                    if !d.core.is_closed_for_good() {
                         d.subscribers.push(tx);
                     }
                 }
@@ -167,15 +176,21 @@ impl Reconnecting {
         high_water: u32,
         messages_as_events: bool,
         backpressure: bool,
+        share: Option<String>,
         cfg: Config,
     ) -> Result<Self, Error> {
         let mut clock = Clock::new(js_sys::Date::now());
         let now = clock.now(js_sys::Date::now());
-        let machine = Machine::new(cfg, clock::seed(js_sys::Math::random()), now);
+        let seed = clock::seed(js_sys::Math::random());
         let side = Rc::new(Side::default());
         let driver = Rc::new_cyclic(|this: &Weak<RefCell<Driver>>| {
+            let core = match share {
+                #[cfg(feature = "share")]
+                Some(name) => shared(this, &side, &name, cfg, seed, now),
+                _ => Core::Alone(Machine::new(cfg, seed, now)),
+            };
             RefCell::new(Driver {
-                machine,
+                core,
                 source,
                 hook_fn,
                 hook: None,
@@ -201,7 +216,7 @@ impl Reconnecting {
         });
         feed(&driver, |d| {
             if let Some(online) = super::scope::on_line() {
-                d.machine.set_online(online);
+                d.core.apply(|m| m.set_online(online));
             }
         });
         Ok(Reconnecting { driver, side })
@@ -221,7 +236,7 @@ impl Reconnecting {
             return Err(Error::InsidePolicy);
         }
         let mut out = Err(Error::InsidePolicy);
-        feed(&self.driver, |d| out = d.machine.send(message));
+        feed(&self.driver, |d| out = d.core.send(message));
         out
     }
 
@@ -231,16 +246,16 @@ impl Reconnecting {
             cx.waker().wake_by_ref();
             return Accept::Wait;
         };
-        if d.machine.is_stopped() {
+        if d.core.is_stopped() {
             return Accept::Stopped;
         }
-        if !d.machine.can_accept(len) {
+        if !d.core.can_accept(len) {
             d.tx_waker = Some(cx.waker().clone());
             return Accept::Wait;
         }
         match &d.socket {
             Some((_, conn))
-                if d.machine.open_socket().is_some() && conn.buffered_amount() > d.high_water =>
+                if d.core.open_socket().is_some() && conn.buffered_amount() > d.high_water =>
             {
                 Accept::Full
             }
@@ -261,7 +276,7 @@ impl Reconnecting {
             }
             return Poll::Ready(Some(message));
         }
-        if d.machine.is_finished() {
+        if d.core.is_finished() {
             return Poll::Ready(None);
         }
         d.rx_waker = Some(cx.waker().clone());
@@ -272,7 +287,7 @@ impl Reconnecting {
         let (tx, rx) = unbounded();
         match self.driver.try_borrow_mut() {
             Ok(mut d) => {
-                if !d.machine.is_closed_for_good() {
+                if !d.core.is_closed_for_good() {
                     d.subscribers.push(tx);
                 }
             }
@@ -295,34 +310,34 @@ impl Reconnecting {
 
     pub(crate) fn ready_state(&self) -> ReadyState {
         self.read(
-            |d| d.machine.ready_state(),
+            |d| d.core.ready_state(),
             |v| v.ready_state.unwrap_or(ReadyState::Connecting),
         )
     }
     pub(crate) fn attempt(&self) -> u32 {
-        self.read(|d| d.machine.attempt(), |v| v.attempt)
+        self.read(|d| d.core.attempt(), |v| v.attempt)
     }
     pub(crate) fn rtt(&self) -> Option<Duration> {
-        self.read(|d| d.machine.rtt(), |v| v.rtt)
+        self.read(|d| d.core.rtt(), |v| v.rtt)
     }
     pub(crate) fn queued_bytes(&self) -> usize {
-        self.read(|d| d.machine.queued_bytes(), |v| v.queued_bytes)
+        self.read(|d| d.core.queued_bytes(), |v| v.queued_bytes)
     }
     pub(crate) fn resumes(&self) -> bool {
-        self.read(|d| d.machine.resumes(), |v| v.resumes)
+        self.read(|d| d.core.resumes(), |v| v.resumes)
     }
     pub(crate) fn is_stopped(&self) -> bool {
-        self.read(|d| d.machine.is_stopped(), |v| v.stopped)
+        self.read(|d| d.core.is_stopped(), |v| v.stopped)
     }
     pub(crate) fn is_finished(&self) -> bool {
-        self.read(|d| d.machine.is_finished() && d.inbox.is_empty(), |_| false)
+        self.read(|d| d.core.is_finished() && d.inbox.is_empty(), |_| false)
     }
     pub(crate) fn poll_finished(&self, cx: &mut Context<'_>) -> Poll<()> {
         let Ok(mut d) = self.driver.try_borrow_mut() else {
             cx.waker().wake_by_ref();
             return Poll::Pending;
         };
-        if d.machine.is_finished() {
+        if d.core.is_finished() {
             return Poll::Ready(());
         }
         d.tx_waker = Some(cx.waker().clone());
@@ -335,12 +350,10 @@ impl Reconnecting {
             cx.waker().wake_by_ref();
             return Poll::Pending;
         };
-        if d.machine.is_stopped() {
+        if d.core.is_stopped() {
             return Poll::Ready(Err(Error::Stopped));
         }
-        if !d.machine.resumes()
-            || (d.machine.unacknowledged() == 0 && d.machine.queued_bytes() == 0)
-        {
+        if d.core.flushed() {
             return Poll::Ready(Ok(()));
         }
         d.tx_waker = Some(cx.waker().clone());
@@ -366,14 +379,14 @@ impl Reconnecting {
             return;
         }
         let code = code.map_or(NO_STATUS, CloseCode::get);
-        feed(&self.driver, |d| d.machine.close(code, reason));
+        feed(&self.driver, |d| d.core.close(code, reason));
     }
     pub(crate) fn reconnect(&self) {
         if self.busy() {
             self.side.deferred.borrow_mut().push(Deferred::Reconnect);
             return;
         }
-        feed(&self.driver, |d| d.machine.reconnect());
+        feed(&self.driver, |d| d.core.apply(|m| m.reconnect()));
     }
     pub(crate) fn backpressure_delay(&self) -> Delay {
         Delay::backpressure()
@@ -381,6 +394,10 @@ impl Reconnecting {
     /// Whether connections read through `WebSocketStream`, pausing while the inbox is full.
     pub(crate) fn reads_with_backpressure(&self) -> bool {
         self.read(|d| d.backpressure, |_| false)
+    }
+    #[cfg(feature = "share")]
+    pub(crate) fn holder(&self) -> Option<crate::Holder> {
+        self.side.holder.get()
     }
     /// The message stream's reader is gone: stop buffering for it.
     pub(crate) fn receiver_dropped(&self) {
@@ -395,7 +412,7 @@ impl Drop for Reconnecting {
     fn drop(&mut self) {
         // Close the socket now; the timers and listeners go with the driver.
         if let Ok(mut d) = self.driver.try_borrow_mut() {
-            d.machine.close(1000, "");
+            d.core.close(1000, "");
             d.run();
         }
     }
@@ -407,7 +424,7 @@ impl Driver {
             .socket
             .as_ref()
             .map_or(0, |(_, conn)| conn.buffered_amount());
-        u32::try_from(self.machine.buffered_amount(holds as usize)).unwrap_or(u32::MAX)
+        u32::try_from(self.core.buffered_amount(holds as usize)).unwrap_or(u32::MAX)
     }
 
     /// Receive backpressure: pauses reading the open socket while the inbox holds
@@ -425,14 +442,15 @@ impl Driver {
                 self.inbox.len() >= INBOX_BOUND
             };
         if let Some((id, conn)) = &self.socket {
-            conn.pause_reading(paused && self.machine.open_socket() == Some(*id));
+            conn.pause_reading(paused && self.core.open_socket() == Some(*id));
         }
         if paused == self.reading_paused {
             return false;
         }
         self.reading_paused = paused;
         let now = self.now();
-        self.machine.set_reading_paused(paused, now);
+        self.core
+            .machine(now, |m, now| m.set_reading_paused(paused, now));
         true
     }
 
@@ -449,7 +467,7 @@ impl Driver {
     }
 
     fn run_actions(&mut self, woken: &mut Vec<Waker>) {
-        while let Some(action) = self.machine.poll_action() {
+        while let Some(action) = self.core.poll_action() {
             match action {
                 Action::Dial { id } => {
                     // The last socket closed (its loss was reported): what the browser still
@@ -465,7 +483,7 @@ impl Driver {
                     // The socket is closing and its close event is on the way: keep the
                     // message for the next connection rather than lose it.
                     if !written {
-                        self.machine.write_failed(message);
+                        self.core.apply(|m| m.write_failed(message));
                     }
                 }
                 Action::CloseSocket { id, code, reason } => {
@@ -488,6 +506,10 @@ impl Driver {
                 Action::SetTimer { timer, after } => self.set_timer(timer, after),
                 Action::CancelTimer(timer) => self.timers[timer.index()] = None,
                 Action::Emit(event) => {
+                    #[cfg(feature = "share")]
+                    if let ConnectionEvent::Holder(holder) = &event {
+                        self.side.holder.set(Some(*holder));
+                    }
                     if let Some(status) = ConnectionStatus::after(event.clone()) {
                         *self.side.status.borrow_mut() = status;
                     }
@@ -522,29 +544,29 @@ impl Driver {
     }
 
     fn after_actions(&mut self, mut woken: Vec<Waker>) {
-        if HOOKS && self.hook.as_ref().map(|h| h.id) != self.machine.handshaking() {
+        if HOOKS && self.hook.as_ref().map(|h| h.id) != self.core.handshaking() {
             // The attempt ended (or opened): the hook's task is cancelled.
             self.hook = None;
         }
-        if self.machine.unacknowledged() != self.unacked {
+        if self.core.unacknowledged() != self.unacked {
             // Acknowledgements free room in the bound and may complete a flush.
-            self.unacked = self.machine.unacknowledged();
+            self.unacked = self.core.unacknowledged();
             woken.extend(self.tx_waker.take());
         }
-        if self.machine.is_closed_for_good() {
+        if self.core.is_closed_for_good() {
             // Closed after giving up: no event says so, but nothing will follow either.
             self.subscribers.clear();
             woken.extend(self.rx_waker.take());
             woken.extend(self.tx_waker.take());
         }
         *self.side.view.borrow_mut() = View {
-            ready_state: Some(self.machine.ready_state()),
-            attempt: self.machine.attempt(),
-            rtt: self.machine.rtt(),
-            queued_bytes: self.machine.queued_bytes(),
+            ready_state: Some(self.core.ready_state()),
+            attempt: self.core.attempt(),
+            rtt: self.core.rtt(),
+            queued_bytes: self.core.queued_bytes(),
             buffered_amount: self.buffered_amount(),
-            stopped: self.machine.is_stopped(),
-            resumes: self.machine.resumes(),
+            stopped: self.core.is_stopped(),
+            resumes: self.core.resumes(),
         };
         woken.into_iter().for_each(Waker::wake);
     }
@@ -594,9 +616,10 @@ impl Driver {
             let Some(driver) = this.upgrade() else { return };
             feed(&driver, |d| {
                 let now = d.now();
-                d.machine.handshake_done(id, result, now);
+                d.core
+                    .machine(now, |m, now| m.handshake_done(id, result, now));
                 d.run();
-                if d.machine.open_socket() == Some(id) {
+                if d.core.open_socket() == Some(id) {
                     // What the hook didn't consume goes to the application, in order.
                     let leftovers = state.borrow_mut().leftovers();
                     for message in leftovers {
@@ -622,7 +645,8 @@ impl Driver {
                             Err(reason) => {
                                 let now = d.now();
                                 let reason = joined("url provider", &reason);
-                                d.machine.on_dial_failed(id, reason, now);
+                                d.core
+                                    .machine(now, |m, now| m.on_dial_failed(id, reason, now));
                             }
                         });
                     }
@@ -632,7 +656,7 @@ impl Driver {
     }
 
     fn open_socket(&mut self, id: ConnId, endpoint: Endpoint) {
-        if !self.machine.is_dialing(id) {
+        if !self.core.is_dialing(id) {
             return; // Closed or replaced while the provider was running.
         }
         let opened = endpoint
@@ -648,11 +672,12 @@ impl Driver {
                 let reason = err
                     .dial_message()
                     .unwrap_or_else(|| String::from("the socket could not be created"));
-                self.machine.on_dial_failed(id, reason, now);
+                self.core
+                    .machine(now, |m, now| m.on_dial_failed(id, reason, now));
                 return;
             }
         };
-        self.machine.socket_created(id);
+        self.core.apply(|m| m.socket_created(id));
         // Messages reach us through the event stream; the Conn must not keep its own copy.
         conn.receiver_dropped();
         let mut events = conn.subscribe_events();
@@ -664,9 +689,15 @@ impl Driver {
                 feed(&driver, |d| {
                     let now = d.now();
                     match event {
-                        Event::Open { protocol } => d.machine.on_open(id, protocol, now),
-                        Event::Message(message) => d.machine.on_message(id, message, now),
-                        Event::Close(info) => d.machine.on_close(id, info, now),
+                        Event::Open { protocol } => {
+                            d.core.machine(now, |m, now| m.on_open(id, protocol, now))
+                        }
+                        Event::Message(message) => {
+                            d.core.machine(now, |m, now| m.on_message(id, message, now))
+                        }
+                        Event::Close(info) => {
+                            d.core.machine(now, |m, now| m.on_close(id, info, now))
+                        }
                         Event::Error => {}
                     }
                 });
@@ -676,27 +707,74 @@ impl Driver {
     }
 
     fn set_timer(&mut self, timer: Timer, after: Duration) {
-        let (cancel_tx, cancel_rx) = oneshot::channel::<()>();
-        self.timers[timer.index()] = Some(cancel_tx);
         let this = self.this.clone();
-        // The machine never asks for more than `MAX_TIMER` (2^31 - 1 ms) at a time.
-        let ms = u32::try_from(after.as_millis()).unwrap_or(u32::MAX);
-        live::inc(&live::TIMERS);
-        spawn_local(async move {
-            let sleep = gloo_timers::future::TimeoutFuture::new(ms);
-            let outcome = race(sleep, cancel_rx).await;
-            live::dec(&live::TIMERS);
-            // Cancelled (sender dropped) or fired: either way the browser timer is cleared.
-            if let Outcome::Fired = outcome {
-                if let Some(driver) = this.upgrade() {
-                    feed(&driver, |d| {
-                        let now = d.now();
-                        d.timers[timer.index()] = None;
-                        d.machine.on_timer(timer, now);
-                    });
-                }
+        self.timers[timer.index()] = Some(self::timer(after, move || {
+            if let Some(driver) = this.upgrade() {
+                feed(&driver, |d| {
+                    let now = d.now();
+                    d.timers[timer.index()] = None;
+                    d.core.machine(now, |m, now| m.on_timer(timer, now));
+                });
             }
-        });
+        }));
+    }
+}
+
+/// Starts a timer task that calls `fire` after `after`, unless the returned sender is
+/// dropped first (which cancels the task and clears the browser timer).
+pub(super) fn timer(after: Duration, fire: impl FnOnce() + 'static) -> oneshot::Sender<()> {
+    let (cancel_tx, cancel_rx) = oneshot::channel::<()>();
+    // The cores never ask for more than `MAX_TIMER` (2^31 - 1 ms) at a time.
+    let ms = u32::try_from(after.as_millis()).unwrap_or(u32::MAX);
+    live::inc(&live::TIMERS);
+    spawn_local(async move {
+        let sleep = gloo_timers::future::TimeoutFuture::new(ms);
+        let outcome = race(sleep, cancel_rx).await;
+        live::dec(&live::TIMERS);
+        // Cancelled (sender dropped) or fired: either way the browser timer is cleared.
+        if let Outcome::Fired = outcome {
+            fire();
+        }
+    });
+    cancel_tx
+}
+
+/// A shared socket's core: its tab of the share `name`, fed by the share's channel, lock
+/// and timers; where the scope can't share, a machine of its own, and a holder saying so.
+#[cfg(feature = "share")]
+fn shared(
+    this: &Weak<RefCell<Driver>>,
+    side: &Side,
+    name: &str,
+    cfg: Config,
+    seed: u64,
+    now: Duration,
+) -> Core {
+    use super::share::{ShareInput, Shared};
+    // Random and unique in the origin; below 2^53, as the npm package's.
+    let id = (js_sys::Math::random() * 9_007_199_254_740_992.0) as u64;
+    let this = this.clone();
+    let feed = Rc::new(move |input: ShareInput| {
+        if let Some(driver) = this.upgrade() {
+            feed(&driver, |d| {
+                let now = d.now();
+                if let Core::Shared(s) = &mut d.core {
+                    s.input(input, now);
+                }
+            });
+        }
+    });
+    let tab = || crate::core::share::Tab::new(id, cfg.clone(), Default::default(), seed, now);
+    match Shared::open(name, feed, tab) {
+        Some(shared) => Core::Shared(Box::new(shared)),
+        None => {
+            side.holder.set(Some(crate::Holder {
+                tab: id,
+                this_tab: true,
+                shared: false,
+            }));
+            Core::Alone(Machine::new(cfg, seed, now))
+        }
     }
 }
 
@@ -746,7 +824,7 @@ fn page_listeners(this: &Weak<RefCell<Driver>>) -> Vec<Listener> {
         let this = this.clone();
         move |_: web_sys::Event| {
             if let Some(driver) = this.upgrade() {
-                feed(&driver, |d| d.machine.set_online(online));
+                feed(&driver, |d| d.core.apply(|m| m.set_online(online)));
             }
         }
     };
@@ -763,7 +841,7 @@ fn page_listeners(this: &Weak<RefCell<Driver>>) -> Vec<Listener> {
             move |_| {
                 if let Some(driver) = this.upgrade() {
                     let visible = doc.visibility_state() == web_sys::VisibilityState::Visible;
-                    feed(&driver, |d| d.machine.set_visible(visible));
+                    feed(&driver, |d| d.core.apply(|m| m.set_visible(visible)));
                 }
             },
         ));
@@ -776,8 +854,8 @@ impl std::fmt::Debug for Reconnecting {
         match self.driver.try_borrow() {
             Ok(d) => f
                 .debug_struct("Reconnecting")
-                .field("ready_state", &d.machine.ready_state())
-                .field("attempt", &d.machine.attempt())
+                .field("ready_state", &d.core.ready_state())
+                .field("attempt", &d.core.attempt())
                 .finish(),
             Err(_) => f.write_str("Reconnecting(..)"),
         }

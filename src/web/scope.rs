@@ -17,6 +17,12 @@ pub(crate) fn on_line() -> Option<bool> {
     get(&get(&js_sys::global(), "navigator")?, "onLine")?.as_bool()
 }
 
+/// `navigator[key]` of the global scope, where it has it (`locks`: Web Locks).
+#[cfg(feature = "share")]
+pub(crate) fn navigator(key: &str) -> Option<JsValue> {
+    get(&get(&js_sys::global(), "navigator")?, key)
+}
+
 /// `location.href` of the global scope: the page's URL, or the Worker script's.
 pub(crate) fn href() -> Option<String> {
     get(&get(&js_sys::global(), "location")?, "href")?.as_string()

@@ -15,6 +15,9 @@ mod outage;
 mod reconnect;
 mod resume;
 mod routes;
+// Built with `--features share` (scripts/test-browsers).
+#[cfg(feature = "share")]
+mod share;
 mod socket;
 
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);

@@ -126,3 +126,33 @@ async fn resume_loses_nothing_across_drops() {
     resume_round_trip(&mut ws, &mut events, 30).await;
     ws.close();
 }
+
+/// `share` in a Worker: the Web Lock and the channel are read from the Worker's global
+/// scope, so its sockets with one name share one connection there too.
+#[cfg(feature = "share")]
+#[wasm_bindgen_test]
+async fn shared_sockets_use_one_connection() {
+    read_servers_async().await;
+    let id = unique_id("worker-share");
+    let mut sockets: Vec<ReconnectingWebSocket> = (0..2)
+        .map(|_| {
+            ReconnectingWebSocket::builder(ws_url(&format!("/resume?id={id}")))
+                .resume(ws_tether::Resume::default())
+                .share(&id)
+                .open()
+                .unwrap()
+        })
+        .collect();
+    let _ = sockets[1].send(Message::Text("both".into())).unwrap();
+    for ws in sockets.iter_mut() {
+        let echo = within(10_000, "the echo", ws.next()).await;
+        assert_eq!(echo, Some(Message::Text("both".into())));
+        let holder = ws.holder().expect("the holder is known");
+        assert!(holder.shared, "{holder:?}");
+    }
+    let s = stats(&id).await;
+    assert_eq!(s["dials"].as_array().map(Vec::len), Some(1), "{s}");
+    for ws in sockets {
+        ws.close();
+    }
+}

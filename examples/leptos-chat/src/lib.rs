@@ -5,7 +5,9 @@
 //! The page's `?id=` names this member in the server's `/stats` (default `leptos-chat`). With
 //! `?resume`, it talks to the test server's `/resume` echo with session resume on, and shows
 //! the hook's `session` (the latest `Resumed` or `SessionLost`). With `?manual`, it opens no
-//! socket until "Connect" is clicked. It counts the hook's `on_open` calls (with the session
+//! socket until "Connect" is clicked. With `?share=NAME` (`Options::share`), its socket
+//! shares one connection with every page of that name, and `#holder` says whether this page
+//! holds it (`holds`, `follows`, or `alone` without Web Locks). It counts the hook's `on_open` calls (with the session
 //! each saw) and its `on_event` retries. A heartbeat (ws-tether's pings, which the room
 //! answers; with resume, the resume protocol's own) keeps the handle's `rtt` up to date.
 
@@ -84,6 +86,8 @@ fn Chat() -> impl IntoView {
     let (retries, set_retries) = signal(0usize);
     // Heartbeat round trips: each one has the `#rtt` read the handle's `rtt` again.
     let (pongs, set_pongs) = signal(0usize);
+    // With `?share=NAME`: whether this page holds the shared connection.
+    let (holder, set_holder) = signal("");
     let options = Options::new()
         .manual(query_has("manual"))
         .on_open(move |_connection, session| {
@@ -95,8 +99,13 @@ fn Chat() -> impl IntoView {
         .on_event(move |event| match event {
             ConnectionEvent::Reconnecting { .. } => set_retries.update(|n| *n += 1),
             ConnectionEvent::Rtt(_) => set_pongs.update(|n| *n += 1),
+            ConnectionEvent::Holder(h) => set_holder.set(holder_text(h)),
             _ => {}
         });
+    let options = match share_name() {
+        Some(name) => options.share(name),
+        None => options,
+    };
     // "Switch room" changes the URL: the hook closes the socket and opens one to the new URL,
     // with a new session.
     let url = RwSignal::new(room_url(resume));
@@ -188,6 +197,7 @@ fn Chat() -> impl IntoView {
                 {move || format!("opens {} ({})", opens.get().0, opens.get().1)}
             </span>
             <span id="retries" data-retries=retries>{move || format!("retries {}", retries.get())}</span>
+            <span id="holder" data-holder=holder>{holder}</span>
             <span id="rtt">
                 {move || {
                     pongs.track();
@@ -254,6 +264,24 @@ fn rtt_text(rtt: Option<Duration>) -> String {
 fn member_id() -> String {
     let query = window().location().search().unwrap_or_default();
     param(&query, "id").unwrap_or("leptos-chat").to_owned()
+}
+
+/// What a shared socket's `Holder` says of this page (`?share=NAME`): it holds the
+/// connection, follows the one that does, or connects alone (no Web Locks here).
+fn holder_text(holder: &ws_tether_leptos::Holder) -> &'static str {
+    match holder {
+        h if !h.shared => "alone",
+        h if h.this_tab => "holds",
+        _ => "follows",
+    }
+}
+
+/// `?share=NAME`: the chat's socket shares one connection with every page of that name.
+fn share_name() -> Option<String> {
+    let query = window().location().search().unwrap_or_default();
+    param(&query, "share")
+        .filter(|n| !n.is_empty())
+        .map(str::to_owned)
 }
 
 /// `?resume` in the page's address: session resume on.

@@ -5,7 +5,9 @@
 //! The page's `?id=` names this member in the server's `/stats` (default `yew-chat`). With
 //! `?resume`, it talks to the test server's `/resume` echo with session resume on, and shows
 //! the hook's `session` (the latest `Resumed` or `SessionLost`). With `?manual`, it opens no
-//! socket until "Connect" is clicked. It counts the hook's `on_open` calls (with the session
+//! socket until "Connect" is clicked. With `?share=NAME` (`Options::share`), its socket
+//! shares one connection with every page of that name, and `#holder` says whether this page
+//! holds it (`holds`, `follows`, or `alone` without Web Locks). It counts the hook's `on_open` calls (with the session
 //! each saw) and its `on_event` retries. A heartbeat (ws-tether's pings, which the room
 //! answers; with resume, the resume protocol's own) keeps the handle's `rtt` up to date.
 
@@ -111,12 +113,15 @@ struct Hooked {
     last_open: String,
     retries: usize,
     pongs: usize,
+    /// With `?share=NAME`: whether this page holds the shared connection.
+    holder: &'static str,
 }
 
 enum Hook {
     Opened(String),
     Retried,
     Ponged,
+    Holder(&'static str),
 }
 
 impl Reducible for Hooked {
@@ -137,6 +142,11 @@ impl Reducible for Hooked {
             Hook::Ponged => Hooked {
                 last_open: self.last_open.clone(),
                 pongs: self.pongs + 1,
+                ..*self
+            },
+            Hook::Holder(holder) => Hooked {
+                last_open: self.last_open.clone(),
+                holder,
                 ..*self
             },
         })
@@ -165,8 +175,13 @@ fn Chat() -> Html {
             .on_event(move |event| match event {
                 ConnectionEvent::Reconnecting { .. } => retried.dispatch(Hook::Retried),
                 ConnectionEvent::Rtt(_) => retried.dispatch(Hook::Ponged),
+                ConnectionEvent::Holder(h) => retried.dispatch(Hook::Holder(holder_text(h))),
                 _ => {}
             });
+        let options = match share_name() {
+            Some(name) => options.share(name),
+            None => options,
+        };
         use_reconnecting_websocket_typed(
             (*url).clone(),
             options.configure(move |builder| {
@@ -278,6 +293,7 @@ fn Chat() -> Html {
                     { format!("retries {}", hooked.retries) }
                 </span>
                 // The handle's rtt as of this render (each round trip renders).
+                <span id="holder" data-holder={hooked.holder}>{ hooked.holder }</span>
                 <span id="rtt">{ rtt_text(ws.rtt()) }</span>
             </section>
             <form id="composer" onsubmit={send}>
@@ -359,6 +375,26 @@ fn member_id() -> String {
         .and_then(|w| w.location().search().ok())
         .unwrap_or_default();
     param(&query, "id").unwrap_or("yew-chat").to_owned()
+}
+
+/// What a shared socket's `Holder` says of this page (`?share=NAME`): it holds the
+/// connection, follows the one that does, or connects alone (no Web Locks here).
+fn holder_text(holder: &ws_tether_yew::Holder) -> &'static str {
+    match holder {
+        h if !h.shared => "alone",
+        h if h.this_tab => "holds",
+        _ => "follows",
+    }
+}
+
+/// `?share=NAME`: the chat's socket shares one connection with every page of that name.
+fn share_name() -> Option<String> {
+    let query = web_sys::window()
+        .and_then(|w| w.location().search().ok())
+        .unwrap_or_default();
+    param(&query, "share")
+        .filter(|n| !n.is_empty())
+        .map(str::to_owned)
 }
 
 /// `?resume` in the page's address: session resume on.

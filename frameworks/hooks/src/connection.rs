@@ -154,10 +154,17 @@ impl Connection {
             let state = self.0.state.borrow();
             (state.url.clone(), state.options.configure.clone())
         };
+        #[cfg(feature = "share")]
+        let share = self.0.state.borrow().options.share.clone();
         let builder = ReconnectingWebSocket::builder(url.clone());
         // Called with nothing borrowed: it may read the component's state.
         let builder = match configure {
             Some(configure) => configure(builder),
+            None => builder,
+        };
+        #[cfg(feature = "share")]
+        let builder = match share {
+            Some(name) => builder.share(name),
             None => builder,
         };
         // One ordered stream of messages and events, read by one task.
@@ -339,6 +346,14 @@ impl Connection {
     /// The subprotocol of the last connection that opened (empty if none).
     pub fn protocol(&self) -> String {
         self.handle().map(|h| h.protocol()).unwrap_or_default()
+    }
+
+    /// With [`Options::share`]: which socket holds the shared connection (`None` before it
+    /// is known, without a socket, or when not shared).
+    /// Feature `share`.
+    #[cfg(feature = "share")]
+    pub fn holder(&self) -> Option<ws_tether::Holder> {
+        self.handle().and_then(|h| h.holder())
     }
 }
 

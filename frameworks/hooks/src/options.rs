@@ -37,6 +37,8 @@ pub struct Options {
     pub(crate) manual: bool,
     pub(crate) on_open: Option<OnOpen>,
     pub(crate) on_event: Option<OnEvent>,
+    #[cfg(feature = "share")]
+    pub(crate) share: Option<String>,
 }
 
 impl Options {
@@ -73,6 +75,30 @@ impl Options {
     /// [`handshake`](ReconnectingBuilder::handshake) hook.
     pub fn on_open(mut self, on_open: impl Fn(&Connection, &Session) + 'static) -> Options {
         self.on_open = Some(Rc::new(on_open));
+        self
+    }
+
+    /// Shares one connection between every socket of the origin opened with the same
+    /// `name`: this component's, other components' and other tabs' (feature `share`; see
+    /// [`ReconnectingBuilder::share`]). Each component still gets every message, its own
+    /// send outcomes and the lifecycle events; [`Connection::holder`] and
+    /// [`ConnectionEvent::Holder`] (through [`on_event`](Self::on_event)) say which
+    /// socket holds the connection. Applied after [`configure`](Self::configure). Default:
+    /// not shared.
+    ///
+    /// Feature `share` (of this crate, or of `ws-tether-leptos` / `ws-tether-yew`).
+    ///
+    /// ```
+    /// # use ws_tether_hooks::Options;
+    /// use ws_tether::Resume;
+    /// // One connection for every tab of the app, resumed by the next tab when one closes.
+    /// let options = Options::new()
+    ///     .configure(|builder| builder.resume(Resume::new()))
+    ///     .share("chat");
+    /// ```
+    #[cfg(feature = "share")]
+    pub fn share(mut self, name: impl Into<String>) -> Options {
+        self.share = Some(name.into());
         self
     }
 

@@ -6,6 +6,10 @@
 pub use ws_tether;
 /// The connection status, from the core library.
 pub use ws_tether::ConnectionStatus as Status;
+/// Which socket holds a shared connection (the `share` feature).
+#[cfg(feature = "share")]
+#[cfg_attr(docsrs, doc(cfg(feature = "share")))]
+pub use ws_tether::Holder;
 /// JSON over text frames, for [`use_reconnecting_websocket_typed`] and
 /// [`WebSocketHandle::send_encoded`] (the `serde` feature).
 #[cfg(feature = "serde")]
