@@ -33,6 +33,10 @@ const STORE_RETRY_MAX: Duration = Duration::from_secs(5);
 /// The most messages written to the store in one call (Lua's argument limit is ~8000).
 const MAX_BATCH: usize = 1000;
 
+/// Turns the task lets the application take before writing what it recorded (see
+/// `main_loop`): bounds how long a busy sink holds up the socket.
+const BATCH_TURNS: usize = 16;
+
 /// Messages the session's task takes from outside.
 #[derive(Debug)]
 pub(crate) enum Command {
@@ -123,6 +127,8 @@ pub(crate) struct Actor {
     ping_at: Option<Instant>,
     expiry: Option<Instant>,
     touch_at: Option<Instant>,
+    /// Messages were recorded for the open connection in this turn (see `main_loop`).
+    recorded_for_conn: bool,
 }
 
 /// What woke the task.
@@ -208,6 +214,7 @@ impl Actor {
             store_down_since: None,
             expiry: None,
             touch_at: None,
+            recorded_for_conn: false,
         }
     }
 
@@ -286,6 +293,23 @@ impl Actor {
             if let Some(end) = self.settle(step).await {
                 return end;
             }
+            // Writes batched: the application was just told its messages are recorded, and
+            // often has its next one ready (an echo of the next message already received).
+            // It runs before the write, so its replies go out in one flush (one system
+            // call, and the client's answers then come back together) rather than one each.
+            let mut turns = 0;
+            while std::mem::take(&mut self.recorded_for_conn) && turns < BATCH_TURNS {
+                turns += 1;
+                tokio::task::yield_now().await;
+                if self.shared.lock().queue.is_empty() {
+                    break;
+                }
+                let step = self.drain_queue().await;
+                if let Some(end) = self.settle(step).await {
+                    return end;
+                }
+            }
+            self.recorded_for_conn = false;
         }
     }
 
@@ -620,6 +644,7 @@ impl Actor {
             self.replay.extend(messages.into_iter().map(Outbound::new));
             if let Some(conn) = self.conn.as_mut() {
                 conn.wrote();
+                self.recorded_for_conn = true;
             }
         }
     }
