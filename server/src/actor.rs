@@ -787,10 +787,15 @@ impl Actor {
     }
 
     async fn save(&mut self, changes: Changes<'_>) -> Result<(), Error> {
-        self.registry
-            .store
-            .save(&self.key, self.epoch, changes)
-            .await?;
+        let store = self.registry.store.clone();
+        let saving = store.save(&self.key, self.epoch, changes);
+        // While the store works (a round trip to Redis), what was recorded before goes to
+        // the socket: a reply does not wait for the next message's save.
+        let outgoing = Outgoing {
+            messages: &self.replay,
+            first: self.acknowledged + 1,
+        };
+        write_meanwhile(self.conn.as_mut(), outgoing, saving).await?;
         // The store answers again.
         self.store_down_since = None;
         self.store_backoff = STORE_RETRY_FIRST;
@@ -967,6 +972,26 @@ impl Actor {
 /// The start of a session id, for logs (the id is a credential).
 fn short(id: &str) -> &str {
     id.get(..6).unwrap_or(id)
+}
+
+/// Awaits `work`, writing what waits on the connection meanwhile (a write that fails is
+/// reported by the connection's next activity).
+async fn write_meanwhile<T>(
+    mut conn: Option<&mut Connection>,
+    outgoing: Outgoing<'_>,
+    work: impl std::future::Future<Output = T>,
+) -> T {
+    let mut work = std::pin::pin!(work);
+    std::future::poll_fn(|cx| {
+        if let std::task::Poll::Ready(done) = work.as_mut().poll(cx) {
+            return std::task::Poll::Ready(done);
+        }
+        if let Some(conn) = conn.as_deref_mut() {
+            conn.write_meanwhile(cx, outgoing);
+        }
+        std::task::Poll::Pending
+    })
+    .await
 }
 
 /// Writes what waits on the connection and reads its next frame; pending without one.

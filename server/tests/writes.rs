@@ -6,8 +6,9 @@ mod common;
 
 use std::sync::atomic::Ordering;
 
+use common::faults::FaultyStore;
 use common::{Client, Got, Server};
-use ws_tether_server::{Config, Sessions};
+use ws_tether_server::{Config, MemoryStore, Sessions};
 
 #[tokio::test]
 async fn echoes_of_messages_that_arrived_together_go_out_together() {
@@ -26,4 +27,24 @@ async fn echoes_of_messages_that_arrived_together_go_out_together() {
     let written = writes.load(Ordering::SeqCst) - before;
     // One write for the echoes, and room for an ack going out on its own.
     assert!(written <= 2, "8 echoes took {written} writes");
+}
+
+#[tokio::test]
+async fn a_recorded_reply_goes_out_while_the_next_save_waits_on_the_store() {
+    let store = FaultyStore::new(MemoryStore::new());
+    let sessions = Sessions::with_store(Config::default(), store.clone()).unwrap();
+    let mut server = Server::start_echo(sessions).await;
+    let (mut client, _id) = Client::hello(&server.url()).await;
+    server.started().await;
+
+    // The first echo is recorded; the second's save waits (a Redis round trip that takes
+    // its time): the first echo does not wait with it.
+    store.hold_saves_after(1);
+    client.texts_together(&["first", "second"]).await;
+    assert_eq!(client.recv_skipping_acks().await, Got::Text("first".into()));
+    store.release_saves();
+    assert_eq!(
+        client.recv_skipping_acks().await,
+        Got::Text("second".into())
+    );
 }

@@ -18,6 +18,9 @@ pub struct FaultyStore<S> {
     panic_claim: Arc<AtomicBool>,
     failing_saves: Arc<AtomicUsize>,
     lost_replies: Arc<AtomicUsize>,
+    /// Saves that go through before the others wait for `held` to turn false.
+    saves_before_hold: Arc<AtomicUsize>,
+    held: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 impl<S: Store> FaultyStore<S> {
@@ -27,7 +30,20 @@ impl<S: Store> FaultyStore<S> {
             panic_claim: Arc::new(AtomicBool::new(false)),
             failing_saves: Arc::new(AtomicUsize::new(0)),
             lost_replies: Arc::new(AtomicUsize::new(0)),
+            saves_before_hold: Arc::new(AtomicUsize::new(usize::MAX)),
+            held: Arc::new(tokio::sync::watch::channel(false).0),
         }
+    }
+
+    /// After the next `n` saves, every save waits (a slow store) until `release_saves`.
+    pub fn hold_saves_after(&self, n: usize) {
+        self.saves_before_hold.store(n, Ordering::SeqCst);
+        self.held.send_replace(true);
+    }
+
+    /// The held saves go on.
+    pub fn release_saves(&self) {
+        self.held.send_replace(false);
     }
 
     /// The next `claim` panics.
@@ -70,7 +86,18 @@ impl<S: Store> Store for FaultyStore<S> {
             .lost_replies
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
             .is_ok();
+        let passes = self
+            .saves_before_hold
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok();
         let save = self.inner.save(id, epoch, changes);
+        if !passes {
+            let mut held = self.held.subscribe();
+            return Box::pin(async move {
+                let _ = held.wait_for(|held| !held).await;
+                save.await
+            });
+        }
         if lose_reply {
             return Box::pin(async move {
                 save.await?;
