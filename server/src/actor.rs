@@ -816,7 +816,8 @@ impl Actor {
         Ok(())
     }
 
-    /// A resume (`client_recv`: what the client has received) on a new connection: record
+    /// A resume (`client_recv`: what the client has received) on a new connection, right
+    /// after the claim or the ownership check that restarted the session's expiry: record
     /// what was received, welcome, replay.
     async fn attach(&mut self, socket: WebSocket, client_recv: u64) -> Step {
         // Record what the sink queued before the connection is ours: nothing may be written
@@ -831,15 +832,25 @@ impl Actor {
         }
         self.held.clear();
         self.held_bytes = 0;
+        let acknowledged = self.acknowledged;
         if client_recv > self.acknowledged {
             self.on_client_ack(client_recv)?;
         }
+        // The claim (or the ownership check) before this restarted the expiry clock: a save
+        // is needed only for what this resume changed (one store call fewer per resume in
+        // a reconnect storm).
+        let changed = self.received > self.recorded_received || self.acknowledged > acknowledged;
         let ttl = self.config().ttl;
         let changes = Changes::new()
             .received(self.received)
             .acknowledged(self.acknowledged)
             .expire_in(ttl);
-        if let Err(error) = self.save(changes).await {
+        let saved = if changed {
+            self.save(changes).await
+        } else {
+            Ok(())
+        };
+        if let Err(error) = saved {
             // What was received can't be recorded, so no welcome can confirm it: this
             // connection is refused (the client retries); the session waits for it.
             let limit = self.config().handshake_timeout;

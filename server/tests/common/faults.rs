@@ -21,6 +21,8 @@ pub struct FaultyStore<S> {
     /// Saves that go through before the others wait for `held` to turn false.
     saves_before_hold: Arc<AtomicUsize>,
     held: Arc<tokio::sync::watch::Sender<bool>>,
+    /// Saves asked for so far (each a round trip on a remote store).
+    saves: Arc<AtomicUsize>,
 }
 
 impl<S: Store> FaultyStore<S> {
@@ -32,7 +34,13 @@ impl<S: Store> FaultyStore<S> {
             lost_replies: Arc::new(AtomicUsize::new(0)),
             saves_before_hold: Arc::new(AtomicUsize::new(usize::MAX)),
             held: Arc::new(tokio::sync::watch::channel(false).0),
+            saves: Arc::new(AtomicUsize::new(0)),
         }
+    }
+
+    /// Saves asked for so far.
+    pub fn saves(&self) -> usize {
+        self.saves.load(Ordering::SeqCst)
     }
 
     /// After the next `n` saves, every save waits (a slow store) until `release_saves`.
@@ -75,6 +83,7 @@ impl<S: Store> Store for FaultyStore<S> {
     }
 
     fn save<'a>(&'a self, id: &'a str, epoch: u64, changes: Changes<'a>) -> StoreFuture<'a, ()> {
+        self.saves.fetch_add(1, Ordering::SeqCst);
         let failing = self
             .failing_saves
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
