@@ -247,18 +247,19 @@ impl Actor {
     }
 
     async fn main_loop(&mut self) -> Error {
-        // One timer for every deadline, moved only when the earliest one changes (a timer
-        // per deadline, rebuilt on every wake-up, was a good part of each message's cost).
+        // One timer for every deadline (a timer per deadline, rebuilt on every wake-up, was
+        // a good part of each message's cost), moved only when a deadline comes earlier than
+        // the one it is set for: the idle and ping clocks restart with every frame, and a
+        // timer that fires before anything is due is set again then.
         let timer = tokio::time::sleep_until(Instant::now());
         tokio::pin!(timer);
-        let mut armed = None;
+        let mut armed: Option<Instant> = None;
         loop {
-            let next = self.next_deadline();
-            if next != armed {
-                if let Some(at) = next {
+            if let Some(at) = self.next_deadline() {
+                if armed.is_none_or(|armed| at < armed) {
                     timer.as_mut().reset(at);
+                    armed = Some(at);
                 }
-                armed = next;
             }
             // Unbiased: neither a flood of client frames nor a busy sink starves the other.
             // The socket is read at all times (acks, pings, `end` and closes are handled at
