@@ -129,6 +129,8 @@ pub(crate) struct Actor {
     touch_at: Option<Instant>,
     /// Messages were recorded for the open connection in this turn (see `main_loop`).
     recorded_for_conn: bool,
+    /// The last save had to wait for the store (see `main_loop`).
+    save_waited: bool,
 }
 
 /// What woke the task.
@@ -215,6 +217,7 @@ impl Actor {
             expiry: None,
             touch_at: None,
             recorded_for_conn: false,
+            save_waited: false,
         }
     }
 
@@ -298,6 +301,8 @@ impl Actor {
             // often has its next one ready (an echo of the next message already received).
             // It runs before the write, so its replies go out in one flush (one system
             // call, and the client's answers then come back together) rather than one each.
+            // A recorded reply waits this way for at most one store call that had to be
+            // waited for (a Redis round trip), never for a chain of them.
             let mut turns = 0;
             while std::mem::take(&mut self.recorded_for_conn) && turns < BATCH_TURNS {
                 turns += 1;
@@ -305,9 +310,13 @@ impl Actor {
                 if self.shared.lock().queue.is_empty() {
                     break;
                 }
+                self.save_waited = false;
                 let step = self.drain_queue().await;
                 if let Some(end) = self.settle(step).await {
                     return end;
+                }
+                if self.save_waited {
+                    break;
                 }
             }
             self.recorded_for_conn = false;
@@ -788,15 +797,17 @@ impl Actor {
     }
 
     async fn save(&mut self, changes: Changes<'_>) -> Result<(), Error> {
-        let store = self.registry.store.clone();
-        let saving = store.save(&self.key, self.epoch, changes);
-        // While the store works (a round trip to Redis), what was recorded before goes to
-        // the socket: a reply does not wait for the next message's save.
-        let outgoing = Outgoing {
-            messages: &self.replay,
-            first: self.acknowledged + 1,
-        };
-        write_meanwhile(self.conn.as_mut(), outgoing, saving).await?;
+        let mut saving = self.registry.store.save(&self.key, self.epoch, changes);
+        // Whether the store had to be waited for (a round trip to Redis; MemoryStore
+        // answers at once): see `main_loop`.
+        let mut waited = false;
+        std::future::poll_fn(|cx| {
+            let poll = saving.as_mut().poll(cx);
+            waited |= poll.is_pending();
+            poll
+        })
+        .await?;
+        self.save_waited = waited;
         // The store answers again.
         self.store_down_since = None;
         self.store_backoff = STORE_RETRY_FIRST;
@@ -984,26 +995,6 @@ impl Actor {
 /// The start of a session id, for logs (the id is a credential).
 fn short(id: &str) -> &str {
     id.get(..6).unwrap_or(id)
-}
-
-/// Awaits `work`, writing what waits on the connection meanwhile (a write that fails is
-/// reported by the connection's next activity).
-async fn write_meanwhile<T>(
-    mut conn: Option<&mut Connection>,
-    outgoing: Outgoing<'_>,
-    work: impl std::future::Future<Output = T>,
-) -> T {
-    let mut work = std::pin::pin!(work);
-    std::future::poll_fn(|cx| {
-        if let std::task::Poll::Ready(done) = work.as_mut().poll(cx) {
-            return std::task::Poll::Ready(done);
-        }
-        if let Some(conn) = conn.as_deref_mut() {
-            conn.write_meanwhile(cx, outgoing);
-        }
-        std::task::Poll::Pending
-    })
-    .await
 }
 
 /// Writes what waits on the connection and reads its next frame; pending without one.

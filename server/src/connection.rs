@@ -35,9 +35,6 @@ pub(crate) struct Connection {
     /// flush) by, or the connection is lost.
     deadline: Option<Instant>,
     write_timeout: Duration,
-    /// A write failed while the session's task waited on something else: reported by the
-    /// next `activity`.
-    failed: bool,
 }
 
 /// What a connection did.
@@ -103,7 +100,6 @@ impl Connection {
             unflushed: false,
             deadline: None,
             write_timeout,
-            failed: false,
         };
         connection.first.push_back(control(welcome));
         connection.wrote();
@@ -219,25 +215,10 @@ impl Connection {
         }
     }
 
-    /// Writes what waits, as far as the socket takes it now, while the session's task waits
-    /// on something else (its store): `cx` is woken when the socket can take more.
-    pub(crate) fn write_meanwhile(&mut self, cx: &mut Context<'_>, outgoing: Outgoing<'_>) {
-        while !self.failed && self.pending(outgoing) {
-            match self.poll_write(cx, outgoing) {
-                Poll::Ready(true) => {}
-                Poll::Ready(false) => self.failed = true,
-                Poll::Pending => break,
-            }
-        }
-    }
-
     /// Writes what waits (if the socket takes it) and reads the next frame (if `read`),
     /// whichever happens first.
     pub(crate) async fn activity(&mut self, outgoing: Outgoing<'_>, read: bool) -> Activity {
         std::future::poll_fn(|cx| {
-            if self.failed {
-                return Poll::Ready(Activity::WriteFailed);
-            }
             if self.pending(outgoing) {
                 match self.poll_write(cx, outgoing) {
                     Poll::Ready(true) => return Poll::Ready(Activity::Wrote),

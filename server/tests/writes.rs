@@ -5,9 +5,10 @@
 mod common;
 
 use std::sync::atomic::Ordering;
+use std::time::Duration;
 
 use common::faults::FaultyStore;
-use common::{Client, Got, Server};
+use common::{within, Client, Got, Server};
 use ws_tether_server::{Config, MemoryStore, Sessions};
 
 #[tokio::test]
@@ -30,21 +31,39 @@ async fn echoes_of_messages_that_arrived_together_go_out_together() {
 }
 
 #[tokio::test]
-async fn a_recorded_reply_goes_out_while_the_next_save_waits_on_the_store() {
+async fn a_recorded_reply_waits_for_at_most_one_more_store_round_trip() {
     let store = FaultyStore::new(MemoryStore::new());
     let sessions = Sessions::with_store(Config::default(), store.clone()).unwrap();
     let mut server = Server::start_echo(sessions).await;
     let (mut client, _id) = Client::hello(&server.url()).await;
     server.started().await;
 
-    // The first echo is recorded; the second's save waits (a Redis round trip that takes
-    // its time): the first echo does not wait with it.
-    store.hold_saves_after(1);
-    client.texts_together(&["first", "second"]).await;
+    // A store whose every save takes a round trip, answered one at a time.
+    let before = store.saves();
+    store.hold_saves();
+    client.texts_together(&["first", "second", "third"]).await;
+    until_saves(&store, before + 1).await;
+    store.release_save();
+    until_saves(&store, before + 2).await;
+    store.release_save();
+    // The first echo went out with the second, after the second's save: not after the
+    // third's too, which waits.
     assert_eq!(client.recv_skipping_acks().await, Got::Text("first".into()));
-    store.release_saves();
     assert_eq!(
         client.recv_skipping_acks().await,
         Got::Text("second".into())
     );
+    until_saves(&store, before + 3).await;
+    store.release_save();
+    assert_eq!(client.recv_skipping_acks().await, Got::Text("third".into()));
+}
+
+/// Waits until `n` saves were asked of the store.
+async fn until_saves(store: &FaultyStore<MemoryStore>, n: usize) {
+    within("the saves", async {
+        while store.saves() < n {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    })
+    .await;
 }

@@ -18,9 +18,9 @@ pub struct FaultyStore<S> {
     panic_claim: Arc<AtomicBool>,
     failing_saves: Arc<AtomicUsize>,
     lost_replies: Arc<AtomicUsize>,
-    /// Saves that go through before the others wait for `held` to turn false.
-    saves_before_hold: Arc<AtomicUsize>,
-    held: Arc<tokio::sync::watch::Sender<bool>>,
+    /// Saves wait for a permit (a slow store, one reply at a time).
+    held: Arc<AtomicBool>,
+    permits: Arc<tokio::sync::Semaphore>,
     /// Saves asked for so far (each a round trip on a remote store).
     saves: Arc<AtomicUsize>,
 }
@@ -32,8 +32,8 @@ impl<S: Store> FaultyStore<S> {
             panic_claim: Arc::new(AtomicBool::new(false)),
             failing_saves: Arc::new(AtomicUsize::new(0)),
             lost_replies: Arc::new(AtomicUsize::new(0)),
-            saves_before_hold: Arc::new(AtomicUsize::new(usize::MAX)),
-            held: Arc::new(tokio::sync::watch::channel(false).0),
+            held: Arc::new(AtomicBool::new(false)),
+            permits: Arc::new(tokio::sync::Semaphore::new(0)),
             saves: Arc::new(AtomicUsize::new(0)),
         }
     }
@@ -43,15 +43,14 @@ impl<S: Store> FaultyStore<S> {
         self.saves.load(Ordering::SeqCst)
     }
 
-    /// After the next `n` saves, every save waits (a slow store) until `release_saves`.
-    pub fn hold_saves_after(&self, n: usize) {
-        self.saves_before_hold.store(n, Ordering::SeqCst);
-        self.held.send_replace(true);
+    /// From now on every save waits until `release_save` lets it go (a slow store).
+    pub fn hold_saves(&self) {
+        self.held.store(true, Ordering::SeqCst);
     }
 
-    /// The held saves go on.
-    pub fn release_saves(&self) {
-        self.held.send_replace(false);
+    /// The longest waiting held save goes on.
+    pub fn release_save(&self) {
+        self.permits.add_permits(1);
     }
 
     /// The next `claim` panics.
@@ -95,15 +94,11 @@ impl<S: Store> Store for FaultyStore<S> {
             .lost_replies
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
             .is_ok();
-        let passes = self
-            .saves_before_hold
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-            .is_ok();
         let save = self.inner.save(id, epoch, changes);
-        if !passes {
-            let mut held = self.held.subscribe();
+        if self.held.load(Ordering::SeqCst) {
+            let permits = self.permits.clone();
             return Box::pin(async move {
-                let _ = held.wait_for(|held| !held).await;
+                permits.acquire().await.expect("never closed").forget();
                 save.await
             });
         }
