@@ -112,6 +112,9 @@ pub(crate) struct Actor {
     /// The last `ack` sent to the client.
     acked_to_client: u64,
     ack_deadline: Option<Instant>,
+    /// When the application's finishing with messages after `acked_to_client` became known
+    /// (`received` then, and the instant): each is acknowledged within the ack delay of it.
+    finished_at: VecDeque<(u64, Instant)>,
     /// The client acknowledged the server's messages `1..=acknowledged`.
     acknowledged: u64,
     /// Recorded, unacknowledged messages, numbered from `acknowledged + 1`, as their
@@ -207,6 +210,7 @@ impl Actor {
             recorded_received: received,
             acked_to_client: received,
             ack_deadline: None,
+            finished_at: VecDeque::new(),
             acknowledged,
             replay: replay.into_iter().map(Outbound::new).collect(),
             idle_deadline: None,
@@ -311,7 +315,7 @@ impl Actor {
                     break;
                 }
                 self.save_waited = false;
-                let step = self.drain_queue().await;
+                let step = self.check_shared().await;
                 if let Some(end) = self.settle(step).await {
                     return end;
                 }
@@ -462,7 +466,7 @@ impl Actor {
             Wake::Frame(frame) => self.on_frame(frame).await,
             Wake::WriteFailed => Err(Outcome::Connection(Loss::Lost)),
             Wake::Shared => self.check_shared().await,
-            Wake::AckDue => self.send_ack().await,
+            Wake::AckDue => self.ack_due().await,
             Wake::PingDue => {
                 self.ping_at = None;
                 self.catch_up_finished();
@@ -523,8 +527,10 @@ impl Actor {
         if self.received - self.acked_to_client >= self.config().ack_every || window_half_held {
             self.send_ack().await
         } else {
+            let now = Instant::now();
+            self.finished_at.push_back((seq, now));
             if self.ack_deadline.is_none() {
-                self.ack_deadline = Some(Instant::now() + self.config().ack_delay);
+                self.ack_deadline = Some(now + self.config().ack_delay);
             }
             Ok(())
         }
@@ -632,8 +638,12 @@ impl Actor {
                     crate::registry::Inconsistent("the sink numbered a message out of order"),
                 )));
             }
+            // What the application finished with rides along: the ack that follows needs no
+            // save of its own (see `ack_due`).
+            let received = self.received;
             let changes = Changes::new()
                 .sent(first, &messages)
+                .received(received)
                 .acknowledged(self.acknowledged);
             if let Err(error) = self.save(changes).await {
                 let mut state = self.shared.lock();
@@ -644,6 +654,7 @@ impl Actor {
                 }
                 return Err(error.into());
             }
+            self.recorded_received = self.recorded_received.max(received);
             let last = first + messages.len() as u64 - 1;
             {
                 let mut state = self.shared.lock();
@@ -774,6 +785,24 @@ impl Actor {
         Ok(())
     }
 
+    /// The ack delay ran out. While the application sends, its saves record what it
+    /// finished with (`drain_queue`): that is acknowledged without a save of its own, and
+    /// the rest when its own delay runs out (by then usually recorded the same way; if not,
+    /// saved then).
+    async fn ack_due(&mut self) -> Step {
+        if self.conn.is_some() && self.recorded_received > self.acked_to_client {
+            self.acknowledge(false);
+            // The rest is due the ack delay after the application finished with it.
+            let delay = self.config().ack_delay;
+            self.ack_deadline = (self.received > self.recorded_received).then(|| {
+                let since = self.finished_at.front().map(|&(_, at)| at);
+                since.unwrap_or_else(Instant::now) + delay
+            });
+            return Ok(());
+        }
+        self.send_ack().await
+    }
+
     /// Records what was received, then acknowledges it (spec section 5: an ack only covers
     /// recorded messages).
     async fn send_ack(&mut self) -> Step {
@@ -873,6 +902,7 @@ impl Actor {
         }
         self.recorded_received = self.received;
         self.acked_to_client = self.received;
+        self.finished_at.clear();
         self.next_in = self.received + 1;
         let welcome = Control::Resumed {
             session: self.id.clone(),
@@ -949,6 +979,13 @@ impl Actor {
             let recv = self.recorded_received;
             conn.acknowledge(recv, ping);
             self.acked_to_client = recv;
+            while self
+                .finished_at
+                .front()
+                .is_some_and(|&(seq, _)| seq <= recv)
+            {
+                self.finished_at.pop_front();
+            }
             self.release_held();
         }
     }

@@ -21,8 +21,10 @@ pub struct FaultyStore<S> {
     /// Saves wait for a permit (a slow store, one reply at a time).
     held: Arc<AtomicBool>,
     permits: Arc<tokio::sync::Semaphore>,
-    /// Saves asked for so far (each a round trip on a remote store).
+    /// Saves asked for so far (each a round trip on a remote store), and those of them
+    /// without a message.
     saves: Arc<AtomicUsize>,
+    bare_saves: Arc<AtomicUsize>,
 }
 
 impl<S: Store> FaultyStore<S> {
@@ -35,12 +37,18 @@ impl<S: Store> FaultyStore<S> {
             held: Arc::new(AtomicBool::new(false)),
             permits: Arc::new(tokio::sync::Semaphore::new(0)),
             saves: Arc::new(AtomicUsize::new(0)),
+            bare_saves: Arc::new(AtomicUsize::new(0)),
         }
     }
 
     /// Saves asked for so far.
     pub fn saves(&self) -> usize {
         self.saves.load(Ordering::SeqCst)
+    }
+
+    /// Saves asked for so far that carried no message.
+    pub fn bare_saves(&self) -> usize {
+        self.bare_saves.load(Ordering::SeqCst)
     }
 
     /// From now on every save waits until `release_save` lets it go (a slow store).
@@ -83,6 +91,9 @@ impl<S: Store> Store for FaultyStore<S> {
 
     fn save<'a>(&'a self, id: &'a str, epoch: u64, changes: Changes<'a>) -> StoreFuture<'a, ()> {
         self.saves.fetch_add(1, Ordering::SeqCst);
+        if changes.sent.is_empty() {
+            self.bare_saves.fetch_add(1, Ordering::SeqCst);
+        }
         let failing = self
             .failing_saves
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
