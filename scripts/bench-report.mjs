@@ -4,8 +4,9 @@
 // crates' READMEs, their apps' sizes).
 //
 //   node scripts/bench-report.mjs LOG          LOG of a whole `npm run bench`
-//   node scripts/bench-report.mjs --size LOG   LOG of `scripts/bench-size` alone: its sizes
-//                                              replace those of bench/results/latest.json,
+//   node scripts/bench-report.mjs --size LOG   LOG of `scripts/bench-size` alone (and, if it
+//                                              has them, scripts/js/bench-share.mjs's figures):
+//                                              they replace those of bench/results/latest.json,
 //                                              the other figures are kept (with their date)
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -19,7 +20,7 @@ for (const line of log.split('\n')) {
   const at = line.indexOf('BENCHJSON ');
   if (at < 0) continue;
   const fig = JSON.parse(line.slice(at + 'BENCHJSON '.length).trim());
-  if (sizeOnly && fig.figure !== 'size') continue;
+  if (sizeOnly && fig.figure !== 'size' && fig.figure !== 'share') continue;
   figures[fig.figure] = fig;
 }
 if (sizeOnly && figures.size === previous.figures.size) {

@@ -33,6 +33,10 @@ const STORE_RETRY_MAX: Duration = Duration::from_secs(5);
 /// The most messages written to the store in one call (Lua's argument limit is ~8000).
 const MAX_BATCH: usize = 1000;
 
+/// Turns the task lets the application take before writing what it recorded (see
+/// `main_loop`): bounds how long a busy sink holds up the socket.
+const BATCH_TURNS: usize = 16;
+
 /// Messages the session's task takes from outside.
 #[derive(Debug)]
 pub(crate) enum Command {
@@ -108,6 +112,9 @@ pub(crate) struct Actor {
     /// The last `ack` sent to the client.
     acked_to_client: u64,
     ack_deadline: Option<Instant>,
+    /// When the application's finishing with messages after `acked_to_client` became known
+    /// (`received` then, and the instant): each is acknowledged within the ack delay of it.
+    finished_at: VecDeque<(u64, Instant)>,
     /// The client acknowledged the server's messages `1..=acknowledged`.
     acknowledged: u64,
     /// Recorded, unacknowledged messages, numbered from `acknowledged + 1`, as their
@@ -123,6 +130,10 @@ pub(crate) struct Actor {
     ping_at: Option<Instant>,
     expiry: Option<Instant>,
     touch_at: Option<Instant>,
+    /// Messages were recorded for the open connection in this turn (see `main_loop`).
+    recorded_for_conn: bool,
+    /// The last save had to wait for the store (see `main_loop`).
+    save_waited: bool,
 }
 
 /// What woke the task.
@@ -199,6 +210,7 @@ impl Actor {
             recorded_received: received,
             acked_to_client: received,
             ack_deadline: None,
+            finished_at: VecDeque::new(),
             acknowledged,
             replay: replay.into_iter().map(Outbound::new).collect(),
             idle_deadline: None,
@@ -208,6 +220,8 @@ impl Actor {
             store_down_since: None,
             expiry: None,
             touch_at: None,
+            recorded_for_conn: false,
+            save_waited: false,
         }
     }
 
@@ -240,18 +254,19 @@ impl Actor {
     }
 
     async fn main_loop(&mut self) -> Error {
-        // One timer for every deadline, moved only when the earliest one changes (a timer
-        // per deadline, rebuilt on every wake-up, was a good part of each message's cost).
+        // One timer for every deadline (a timer per deadline, rebuilt on every wake-up, was
+        // a good part of each message's cost), moved only when a deadline comes earlier than
+        // the one it is set for: the idle and ping clocks restart with every frame, and a
+        // timer that fires before anything is due is set again then.
         let timer = tokio::time::sleep_until(Instant::now());
         tokio::pin!(timer);
-        let mut armed = None;
+        let mut armed: Option<Instant> = None;
         loop {
-            let next = self.next_deadline();
-            if next != armed {
-                if let Some(at) = next {
+            if let Some(at) = self.next_deadline() {
+                if armed.is_none_or(|armed| at < armed) {
                     timer.as_mut().reset(at);
+                    armed = Some(at);
                 }
-                armed = next;
             }
             // Unbiased: neither a flood of client frames nor a busy sink starves the other.
             // The socket is read at all times (acks, pings, `end` and closes are handled at
@@ -286,6 +301,29 @@ impl Actor {
             if let Some(end) = self.settle(step).await {
                 return end;
             }
+            // Writes batched: the application was just told its messages are recorded, and
+            // often has its next one ready (an echo of the next message already received).
+            // It runs before the write, so its replies go out in one flush (one system
+            // call, and the client's answers then come back together) rather than one each.
+            // A recorded reply waits this way for at most one store call that had to be
+            // waited for (a Redis round trip), never for a chain of them.
+            let mut turns = 0;
+            while std::mem::take(&mut self.recorded_for_conn) && turns < BATCH_TURNS {
+                turns += 1;
+                tokio::task::yield_now().await;
+                if self.shared.lock().queue.is_empty() {
+                    break;
+                }
+                self.save_waited = false;
+                let step = self.check_shared().await;
+                if let Some(end) = self.settle(step).await {
+                    return end;
+                }
+                if self.save_waited {
+                    break;
+                }
+            }
+            self.recorded_for_conn = false;
         }
     }
 
@@ -428,7 +466,7 @@ impl Actor {
             Wake::Frame(frame) => self.on_frame(frame).await,
             Wake::WriteFailed => Err(Outcome::Connection(Loss::Lost)),
             Wake::Shared => self.check_shared().await,
-            Wake::AckDue => self.send_ack().await,
+            Wake::AckDue => self.ack_due().await,
             Wake::PingDue => {
                 self.ping_at = None;
                 self.catch_up_finished();
@@ -489,8 +527,10 @@ impl Actor {
         if self.received - self.acked_to_client >= self.config().ack_every || window_half_held {
             self.send_ack().await
         } else {
+            let now = Instant::now();
+            self.finished_at.push_back((seq, now));
             if self.ack_deadline.is_none() {
-                self.ack_deadline = Some(Instant::now() + self.config().ack_delay);
+                self.ack_deadline = Some(now + self.config().ack_delay);
             }
             Ok(())
         }
@@ -598,8 +638,12 @@ impl Actor {
                     crate::registry::Inconsistent("the sink numbered a message out of order"),
                 )));
             }
+            // What the application finished with rides along: the ack that follows needs no
+            // save of its own (see `ack_due`).
+            let received = self.received;
             let changes = Changes::new()
                 .sent(first, &messages)
+                .received(received)
                 .acknowledged(self.acknowledged);
             if let Err(error) = self.save(changes).await {
                 let mut state = self.shared.lock();
@@ -610,6 +654,7 @@ impl Actor {
                 }
                 return Err(error.into());
             }
+            self.recorded_received = self.recorded_received.max(received);
             let last = first + messages.len() as u64 - 1;
             {
                 let mut state = self.shared.lock();
@@ -620,6 +665,7 @@ impl Actor {
             self.replay.extend(messages.into_iter().map(Outbound::new));
             if let Some(conn) = self.conn.as_mut() {
                 conn.wrote();
+                self.recorded_for_conn = true;
             }
         }
     }
@@ -739,6 +785,24 @@ impl Actor {
         Ok(())
     }
 
+    /// The ack delay ran out. While the application sends, its saves record what it
+    /// finished with (`drain_queue`): that is acknowledged without a save of its own, and
+    /// the rest when its own delay runs out (by then usually recorded the same way; if not,
+    /// saved then).
+    async fn ack_due(&mut self) -> Step {
+        if self.conn.is_some() && self.recorded_received > self.acked_to_client {
+            self.acknowledge(false);
+            // The rest is due the ack delay after the application finished with it.
+            let delay = self.config().ack_delay;
+            self.ack_deadline = (self.received > self.recorded_received).then(|| {
+                let since = self.finished_at.front().map(|&(_, at)| at);
+                since.unwrap_or_else(Instant::now) + delay
+            });
+            return Ok(());
+        }
+        self.send_ack().await
+    }
+
     /// Records what was received, then acknowledges it (spec section 5: an ack only covers
     /// recorded messages).
     async fn send_ack(&mut self) -> Step {
@@ -762,10 +826,17 @@ impl Actor {
     }
 
     async fn save(&mut self, changes: Changes<'_>) -> Result<(), Error> {
-        self.registry
-            .store
-            .save(&self.key, self.epoch, changes)
-            .await?;
+        let mut saving = self.registry.store.save(&self.key, self.epoch, changes);
+        // Whether the store had to be waited for (a round trip to Redis; MemoryStore
+        // answers at once): see `main_loop`.
+        let mut waited = false;
+        std::future::poll_fn(|cx| {
+            let poll = saving.as_mut().poll(cx);
+            waited |= poll.is_pending();
+            poll
+        })
+        .await?;
+        self.save_waited = waited;
         // The store answers again.
         self.store_down_since = None;
         self.store_backoff = STORE_RETRY_FIRST;
@@ -786,7 +857,8 @@ impl Actor {
         Ok(())
     }
 
-    /// A resume (`client_recv`: what the client has received) on a new connection: record
+    /// A resume (`client_recv`: what the client has received) on a new connection, right
+    /// after the claim or the ownership check that restarted the session's expiry: record
     /// what was received, welcome, replay.
     async fn attach(&mut self, socket: WebSocket, client_recv: u64) -> Step {
         // Record what the sink queued before the connection is ours: nothing may be written
@@ -801,15 +873,25 @@ impl Actor {
         }
         self.held.clear();
         self.held_bytes = 0;
+        let acknowledged = self.acknowledged;
         if client_recv > self.acknowledged {
             self.on_client_ack(client_recv)?;
         }
+        // The claim (or the ownership check) before this restarted the expiry clock: a save
+        // is needed only for what this resume changed (one store call fewer per resume in
+        // a reconnect storm).
+        let changed = self.received > self.recorded_received || self.acknowledged > acknowledged;
         let ttl = self.config().ttl;
         let changes = Changes::new()
             .received(self.received)
             .acknowledged(self.acknowledged)
             .expire_in(ttl);
-        if let Err(error) = self.save(changes).await {
+        let saved = if changed {
+            self.save(changes).await
+        } else {
+            Ok(())
+        };
+        if let Err(error) = saved {
             // What was received can't be recorded, so no welcome can confirm it: this
             // connection is refused (the client retries); the session waits for it.
             let limit = self.config().handshake_timeout;
@@ -820,6 +902,7 @@ impl Actor {
         }
         self.recorded_received = self.received;
         self.acked_to_client = self.received;
+        self.finished_at.clear();
         self.next_in = self.received + 1;
         let welcome = Control::Resumed {
             session: self.id.clone(),
@@ -896,6 +979,13 @@ impl Actor {
             let recv = self.recorded_received;
             conn.acknowledge(recv, ping);
             self.acked_to_client = recv;
+            while self
+                .finished_at
+                .front()
+                .is_some_and(|&(seq, _)| seq <= recv)
+            {
+                self.finished_at.pop_front();
+            }
             self.release_held();
         }
     }

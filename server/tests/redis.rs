@@ -512,3 +512,24 @@ async fn the_saves_of_many_sessions_share_one_redis_request() {
         assert_eq!(snapshot.unacknowledged, expected, "{id}");
     }
 }
+
+/// The group commit sends its script by hash: a Redis that doesn't have it (the first save,
+/// or after a restart or `SCRIPT FLUSH`) is given it, and the save goes through.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn saves_go_on_after_redis_forgets_its_scripts() {
+    let redis = Redis::start().await;
+    let mut a = Process::start(&redis, "flush", Config::default()).await;
+    let (mut client, id) = Client::hello(&a.server.url()).await;
+    a.server.started().await;
+    let mut sink = a.server.take_sink(&id);
+    common::within("the first save", sink.send(text("s1")))
+        .await
+        .unwrap();
+    assert_eq!(client.recv_skipping_acks().await, Got::Text("s1".into()));
+    let flushed: String = redis.command(&["SCRIPT", "FLUSH"]).await;
+    assert_eq!(flushed, "OK");
+    common::within("the save", sink.send(text("s2")))
+        .await
+        .unwrap();
+    assert_eq!(client.recv_skipping_acks().await, Got::Text("s2".into()));
+}

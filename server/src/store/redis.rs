@@ -61,11 +61,16 @@ pub struct RedisStore {
     saves: Arc<OnceLock<mpsc::UnboundedSender<SaveJob>>>,
 }
 
-/// One session's save, waiting for the group commit.
+/// One session's save, waiting for the group commit (written straight into its command:
+/// no argument is formatted or copied on its own).
 struct SaveJob {
-    keys: [String; 2],
-    /// epoch, expiry, received, acknowledged, first number, count: as the script reads them.
-    header: [String; 6],
+    /// The session's key (its two Redis keys are made from it).
+    id: String,
+    epoch: u64,
+    expire_ms: Option<u64>,
+    received: Option<u64>,
+    acknowledged: Option<u64>,
+    first: u64,
     messages: Vec<Vec<u8>>,
     reply: oneshot::Sender<Result<(), Error>>,
 }
@@ -410,18 +415,14 @@ impl Store for RedisStore {
 
     fn save<'a>(&'a self, id: &'a str, epoch: u64, changes: Changes<'a>) -> StoreFuture<'a, ()> {
         Box::pin(async move {
-            let optional = |n: Option<u64>| n.map(|n| n.to_string()).unwrap_or_default();
             let (reply, answer) = oneshot::channel();
             let job = SaveJob {
-                keys: self.keys(id),
-                header: [
-                    epoch.to_string(),
-                    optional(changes.expire_in.map(millis)),
-                    optional(changes.received),
-                    optional(changes.acknowledged),
-                    changes.first_sent.to_string(),
-                    changes.sent.len().to_string(),
-                ],
+                id: id.to_owned(),
+                epoch,
+                expire_ms: changes.expire_in.map(millis),
+                received: changes.received,
+                acknowledged: changes.acknowledged,
+                first: changes.first_sent,
                 messages: changes.sent.iter().map(encode).collect(),
                 reply,
             };
@@ -430,6 +431,7 @@ impl Store for RedisStore {
                 tokio::spawn(group_commit(
                     self.connection.clone(),
                     self.scripts.clone(),
+                    self.prefix.clone(),
                     jobs,
                 ));
                 saves
@@ -530,6 +532,7 @@ impl Store for RedisStore {
 async fn group_commit(
     mut connection: ConnectionManager,
     scripts: Arc<Scripts>,
+    prefix: String,
     mut jobs: mpsc::UnboundedReceiver<SaveJob>,
 ) {
     while let Some(first) = jobs.recv().await {
@@ -544,17 +547,18 @@ async fn group_commit(
                 Err(_) => break,
             }
         }
-        let mut invocation = scripts.save_many.prepare_invoke();
-        for job in &group {
-            invocation.key(&job.keys[0]).key(&job.keys[1]);
-            for arg in &job.header {
-                invocation.arg(arg);
-            }
-            for message in &job.messages {
-                invocation.arg(message);
-            }
+        let command = save_many_command(&scripts.save_many, &prefix, &group);
+        let mut replies: Result<Vec<String>, _> = command.query_async(&mut connection).await;
+        if replies
+            .as_ref()
+            .is_err_and(|e| e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript))
+        {
+            // Redis restarted or flushed its scripts: load it again, then retry once.
+            replies = match scripts.save_many.load_async(&mut connection).await {
+                Ok(_) => command.query_async(&mut connection).await,
+                Err(error) => Err(error),
+            };
         }
-        let replies: Result<Vec<String>, _> = invocation.invoke_async(&mut connection).await;
         match replies {
             Ok(replies) if replies.len() == group.len() => {
                 for (job, reply) in group.into_iter().zip(replies) {
@@ -576,4 +580,38 @@ async fn group_commit(
             }
         }
     }
+}
+
+/// The group's `EVALSHA` of the save script: every session's two keys, then for each its
+/// epoch, expiry, received, acknowledged, first number and count (`''` for none), then its
+/// messages, all written into the command's one buffer.
+fn save_many_command(script: &Script, prefix: &str, group: &[SaveJob]) -> redis::Cmd {
+    use std::fmt::Write as _;
+    let mut command = redis::cmd("EVALSHA");
+    command.arg(script.get_hash()).arg(2 * group.len());
+    let mut key = String::new();
+    for job in group {
+        for suffix in ["", ":out"] {
+            key.clear();
+            let _ = write!(key, "{prefix}:{{{}}}{suffix}", job.id);
+            command.arg(key.as_str());
+        }
+    }
+    let optional = |command: &mut redis::Cmd, n: Option<u64>| {
+        match n {
+            Some(n) => command.arg(n),
+            None => command.arg(""),
+        };
+    };
+    for job in group {
+        command.arg(job.epoch);
+        optional(&mut command, job.expire_ms);
+        optional(&mut command, job.received);
+        optional(&mut command, job.acknowledged);
+        command.arg(job.first).arg(job.messages.len());
+        for message in &job.messages {
+            command.arg(message.as_slice());
+        }
+    }
+    command
 }

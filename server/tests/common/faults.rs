@@ -18,6 +18,13 @@ pub struct FaultyStore<S> {
     panic_claim: Arc<AtomicBool>,
     failing_saves: Arc<AtomicUsize>,
     lost_replies: Arc<AtomicUsize>,
+    /// Saves wait for a permit (a slow store, one reply at a time).
+    held: Arc<AtomicBool>,
+    permits: Arc<tokio::sync::Semaphore>,
+    /// Saves asked for so far (each a round trip on a remote store), and those of them
+    /// without a message.
+    saves: Arc<AtomicUsize>,
+    bare_saves: Arc<AtomicUsize>,
 }
 
 impl<S: Store> FaultyStore<S> {
@@ -27,7 +34,31 @@ impl<S: Store> FaultyStore<S> {
             panic_claim: Arc::new(AtomicBool::new(false)),
             failing_saves: Arc::new(AtomicUsize::new(0)),
             lost_replies: Arc::new(AtomicUsize::new(0)),
+            held: Arc::new(AtomicBool::new(false)),
+            permits: Arc::new(tokio::sync::Semaphore::new(0)),
+            saves: Arc::new(AtomicUsize::new(0)),
+            bare_saves: Arc::new(AtomicUsize::new(0)),
         }
+    }
+
+    /// Saves asked for so far.
+    pub fn saves(&self) -> usize {
+        self.saves.load(Ordering::SeqCst)
+    }
+
+    /// Saves asked for so far that carried no message.
+    pub fn bare_saves(&self) -> usize {
+        self.bare_saves.load(Ordering::SeqCst)
+    }
+
+    /// From now on every save waits until `release_save` lets it go (a slow store).
+    pub fn hold_saves(&self) {
+        self.held.store(true, Ordering::SeqCst);
+    }
+
+    /// The longest waiting held save goes on.
+    pub fn release_save(&self) {
+        self.permits.add_permits(1);
     }
 
     /// The next `claim` panics.
@@ -59,6 +90,10 @@ impl<S: Store> Store for FaultyStore<S> {
     }
 
     fn save<'a>(&'a self, id: &'a str, epoch: u64, changes: Changes<'a>) -> StoreFuture<'a, ()> {
+        self.saves.fetch_add(1, Ordering::SeqCst);
+        if changes.sent.is_empty() {
+            self.bare_saves.fetch_add(1, Ordering::SeqCst);
+        }
         let failing = self
             .failing_saves
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
@@ -71,6 +106,13 @@ impl<S: Store> Store for FaultyStore<S> {
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
             .is_ok();
         let save = self.inner.save(id, epoch, changes);
+        if self.held.load(Ordering::SeqCst) {
+            let permits = self.permits.clone();
+            return Box::pin(async move {
+                permits.acquire().await.expect("never closed").forget();
+                save.await
+            });
+        }
         if lose_reply {
             return Box::pin(async move {
                 save.await?;

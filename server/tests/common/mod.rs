@@ -6,14 +6,19 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::extract::{State, WebSocketUpgrade};
 use axum::http::Uri;
 use axum::response::Response;
 use axum::routing::get;
+use axum::serve::Listener;
 use futures_util::{SinkExt as _, StreamExt as _};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, Semaphore};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
@@ -135,6 +140,19 @@ impl Server {
         Server::start_routed(sessions, None, true).await
     }
 
+    /// An echo server (see `echo_route`) counting the writes its connections make to their
+    /// sockets.
+    pub async fn start_echo_counting_writes(sessions: Sessions) -> (Server, Arc<AtomicUsize>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let writes = Arc::new(AtomicUsize::new(0));
+        let counting = CountingListener {
+            listener,
+            writes: writes.clone(),
+        };
+        let server = Server::serve(sessions, None, true, counting).await;
+        (server, writes)
+    }
+
     pub async fn start(sessions: Sessions) -> Server {
         Server::start_with(sessions, None).await
     }
@@ -150,6 +168,19 @@ impl Server {
     }
 
     async fn start_routed(sessions: Sessions, gate: Option<Arc<Semaphore>>, echo: bool) -> Server {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        Server::serve(sessions, gate, echo, listener).await
+    }
+
+    async fn serve<L>(
+        sessions: Sessions,
+        gate: Option<Arc<Semaphore>>,
+        echo: bool,
+        listener: L,
+    ) -> Server
+    where
+        L: Listener<Addr = SocketAddr>,
+    {
         let (seen_tx, seen) = mpsc::unbounded_channel();
         let sinks = Arc::new(Mutex::new(HashMap::new()));
         let app = App {
@@ -160,7 +191,6 @@ impl Server {
         };
         let handler = if echo { get(echo_route) } else { get(route) };
         let router = axum::Router::new().route("/ws", handler).with_state(app);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, router).await;
@@ -231,6 +261,88 @@ impl Drop for Server {
     }
 }
 
+/// A TCP listener whose connections count the writes they make (calls that put bytes on
+/// the socket).
+struct CountingListener {
+    listener: tokio::net::TcpListener,
+    writes: Arc<AtomicUsize>,
+}
+
+impl Listener for CountingListener {
+    type Io = CountedWrites;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (CountedWrites, SocketAddr) {
+        let (tcp, addr) = Listener::accept(&mut self.listener).await;
+        let io = CountedWrites {
+            tcp,
+            writes: self.writes.clone(),
+        };
+        (io, addr)
+    }
+
+    fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+}
+
+struct CountedWrites {
+    tcp: TcpStream,
+    writes: Arc<AtomicUsize>,
+}
+
+impl CountedWrites {
+    fn count(&self, written: &Poll<std::io::Result<usize>>) {
+        if matches!(written, Poll::Ready(Ok(n)) if *n > 0) {
+            self.writes.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+}
+
+impl AsyncRead for CountedWrites {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.tcp).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for CountedWrites {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let written = Pin::new(&mut self.tcp).poll_write(cx, buf);
+        self.count(&written);
+        written
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        let written = Pin::new(&mut self.tcp).poll_write_vectored(cx, bufs);
+        self.count(&written);
+        written
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.tcp.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.tcp).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.tcp).poll_shutdown(cx)
+    }
+}
+
 /// Waits until the session's connection state is `connected`.
 pub async fn until_connected(sink: &SessionSink, connected: bool) {
     within("the connection state", async {
@@ -291,6 +403,14 @@ impl Client {
 
     pub async fn raw(&mut self, frame: Frame) {
         self.ws.send(frame).await.unwrap();
+    }
+
+    /// Sends these messages as text frames, written to the socket together.
+    pub async fn texts_together(&mut self, texts: &[&str]) {
+        for text in texts {
+            self.ws.feed(Frame::Text((*text).into())).await.unwrap();
+        }
+        self.ws.flush().await.unwrap();
     }
 
     pub async fn recv(&mut self) -> Got {
