@@ -66,15 +66,7 @@ async fn closed_shared_sockets_leave_no_listener_timer_or_lock_behind() {
     use wasm_bindgen::JsCast;
     let before = ws_tether::diagnostics::live_counts();
     let id = unique_id("share-leak");
-    let mut sockets: Vec<ReconnectingWebSocket> = (0..3)
-        .map(|_| {
-            ReconnectingWebSocket::builder(ws_url(&format!("/resume?id={id}")))
-                .resume(ws_tether::Resume::default())
-                .share(&id)
-                .open()
-                .unwrap()
-        })
-        .collect();
+    let mut sockets = shared_sockets(&id, 3);
     let sent = sockets[2].send(Message::Text("hi".into())).unwrap();
     assert!(!matches!(sent, ws_tether::SendOutcome::Dropped));
     for ws in sockets.iter_mut() {

@@ -268,10 +268,7 @@ impl Core {
     }
 
     fn now(&self) -> Duration {
-        let mut clock = self.clock.get();
-        let now = clock.now(js_sys::Date::now());
-        self.clock.set(clock);
-        now
+        read_clock(&self.clock)
     }
 
     /// Feeds one input (unless a policy function is running: then it is refused) and
@@ -704,3 +701,12 @@ fn clamp_unsigned_short(value: f64) -> u16 {
 #[cfg(target_arch = "wasm32")]
 #[global_allocator]
 static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
+
+/// The time a core's clock says now (the wall clock, never going back): the single socket's
+/// and the shared one's.
+pub(crate) fn read_clock(clock: &Cell<Clock>) -> Duration {
+    let mut c = clock.get();
+    let now = c.now(js_sys::Date::now());
+    clock.set(c);
+    now
+}

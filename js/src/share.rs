@@ -114,10 +114,7 @@ impl ShareCore {
     }
 
     fn now(&self) -> Duration {
-        let mut clock = self.clock.get();
-        let now = clock.now(js_sys::Date::now());
-        self.clock.set(clock);
-        now
+        crate::read_clock(&self.clock)
     }
 
     /// Feeds the tab one input (refused while a policy function runs) and carries out what

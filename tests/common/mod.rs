@@ -180,6 +180,21 @@ pub fn fast() -> ws_tether::ExponentialBackoff {
         .max(std::time::Duration::from_millis(100))
 }
 
+/// `n` sockets with resume sharing one connection (`share(id)`) to the resume echo of test
+/// `id`.
+#[cfg(feature = "share")]
+pub fn shared_sockets(id: &str, n: usize) -> Vec<ws_tether::ReconnectingWebSocket> {
+    (0..n)
+        .map(|_| {
+            ws_tether::ReconnectingWebSocket::builder(ws_url(&format!("/resume?id={id}")))
+                .resume(ws_tether::Resume::default())
+                .share(id)
+                .open()
+                .unwrap()
+        })
+        .collect()
+}
+
 /// Sends "m1" to "m`n`" through `ws`'s sink, paced (10 ms apart, so most of the server's
 /// drops find a connection), waits for `flush` (the server acknowledged them all, across the
 /// drops), checks every echo came back once and in order, and that `events` told of at

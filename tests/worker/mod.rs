@@ -134,15 +134,7 @@ async fn resume_loses_nothing_across_drops() {
 async fn shared_sockets_use_one_connection() {
     read_servers_async().await;
     let id = unique_id("worker-share");
-    let mut sockets: Vec<ReconnectingWebSocket> = (0..2)
-        .map(|_| {
-            ReconnectingWebSocket::builder(ws_url(&format!("/resume?id={id}")))
-                .resume(ws_tether::Resume::default())
-                .share(&id)
-                .open()
-                .unwrap()
-        })
-        .collect();
+    let mut sockets = shared_sockets(&id, 2);
     let _ = sockets[1].send(Message::Text("both".into())).unwrap();
     for ws in sockets.iter_mut() {
         let echo = within(10_000, "the echo", ws.next()).await;
